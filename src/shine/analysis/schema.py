@@ -1,0 +1,219 @@
+"""The analysis data set's tables in code: columns, types, keys (the contract of docs/data-model.md).
+
+The export, the simulator and the analysis use these definitions and :func:`write_dataset`, so the same
+tables always give the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+SCHEMA_VERSION = 1
+
+SOFA_INPUTS = (
+    "pao2_fio2", "respiratory_support", "platelets", "bilirubin", "map_mmhg", "dopamine", "dobutamine",
+    "epinephrine", "norepinephrine", "gcs", "creatinine", "urine_output",
+)
+SOFA_COMPONENTS = ("respiration", "coagulation", "liver", "cardiovascular", "cns", "renal")
+BLINDED_ARM_CODES = ("A", "B")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # "str", "int", "float", "bool", "time"
+    required: bool = True  # False: the value may be empty
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    optional: bool = False  # the whole table may be absent
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+def _c(name, kind, required=True, low=None, high=None, choices=None) -> Column:
+    return Column(name, kind, required, low, high, tuple(choices) if choices else None)
+
+
+SITES_OF_INFECTION = ("pulmonary", "abdominal", "urinary", "skin_soft_tissue", "bloodstream", "cns", "other",
+                      "unknown")
+STOP_REASONS = ("planned_end", "interrupted", "rate_change", "adverse_event", "death", "discharge", "other")
+DEVIATION_CATEGORIES = ("eligibility", "consent", "randomisation", "intervention", "data_collection", "other")
+SCREENING_OUTCOMES = ("not_eligible", "eligible_not_randomised", "randomised", "not_assessable")
+
+PARTICIPANTS = Table("participants", ("participant_id",), (
+    _c("participant_id", "str"),
+    _c("site", "str"),
+    _c("arm", "str"),
+    _c("randomisation_number", "int", low=1),
+    _c("randomised_at", "time"),
+    _c("age", "int", low=18, high=110),
+    _c("sex", "str", choices=("F", "M")),
+    _c("weight_kg", "float", low=30, high=300),
+    _c("weight_estimated", "bool"),
+    _c("site_of_infection", "str", choices=SITES_OF_INFECTION),
+    _c("lactate_mmol_l", "float", False, 0, 30),
+    _c("stm_ng_ml", "float", False, 0, 200),
+    *(_c(f"baseline_sofa_{comp}", "int", False, 0, 4) for comp in SOFA_COMPONENTS),
+    _c("baseline_sofa_modified", "int", low=0, high=20),
+    _c("data_use_consent", "bool"),
+))
+
+DAILY = Table("daily", ("participant_id", "study_day"), (
+    _c("participant_id", "str"),
+    _c("study_day", "int", low=1, high=90),
+    _c("pao2_fio2", "float", False, 0, 800),
+    _c("respiratory_support", "bool", False),
+    _c("platelets", "float", False, 0, 2000),
+    _c("bilirubin", "float", False, 0, 1000),
+    _c("map_mmhg", "float", False, 0, 300),
+    _c("dopamine", "float", False, 0, 50),
+    _c("dobutamine", "float", False, 0, 50),
+    _c("epinephrine", "float", False, 0, 5),
+    _c("norepinephrine", "float", False, 0, 5),
+    _c("gcs", "int", False, 3, 15),
+    _c("creatinine", "float", False, 0, 3000),
+    _c("urine_output", "float", False, 0, 20000),
+    _c("vasopressor", "bool", False),
+    _c("mechanical_ventilation", "bool", False),
+    _c("rrt", "bool", False),
+))
+
+ICU_STAYS = Table("icu_stays", ("participant_id", "stay"), (
+    _c("participant_id", "str"),
+    _c("stay", "int", low=1),
+    _c("admitted_at", "time"),
+    _c("discharged_at", "time", False),
+    _c("discharge", "str", choices=("discharged", "died", "in_icu")),
+))
+
+DEATHS = Table("deaths", ("participant_id",), (
+    _c("participant_id", "str"),
+    _c("died_at", "time"),
+    _c("cause", "str", False),
+))
+
+INFUSION = Table("infusion", ("participant_id", "segment"), (
+    _c("participant_id", "str"),
+    _c("segment", "int", low=1),
+    _c("started_at", "time"),
+    _c("stopped_at", "time"),
+    _c("rate_ml_per_h", "float", low=0, high=50),
+    _c("concentration_ng_per_ml", "float", low=0),
+    _c("stop_reason", "str", False, choices=STOP_REASONS),
+))
+
+ADVERSE_EVENTS = Table("adverse_events", ("participant_id", "event_id"), (
+    _c("participant_id", "str"),
+    _c("event_id", "str"),
+    _c("onset_at", "time"),
+    _c("term", "str"),
+    _c("prespecified", "str", False),
+    _c("serious", "bool"),
+    _c("related", "bool"),
+    _c("expected", "bool"),
+))
+
+FOLLOWUP = Table("followup", ("participant_id", "visit_day"), (
+    _c("participant_id", "str"),
+    _c("visit_day", "int", choices=None, low=28, high=90),
+    _c("assessed_at", "time"),
+    _c("vital_status", "str", choices=("alive", "dead", "unknown")),
+    *(_c(f"eq5d_{d}", "int", False, 1, 5) for d in ("mobility", "selfcare", "activities", "pain", "anxiety")),
+    _c("eq5d_vas", "int", False, 0, 100),
+))
+
+DEVIATIONS = Table("deviations", ("participant_id", "deviation_id"), (
+    _c("participant_id", "str"),
+    _c("deviation_id", "str"),
+    _c("category", "str", choices=DEVIATION_CATEGORIES),
+    _c("major", "bool"),
+    _c("description", "str", False),
+))
+
+SCREENING = Table("screening", ("screening_id",), (
+    _c("screening_id", "str"),
+    _c("site", "str"),
+    _c("screened_at", "time"),
+    _c("outcome", "str", choices=SCREENING_OUTCOMES),
+    _c("reasons", "str", False),
+    _c("participant_id", "str", False),
+), optional=True)
+
+TABLES: dict[str, Table] = {t.name: t for t in (
+    PARTICIPANTS, DAILY, ICU_STAYS, DEATHS, INFUSION, ADVERSE_EVENTS, FOLLOWUP, DEVIATIONS, SCREENING)}
+
+
+def _format_column(series: pd.Series, kind: str) -> pd.Series:
+    """Values as the exact text the CSV holds (empty string for missing)."""
+    missing = series.isna()
+    if kind == "time":
+        t = pd.to_datetime(series, utc=True)
+        out = t.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    elif kind == "bool":
+        out = series.map(lambda v: "true" if bool(v) else "false")
+    elif kind == "int":
+        out = series.map(lambda v: "" if pd.isna(v) else str(int(v)))
+    elif kind == "float":
+        out = series.map(lambda v: "" if pd.isna(v) else repr(round(float(v), 6)))
+    else:
+        out = series.astype(object).map(str)
+    return out.where(~missing, "")
+
+
+def to_csv_bytes(table: Table, frame: pd.DataFrame) -> bytes:
+    """The canonical CSV of one table: the schema's columns in order, sorted by key."""
+    unknown = set(frame.columns) - set(table.column_names)
+    absent = set(table.column_names) - set(frame.columns)
+    if unknown or absent:
+        raise ValueError(f"{table.name}: columns do not match the schema "
+                         f"(unexpected: {sorted(unknown)}, missing: {sorted(absent)})")
+    frame = frame.sort_values(list(table.key), kind="mergesort").reset_index(drop=True)
+    text = pd.DataFrame({c.name: _format_column(frame[c.name], c.kind) for c in table.columns})
+    return text.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def write_dataset(frames: dict[str, pd.DataFrame], out_dir: str | Path, *, blinded: bool, source: str,
+                  data_cutoff: str | None = None, extra: dict | None = None, parquet: bool = True) -> Path:
+    """Write the tables of the analysis data set and its manifest ``dataset.json`` into ``out_dir``.
+
+    ``frames`` maps table names to frames with exactly the schema's columns; every required table must be
+    present. Returns the folder.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    missing = [t.name for t in TABLES.values() if not t.optional and t.name not in frames]
+    if missing:
+        raise ValueError(f"missing tables: {', '.join(missing)}")
+    manifest: dict = {"schema_version": SCHEMA_VERSION, "trial": "SHINE", "blinded": blinded, "source": source,
+                      "data_cutoff": data_cutoff, "tables": {}}
+    for name, frame in frames.items():
+        table = TABLES[name]
+        data = to_csv_bytes(table, frame)
+        (out / f"{name}.csv").write_bytes(data)
+        if parquet:
+            import io
+            pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False).to_parquet(
+                out / f"{name}.parquet", index=False)
+        manifest["tables"][name] = {"rows": int(len(frame)), "sha256": hashlib.sha256(data).hexdigest()}
+    if extra:
+        manifest.update(extra)
+    (out / "dataset.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return out

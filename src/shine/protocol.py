@@ -1,0 +1,207 @@
+"""The trial's parameters, loaded once from ``protocol.toml`` into one frozen object.
+
+Everything that reads a protocol fact (dose, thresholds, windows, strata, block sizes, sample size,
+interim size, outcome definitions) reads it from :func:`load` so that an amendment edits one file.
+Set ``SHINE_PROTOCOL_FILE`` to use another file (e.g. an amended protocol in a test).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+DEFAULT_FILE = Path(__file__).with_name("protocol.toml")
+
+
+@dataclass(frozen=True)
+class Site:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    min_age_years: int
+    lactate_threshold_mmol_l: float
+    lactate_comparison: str
+    stm_threshold_ng_ml: float
+    stm_comparison: str
+    map_target_mmhg: float
+    max_hours_from_shock_diagnosis: float
+    pregnancy_exempt_age_female: int
+    other_prostacyclin_trial_days: int
+
+
+@dataclass(frozen=True)
+class Randomisation:
+    block_sizes: tuple[int, ...]
+    stratify_by: str
+
+
+@dataclass(frozen=True)
+class Intervention:
+    drug: str
+    dose_ng_per_kg_min: float
+    duration_hours: float
+    concentration_ng_per_ml: float
+    min_weight_kg: float
+    max_weight_kg: float
+    rate_warning_tolerance: float
+
+
+@dataclass(frozen=True)
+class Schedule:
+    biobank_days: tuple[int, ...]
+    daily_record_last_day: int
+    sae_window_days: int
+    followup_days: tuple[int, ...]
+    followup_window_days: dict[int, tuple[int, int]]
+    quality_of_life: str
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    primary: str
+    primary_horizon_days: int
+    max_carried_forward_days: int
+    per_protocol_min_dose_fraction: float
+    complete_case_max_missing_fraction: float
+    mortality_days: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Safety:
+    sae_report_hours: int
+    susar_fatal_days: int
+    susar_fatal_followup_days: int
+    susar_other_days: int
+    prespecified_events: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Statistics:
+    alpha_two_sided: float
+    power: float
+    planning_control_mean: float
+    planning_sd: float
+    planning_relative_reduction: float
+    interim_n: int
+    interim_rule: str
+    futility_binding: bool
+
+
+@dataclass(frozen=True)
+class Protocol:
+    name: str
+    title: str
+    registration: str
+    eudract: str
+    max_sample_size: int
+    allocation_ratio: tuple[int, int]
+    sites: tuple[Site, ...]
+    active_arm: str
+    control_arm: str
+    eligibility: Eligibility
+    randomisation: Randomisation
+    intervention: Intervention
+    schedule: Schedule
+    outcomes: Outcomes
+    safety: Safety
+    statistics: Statistics
+    source: str = field(default="", compare=False)
+
+    @property
+    def site_codes(self) -> tuple[str, ...]:
+        return tuple(s.code for s in self.sites)
+
+    @property
+    def arms(self) -> tuple[str, str]:
+        return (self.active_arm, self.control_arm)
+
+    def site(self, code: str) -> Site:
+        for s in self.sites:
+            if s.code == code:
+                return s
+        raise KeyError(f"unknown site code {code!r}; known: {', '.join(self.site_codes)}")
+
+
+def _tuples(d: dict) -> dict:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+
+
+def parse(data: dict, source: str = "") -> Protocol:
+    """Build and validate a :class:`Protocol` from the parsed TOML mapping."""
+    t = data["trial"]
+    sched = _tuples(data["schedule"])
+    sched["followup_window_days"] = {
+        int(k): (int(v[0]), int(v[1])) for k, v in data["schedule"]["followup_window_days"].items()
+    }
+    p = Protocol(
+        name=t["name"],
+        title=t["title"],
+        registration=t["registration"],
+        eudract=t["eudract"],
+        max_sample_size=int(t["max_sample_size"]),
+        allocation_ratio=tuple(t["allocation_ratio"]),
+        sites=tuple(Site(**s) for s in data["sites"]),
+        active_arm=data["arms"]["active"],
+        control_arm=data["arms"]["control"],
+        eligibility=Eligibility(**data["eligibility"]),
+        randomisation=Randomisation(**_tuples(data["randomisation"])),
+        intervention=Intervention(**data["intervention"]),
+        schedule=Schedule(**sched),
+        outcomes=Outcomes(**_tuples(data["outcomes"])),
+        safety=Safety(**_tuples(data["safety"])),
+        statistics=Statistics(**data["statistics"]),
+        source=source,
+    )
+    problems = validate(p)
+    if problems:
+        raise ValueError(f"invalid protocol {source or ''}: " + "; ".join(problems))
+    return p
+
+
+def validate(p: Protocol) -> list[str]:
+    """Every inconsistency in the protocol, as human-readable lines (empty when valid)."""
+    out = []
+    codes = p.site_codes
+    if len(set(codes)) != len(codes):
+        out.append("site codes must be unique")
+    if p.active_arm == p.control_arm:
+        out.append("arms.active and arms.control must differ")
+    for c in (p.eligibility.lactate_comparison, p.eligibility.stm_comparison):
+        if c not in (">", ">="):
+            out.append(f"comparison must be '>' or '>=', got {c!r}")
+    if not p.randomisation.block_sizes or any(b <= 0 or b % 2 for b in p.randomisation.block_sizes):
+        out.append("randomisation.block_sizes must be positive even numbers (1:1 allocation)")
+    i = p.intervention
+    if not (0 < i.min_weight_kg < i.max_weight_kg):
+        out.append("intervention weight limits must satisfy 0 < min < max")
+    if i.dose_ng_per_kg_min <= 0 or i.concentration_ng_per_ml <= 0 or i.duration_hours <= 0:
+        out.append("intervention dose, concentration and duration must be positive")
+    s = p.statistics
+    if not 0 < s.alpha_two_sided < 1 or not 0 < s.power < 1:
+        out.append("statistics.alpha_two_sided and statistics.power must lie in (0, 1)")
+    if not 0 < s.interim_n < p.max_sample_size:
+        out.append("statistics.interim_n must lie between 0 and trial.max_sample_size")
+    if not 0 <= p.outcomes.per_protocol_min_dose_fraction <= 1:
+        out.append("outcomes.per_protocol_min_dose_fraction must lie in [0, 1]")
+    for day in p.schedule.followup_days:
+        if day not in p.schedule.followup_window_days:
+            out.append(f"schedule.followup_window_days lacks a window for day {day}")
+    return out
+
+
+@lru_cache(maxsize=None)
+def _load_file(path: str) -> Protocol:
+    with open(path, "rb") as fh:
+        return parse(tomllib.load(fh), source=path)
+
+
+def load(path: str | os.PathLike | None = None) -> Protocol:
+    """The trial protocol (cached per file)."""
+    chosen = path or os.environ.get("SHINE_PROTOCOL_FILE") or DEFAULT_FILE
+    return _load_file(str(chosen))

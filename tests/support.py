@@ -1,0 +1,33 @@
+"""Shared test helpers.
+
+Tests that need a component which may be missing here (R, PostgreSQL, Chromium) call :func:`need`: on a
+developer's machine they skip with a clear reason; in CI (``CI=true``) a missing component fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def need(available: bool, what: str) -> None:
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI but missing")
+    pytest.skip(f"{what} is not available here")
+
+
+def rscript(code: str, *, timeout: float = 600) -> str:
+    """Run R code with Rscript and return its standard output (skips or fails when R is absent)."""
+    exe = shutil.which("Rscript")
+    need(exe is not None, "R (Rscript, Debian r-base-core with r-cran-rpact)")
+    proc = subprocess.run([exe, "--vanilla", "-e", code], capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"Rscript failed:\n{proc.stderr}")
+    return proc.stdout
