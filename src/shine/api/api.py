@@ -1,0 +1,78 @@
+"""The JSON API at /api/v1/: one NinjaAPI, one error envelope, routers from each app."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer, django_auth
+
+from shine import __version__
+from shine.trial.accounts.api import router as accounts_router
+from shine.trial.accounts.services import user_for_token
+from shine.trial.audit.api import router as audit_router
+from shine.trial.audit.services import ReasonRequired
+from shine.trial.errors import Refused
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request, token):
+        user = user_for_token(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(title="SHINE trial API", version="1", description="Every action of the SHINE trial platform.",
+               auth=[BearerToken(), django_auth], urls_namespace="api")
+api.add_router("/", accounts_router)
+api.add_router("/audit", audit_router)
+
+
+def envelope(request, status: int, detail: str, errors: list[dict] | None = None):
+    return api.create_response(request, {"detail": detail, "errors": errors or []}, status=status)
+
+
+@api.exception_handler(ValidationError)
+def _validation(request, exc: ValidationError):
+    errors = []
+    for e in exc.errors:
+        loc = [str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path", "payload")]
+        errors.append({"field": ".".join(loc) or None, "message": e.get("msg", "invalid value")})
+    return envelope(request, 422, "invalid input", errors)
+
+
+@api.exception_handler(Refused)
+def _refused(request, exc: Refused):
+    return envelope(request, exc.status, str(exc), [{"field": exc.field, "message": str(exc)}])
+
+
+@api.exception_handler(ReasonRequired)
+def _reason(request, exc: ReasonRequired):
+    return envelope(request, 400, str(exc), [{"field": "reason", "message": str(exc)}])
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request, exc):
+    return envelope(request, 401, "authentication required: send 'Authorization: Bearer <token>' with a valid token")
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request, exc):
+    return envelope(request, 403, str(exc) or "your role may not do this")
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return envelope(request, 404, "not found")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    return envelope(request, exc.status_code, str(exc))
+
+
+@api.get("/version", auth=None, tags=["meta"])
+def version(request):
+    return {"version": __version__}

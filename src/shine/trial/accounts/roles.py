@@ -1,0 +1,78 @@
+"""Roles and what each may do: the one permission matrix of the platform.
+
+A role is blinded unless it is listed as unblinded here; cross-site roles see every site's records, the
+others only the sites they are members of.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Perm(StrEnum):
+    VIEW_SITES = "view_sites"
+    VIEW_PARTICIPANTS = "view_participants"
+    SCREEN = "screen"
+    CONSENT = "consent"
+    RANDOMISE = "randomise"
+    ENTER_DATA = "enter_data"
+    REPORT_SAFETY = "report_safety"
+    EMERGENCY_UNBLIND = "emergency_unblind"
+    VIEW_ALLOCATION = "view_allocation"        # arm of every participant and pack (unblinded)
+    MANAGE_PACKS = "manage_packs"
+    MANAGE_RANDOMISATION = "manage_randomisation"
+    RAISE_QUERY = "raise_query"
+    VERIFY_SOURCE = "verify_source"
+    MANAGE_DATA = "manage_data"                # deviations, locks, freezes, closing queries
+    VIEW_REPORTS = "view_reports"
+    EXPORT_BLINDED = "export_blinded"
+    VIEW_DSMB = "view_dsmb"                    # interim report by arm, list of unblindings
+    VIEW_AUDIT = "view_audit"
+    MANAGE_USERS = "manage_users"
+
+
+@dataclass(frozen=True)
+class Role:
+    code: str
+    label: str
+    blinded: bool
+    cross_site: bool
+    perms: frozenset[Perm]
+
+    def can(self, perm: Perm) -> bool:
+        return perm in self.perms
+
+
+P = Perm
+_SITE_WORK = {P.VIEW_SITES, P.VIEW_PARTICIPANTS, P.SCREEN, P.CONSENT, P.RANDOMISE, P.ENTER_DATA,
+              P.REPORT_SAFETY}
+
+ROLES: dict[str, Role] = {r.code: r for r in (
+    Role("investigator", "Investigator", True, False, frozenset(_SITE_WORK | {P.EMERGENCY_UNBLIND})),
+    Role("nurse", "Research nurse", True, False, frozenset(_SITE_WORK)),
+    Role("pharmacist", "Pharmacist (unblinded)", False, True,
+         frozenset({P.VIEW_SITES, P.VIEW_ALLOCATION, P.MANAGE_PACKS, P.MANAGE_RANDOMISATION})),
+    Role("trial_manager", "Trial manager", True, True,
+         frozenset({P.VIEW_SITES, P.VIEW_PARTICIPANTS, P.MANAGE_DATA, P.VIEW_REPORTS, P.RAISE_QUERY})),
+    Role("data_manager", "Data manager", True, True,
+         frozenset({P.VIEW_SITES, P.VIEW_PARTICIPANTS, P.MANAGE_DATA, P.VIEW_REPORTS, P.RAISE_QUERY,
+                    P.EXPORT_BLINDED})),
+    Role("monitor", "Monitor (GCP unit)", True, True,
+         frozenset({P.VIEW_SITES, P.VIEW_PARTICIPANTS, P.RAISE_QUERY, P.VERIFY_SOURCE, P.VIEW_AUDIT})),
+    Role("statistician", "Statistician (blinded)", True, True,
+         frozenset({P.VIEW_SITES, P.VIEW_REPORTS, P.EXPORT_BLINDED})),
+    Role("dsmb_statistician", "DSMB statistician (unblinded)", False, True,
+         frozenset({P.VIEW_SITES, P.VIEW_REPORTS, P.VIEW_DSMB, P.VIEW_ALLOCATION})),
+    Role("auditor", "Auditor / inspector", True, True, frozenset({P.VIEW_SITES, P.VIEW_AUDIT})),
+    Role("admin", "Administrator", True, True, frozenset({P.VIEW_SITES, P.MANAGE_USERS, P.VIEW_AUDIT})),
+)}
+
+ROLE_CHOICES = [(r.code, r.label) for r in ROLES.values()]
+
+
+def role(code: str) -> Role:
+    try:
+        return ROLES[code]
+    except KeyError:
+        raise ValueError(f"unknown role {code!r}; roles: {', '.join(ROLES)}") from None

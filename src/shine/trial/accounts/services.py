@@ -1,0 +1,169 @@
+"""Every write on users, sites, memberships and tokens, each audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth import login as django_login
+from django.contrib.auth import logout as django_logout
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from shine import protocol
+from shine.trial.audit import services as audit
+from shine.trial.audit.models import AuditEvent
+from shine.trial.audit.services import Actor
+from shine.trial.errors import Refused
+
+from .models import ApiToken, Membership, Site, User
+from .roles import role as role_def
+
+TOKEN_PREFIX = "shine_"
+
+
+def sync_sites_from_protocol(*, actor: Actor) -> list[Site]:
+    """Create or rename the protocol's sites (idempotent)."""
+    out = []
+    with transaction.atomic():
+        for s in protocol.load().sites:
+            site = Site.objects.filter(code=s.code).first()
+            if site is None:
+                site = audit.create(Site, actor=actor, code=s.code, name=s.name)
+            elif site.name != s.name:
+                site = audit.update(site, actor=actor, reason="site name from the protocol", name=s.name)
+            out.append(site)
+    return out
+
+
+def _sites(codes) -> list[Site]:
+    codes = list(dict.fromkeys(codes))
+    found = {s.code: s for s in Site.objects.filter(code__in=codes)}
+    unknown = [c for c in codes if c not in found]
+    if unknown:
+        known = ", ".join(Site.objects.values_list("code", flat=True)) or "none (run `shine demo` or migrate)"
+        raise Refused(f"unknown site code {', '.join(unknown)}; known sites: {known}", field="site")
+    return [found[c] for c in codes]
+
+
+def create_user(*, actor: Actor, username: str, role: str, sites=(), password: str | None = None,
+                full_name: str = "", email: str = "") -> tuple[User, str]:
+    """Create a user with a role and site memberships. Returns the user and the (possibly generated) password."""
+    try:
+        rdef = role_def(role)
+    except ValueError as exc:
+        raise Refused(str(exc), field="role") from None
+    if not username or not username.strip():
+        raise Refused("username is required", field="username")
+    if User.objects.filter(username=username).exists():
+        raise Refused(f"a user named {username!r} already exists", field="username")
+    site_objs = _sites(sites)
+    if not rdef.cross_site and not site_objs:
+        raise Refused(f"role {role} works at sites: give at least one --site", field="site")
+    password = password or secrets.token_urlsafe(12)
+    try:
+        validate_password(password, User(username=username, full_name=full_name, email=email))
+    except ValidationError as exc:
+        raise Refused("; ".join(exc.messages), field="password") from None
+    with transaction.atomic():
+        user = audit.create(User, actor=actor, username=username, role=role, full_name=full_name, email=email,
+                            password=make_password(password))
+        for site in site_objs:
+            audit.create(Membership, actor=actor, user=user, site=site)
+    return user, password
+
+
+def change_role(user: User, *, actor: Actor, role: str, reason: str) -> User:
+    try:
+        role_def(role)
+    except ValueError as exc:
+        raise Refused(str(exc), field="role") from None
+    return audit.update(user, actor=actor, reason=reason, role=role)
+
+
+def set_sites(user: User, *, actor: Actor, sites, reason: str) -> None:
+    wanted = {s.pk: s for s in _sites(sites)}
+    with transaction.atomic():
+        current = {m.site_id: m for m in Membership.objects.filter(user=user)}
+        for site_id, membership in current.items():
+            if site_id not in wanted:
+                audit.delete(membership, actor=actor, reason=reason)
+        for site_id, site in wanted.items():
+            if site_id not in current:
+                audit.create(Membership, actor=actor, user=user, site=site, reason=reason)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(user: User, *, actor: Actor, name: str = "api") -> str:
+    """A new API token for ``user``; the returned string is shown once and never stored."""
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    raw = f"{TOKEN_PREFIX}{prefix}_{secret}"
+    audit.create(ApiToken, actor=actor, user=user, name=name, prefix=prefix, digest=_digest(raw))
+    return raw
+
+
+def user_for_token(raw: str) -> User | None:
+    """The active user a bearer token belongs to, or None for a malformed, unknown or revoked token."""
+    if not raw or not raw.startswith(TOKEN_PREFIX) or raw.count("_") < 2:
+        return None
+    prefix = raw[len(TOKEN_PREFIX):].split("_", 1)[0]
+    token = ApiToken.objects.select_related("user").filter(prefix=prefix, revoked_at__isnull=True).first()
+    if token is None or not hmac.compare_digest(token.digest, _digest(raw)) or not token.user.is_active:
+        return None
+    now = dt.datetime.now(dt.UTC)
+    if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
+        token.last_used_at = now
+        token.save(update_fields=["last_used_at"])
+    return token.user
+
+
+def is_locked_out(username: str) -> bool:
+    """True after LOGIN_MAX_FAILURES failed logins within LOGIN_LOCKOUT_MINUTES with no success since."""
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+    recent = (AuditEvent.objects.filter(object_type="accounts.login", object_id=username[:64], at__gte=since,
+                                        action__in=("login", "login_failed"))
+              .order_by("-seq").values_list("action", flat=True)[: settings.LOGIN_MAX_FAILURES])
+    recent = list(recent)
+    return len(recent) >= settings.LOGIN_MAX_FAILURES and all(a == "login_failed" for a in recent)
+
+
+def login(request, *, username: str, password: str) -> User:
+    """Check the password, start the session, and audit the attempt either way."""
+    request_id = getattr(request, "request_id", "")
+    anonymous = Actor(username=username[:150] or "(blank)", role="anonymous", request_id=request_id)
+    if is_locked_out(username):
+        with transaction.atomic():
+            audit.record(actor=anonymous, action="login_refused_locked", object_type="accounts.login",
+                         object_id=username[:64])
+        raise Refused(f"too many failed logins: account locked for {settings.LOGIN_LOCKOUT_MINUTES} minutes",
+                      field="username")
+    user = authenticate(request, username=username, password=password)
+    if user is None:
+        with transaction.atomic():
+            audit.record(actor=anonymous, action="login_failed", object_type="accounts.login",
+                         object_id=username[:64])
+        raise Refused("wrong username or password", field="password")
+    with transaction.atomic():
+        django_login(request, user)
+        audit.record(actor=Actor.of(user, request_id), action="login", object_type="accounts.login",
+                     object_id=username[:64])
+    return user
+
+
+def logout(request) -> None:
+    user = request.user
+    if user.is_authenticated:
+        with transaction.atomic():
+            audit.record(actor=Actor.of(user, getattr(request, "request_id", "")), action="logout",
+                         object_type="accounts.login", object_id=user.username[:64])
+    django_logout(request)

@@ -1,0 +1,21 @@
+"""shine audit verify: exit 0 when the audit trail is intact, 1 otherwise (naming what is wrong)."""
+
+import sys
+
+from django.core.management.base import BaseCommand
+
+from shine.trial.audit.verify import verify
+
+
+class Command(BaseCommand):
+    help = "Audit trail tools."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        sub.add_parser("verify", help="check the hash chain and replay every audited record")
+
+    def handle(self, *args, action, **opts):
+        result = verify()
+        (self.stdout if result.ok else self.stderr).write(result.summary())
+        if not result.ok:
+            sys.exit(1)

@@ -1,0 +1,138 @@
+"""The only way to write trial data: each write and its audit event in one transaction.
+
+    from shine.trial.audit import services as audit
+    site = audit.create(Site, actor=actor, code="RH", name="Rigshospitalet")
+    audit.update(site, actor=actor, reason="typo in the name", name="Rigshospitalet, Copenhagen")
+
+Creating a record needs no reason; changing a value after its first save does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connections, router, transaction
+
+from . import chain
+from .models import AuditedModel, AuditEvent, _write_permit
+
+# pg_advisory_xact_lock key that serialises appends to the chain (ASCII "SHINEAUD")
+CHAIN_LOCK_KEY = 0x5348494E45415544 & 0x7FFFFFFFFFFFFFFF
+
+
+class ReasonRequired(ValueError):
+    """A saved value was changed without a reason for the change."""
+
+    field = "reason"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is writing: a user with their role, or a system command; with the request it came from."""
+
+    username: str
+    role: str
+    user_id: int | None = None
+    request_id: str = ""
+
+    @classmethod
+    def of(cls, user, request_id: str = "") -> "Actor":
+        return cls(username=user.username, role=user.role, user_id=user.pk, request_id=request_id)
+
+    @classmethod
+    def system(cls, command: str) -> "Actor":
+        return cls(username=f"system:{command}", role="system")
+
+
+@contextlib.contextmanager
+def audited_writes():
+    """Permit writes to audited models (only the helpers below and their callers open it)."""
+    token = _write_permit.set(True)
+    try:
+        yield
+    finally:
+        _write_permit.reset(token)
+
+
+def snapshot(instance: AuditedModel) -> dict:
+    """The audited fields of a record in canonical form, keyed by column attribute name."""
+    out = {}
+    for field in instance._meta.concrete_fields:
+        if field.primary_key or field.name in instance.audit_exclude or field.attname in instance.audit_exclude:
+            continue
+        out[field.attname] = chain.encode_value(field.value_from_object(instance))
+    return out
+
+
+def object_type(model) -> str:
+    return model._meta.label_lower
+
+
+def record(*, actor: Actor, action: str, object_type: str = "", object_id: str = "", changes: dict | None = None,
+           reason: str = "", using: str = "default") -> AuditEvent:
+    """Append one event to the chain. Must run inside the transaction of the write it records."""
+    connection = connections[using]
+    with transaction.atomic(using=using):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+        last = AuditEvent.objects.using(using).order_by("-seq").values_list("seq", "hash").first()
+        seq, prev_hash = (last[0] + 1, last[1]) if last else (1, chain.GENESIS_HASH)
+        fields = dict(
+            seq=seq, at=dt.datetime.now(dt.UTC), actor_id=actor.user_id, actor=actor.username, role=actor.role,
+            action=action, object_type=object_type, object_id=str(object_id),
+            changes=chain.canonical_json(chain.encode_value(changes or {})), reason=reason,
+            request_id=actor.request_id, app_version=settings.SHINE_VERSION, prev_hash=prev_hash,
+        )
+        return AuditEvent.objects.using(using).create(hash=chain.event_hash(**fields), **fields)
+
+
+def create(model: type[AuditedModel], *, actor: Actor, reason: str = "", **values) -> AuditedModel:
+    using = router.db_for_write(model)
+    with transaction.atomic(using=using), audited_writes():
+        instance = model(**values)
+        instance.full_clean()
+        instance.save(using=using)
+        changes = {k: [None, v] for k, v in snapshot(instance).items()}
+        record(actor=actor, action="create", object_type=object_type(model), object_id=instance.pk,
+               changes=changes, reason=reason, using=using)
+    return instance
+
+
+def update(instance: AuditedModel, *, actor: Actor, reason: str, **values) -> AuditedModel:
+    """Change fields of a saved record; a no-op (and no event) when nothing changes."""
+    model = type(instance)
+    using = router.db_for_write(model)
+    with transaction.atomic(using=using), audited_writes():
+        locked = model._default_manager.using(using).select_for_update().get(pk=instance.pk)
+        before = snapshot(locked)
+        for name, value in values.items():
+            setattr(locked, name, value)
+        locked.full_clean()
+        after = snapshot(locked)
+        changes = {k: [before[k], after[k]] for k in after if before.get(k) != after[k]}
+        if changes:
+            if not reason or not reason.strip():
+                raise ReasonRequired(f"a reason for the change is required (changing {', '.join(sorted(changes))})")
+            locked.save(using=using)
+            record(actor=actor, action="update", object_type=object_type(model), object_id=locked.pk,
+                   changes=changes, reason=reason.strip(), using=using)
+    for name in values:
+        setattr(instance, name, getattr(locked, name))
+    return locked
+
+
+def delete(instance: AuditedModel, *, actor: Actor, reason: str) -> None:
+    model = type(instance)
+    using = router.db_for_write(model)
+    if not reason or not reason.strip():
+        raise ReasonRequired("a reason for deleting the record is required")
+    with transaction.atomic(using=using), audited_writes():
+        pk = instance.pk
+        changes = {k: [v, None] for k, v in snapshot(instance).items()}
+        instance.delete(using=using)
+        record(actor=actor, action="delete", object_type=object_type(model), object_id=pk, changes=changes,
+               reason=reason.strip(), using=using)

@@ -1,0 +1,23 @@
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from . import selectors
+from .forms import AuditFilterForm
+
+
+@login_required
+def trail(request):
+    form = AuditFilterForm(request.GET or None)
+    valid = form.is_valid() if request.GET else True
+    f = selectors.AuditFilter(**{k: v for k, v in form.cleaned_data.items() if v}) if request.GET and valid \
+        else selectors.AuditFilter()
+    qs = selectors.events(request.user, f)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    rows = [(ev, selectors.visible_changes(ev, request.user)) for ev in page]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "audit/trail.html", {
+        "form": form, "page": page, "rows": rows, "actions": selectors.action_choices(),
+        "query": query.urlencode(),
+    }, status=200 if valid else 400)

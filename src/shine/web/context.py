@@ -1,0 +1,29 @@
+"""Navigation links for the signed-in user, from the role's permissions."""
+
+from django.urls import NoReverseMatch, reverse
+
+from shine.trial.accounts.roles import Perm
+
+# (permission, url name, label); links whose page does not exist yet are left out
+NAV = [
+    (Perm.VIEW_SITES, "sites", "Sites"),
+    (Perm.VIEW_PARTICIPANTS, "participants", "Participants"),
+    (Perm.SCREEN, "screening", "Screening log"),
+    (Perm.VIEW_ALLOCATION, "allocation", "Allocation"),
+    (Perm.VIEW_DSMB, "unblindings", "Unblindings"),
+    (Perm.VIEW_AUDIT, "audit_trail", "Audit trail"),
+]
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if not user or not user.is_authenticated:
+        return {"nav": []}
+    links = []
+    for perm, name, label in NAV:
+        if user.can(perm):
+            try:
+                links.append({"url": reverse(name), "label": label})
+            except NoReverseMatch:
+                continue
+    return {"nav": links, "role": user.role_def}

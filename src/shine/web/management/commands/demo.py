@@ -1,0 +1,43 @@
+"""shine demo: migrate and load the demo data (sites, one user per role) into the configured database."""
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from shine.trial.accounts.models import User
+from shine.trial.accounts.roles import ROLES
+from shine.trial.accounts.services import create_user, sync_sites_from_protocol
+from shine.trial.audit.services import Actor
+
+# demo users: (username, role, sites); one per role, nurses at two sites to show site isolation
+DEMO_USERS = [
+    ("investigator", "investigator", ["HGH"]),
+    ("nurse", "nurse", ["HGH"]),
+    ("nurse_rh", "nurse", ["RH"]),
+    ("pharmacist", "pharmacist", []),
+    ("trial_manager", "trial_manager", []),
+    ("data_manager", "data_manager", []),
+    ("monitor", "monitor", []),
+    ("statistician", "statistician", []),
+    ("dsmb_statistician", "dsmb_statistician", []),
+    ("auditor", "auditor", []),
+    ("admin", "admin", []),
+]
+DEMO_PASSWORD = "septic-shock-demo"  # one shared password: demo data only
+
+
+class Command(BaseCommand):
+    help = "Migrate and load demo data: the protocol's sites and one user per role (passwords printed)."
+
+    def handle(self, *args, **opts):
+        call_command("migrate", interactive=False, verbosity=0)
+        actor = Actor.system("demo")
+        sync_sites_from_protocol(actor=actor)
+        assert {r for _, r, _ in DEMO_USERS} == set(ROLES)
+        self.stdout.write("Demo users (username / password / role / sites):")
+        for username, role, sites in DEMO_USERS:
+            password = DEMO_PASSWORD
+            if not User.objects.filter(username=username).exists():
+                create_user(actor=actor, username=username, role=role, sites=sites, password=password,
+                            full_name=username.replace("_", " ").title())
+            self.stdout.write(f"  {username:<18} {password:<32} {role:<18} {', '.join(sites) or 'all'}")
+        self.stdout.write("Demo data loaded.")
