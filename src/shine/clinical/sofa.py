@@ -1,0 +1,291 @@
+"""SOFA (Vincent 1996) and the trial's modified SOFA (without the CNS component) from raw values.
+
+One threshold table (:data:`COMPONENT_RULES`) drives both :func:`sofa` (one patient-day, plain Python)
+and :func:`sofa_arrays` (many patient-days, numpy), so the two cannot drift apart. Input units are the
+platform's (see :data:`LIMITS`); convert with :mod:`shine.clinical.units` first.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+COMPONENTS = ("respiration", "coagulation", "liver", "cardiovascular", "cns", "renal")
+MODIFIED_COMPONENTS = tuple(c for c in COMPONENTS if c != "cns")
+
+# Allowed range (inclusive) and unit of every numeric input; outside it the value is impossible.
+LIMITS: dict[str, tuple[float, float, str]] = {
+    "pao2_fio2": (0.0, 800.0, "mmHg"),
+    "platelets": (0.0, 2000.0, "10⁹/L"),
+    "bilirubin": (0.0, 1000.0, "µmol/L"),
+    "map_mmhg": (0.0, 300.0, "mmHg"),
+    "dopamine": (0.0, 50.0, "µg/kg/min"),
+    "dobutamine": (0.0, 50.0, "µg/kg/min"),
+    "epinephrine": (0.0, 5.0, "µg/kg/min"),
+    "norepinephrine": (0.0, 5.0, "µg/kg/min"),
+    "gcs": (3.0, 15.0, "points"),
+    "creatinine": (0.0, 3000.0, "µmol/L"),
+    "urine_output": (0.0, 20000.0, "mL/24 h"),
+}
+NUMERIC_INPUTS = tuple(LIMITS)
+# Drugs: missing means not given (0), and a dose of 0 carries no information about the organ.
+DRUGS = ("dopamine", "dobutamine", "epinephrine", "norepinephrine")
+INPUTS = ("pao2_fio2", "respiratory_support", "platelets", "bilirubin", "map_mmhg", *DRUGS, "gcs",
+          "creatinine", "urine_output")
+
+# Component -> ((input, ((comparison, threshold, score), ...)), ...). A component scores the highest
+# score whose comparison holds for any of its inputs, 0 when none holds. Table ranges with integer ends
+# ("20–32") are read with the upper end inclusive, so 32 scores 1 and 32.5 scores 2; "< x" means x itself
+# scores lower. Source: PROTOCOL.md's SOFA table.
+COMPONENT_RULES: dict[str, tuple[tuple[str, tuple[tuple[str, float, int], ...]], ...]] = {
+    "respiration": (("pao2_fio2", (("<", 400, 1), ("<", 300, 2), ("<", 200, 3), ("<", 100, 4))),),
+    "coagulation": (("platelets", (("<", 150, 1), ("<", 100, 2), ("<", 50, 3), ("<", 20, 4))),),
+    "liver": (("bilirubin", ((">=", 20, 1), (">", 32, 2), (">", 101, 3), (">", 204, 4))),),
+    "cardiovascular": (
+        ("map_mmhg", (("<", 70, 1),)),
+        ("dopamine", ((">", 0, 2), (">", 5, 3), (">", 15, 4))),
+        ("dobutamine", ((">", 0, 2),)),
+        ("epinephrine", ((">", 0, 3), (">", 0.1, 4))),
+        ("norepinephrine", ((">", 0, 3), (">", 0.1, 4))),
+    ),
+    "cns": (("gcs", (("<", 15, 1), ("<", 13, 2), ("<", 10, 3), ("<", 6, 4))),),
+    "renal": (
+        ("creatinine", ((">=", 110, 1), (">", 170, 2), (">", 299, 3), (">", 440, 4))),
+        ("urine_output", (("<", 500, 3), ("<", 200, 4))),
+    ),
+}
+# Scores 3 and 4 need respiratory support (mechanical ventilation or non-invasive support).
+RESPIRATION_MAX_WITHOUT_SUPPORT = 2
+
+_PY_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+_NP_OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
+
+
+@dataclass(frozen=True)
+class SofaScore:
+    """One patient-day's SOFA.
+
+    ``respiration`` … ``renal``: 0–4, or None when the component's inputs are all missing.
+    ``total``: 0–24, missing components counted 0. ``modified``: 0–20, ``total`` without ``cns`` (the
+    trial's primary outcome scale). ``missing``: names of the components that are None, in table order.
+    """
+
+    respiration: int | None
+    coagulation: int | None
+    liver: int | None
+    cardiovascular: int | None
+    cns: int | None
+    renal: int | None
+    total: int
+    modified: int
+    missing: tuple[str, ...]
+
+    def components(self) -> dict[str, int | None]:
+        return {c: getattr(self, c) for c in COMPONENTS}
+
+    def summary(self) -> str:
+        parts = [f"{c} {'–' if v is None else v}" for c, v in self.components().items()]
+        text = f"SOFA {self.total}/24, modified {self.modified}/20 ({', '.join(parts)})"
+        return text + (f"; missing: {', '.join(self.missing)}" if self.missing else "")
+
+
+@dataclass(frozen=True, eq=False)
+class SofaArrays:
+    """SOFA for many patient-days; every array has the broadcast shape of the inputs and is read-only.
+
+    ``respiration`` … ``renal``: float64, 0–4, NaN where the component's inputs are missing.
+    ``total`` (0–24) and ``modified`` (0–20): int64, missing components counted 0.
+    """
+
+    respiration: np.ndarray
+    coagulation: np.ndarray
+    liver: np.ndarray
+    cardiovascular: np.ndarray
+    cns: np.ndarray
+    renal: np.ndarray
+    total: np.ndarray
+    modified: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.total)
+
+    def to_frame(self, index: Any = None):
+        """The arrays as a pandas DataFrame (components as nullable Int64), e.g. to join onto the input."""
+        import pandas as pd
+
+        data = {c: pd.array(getattr(self, c), dtype="Int64") for c in COMPONENTS}
+        data["total"] = self.total
+        data["modified"] = self.modified
+        return pd.DataFrame(data, index=index)
+
+    def row(self, i: int) -> SofaScore:
+        """Element ``i`` as a :class:`SofaScore`."""
+        comps = {c: None if math.isnan(v := float(getattr(self, c)[i])) else int(v) for c in COMPONENTS}
+        return SofaScore(**comps, total=int(self.total[i]), modified=int(self.modified[i]),
+                         missing=tuple(c for c in COMPONENTS if comps[c] is None))
+
+
+def _range_error(name: str, value: Any) -> ValueError:
+    lo, hi, unit = LIMITS[name]
+    return ValueError(f"{name} must lie between {lo:g} and {hi:g} {unit}; got {value!r}")
+
+
+def _is_missing(value: Any) -> bool:
+    return (value is None or type(value).__name__ == "NAType"
+            or (isinstance(value, float) and math.isnan(value)))
+
+
+def _scalar(name: str, value: Any) -> float:
+    """A numeric input as float; NaN for missing (drugs: 0)."""
+    if _is_missing(value):
+        return 0.0 if name in DRUGS else math.nan
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number in {LIMITS[name][2]} or None; got {value!r}") from None
+    lo, hi, _ = LIMITS[name]
+    if not lo <= x <= hi:
+        raise _range_error(name, value)
+    if name == "gcs" and x != int(x):
+        raise ValueError(f"gcs must be a whole number between 3 and 15; got {value!r}")
+    return x
+
+
+def _support_scalar(value: Any) -> bool:
+    if _is_missing(value):
+        return False
+    # bools, 0/1 and numpy booleans
+    if isinstance(value, (bool, int, float, np.bool_, np.number)) and value in (True, False):
+        return bool(value)
+    raise ValueError(f"respiratory_support must be true, false or missing; got {value!r}")
+
+
+def _rule_score_py(x: float, rules) -> int:
+    return max((score for op, threshold, score in rules if _PY_OPS[op](x, threshold)), default=0)
+
+
+def _present_py(name: str, x: float) -> bool:
+    return x > 0 if name in DRUGS else not math.isnan(x)
+
+
+def sofa(*, pao2_fio2=None, respiratory_support=False, platelets=None, bilirubin=None, map_mmhg=None,
+         dopamine=0.0, dobutamine=0.0, epinephrine=0.0, norepinephrine=0.0, gcs=None, creatinine=None,
+         urine_output=None) -> SofaScore:
+    """SOFA for one patient-day from the day's worst values, in the units of :data:`LIMITS`.
+
+    Missing values are None (or NaN); a missing drug counts as not given. Raises ``ValueError`` naming
+    the field and its allowed range for an impossible value.
+    """
+    given = dict(pao2_fio2=pao2_fio2, platelets=platelets, bilirubin=bilirubin, map_mmhg=map_mmhg,
+                 dopamine=dopamine, dobutamine=dobutamine, epinephrine=epinephrine,
+                 norepinephrine=norepinephrine, gcs=gcs, creatinine=creatinine, urine_output=urine_output)
+    values = {name: _scalar(name, v) for name, v in given.items()}
+    support = _support_scalar(respiratory_support)
+
+    scores: dict[str, int | None] = {}
+    for component, inputs in COMPONENT_RULES.items():
+        if not any(_present_py(name, values[name]) for name, _ in inputs):
+            scores[component] = None
+            continue
+        score = max(_rule_score_py(values[name], rules) for name, rules in inputs)
+        if component == "respiration" and not support:
+            score = min(score, RESPIRATION_MAX_WITHOUT_SUPPORT)
+        scores[component] = score
+    total = sum(v for v in scores.values() if v is not None)
+    return SofaScore(**scores, total=total, modified=total - (scores["cns"] or 0),
+                     missing=tuple(c for c in COMPONENTS if scores[c] is None))
+
+
+def _as_float_array(name: str, value: Any) -> np.ndarray:
+    if value is None:
+        return np.asarray(0.0 if name in DRUGS or name == "respiratory_support" else np.nan)
+    if hasattr(value, "to_numpy"):  # pandas Series / nullable arrays: pd.NA becomes NaN
+        try:
+            return value.to_numpy(dtype=float, na_value=np.nan)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must hold numbers or missing values") from None
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must hold numbers or missing values") from None
+
+
+def _check_array(name: str, x: np.ndarray) -> None:
+    lo, hi, unit = LIMITS[name]
+    bad = (x < lo) | (x > hi)  # NaN compares False: missing passes, ±inf fails
+    if name == "gcs":
+        bad |= np.isfinite(x) & (x != np.round(x))
+    if bad.any():
+        where = np.flatnonzero(bad)
+        first = x.reshape(-1)[where[0]]
+        whole = " whole number" if name == "gcs" else ""
+        raise ValueError(f"{name} must be a{whole} value between {lo:g} and {hi:g} {unit}; got {first:g} at "
+                         f"position {int(where[0])} ({where.size} value{'s' if where.size > 1 else ''} "
+                         f"out of range)")
+
+
+def sofa_arrays(*, pao2_fio2=None, respiratory_support=None, platelets=None, bilirubin=None, map_mmhg=None,
+                dopamine=None, dobutamine=None, epinephrine=None, norepinephrine=None, gcs=None,
+                creatinine=None, urine_output=None) -> SofaArrays:
+    """SOFA over many patient-days: the same rules as :func:`sofa`, element by element.
+
+    Each input is an array-like (numpy array, pandas Series, list) or a scalar, broadcast together; NaN
+    (or None / pd.NA) means missing. ``respiratory_support`` may be boolean or 0/1 floats, missing meaning
+    False; missing drug doses mean 0. Raises ``ValueError`` naming the field, its allowed range and the
+    first offending position for impossible values.
+    """
+    given = dict(pao2_fio2=pao2_fio2, respiratory_support=respiratory_support, platelets=platelets,
+                 bilirubin=bilirubin, map_mmhg=map_mmhg, dopamine=dopamine, dobutamine=dobutamine,
+                 epinephrine=epinephrine, norepinephrine=norepinephrine, gcs=gcs, creatinine=creatinine,
+                 urine_output=urine_output)
+    raw = {name: _as_float_array(name, v) for name, v in given.items()}
+    try:
+        shape = np.broadcast_shapes(*(a.shape for a in raw.values()))
+    except ValueError:
+        shapes = ", ".join(f"{k} {a.shape}" for k, a in raw.items() if a.ndim)
+        raise ValueError(f"SOFA inputs must have the same length; got {shapes}") from None
+    for name in NUMERIC_INPUTS:
+        _check_array(name, raw[name])
+    support = raw["respiratory_support"]
+    bad_support = ~np.isnan(support) & (support != 0) & (support != 1)
+    if bad_support.any():
+        i = int(np.flatnonzero(bad_support)[0])
+        raise ValueError(f"respiratory_support must be true, false (1/0) or missing; got "
+                         f"{support.reshape(-1)[i]:g} at position {i}")
+    for name in DRUGS:
+        raw[name] = np.nan_to_num(raw[name], nan=0.0)
+
+    out: dict[str, np.ndarray] = {}
+    total = np.zeros(shape, dtype=np.int64)
+    for component, inputs in COMPONENT_RULES.items():
+        score = np.zeros(shape, dtype=np.int8)
+        present = np.zeros(shape, dtype=bool)
+        for name, rules in inputs:
+            x = raw[name]
+            present |= (x > 0) if name in DRUGS else ~np.isnan(x)
+            for op, threshold, value in rules:
+                score = np.maximum(score, np.where(_NP_OPS[op](x, threshold), np.int8(value), np.int8(0)))
+        if component == "respiration":
+            capped = np.minimum(score, np.int8(RESPIRATION_MAX_WITHOUT_SUPPORT))
+            score = np.where(support == 1, score, capped)
+        total += np.where(present, score, 0)
+        out[component] = np.where(present, score, np.nan)
+    out["modified"] = total - np.nan_to_num(out["cns"], nan=0.0).astype(np.int64)
+    out["total"] = total
+    for a in out.values():
+        a.setflags(write=False)
+    return SofaArrays(**out)
+
+
+def sofa_frame(frame) -> SofaArrays:
+    """:func:`sofa_arrays` on the columns of a DataFrame (or mapping) named like :func:`sofa`'s keywords;
+    absent columns count as missing."""
+    return sofa_arrays(**{name: frame[name] for name in INPUTS if name in frame})
+
+
+__all__ = ["COMPONENTS", "MODIFIED_COMPONENTS", "COMPONENT_RULES", "LIMITS", "INPUTS", "SofaScore",
+           "SofaArrays", "sofa", "sofa_arrays", "sofa_frame"]

@@ -1,0 +1,122 @@
+"""Unit conversions into the platform's units (PROTOCOL.md): mmHg, µmol/L, 10⁹/L, FiO2 as a fraction.
+
+Every function takes a number or an array-like and returns the same kind (float or numpy array).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+KPA_TO_MMHG = 7.50062
+BILIRUBIN_MG_DL_TO_UMOL_L = 17.1
+CREATININE_MG_DL_TO_UMOL_L = 88.4
+
+# quantity -> {accepted unit spelling: factor to the platform unit}; the first entry is the platform unit
+UNITS: dict[str, dict[str, float]] = {
+    "pressure": {"mmHg": 1.0, "kPa": KPA_TO_MMHG},
+    "bilirubin": {"µmol/L": 1.0, "umol/L": 1.0, "mg/dL": BILIRUBIN_MG_DL_TO_UMOL_L},
+    "creatinine": {"µmol/L": 1.0, "umol/L": 1.0, "mg/dL": CREATININE_MG_DL_TO_UMOL_L},
+    "platelets": {"10^9/L": 1.0, "10⁹/L": 1.0, "10^3/uL": 1.0, "10³/µL": 1.0},
+}
+# FiO2 at or below this is read as a fraction, at or above FIO2_MIN_PERCENT as a percentage.
+FIO2_MAX_FRACTION = 1.0
+FIO2_MIN_PERCENT = 21.0
+
+
+def _out(x: np.ndarray, like: Any):
+    return float(x) if np.ndim(like) == 0 else x
+
+
+def _array(name: str, value: Any) -> np.ndarray:
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number; got {value!r}") from None
+
+
+def _non_negative(name: str, x: np.ndarray) -> None:
+    if np.any(x < 0):
+        raise ValueError(f"{name} must be 0 or more; got {np.min(x):g}")
+
+
+def to_platform_unit(quantity: str, value: Any, unit: str, *, name: str | None = None):
+    """``value`` of ``quantity`` ("pressure", "bilirubin", "creatinine", "platelets") given in ``unit``,
+    converted to the platform unit (mmHg, µmol/L, µmol/L, 10⁹/L). ``name`` names the field in errors."""
+    name = name or quantity
+    if quantity not in UNITS:
+        raise ValueError(f"quantity must be one of {', '.join(UNITS)}; got {quantity!r}")
+    factors = UNITS[quantity]
+    if unit not in factors:
+        raise ValueError(f"{name} unit must be one of {', '.join(factors)}; got {unit!r}")
+    x = _array(name, value)
+    _non_negative(name, x)
+    return _out(x * factors[unit], value)
+
+
+def from_platform_unit(quantity: str, value: Any, unit: str):
+    """The inverse of :func:`to_platform_unit`."""
+    one = to_platform_unit(quantity, 1.0, unit)
+    x = _array(quantity, value)
+    _non_negative(quantity, x)
+    return _out(x / one, value)
+
+
+def kpa_to_mmhg(kpa):
+    return to_platform_unit("pressure", kpa, "kPa")
+
+
+def mmhg_to_kpa(mmhg):
+    return from_platform_unit("pressure", mmhg, "kPa")
+
+
+def bilirubin_mg_dl_to_umol_l(mg_dl):
+    return to_platform_unit("bilirubin", mg_dl, "mg/dL")
+
+
+def bilirubin_umol_l_to_mg_dl(umol_l):
+    return from_platform_unit("bilirubin", umol_l, "mg/dL")
+
+
+def creatinine_mg_dl_to_umol_l(mg_dl):
+    return to_platform_unit("creatinine", mg_dl, "mg/dL")
+
+
+def creatinine_umol_l_to_mg_dl(umol_l):
+    return from_platform_unit("creatinine", umol_l, "mg/dL")
+
+
+def fio2_fraction(fio2, unit: str | None = None):
+    """FiO2 as a fraction (0.21–1.0).
+
+    ``unit``: "fraction", "percent", or None to infer per value: ≤ 1 is a fraction, ≥ 21 a percentage;
+    values in between are ambiguous and raise. The result must lie in 0.21–1.0 (room air to pure oxygen).
+    """
+    x = _array("fio2", fio2)
+    if unit == "fraction":
+        frac = x
+    elif unit == "percent":
+        frac = x / 100.0
+    elif unit is None:
+        ambiguous = (x > FIO2_MAX_FRACTION) & (x < FIO2_MIN_PERCENT)
+        if np.any(ambiguous):
+            raise ValueError(f"fio2 must be a fraction (0.21–1.0) or a percentage (21–100); got "
+                             f"{x[ambiguous].flat[0]:g}")
+        frac = np.where(x >= FIO2_MIN_PERCENT, x / 100.0, x)
+    else:
+        raise ValueError(f"fio2 unit must be 'fraction', 'percent' or None; got {unit!r}")
+    bad = (frac < 0.21 - 1e-9) | (frac > 1.0 + 1e-9) | np.isinf(frac)
+    if np.any(bad):
+        raise ValueError(f"fio2 must lie between 0.21 and 1.0 (21–100 %); got {x[bad].flat[0]:g}")
+    return _out(frac, fio2)
+
+
+def pf_ratio(pao2, fio2, *, pao2_unit: str = "mmHg", fio2_unit: str | None = None):
+    """PaO2/FiO2 in mmHg, from PaO2 in mmHg or kPa and FiO2 as a fraction or a percentage.
+
+    NaN in either input gives NaN (missing).
+    """
+    pao2_mmhg = np.asarray(to_platform_unit("pressure", pao2, pao2_unit, name="pao2"))
+    ratio = pao2_mmhg / np.asarray(fio2_fraction(fio2, fio2_unit))
+    return float(ratio) if ratio.ndim == 0 else ratio
