@@ -31,3 +31,12 @@ def rscript(code: str, *, timeout: float = 600) -> str:
     if proc.returncode != 0:
         raise RuntimeError(f"Rscript failed:\n{proc.stderr}")
     return proc.stdout
+
+
+def require_postgres(connection) -> None:
+    """Skip unless the test database is PostgreSQL; with SHINE_REQUIRE_POSTGRES=1 (CI's PostgreSQL pass), fail."""
+    if connection.vendor == "postgresql":
+        return
+    if os.environ.get("SHINE_REQUIRE_POSTGRES") == "1":
+        pytest.fail("this test needs PostgreSQL (DATABASE_URL) and SHINE_REQUIRE_POSTGRES=1 is set")
+    pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://… (CI does)")
