@@ -12,7 +12,7 @@ SQLITE_REVERSE = ["DROP TRIGGER IF EXISTS audit_event_no_update;", "DROP TRIGGER
 
 POSTGRES = [
     """CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-       BEGIN RAISE EXCEPTION 'audit events are append-only: % refused', TG_OP; END; $$;""",
+       BEGIN RAISE EXCEPTION 'audit events are append-only: %% refused', TG_OP; END; $$;""",
     f"CREATE TRIGGER audit_event_no_update BEFORE UPDATE OR DELETE ON {TABLE} "
     "FOR EACH ROW EXECUTE FUNCTION audit_event_append_only();",
 ]

@@ -1,0 +1,113 @@
+"""A real SHINE server (``shine demo`` + ``shine serve`` on a temporary SQLite database) and Chromium.
+
+``live_app.url`` is the server's address, ``live_app.password`` the demo users' password, and
+``live_app.shine(*args)`` runs the ``shine`` command against the same database. ``browser_page`` is a
+Playwright page in Debian's Chromium (/usr/bin/chromium), never a downloaded browser; ``phone_page`` the
+same at 390 px wide.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support import need
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+
+@dataclass
+class LiveApp:
+    url: str
+    password: str
+    env: dict
+    var_dir: Path
+
+    def shine(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run([sys.executable, "-m", "shine.cli", *args], env=self.env, capture_output=True,
+                                text=True, timeout=600)
+        if check and result.returncode != 0:
+            raise AssertionError(f"shine {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory):
+    from shine.web.management.commands.demo import DEMO_PASSWORD
+
+    var = tmp_path_factory.mktemp("live")
+    env = {**os.environ, "SHINE_VAR_DIR": str(var), "DATABASE_URL": f"sqlite:///{var}/shine.sqlite3",
+           "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend"}
+    app = LiveApp(url="", password=DEMO_PASSWORD, env=env, var_dir=var)
+    app.shine("demo")
+    port = _free_port()
+    log = open(var / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "shine.cli", "serve", "--port", str(port), "--workers", "1"],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    app.url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            urllib.request.urlopen(app.url + "/login/", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("the server did not start:\n" + (var / "server.log").read_text())
+            time.sleep(0.3)
+    yield app
+    os.killpg(proc.pid, 15)
+    proc.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    need(shutil.which(CHROMIUM) is not None or os.path.exists(CHROMIUM), f"Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium, live_app):
+    context = chromium.new_context(base_url=live_app.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone_page(chromium, live_app):
+    context = chromium.new_context(base_url=live_app.url, viewport={"width": 390, "height": 844},
+                                   is_mobile=True, has_touch=True)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def log_in(page, username: str, password: str) -> None:
+    page.goto("/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
