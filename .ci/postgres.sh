@@ -2,7 +2,8 @@
 # Start or stop a throw-away PostgreSQL 15 cluster (Debian packages) for the tests.
 #   bash .ci/postgres.sh start   -> prints the DATABASE_URL to use
 #   bash .ci/postgres.sh stop
-# PGDIR (default /tmp/shine-pg) holds the cluster; PGPORT (default 55432) on loopback only.
+# PGDIR (default /tmp/shine-pg) holds the cluster; PGPORT (default 55432) on loopback only;
+# PG_FSYNC (default off: a test cluster need not survive a power cut; benchmarks set it on).
 set -euo pipefail
 PGDIR=${PGDIR:-/tmp/shine-pg}
 PGPORT=${PGPORT:-55432}
@@ -20,7 +21,7 @@ case "${1:-}" in
     fi
     if ! as_pg "$BIN/pg_ctl" -D "$PGDIR/data" status >/dev/null 2>&1; then
       as_pg "$BIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w \
-        -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $PGDIR -c max_connections=200 -c fsync=off" start >/dev/null
+        -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $PGDIR -c max_connections=200 -c fsync=${PG_FSYNC:-off}" start >/dev/null
     fi
     as_pg "$BIN/psql" -h 127.0.0.1 -p "$PGPORT" -U shine -d postgres -tAc \
       "SELECT 1 FROM pg_database WHERE datname='shine'" | grep -q 1 || \

@@ -9,7 +9,7 @@ from django.db import DatabaseError, IntegrityError, connection, connections, tr
 
 from shine.trial.accounts.models import Site, User
 from shine.trial.audit import services as audit
-from shine.trial.audit.models import AuditEvent, UnauditedWrite
+from shine.trial.audit.models import AuditEvent, AuditSeal, UnauditedWrite
 from shine.trial.audit.verify import verify
 from tests.support import require_postgres
 
@@ -32,8 +32,9 @@ def test_every_write_is_an_event_and_the_trail_verifies(users):
     code, text = run_verify()
     assert code == 0, text
     assert "OK" in text
-    first = AuditEvent.objects.order_by("seq").first()
+    first = AuditSeal.objects.order_by("seq").first()
     assert first.seq == 1 and first.prev_hash == "0" * 64
+    assert AuditSeal.objects.count() == AuditEvent.objects.count()
     creates = AuditEvent.objects.filter(action="create", object_type="accounts.user")
     assert creates.count() == len(users)
     changes = json.loads(creates.first().changes)
@@ -44,7 +45,7 @@ def test_event_records_actor_role_time_values_and_reason(users):
     nurse = users["nurse_hgh"]
     actor = audit.Actor.of(users["admin"], request_id="req-12345678")
     audit.update(nurse, actor=actor, reason="promoted", role="investigator")
-    ev = AuditEvent.objects.order_by("-seq").first()
+    ev = AuditEvent.objects.order_by("-id").first()
     assert (ev.actor, ev.role, ev.action, ev.object_type, ev.object_id) == (
         "admin", "admin", "update", "accounts.user", str(nurse.pk))
     assert json.loads(ev.changes) == {"role": ["nurse", "investigator"]}
@@ -80,8 +81,10 @@ def test_writes_outside_the_audit_services_are_refused(users, sites):
         Site.objects.bulk_create([Site(code="XX", name="x")])
 
 
-@pytest.mark.parametrize("sql", ["UPDATE audit_auditevent SET reason = 'x'", "DELETE FROM audit_auditevent"])
+@pytest.mark.parametrize("sql", ["UPDATE audit_auditevent SET reason = 'x'", "DELETE FROM audit_auditevent",
+                                 "UPDATE audit_auditseal SET hash = 'x'", "DELETE FROM audit_auditseal"])
 def test_database_refuses_update_and_delete_of_audit_events(users, sql):
+    verify()  # seals the events
     with pytest.raises(DatabaseError, match="append-only"):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql)
@@ -89,11 +92,12 @@ def test_database_refuses_update_and_delete_of_audit_events(users, sql):
 
 def drop_append_only_triggers():
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("DROP TRIGGER audit_event_no_update ON audit_auditevent")
-        else:
-            cursor.execute("DROP TRIGGER audit_event_no_update")
-            cursor.execute("DROP TRIGGER audit_event_no_delete")
+        for table in ("audit_auditevent", "audit_auditseal"):
+            if connection.vendor == "postgresql":
+                cursor.execute(f"DROP TRIGGER {table}_no_update ON {table}")
+            else:
+                cursor.execute(f"DROP TRIGGER {table}_no_update")
+                cursor.execute(f"DROP TRIGGER {table}_no_delete")
 
 
 def test_a_data_row_changed_in_sql_is_named_by_verify(users):
@@ -114,22 +118,40 @@ def test_a_row_inserted_in_sql_without_history_is_named(users, sites):
 
 
 def test_an_altered_audit_event_is_named_by_verify(users):
-    target = AuditEvent.objects.order_by("seq")[3]
+    verify()
+    target = AuditSeal.objects.order_by("seq")[3]
     drop_append_only_triggers()
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE audit_auditevent SET reason = 'rewritten' WHERE id = %s", [target.pk])
+        cursor.execute("UPDATE audit_auditevent SET reason = 'rewritten' WHERE id = %s", [target.event_id])
     code, text = run_verify()
     assert code == 1
-    assert f"BROKEN CHAIN: event #{target.seq} (id {target.pk}): content does not match its hash" in text
+    assert (f"BROKEN CHAIN: seal #{target.seq} (event {target.event_id}): event content does not match its hash"
+            in text)
 
 
-def test_a_deleted_audit_event_breaks_the_chain(users):
-    target = AuditEvent.objects.order_by("seq")[5]
+def test_an_event_rehashed_after_tampering_is_still_caught_by_its_seal(users):
+    verify()
+    target = AuditSeal.objects.order_by("seq")[2]
+    ev = AuditEvent.objects.get(pk=target.event_id)
+    ev.reason = "rewritten"
+    from shine.trial.audit import chain
+    forged = chain.content_hash_of(ev)
     drop_append_only_triggers()
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [target.pk])
+        cursor.execute("UPDATE audit_auditevent SET reason = 'rewritten', content_hash = %s WHERE id = %s",
+                       [forged, ev.pk])
     code, text = run_verify()
-    assert code == 1 and f"event #{target.seq + 1}" in text and "missing" in text
+    assert code == 1 and f"seal #{target.seq} (event {ev.pk}): seal hash does not match" in text
+
+
+def test_a_deleted_seal_breaks_the_chain(users):
+    verify()
+    target = AuditSeal.objects.order_by("seq")[5]
+    drop_append_only_triggers()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_auditseal WHERE id = %s", [target.pk])
+    code, text = run_verify()
+    assert code == 1 and f"expected seal #{target.seq}" in text and "missing" in text
 
 
 def test_replay_follows_updates_and_deletes(users, sites):
@@ -168,21 +190,30 @@ def test_chain_appends_never_fork_under_concurrent_writers(transactional_db, set
         t.join()
     assert not errors, errors
     assert AuditEvent.objects.count() == before + writers * per_writer
-    seqs = list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True))
-    assert seqs == list(range(1, len(seqs) + 1))
     result = verify()
+    seqs = list(AuditSeal.objects.order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, AuditEvent.objects.count() + 1))
     assert result.ok, result.summary()
 
 
 def test_the_chain_position_is_unique(users):
-    last = AuditEvent.objects.order_by("-seq").first()
+    verify()
+    last = AuditSeal.objects.order_by("-seq").first()
+    event = AuditEvent.objects.create(at=last.event.at, actor="x", role="x", action="x", changes="{}",
+                                      app_version="x", content_hash="0" * 64)
     with pytest.raises(IntegrityError), transaction.atomic():
-        AuditEvent.objects.create(seq=last.seq, at=last.at, actor="x", role="x", action="x", changes="{}",
-                                  app_version="x", prev_hash=last.hash, hash="f" * 64)
+        AuditSeal.objects.create(seq=last.seq, event=event, prev_hash=last.hash, hash="f" * 64)
+
+
+def test_seals_follow_the_commit_of_each_write(users, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        audit.update(users["nurse_rh"], actor=SYSTEM, reason="name added", full_name="Nurse R")
+    ev = AuditEvent.objects.order_by("-id").first()
+    assert ev.seal.seq == AuditSeal.objects.count() and len(ev.seal.hash) == 64
 
 
 def test_createsuperuser_goes_through_the_audit(db, sites):
     User.objects.create_superuser("root", "a-long-enough-password-1")
-    ev = AuditEvent.objects.order_by("-seq").first()
+    ev = AuditEvent.objects.order_by("-id").first()
     assert ev.object_type == "accounts.user" and ev.actor == "system:createuser"
     assert verify().ok

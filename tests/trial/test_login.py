@@ -20,7 +20,7 @@ def test_login_lands_on_the_home_page_and_is_audited(users, client):
     response = login(client, "nurse_hgh", PASSWORD)
     assert response.status_code == 302 and response["Location"] == "/"
     assert "Research nurse" in client.get("/").content.decode()
-    ev = AuditEvent.objects.order_by("-seq").first()
+    ev = AuditEvent.objects.order_by("-id").first()
     assert (ev.action, ev.actor, ev.role) == ("login", "nurse_hgh", "nurse")
 
 
@@ -29,7 +29,7 @@ def test_wrong_password_is_refused_clearly_and_audited(users, client):
     assert response.status_code == 400
     assert "wrong username or password" in response.content.decode()
     assert "_auth_user_id" not in client.session
-    assert AuditEvent.objects.order_by("-seq").first().action == "login_failed"
+    assert AuditEvent.objects.order_by("-id").first().action == "login_failed"
 
 
 def test_blank_fields_name_the_field(users, client):
@@ -45,7 +45,7 @@ def test_repeated_failures_lock_the_account(users, client, settings):
     response = login(client, "nurse_hgh", PASSWORD)
     assert response.status_code == 400
     assert "locked" in response.content.decode()
-    assert AuditEvent.objects.order_by("-seq").first().action == "login_refused_locked"
+    assert AuditEvent.objects.order_by("-id").first().action == "login_refused_locked"
     other = login(Client(), "nurse_rh", PASSWORD)  # other accounts are unaffected
     assert other.status_code == 302
 
@@ -54,7 +54,7 @@ def test_logout_is_audited_and_ends_the_session(users, client):
     login(client, "auditor", PASSWORD)
     response = client.post("/logout/")
     assert response.status_code == 302
-    assert AuditEvent.objects.order_by("-seq").first().action == "logout"
+    assert AuditEvent.objects.order_by("-id").first().action == "logout"
     assert client.get("/").status_code == 302
 
 
@@ -107,6 +107,7 @@ def test_production_settings_are_strict(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 50)
     monkeypatch.setenv("DATABASE_URL", "postgres://u@localhost/db")
     monkeypatch.setenv("ALLOWED_HOSTS", "shine.example.org")
+    monkeypatch.setenv("CPR_ENCRYPTION_KEY", "0" * 43 + "=")
     try:
         prod = importlib.reload(settings_module)
         assert prod.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")

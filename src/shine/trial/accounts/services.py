@@ -132,7 +132,7 @@ def is_locked_out(username: str) -> bool:
     since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
     recent = (AuditEvent.objects.filter(object_type="accounts.login", object_id=username[:64], at__gte=since,
                                         action__in=("login", "login_failed"))
-              .order_by("-seq").values_list("action", flat=True)[: settings.LOGIN_MAX_FAILURES])
+              .order_by("-id").values_list("action", flat=True)[: settings.LOGIN_MAX_FAILURES])
     recent = list(recent)
     return len(recent) >= settings.LOGIN_MAX_FAILURES and all(a == "login_failed" for a in recent)
 

@@ -40,19 +40,22 @@ def canonical_json(data) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def event_hash(*, seq: int, at: dt.datetime, actor_id, actor: str, role: str, action: str, object_type: str,
-               object_id: str, changes: str, reason: str, request_id: str, app_version: str,
-               prev_hash: str) -> str:
-    payload = canonical_json([
-        seq, encode_value(at), actor_id, actor, role, action, object_type, object_id, changes, reason,
-        request_id, app_version, prev_hash,
-    ])
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+CONTENT_FIELDS = ("at", "actor_id", "actor", "role", "action", "object_type", "object_id", "changes", "reason",
+                  "request_id", "app_version")
 
 
-def hash_of(event) -> str:
-    """Recompute the hash of a stored :class:`AuditEvent` from its fields."""
-    return event_hash(seq=event.seq, at=event.at, actor_id=event.actor_id, actor=event.actor, role=event.role,
-                      action=event.action, object_type=event.object_type, object_id=event.object_id,
-                      changes=event.changes, reason=event.reason, request_id=event.request_id,
-                      app_version=event.app_version, prev_hash=event.prev_hash)
+def _sha256(data) -> str:
+    return hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
+
+
+def content_hash(fields: dict) -> str:
+    """SHA-256 over an event's canonical content (every field but its id and hashes)."""
+    return _sha256([encode_value(fields[name]) for name in CONTENT_FIELDS])
+
+
+def content_hash_of(event) -> str:
+    return content_hash({name: getattr(event, name) for name in CONTENT_FIELDS})
+
+
+def seal_hash(*, seq: int, event_id: int, content_hash: str, prev_hash: str) -> str:
+    return _sha256([seq, event_id, content_hash, prev_hash])

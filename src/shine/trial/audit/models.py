@@ -68,9 +68,12 @@ class AuditedModel(models.Model):
 
 
 class AuditEvent(models.Model):
-    """One append-only, hash-chained event. The database refuses UPDATE and DELETE on this table."""
+    """One append-only event, written in the transaction of the change it records.
 
-    seq = models.BigIntegerField(unique=True, help_text="position in the chain, 1, 2, 3, … without gaps")
+    ``content_hash`` is the SHA-256 of the event's canonical content; an :class:`AuditSeal` then places the
+    event in the hash chain. The database refuses UPDATE and DELETE on both tables.
+    """
+
     at = models.DateTimeField(help_text="server time (UTC)")
     actor_id = models.BigIntegerField(null=True, blank=True)
     actor = models.CharField(max_length=150, help_text="username, or system:<command>")
@@ -82,16 +85,30 @@ class AuditEvent(models.Model):
     reason = models.TextField(blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     app_version = models.CharField(max_length=40)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    content_hash = models.CharField(max_length=64)
 
     class Meta:
-        ordering = ["seq"]
+        ordering = ["id"]
         indexes = [
             models.Index(fields=["object_type", "object_id"], name="audit_audit_object__idx"),
             models.Index(fields=["actor"], name="audit_audit_actor_idx"),
-            models.Index(fields=["action", "at"], name="audit_audit_action_idx"),
         ]
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.action} {self.object_type} {self.object_id} by {self.actor}"
+        return f"event {self.pk}: {self.action} {self.object_type} {self.object_id} by {self.actor}"
+
+
+class AuditSeal(models.Model):
+    """The event's place in the hash chain: seq 1, 2, 3, … with each hash covering the previous one.
+
+    Seals are appended right after the events' transactions commit, in short batches, so concurrent writers
+    never wait for one another's commits; the chain never forks (``seq`` is unique and appended under a lock).
+    """
+
+    seq = models.BigIntegerField(unique=True)
+    event = models.OneToOneField(AuditEvent, on_delete=models.PROTECT, related_name="seal")
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["seq"]

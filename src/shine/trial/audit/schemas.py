@@ -1,10 +1,12 @@
 import datetime as dt
 
 from ninja import Schema
+from pydantic import Field
 
 
 class AuditEventOut(Schema):
-    seq: int
+    id: int
+    seq: int | None = Field(None, description="position in the hash chain (empty for a moment after the write)")
     at: dt.datetime
     actor: str
     role: str
@@ -15,8 +17,9 @@ class AuditEventOut(Schema):
     reason: str
     request_id: str
     app_version: str
-    prev_hash: str
-    hash: str
+    content_hash: str
+    prev_hash: str | None
+    hash: str | None
 
 
 class AuditPage(Schema):

@@ -43,7 +43,7 @@ def events(user, f: AuditFilter) -> QuerySet[AuditEvent]:
         qs = qs.filter(at__date__gte=f.date_from)
     if f.date_to:
         qs = qs.filter(at__date__lte=f.date_to)
-    return qs.order_by("-seq")
+    return qs.select_related("seal").order_by("-id")
 
 
 def _blinded_fields(object_type: str) -> set[str]:
@@ -67,6 +67,13 @@ def visible_changes(event: AuditEvent, user) -> dict:
         for name in _blinded_fields(event.object_type) & set(changes):
             changes[name] = [BLINDED_MASK if v is not None else None for v in changes[name]]
     return changes
+
+
+def seal_of(event: AuditEvent) -> dict:
+    """The event's place in the hash chain, or empty values while it awaits its seal."""
+    seal = getattr(event, "seal", None)  # a missing one-to-one raises an AttributeError subclass
+    return {"seq": seal.seq, "prev_hash": seal.prev_hash, "hash": seal.hash} if seal else \
+        {"seq": None, "prev_hash": None, "hash": None}
 
 
 def action_choices() -> list[str]:

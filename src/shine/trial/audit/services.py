@@ -17,9 +17,9 @@ from django.conf import settings
 from django.db import connections, router, transaction
 
 from . import chain
-from .models import AuditedModel, AuditEvent, _write_permit
+from .models import AuditedModel, AuditEvent, AuditSeal, _write_permit
 
-# pg_advisory_xact_lock key that serialises appends to the chain (ASCII "SHINEAUD")
+# pg_advisory_xact_lock key that serialises appends to the seal chain (ASCII "SHINEAUD")
 CHAIN_LOCK_KEY = 0x5348494E45415544 & 0x7FFFFFFFFFFFFFFF
 
 
@@ -73,29 +73,76 @@ def object_type(model) -> str:
 
 def record(*, actor: Actor, action: str, object_type: str = "", object_id: str = "", changes: dict | None = None,
            reason: str = "", using: str = "default") -> AuditEvent:
-    """Append one event to the chain. Must run inside the transaction of the write it records."""
+    """Append one event inside the transaction of the write it records, and seal it there when it can."""
     connection = connections[using]
-    with transaction.atomic(using=using):
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit.record() must run inside the transaction of the write it records")
+    fields = dict(
+        at=dt.datetime.now(dt.UTC), actor_id=actor.user_id, actor=actor.username, role=actor.role, action=action,
+        object_type=object_type, object_id=str(object_id),
+        changes=chain.canonical_json(chain.encode_value(changes or {})), reason=reason,
+        request_id=actor.request_id, app_version=settings.SHINE_VERSION,
+    )
+    event = AuditEvent.objects.using(using).create(content_hash=chain.content_hash(fields), **fields)
+    _seal(using=using, wait=False, lookback=SEAL_LOOKBACK)
+    return event
+
+
+# how far back (in event ids) a writer looks for events committed out of order and not yet sealed
+SEAL_LOOKBACK = 256
+
+
+def _seal(*, using: str, wait: bool, lookback: int | None, batch: int = 5000) -> int:
+    """Seal unsealed visible events in id order, inside the current transaction.
+
+    Only one transaction seals at a time (a transaction-scoped lock on PostgreSQL; SQLite's write lock
+    serialises transactions anyway). A writer that finds the lock taken leaves its event for the next
+    sealer, so concurrent writers never queue behind one another's commits; ``seal_pending`` (run by
+    ``shine audit seal`` and ``verify``) sweeps the whole table.
+    """
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            if wait:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
-        last = AuditEvent.objects.using(using).order_by("-seq").values_list("seq", "hash").first()
-        seq, prev_hash = (last[0] + 1, last[1]) if last else (1, chain.GENESIS_HASH)
-        fields = dict(
-            seq=seq, at=dt.datetime.now(dt.UTC), actor_id=actor.user_id, actor=actor.username, role=actor.role,
-            action=action, object_type=object_type, object_id=str(object_id),
-            changes=chain.canonical_json(chain.encode_value(changes or {})), reason=reason,
-            request_id=actor.request_id, app_version=settings.SHINE_VERSION, prev_hash=prev_hash,
-        )
-        return AuditEvent.objects.using(using).create(hash=chain.event_hash(**fields), **fields)
+            else:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+                if not cursor.fetchone()[0]:
+                    return 0
+    last = AuditSeal.objects.using(using).order_by("-seq").values_list("seq", "hash", "event_id").first()
+    seq, prev_hash, last_event = last if last else (0, chain.GENESIS_HASH, 0)
+    pending = AuditEvent.objects.using(using).filter(seal__isnull=True)
+    if lookback is not None:
+        pending = pending.filter(id__gt=last_event - lookback)
+    pending = list(pending.order_by("id").values_list("id", "content_hash")[:batch])
+    seals = []
+    for event_id, content in pending:
+        seq += 1
+        digest = chain.seal_hash(seq=seq, event_id=event_id, content_hash=content, prev_hash=prev_hash)
+        seals.append(AuditSeal(seq=seq, event_id=event_id, prev_hash=prev_hash, hash=digest))
+        prev_hash = digest
+    AuditSeal.objects.using(using).bulk_create(seals)
+    return len(seals)
+
+
+def seal_pending(*, using: str = "default", batch: int = 5000) -> int:
+    """Seal every committed event still missing from the chain. Idempotent; returns how many were sealed."""
+    total = 0
+    while True:
+        with transaction.atomic(using=using):
+            sealed = _seal(using=using, wait=True, lookback=None, batch=batch)
+        total += sealed
+        if sealed < batch:
+            return total
 
 
 def create(model: type[AuditedModel], *, actor: Actor, reason: str = "", **values) -> AuditedModel:
     using = router.db_for_write(model)
     with transaction.atomic(using=using), audited_writes():
         instance = model(**values)
-        instance.full_clean()
-        instance.save(using=using)
+        # uniqueness is left to the database's constraints; services check it first with a clear message
+        instance.full_clean(validate_unique=False, validate_constraints=False)
+        instance.save(using=using, force_insert=True)
         changes = {k: [None, v] for k, v in snapshot(instance).items()}
         record(actor=actor, action="create", object_type=object_type(model), object_id=instance.pk,
                changes=changes, reason=reason, using=using)
@@ -111,7 +158,7 @@ def update(instance: AuditedModel, *, actor: Actor, reason: str, **values) -> Au
         before = snapshot(locked)
         for name, value in values.items():
             setattr(locked, name, value)
-        locked.full_clean()
+        locked.full_clean(validate_unique=False, validate_constraints=False)
         after = snapshot(locked)
         changes = {k: [before[k], after[k]] for k in after if before.get(k) != after[k]}
         if changes:

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from django.apps import apps
 
 from . import chain
-from .models import AuditedModel, AuditEvent
-from .services import object_type, snapshot
+from .models import AuditedModel, AuditEvent, AuditSeal
+from .services import object_type, seal_pending, snapshot
 
 DATA_ACTIONS = ("create", "update", "delete")
 _DELETED = object()
@@ -40,21 +40,35 @@ def audited_models() -> list[type[AuditedModel]]:
 
 
 def verify(using: str = "default", chunk: int = 2000) -> Verification:
+    seal_pending(using=using)  # events committed a moment ago get their seal first
     state: dict[tuple[str, str], dict | object] = {}
     broken = None
     expected_prev, expected_seq, count = chain.GENESIS_HASH, 1, 0
-    for ev in AuditEvent.objects.using(using).order_by("seq").iterator(chunk_size=chunk):
+    seals = AuditSeal.objects.using(using).select_related("event").order_by("seq")
+    for seal in seals.iterator(chunk_size=chunk):
+        ev = seal.event
         count += 1
         if broken is None:
-            if ev.seq != expected_seq:
-                broken = f"event #{ev.seq} (id {ev.pk}): expected sequence number {expected_seq} (events missing)"
-            elif ev.prev_hash != expected_prev:
-                broken = f"event #{ev.seq} (id {ev.pk}): previous-hash does not match event #{ev.seq - 1}"
-            elif chain.hash_of(ev) != ev.hash:
-                broken = f"event #{ev.seq} (id {ev.pk}): content does not match its hash (altered)"
-        expected_prev, expected_seq = ev.hash, ev.seq + 1
+            where = f"seal #{seal.seq} (event {ev.pk})"
+            if seal.seq != expected_seq:
+                broken = f"{where}: expected seal #{expected_seq} (seals missing)"
+            elif seal.prev_hash != expected_prev:
+                broken = f"{where}: previous-hash does not match seal #{seal.seq - 1}"
+            elif chain.content_hash_of(ev) != ev.content_hash:
+                broken = f"{where}: event content does not match its hash (altered)"
+            elif chain.seal_hash(seq=seal.seq, event_id=ev.pk, content_hash=ev.content_hash,
+                                 prev_hash=seal.prev_hash) != seal.hash:
+                broken = f"{where}: seal hash does not match (altered)"
+        expected_prev, expected_seq = seal.hash, seal.seq + 1
         if ev.action in DATA_ACTIONS:
             _apply(state, ev)
+    unsealed = AuditEvent.objects.using(using).filter(seal__isnull=True).order_by("id").first()
+    if broken is None and unsealed is not None:
+        broken = f"event {unsealed.pk}: not in the chain (no seal)"
+    if broken is None:
+        total = AuditEvent.objects.using(using).count()
+        if total != count:
+            broken = f"{total - count} event(s) are not in the chain"
 
     problems: list[str] = []
     seen: set[tuple[str, str]] = set()

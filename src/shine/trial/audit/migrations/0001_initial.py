@@ -1,23 +1,27 @@
 from django.db import migrations, models
 
-TABLE = "audit_auditevent"
+TABLES = ("audit_auditevent", "audit_auditseal")
 
 SQLITE = [
-    f"CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON {TABLE} "
-    "BEGIN SELECT RAISE(ABORT, 'audit events are append-only: UPDATE refused'); END;",
-    f"CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON {TABLE} "
-    "BEGIN SELECT RAISE(ABORT, 'audit events are append-only: DELETE refused'); END;",
+    sql
+    for table in TABLES
+    for sql in (
+        f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
+        "BEGIN SELECT RAISE(ABORT, 'audit events are append-only: UPDATE refused'); END;",
+        f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+        "BEGIN SELECT RAISE(ABORT, 'audit events are append-only: DELETE refused'); END;",
+    )
 ]
-SQLITE_REVERSE = ["DROP TRIGGER IF EXISTS audit_event_no_update;", "DROP TRIGGER IF EXISTS audit_event_no_delete;"]
+SQLITE_REVERSE = [f"DROP TRIGGER IF EXISTS {t}_{op};" for t in TABLES for op in ("no_update", "no_delete")]
 
 POSTGRES = [
-    """CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    """CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
        BEGIN RAISE EXCEPTION 'audit events are append-only: %% refused', TG_OP; END; $$;""",
-    f"CREATE TRIGGER audit_event_no_update BEFORE UPDATE OR DELETE ON {TABLE} "
-    "FOR EACH ROW EXECUTE FUNCTION audit_event_append_only();",
+    *(f"CREATE TRIGGER {t}_no_update BEFORE UPDATE OR DELETE ON {t} "
+      "FOR EACH ROW EXECUTE FUNCTION audit_append_only();" for t in TABLES),
 ]
-POSTGRES_REVERSE = [f"DROP TRIGGER IF EXISTS audit_event_no_update ON {TABLE};",
-                    "DROP FUNCTION IF EXISTS audit_event_append_only();"]
+POSTGRES_REVERSE = [*(f"DROP TRIGGER IF EXISTS {t}_no_update ON {t};" for t in TABLES),
+                    "DROP FUNCTION IF EXISTS audit_append_only();"]
 
 
 def add_triggers(apps, schema_editor):
@@ -42,10 +46,9 @@ class Migration(migrations.Migration):
             name="AuditEvent",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("seq", models.BigIntegerField(unique=True, help_text="position in the chain, 1, 2, 3, … without gaps")),
                 ("at", models.DateTimeField(help_text="server time (UTC)")),
                 ("actor_id", models.BigIntegerField(blank=True, null=True)),
-                ("actor", models.CharField(max_length=150, help_text="username, or system:<command>")),
+                ("actor", models.CharField(help_text="username, or system:<command>", max_length=150)),
                 ("role", models.CharField(max_length=40)),
                 ("action", models.CharField(max_length=40)),
                 ("object_type", models.CharField(blank=True, max_length=80)),
@@ -54,14 +57,24 @@ class Migration(migrations.Migration):
                 ("reason", models.TextField(blank=True)),
                 ("request_id", models.CharField(blank=True, max_length=64)),
                 ("app_version", models.CharField(max_length=40)),
-                ("prev_hash", models.CharField(max_length=64)),
-                ("hash", models.CharField(max_length=64, unique=True)),
+                ("content_hash", models.CharField(max_length=64)),
             ],
-            options={"ordering": ["seq"], "indexes": [
+            options={"ordering": ["id"], "indexes": [
                 models.Index(fields=["object_type", "object_id"], name="audit_audit_object__idx"),
                 models.Index(fields=["actor"], name="audit_audit_actor_idx"),
-                models.Index(fields=["action", "at"], name="audit_audit_action_idx"),
             ]},
+        ),
+        migrations.CreateModel(
+            name="AuditSeal",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("seq", models.BigIntegerField(unique=True)),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64)),
+                ("event", models.OneToOneField(on_delete=models.deletion.PROTECT, related_name="seal",
+                                               to="audit.auditevent")),
+            ],
+            options={"ordering": ["seq"]},
         ),
         migrations.RunPython(add_triggers, drop_triggers),
     ]
