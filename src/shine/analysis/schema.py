@@ -161,6 +161,16 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     PARTICIPANTS, DAILY, ICU_STAYS, DEATHS, INFUSION, ADVERSE_EVENTS, FOLLOWUP, DEVIATIONS, SCREENING)}
 
 
+def _bool_text(value) -> str:
+    if pd.isna(value):
+        return ""
+    if isinstance(value, str):
+        if value.lower() not in ("true", "false"):
+            raise ValueError(f"boolean value must be true or false, got {value!r}")
+        return value.lower()
+    return "true" if bool(value) else "false"
+
+
 def _format_column(series: pd.Series, kind: str) -> pd.Series:
     """Values as the exact text the CSV holds (empty string for missing)."""
     missing = series.isna()
@@ -168,7 +178,7 @@ def _format_column(series: pd.Series, kind: str) -> pd.Series:
         t = pd.to_datetime(series, utc=True)
         out = t.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     elif kind == "bool":
-        out = series.map(lambda v: "true" if bool(v) else "false")
+        out = series.map(_bool_text)
     elif kind == "int":
         out = series.map(lambda v: "" if pd.isna(v) else str(int(v)))
     elif kind == "float":
@@ -190,29 +200,54 @@ def to_csv_bytes(table: Table, frame: pd.DataFrame) -> bytes:
     return text.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
+def _typed_column(text: pd.Series, kind: str) -> pd.Series:
+    """The CSV text of one column as a typed pandas column (missing values as nulls)."""
+    empty = text == ""
+    if kind == "time":
+        return pd.to_datetime(text.where(~empty, None), format="%Y-%m-%dT%H:%M:%SZ", utc=True).astype(
+            "datetime64[s, UTC]")
+    if kind == "bool":
+        return text.map({"true": True, "false": False}).astype("boolean")
+    if kind == "int":
+        return pd.to_numeric(text.where(~empty, None)).astype("Int64")
+    if kind == "float":
+        return pd.to_numeric(text.where(~empty, None)).astype("float64")
+    return text.where(~empty, None).astype("string")
+
+
+def to_typed_frame(table: Table, csv_bytes: bytes) -> pd.DataFrame:
+    """The canonical CSV of a table read back with the schema's types (the Parquet copy's content)."""
+    import io
+
+    text = pd.read_csv(io.BytesIO(csv_bytes), dtype=str, keep_default_na=False)
+    return pd.DataFrame({c.name: _typed_column(text[c.name], c.kind) for c in table.columns})
+
+
 def write_dataset(frames: dict[str, pd.DataFrame], out_dir: str | Path, *, blinded: bool, source: str,
                   data_cutoff: str | None = None, extra: dict | None = None, parquet: bool = True) -> Path:
     """Write the tables of the analysis data set and its manifest ``dataset.json`` into ``out_dir``.
 
     ``frames`` maps table names to frames with exactly the schema's columns; every required table must be
-    present. Returns the folder.
+    present. The Parquet copies hold the same values with typed columns (int64, float64, bool, UTC
+    timestamps to the second, strings; nullable). Returns the folder.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     missing = [t.name for t in TABLES.values() if not t.optional and t.name not in frames]
     if missing:
         raise ValueError(f"missing tables: {', '.join(missing)}")
+    unknown = sorted(set(frames) - set(TABLES))
+    if unknown:
+        raise ValueError(f"unknown tables: {', '.join(unknown)}; known: {', '.join(TABLES)}")
     manifest: dict = {"schema_version": SCHEMA_VERSION, "trial": "SHINE", "blinded": blinded, "source": source,
                       "data_cutoff": data_cutoff, "tables": {}}
-    for name, frame in frames.items():
+    for name in sorted(frames):
         table = TABLES[name]
-        data = to_csv_bytes(table, frame)
+        data = to_csv_bytes(table, frames[name])
         (out / f"{name}.csv").write_bytes(data)
         if parquet:
-            import io
-            pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False).to_parquet(
-                out / f"{name}.parquet", index=False)
-        manifest["tables"][name] = {"rows": int(len(frame)), "sha256": hashlib.sha256(data).hexdigest()}
+            to_typed_frame(table, data).to_parquet(out / f"{name}.parquet", index=False)
+        manifest["tables"][name] = {"rows": int(len(frames[name])), "sha256": hashlib.sha256(data).hexdigest()}
     if extra:
         manifest.update(extra)
     (out / "dataset.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,58 @@
+"""``shine analyse DATA_DIR [--population itt|per_protocol] [--blinded] --out REPORT_DIR``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from shine.analysis.populations import POPULATIONS
+
+BLINDING_KEY_ENV = "SHINE_BLINDING_KEY"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one clear line and status 2, never a traceback
+        print(f"shine analyse: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="shine analyse", description="Run the statistical analysis plan on an analysis data set "
+                "and write results.json, CSV tables, PNG figures and report.html.")
+    p.add_argument("data_dir", help="folder of the analysis data set (docs/data-model.md)")
+    p.add_argument("--population", choices=POPULATIONS, default="per_protocol",
+                   help="analysis population (default: per_protocol, as published)")
+    p.add_argument("--blinded", action="store_true",
+                   help=f"report by coded group A/B; an unblinded data set is recoded (key from ${BLINDING_KEY_ENV} "
+                        "when set) and the key is written nowhere")
+    p.add_argument("--seed", type=int, default=None, help="seed of the bootstrap and multiple imputation")
+    p.add_argument("--out", required=True, help="report folder to write")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from shine.analysis import analyses, report
+    from shine.analysis.dataset import DatasetError, load
+
+    try:
+        data = load(args.data_dir)
+    except DatasetError as exc:
+        print(f"shine analyse: {args.data_dir} is not a valid analysis data set: {exc}", file=sys.stderr)
+        return 2
+    if args.blinded and not data.blinded:
+        secret = os.environ.get(BLINDING_KEY_ENV)
+        data = data.blind(secret.encode() if secret else None)
+    seed = analyses.DEFAULT_SEED if args.seed is None else args.seed
+    try:
+        result = report.run(data, args.population, seed=seed)
+    except ValueError as exc:
+        print(f"shine analyse: {exc}", file=sys.stderr)
+        return 2
+    out = report.write(result, args.out)
+    p = result.results["primary"]
+    g1, g0 = result.results["groups"]
+    print(f"primary ({args.population}): {g1} − {g0} = {p['difference']:.2f} "
+          f"(95 % CI {p['ci_low']:.2f} to {p['ci_high']:.2f}), P = {p['p_value']:.3g}; report in {out}")
+    return 0

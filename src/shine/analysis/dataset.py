@@ -1,0 +1,538 @@
+"""Load the analysis data set (docs/data-model.md) and refuse a broken one with every problem found.
+
+``load(path)`` reads each table's CSV (or its Parquet copy where no CSV is present), checks types, required
+values, ranges, choices, keys, foreign keys, date order and the blinding rules, and returns a
+:class:`Dataset` of typed frames. Anything wrong raises :class:`DatasetError`, whose ``problems`` list
+every finding (table, row, column, rule), not just the first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from shine import protocol as protocol_module
+from shine.analysis.schema import (BLINDED_ARM_CODES, SCHEMA_VERSION, SOFA_COMPONENTS, TABLES, Table,
+                                   _format_column)
+
+DAY = pd.Timedelta(hours=24)
+_INT = re.compile(r"^-?[0-9]+$")
+_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
+MESSAGE_LINES = 50  # problems shown in the exception text; all are in ``problems``
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One violated rule. ``row`` is the 1-based data row of the file (header not counted)."""
+
+    table: str
+    row: int | None
+    column: str | None
+    rule: str
+
+    def __str__(self) -> str:
+        where = self.table
+        if self.row is not None:
+            where += f" row {self.row}"
+        if self.column:
+            where += f", {self.column}"
+        return f"{where}: {self.rule}"
+
+
+class DatasetError(ValueError):
+    """The data set breaks the contract; ``problems`` holds every finding."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = tuple(problems)
+        lines = [str(p) for p in self.problems[:MESSAGE_LINES]]
+        more = len(self.problems) - len(lines)
+        if more:
+            lines.append(f"... and {more} more")
+        super().__init__(f"{len(self.problems)} problem(s) in the analysis data set:\n" + "\n".join(lines))
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A validated analysis data set.
+
+    ``tables`` maps table names to typed frames: times as UTC timestamps, ``int`` columns as ``Int64``,
+    ``float`` as ``float64``, ``bool`` as ``boolean`` (missing = ``<NA>``), strings as ``str`` with ``""``
+    for missing. ``sha256`` fingerprints the files read (manifest and tables). ``blinded`` is True when the
+    arms are coded ``A``/``B``.
+    """
+
+    path: Path
+    manifest: Mapping
+    blinded: bool
+    data_cutoff: pd.Timestamp | None
+    sha256: str
+    tables: Mapping[str, pd.DataFrame] = field(repr=False)
+    recoded: bool = False  # True when an unblinded data set was recoded to A/B for a blinded analysis
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    def has(self, name: str) -> bool:
+        return name in self.tables
+
+    @property
+    def groups(self) -> tuple[str, str]:
+        """The two arm labels, the contrast's first minus its second: (active, control) or ("A", "B")."""
+        if self.blinded:
+            return BLINDED_ARM_CODES
+        return protocol_module.load().arms
+
+    def blind(self, secret: bytes | None = None) -> "Dataset":
+        """The same data with the arms recoded to A/B, for a report by coded group.
+
+        Which arm becomes A is decided by an HMAC-SHA-256 of the allocation under ``secret`` (deterministic,
+        so re-runs agree) and is written nowhere. Without a secret the data set's own fingerprint is the
+        key: someone who holds every other column of the data (e.g. a blinded export of the same trial)
+        could then test both possible allocations against the coded results, so pass a secret when the
+        coded report leaves the unblinded team. ``sha256`` becomes the arm-masked fingerprint
+        (:func:`masked_fingerprint`), which no allocation changes.
+        """
+        if self.blinded:
+            return self
+        import hmac
+
+        active, control = protocol_module.load().arms
+        participants = self.tables["participants"]
+        allocation = "\n".join(f"{pid}:{arm}" for pid, arm in zip(participants["participant_id"], participants["arm"]))
+        key = secret if secret is not None else self.sha256.encode()
+        digest = hmac.new(key, ("arm-code\n" + allocation).encode(), hashlib.sha256).digest()
+        code = {active: "A", control: "B"} if digest[0] % 2 == 0 else {active: "B", control: "A"}
+        tables = dict(self.tables)
+        tables["participants"] = participants.assign(arm=participants["arm"].map(code))
+        manifest = {k: v for k, v in self.manifest.items() if k not in ("tables", "simulation")}
+        manifest["blinded"] = True
+        return replace(self, tables=MappingProxyType(tables), manifest=MappingProxyType(manifest), blinded=True,
+                       recoded=True, sha256=masked_fingerprint(self))
+
+
+def masked_fingerprint(data: Dataset) -> str:
+    """SHA-256 of the data set with the participants' ``arm`` column emptied: identical for the blinded
+    and unblinded versions of the same data, so it identifies the input without hinting at the allocation."""
+    from shine.analysis.schema import to_csv_bytes
+
+    h = hashlib.sha256()
+    meta = {k: data.manifest.get(k) for k in ("schema_version", "trial", "source", "data_cutoff")}
+    h.update(b"manifest\0" + json.dumps(meta, sort_keys=True).encode())
+    for name in sorted(data.tables):
+        frame = data.tables[name]
+        if name == "participants":
+            frame = frame.assign(arm="")
+        h.update(name.encode() + b"\0" + hashlib.sha256(to_csv_bytes(TABLES[name], frame)).digest())
+    return h.hexdigest()
+
+
+def _read_text(path: Path, table: Table) -> tuple[pd.DataFrame, bytes, str]:
+    """The table as text cells ("" for missing), the bytes read and the file name."""
+    csv = path / f"{table.name}.csv"
+    if csv.exists():
+        data = csv.read_bytes()
+        import io
+
+        frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, na_filter=False)
+        return frame, data, csv.name
+    pq = path / f"{table.name}.parquet"
+    data = pq.read_bytes()
+    frame = pd.read_parquet(pq)
+    text = {}
+    for name in frame.columns:
+        col = frame[name]
+        kind = table.column(name).kind if name in table.column_names else "str"
+        if pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col):
+            text[name] = col.astype(object).where(col.notna(), "").map(str)
+        else:
+            try:
+                text[name] = _format_column(col, kind)
+            except (ValueError, TypeError):
+                text[name] = col.astype(object).where(col.notna(), "").map(str)
+    return pd.DataFrame(text, columns=list(frame.columns)), data, pq.name
+
+
+class _Checker:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, table: str, row: int | None, column: str | None, rule: str) -> None:
+        self.problems.append(Problem(table, row, column, rule))
+
+    def rows(self, table: str, frame: pd.DataFrame, mask, column: str | None, rule) -> None:
+        """One problem per row where ``mask`` holds; ``rule`` may be a function of the row's index."""
+        mask = np.asarray(mask, dtype=bool)
+        for idx in np.flatnonzero(mask):
+            text = rule(frame.index[idx]) if callable(rule) else rule
+            self.add(table, int(frame.index[idx]) + 1, column, text)
+
+
+def _limits(col) -> str:
+    if col.low is not None and col.high is not None:
+        return f"{col.low:g} to {col.high:g}"
+    if col.low is not None:
+        return f"at least {col.low:g}"
+    return f"at most {col.high:g}"
+
+
+def _typed(check: _Checker, table: Table, text: pd.DataFrame) -> pd.DataFrame:
+    """Check every cell of ``text`` against its column and return typed columns (bad cells missing)."""
+    out = {}
+    for col in table.columns:
+        if col.name not in text.columns:
+            continue
+        s = text[col.name].astype(str)
+        empty = (s == "").to_numpy()
+        if col.required:
+            check.rows(table.name, text, empty, col.name, "required value is empty")
+        if col.kind == "int":
+            ok = s.str.match(_INT).to_numpy() | empty
+            check.rows(table.name, text, ~ok, col.name, lambda i, s=s: f"not an integer: {s[i]!r}")
+            values = pd.to_numeric(s.where(ok & ~empty, None), errors="coerce").astype("Int64")
+        elif col.kind == "float":
+            num = pd.to_numeric(s.where(~empty, None), errors="coerce")
+            ok = empty | np.isfinite(num.to_numpy(dtype=float, na_value=np.nan))
+            check.rows(table.name, text, ~ok, col.name, lambda i, s=s: f"not a finite number: {s[i]!r}")
+            values = num.where(ok).astype("float64")
+        elif col.kind == "bool":
+            ok = s.isin(["true", "false"]).to_numpy() | empty
+            check.rows(table.name, text, ~ok, col.name, lambda i, s=s: f"not true/false: {s[i]!r}")
+            values = s.map({"true": True, "false": False}).astype("boolean")
+        elif col.kind == "time":
+            ok = s.str.match(_TIME).to_numpy()
+            parsed = pd.to_datetime(s.where(ok, None), format="%Y-%m-%dT%H:%M:%SZ", utc=True, errors="coerce")
+            ok = ok & parsed.notna().to_numpy()
+            check.rows(table.name, text, ~ok & ~empty, col.name,
+                       lambda i, s=s: f"not an ISO 8601 UTC time like 2021-03-04T05:06:07Z: {s[i]!r}")
+            values = parsed.where(ok)
+        else:
+            values = s
+            if col.choices:
+                bad = ~s.isin(col.choices).to_numpy() & ~empty
+                check.rows(table.name, text, bad, col.name,
+                           lambda i, s=s, c=col.choices: f"{s[i]!r} is not one of {', '.join(c)}")
+        if col.kind in ("int", "float") and (col.low is not None or col.high is not None):
+            v = values.to_numpy(dtype=float, na_value=np.nan)
+            with np.errstate(invalid="ignore"):
+                bad = np.zeros(len(v), bool)
+                if col.low is not None:
+                    bad |= v < col.low
+                if col.high is not None:
+                    bad |= v > col.high
+            check.rows(table.name, text, bad, col.name,
+                       lambda i, v=v, c=col: f"{v[text.index.get_loc(i)]:g} is outside {_limits(c)}")
+            values = values.where(~bad)
+        out[col.name] = values
+    return pd.DataFrame(out, index=text.index)
+
+
+def _check_keys(check: _Checker, table: Table, frame: pd.DataFrame) -> None:
+    key = list(table.key)
+    if not all(k in frame.columns for k in key):
+        return
+    keys = frame[key]
+    complete = keys.notna().all(axis=1) & (keys.astype(str) != "").all(axis=1)
+    dup = keys.duplicated(keep=False) & complete
+    check.rows(table.name, frame, dup, ", ".join(key),
+               lambda i: "duplicate key " + ", ".join(str(keys.at[i, k]) for k in key))
+
+
+def _manifest(check: _Checker, path: Path) -> tuple[dict, bytes]:
+    file = path / "dataset.json"
+    if not file.exists():
+        check.add("dataset.json", None, None, "file is missing")
+        return {}, b""
+    data = file.read_bytes()
+    try:
+        manifest = json.loads(data)
+    except ValueError as exc:
+        check.add("dataset.json", None, None, f"not valid JSON ({exc})")
+        return {}, data
+    if not isinstance(manifest, dict):
+        check.add("dataset.json", None, None, "must be a JSON object")
+        return {}, data
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        check.add("dataset.json", None, "schema_version",
+                  f"must be {SCHEMA_VERSION}, got {manifest.get('schema_version')!r}")
+    if not isinstance(manifest.get("blinded"), bool):
+        check.add("dataset.json", None, "blinded", "must be true or false")
+    if manifest.get("source") not in ("export", "simulation"):
+        check.add("dataset.json", None, "source", f"must be export or simulation, got {manifest.get('source')!r}")
+    cutoff = manifest.get("data_cutoff")
+    if cutoff is not None and not (isinstance(cutoff, str) and _TIME.match(cutoff)):
+        check.add("dataset.json", None, "data_cutoff", f"must be empty or a time like 2024-01-31T00:00:00Z, "
+                                                       f"got {cutoff!r}")
+    if not isinstance(manifest.get("tables"), dict):
+        check.add("dataset.json", None, "tables", "must map table names to rows and sha256")
+        manifest["tables"] = {}
+    for name in manifest["tables"]:
+        if name not in TABLES:
+            check.add("dataset.json", None, "tables", f"unknown table {name!r}")
+    return manifest, data
+
+
+def load(path: str | Path) -> Dataset:
+    """Read and validate the data set in folder ``path``; raise :class:`DatasetError` listing every problem."""
+    path = Path(path)
+    if not path.is_dir():
+        raise DatasetError([Problem("dataset", None, None, f"{path} is not a folder")])
+    proto = protocol_module.load()
+    check = _Checker()
+    manifest, manifest_bytes = _manifest(check, path)
+    blinded = bool(manifest.get("blinded", False))
+    cutoff_text = manifest.get("data_cutoff")
+    cutoff = pd.Timestamp(cutoff_text) if isinstance(cutoff_text, str) and _TIME.match(cutoff_text) else None
+
+    fingerprint = hashlib.sha256()
+    fingerprint.update(b"dataset.json\0" + hashlib.sha256(manifest_bytes).digest())
+    texts: dict[str, pd.DataFrame] = {}
+    frames: dict[str, pd.DataFrame] = {}
+    for table in TABLES.values():
+        if not (path / f"{table.name}.csv").exists() and not (path / f"{table.name}.parquet").exists():
+            if not table.optional:
+                check.add(table.name, None, None, "table is missing (no .csv or .parquet file)")
+            if table.name in manifest.get("tables", {}):
+                check.add("dataset.json", None, "tables", f"lists {table.name} but its file is missing")
+            continue
+        try:
+            text, data, file_name = _read_text(path, table)
+        except Exception as exc:  # an unreadable file is one problem of many, not the end of the check
+            check.add(table.name, None, None, f"cannot be read ({type(exc).__name__}: {exc})")
+            continue
+        fingerprint.update(file_name.encode() + b"\0" + hashlib.sha256(data).digest())
+        listed = manifest.get("tables", {}).get(table.name)
+        if listed is None:
+            check.add("dataset.json", None, "tables", f"does not list {table.name}")
+        elif isinstance(listed, dict):
+            if listed.get("rows") != len(text):
+                check.add("dataset.json", None, "tables",
+                          f"{table.name} has {len(text)} rows but the manifest says {listed.get('rows')!r}")
+            if file_name.endswith(".csv") and listed.get("sha256") != hashlib.sha256(data).hexdigest():
+                check.add("dataset.json", None, "tables", f"{table.name}.csv does not match its SHA-256")
+        unexpected = [c for c in text.columns if c not in table.column_names]
+        absent = [c for c in table.column_names if c not in text.columns]
+        for c in unexpected:
+            check.add(table.name, None, c, "unexpected column")
+        for c in absent:
+            check.add(table.name, None, c, "column is missing")
+        texts[table.name] = text
+        frames[table.name] = _typed(check, table, text)
+        _check_keys(check, table, frames[table.name])
+
+    _check_blinding(check, proto, texts, manifest_bytes, blinded)
+    if all(t in frames for t in ("participants",)):
+        _check_relations(check, proto, frames, cutoff, blinded)
+
+    if check.problems:
+        raise DatasetError(check.problems)
+    for name, frame in frames.items():
+        frames[name] = frame.reset_index(drop=True)
+    return Dataset(path=path, manifest=MappingProxyType(manifest), blinded=blinded, data_cutoff=cutoff,
+                   sha256=fingerprint.hexdigest(), tables=MappingProxyType(frames))
+
+
+def _check_blinding(check: _Checker, proto, texts, manifest_bytes: bytes, blinded: bool) -> None:
+    participants = texts.get("participants")
+    if participants is not None and "arm" in participants.columns:
+        allowed = BLINDED_ARM_CODES if blinded else proto.arms
+        bad = ~participants["arm"].isin(allowed).to_numpy()
+        check.rows("participants", participants, bad, "arm",
+                   lambda i: f"{participants.at[i, 'arm']!r} is not one of {', '.join(allowed)}"
+                             + (" (the data set is blinded)" if blinded else ""))
+    if not blinded:
+        return
+    words = sorted({w.lower() for w in (*proto.arms, proto.intervention.drug)})
+    pattern = "|".join(re.escape(w) for w in words)
+    if re.search(pattern, manifest_bytes.decode("utf-8", "replace"), re.IGNORECASE):
+        check.add("dataset.json", None, None, "a blinded data set must not name an arm")
+    for name, text in texts.items():
+        for column in text.columns:
+            if name == "participants" and column == "arm":
+                continue
+            hit = text[column].astype(str).str.contains(pattern, case=False, regex=True).to_numpy()
+            check.rows(name, text, hit, column, "a blinded data set must not name an arm")
+
+
+def _by_participant(frame: pd.DataFrame, participants: pd.DataFrame, column: str) -> pd.Series:
+    return frame["participant_id"].map(participants.drop_duplicates("participant_id")
+                                       .set_index("participant_id")[column])
+
+
+def _check_relations(check: _Checker, proto, frames: dict[str, pd.DataFrame], cutoff, blinded: bool) -> None:
+    p = frames["participants"]
+    ids = set(p["participant_id"])
+    if "site" in p:
+        bad = ~p["site"].isin(proto.site_codes).to_numpy() & (p["site"] != "").to_numpy()
+        check.rows("participants", p, bad, "site",
+                   lambda i: f"{p.at[i, 'site']!r} is not a site of the protocol ({', '.join(proto.site_codes)})")
+    if "randomisation_number" in p:
+        num = p["randomisation_number"]
+        dup = num.duplicated(keep=False) & num.notna()
+        check.rows("participants", p, dup, "randomisation_number", lambda i: f"duplicate number {num[i]}")
+    comps = [f"baseline_sofa_{c}" for c in SOFA_COMPONENTS if c != "cns"]
+    if all(c in p for c in comps) and "baseline_sofa_modified" in p:
+        total = p[comps].astype("Float64").fillna(0).sum(axis=1)
+        bad = (p["baseline_sofa_modified"].astype("Float64") != total).fillna(False).to_numpy(dtype=bool)
+        check.rows("participants", p, bad, "baseline_sofa_modified",
+                   lambda i: f"{p.at[i, 'baseline_sofa_modified']} is not the sum of the five non-CNS "
+                             f"components ({int(total[i])})")
+    randomised = p.set_index("participant_id")["randomised_at"] if "randomised_at" in p else None
+    if randomised is not None:
+        randomised = randomised[~randomised.index.duplicated()]
+
+    for name, frame in frames.items():
+        if name == "participants" or "participant_id" not in frame:
+            continue
+        pid = frame["participant_id"]
+        unknown = ~pid.isin(ids).to_numpy() & (pid != "").to_numpy()
+        if name == "screening":
+            check.rows(name, frame, unknown, "participant_id",
+                       lambda i, f=frame: f"{f.at[i, 'participant_id']!r} is not in participants")
+        else:
+            check.rows(name, frame, unknown, "participant_id",
+                       lambda i, f=frame: f"{f.at[i, 'participant_id']!r} is not in participants")
+
+    def rand_of(frame):
+        return frame["participant_id"].map(randomised) if randomised is not None else None
+
+    def order(name, frame, column, reference, rule, strict):
+        if column not in frame or reference is None:
+            return
+        later = frame[column] > reference if strict else frame[column] >= reference
+        bad = (~later & frame[column].notna() & reference.notna()).to_numpy(dtype=bool)
+        check.rows(name, frame, bad, column, rule)
+
+    deaths = frames.get("deaths")
+    died_at = None
+    if deaths is not None:
+        order("deaths", deaths, "died_at", rand_of(deaths), "must be after randomised_at", strict=True)
+        died_at = deaths.drop_duplicates("participant_id").set_index("participant_id")["died_at"]
+    infusion = frames.get("infusion")
+    if infusion is not None and "started_at" in infusion:
+        order("infusion", infusion, "started_at", rand_of(infusion), "must not be before randomised_at", False)
+        order("infusion", infusion, "stopped_at", infusion["started_at"], "must be after started_at", True)
+        ordered = infusion.sort_values(["participant_id", "segment"], kind="mergesort")
+        previous_stop = ordered.groupby("participant_id")["stopped_at"].shift()
+        overlap = (ordered["started_at"] < previous_stop).fillna(False).to_numpy(dtype=bool)
+        check.rows("infusion", ordered, overlap, "started_at", "overlaps the previous segment")
+    ae = frames.get("adverse_events")
+    if ae is not None and "onset_at" in ae:
+        order("adverse_events", ae, "onset_at", rand_of(ae), "must not be before randomised_at", False)
+        events = proto.safety.prespecified_events
+        bad = ~ae["prespecified"].isin(events).to_numpy() & (ae["prespecified"] != "").to_numpy()
+        check.rows("adverse_events", ae, bad, "prespecified",
+                   lambda i: f"{ae.at[i, 'prespecified']!r} is not a prespecified event of the protocol "
+                             f"({', '.join(events)})")
+    stays = frames.get("icu_stays")
+    if stays is not None and "admitted_at" in stays:
+        _check_stays(check, stays, died_at)
+    followup = frames.get("followup")
+    if followup is not None and "assessed_at" in followup:
+        _check_followup(check, proto, followup, rand_of(followup), died_at)
+    daily = frames.get("daily")
+    if daily is not None and stays is not None and "study_day" in daily and "admitted_at" in stays:
+        _check_daily(check, daily, rand_of(daily), stays, died_at, cutoff)
+    screening = frames.get("screening")
+    if screening is not None and "outcome" in screening:
+        bad = ~screening["site"].isin(proto.site_codes).to_numpy()
+        check.rows("screening", screening, bad, "site", lambda i: f"{screening.at[i, 'site']!r} is not a site "
+                                                                  f"of the protocol")
+        randomised_row = (screening["outcome"] == "randomised").to_numpy()
+        has_id = (screening["participant_id"] != "").to_numpy()
+        check.rows("screening", screening, randomised_row & ~has_id, "participant_id",
+                   "required when the outcome is randomised")
+        check.rows("screening", screening, ~randomised_row & has_id, "participant_id",
+                   "must be empty unless the outcome is randomised")
+    if cutoff is not None:
+        for name, frame in frames.items():
+            for col in TABLES[name].columns:
+                if col.kind == "time" and col.name in frame:
+                    bad = (frame[col.name] > cutoff).fillna(False).to_numpy(dtype=bool)
+                    check.rows(name, frame, bad, col.name, f"is after the data cut-off {cutoff:%Y-%m-%dT%H:%M:%SZ}")
+
+
+def _check_stays(check: _Checker, stays: pd.DataFrame, died_at) -> None:
+    name = "icu_stays"
+    discharged = stays["discharge"] == "discharged"
+    has_time = stays["discharged_at"].notna()
+    check.rows(name, stays, (discharged & ~has_time).to_numpy(), "discharged_at",
+               "required when discharge is discharged")
+    check.rows(name, stays, (~discharged & has_time & stays["discharge"].isin(["died", "in_icu"])).to_numpy(),
+               "discharged_at", "must be empty when discharge is died or in_icu")
+    bad = (stays["discharged_at"] <= stays["admitted_at"]).fillna(False).to_numpy(dtype=bool)
+    check.rows(name, stays, bad, "discharged_at", "must be after admitted_at")
+    ordered = stays.sort_values(["participant_id", "stay"], kind="mergesort")
+    g = ordered.groupby("participant_id")
+    expected = g.cumcount() + 1
+    check.rows(name, ordered, (ordered["stay"] != expected).fillna(True).to_numpy(dtype=bool), "stay",
+               lambda i: f"stays must be numbered 1, 2, … without gaps (expected {expected[i]})")
+    prev_end = g["discharged_at"].shift()
+    prev_exists = g.cumcount() > 0
+    not_after = (ordered["admitted_at"] < prev_end).fillna(False) | (prev_exists & prev_end.isna())
+    check.rows(name, ordered, not_after.to_numpy(dtype=bool), "admitted_at",
+               "a readmission must start after the previous stay's discharge")
+    is_last = g.cumcount(ascending=False) == 0
+    check.rows(name, ordered, (~is_last & ordered["discharge"].isin(["died", "in_icu"])).to_numpy(), "discharge",
+               "only the last stay may end with died or in_icu")
+    died = ordered["discharge"] == "died"
+    death_time = ordered["participant_id"].map(died_at) if died_at is not None else pd.Series(pd.NaT, ordered.index)
+    check.rows(name, ordered, (died & death_time.isna()).to_numpy(), "discharge",
+               "died in the ICU but deaths has no row for the participant")
+    before = (death_time < ordered["admitted_at"]).fillna(False).to_numpy(dtype=bool)
+    check.rows(name, ordered, before, "admitted_at", "is after the participant's death")
+    after_death = (ordered["discharged_at"] > death_time).fillna(False).to_numpy(dtype=bool)
+    check.rows(name, ordered, after_death, "discharged_at", "is after the participant's death")
+
+
+def _check_followup(check: _Checker, proto, followup, randomised_at, died_at) -> None:
+    name = "followup"
+    days = proto.schedule.followup_days
+    bad_day = ~followup["visit_day"].isin(days).to_numpy() & followup["visit_day"].notna().to_numpy()
+    check.rows(name, followup, bad_day, "visit_day",
+               lambda i: f"{followup.at[i, 'visit_day']} is not a follow-up day of the protocol "
+                         f"({', '.join(map(str, days))})")
+    windows = proto.schedule.followup_window_days
+    lo = followup["visit_day"].map(lambda d: windows.get(int(d), (np.nan, np.nan))[0] if pd.notna(d) else np.nan)
+    hi = followup["visit_day"].map(lambda d: windows.get(int(d), (np.nan, np.nan))[1] if pd.notna(d) else np.nan)
+    start = randomised_at + (lo.astype(float) - 1) * DAY
+    end = randomised_at + hi.astype(float) * DAY
+    t = followup["assessed_at"]
+    outside = ((t < start) | (t >= end)).fillna(False).to_numpy(dtype=bool)
+    check.rows(name, followup, outside, "assessed_at",
+               lambda i: f"outside the visit window, study days {int(lo[i])}–{int(hi[i])}")
+    death = followup["participant_id"].map(died_at) if died_at is not None else pd.Series(pd.NaT, followup.index)
+    dead = followup["vital_status"] == "dead"
+    check.rows(name, followup, (dead & (death.isna() | (death > t)).fillna(True)).to_numpy(dtype=bool),
+               "vital_status", "dead, but deaths has no death on or before assessed_at")
+    alive = followup["vital_status"] == "alive"
+    check.rows(name, followup, (alive & (death <= t).fillna(False)).to_numpy(dtype=bool), "vital_status",
+               "alive, but deaths records a death on or before assessed_at")
+
+
+def _check_daily(check: _Checker, daily, randomised_at, stays, died_at, cutoff) -> None:
+    """Each daily row must fall on a day the participant was alive and (partly) in the ICU."""
+    day_start = randomised_at + (daily["study_day"].astype(float) - 1) * DAY
+    day_end = day_start + DAY
+    death = daily["participant_id"].map(died_at) if died_at is not None else pd.Series(pd.NaT, daily.index)
+    dead = (death <= day_start).fillna(False).to_numpy(dtype=bool)
+    check.rows("daily", daily, dead, "study_day", "a day after the participant's death")
+    s = stays[["participant_id", "admitted_at", "discharged_at"]].copy()
+    s["end"] = s["discharged_at"]
+    open_end = s["end"].isna()
+    s.loc[open_end, "end"] = s.loc[open_end, "participant_id"].map(died_at) if died_at is not None else pd.NaT
+    s["end"] = s["end"].fillna(cutoff if cutoff is not None else pd.Timestamp.max.tz_localize("UTC"))
+    rows = pd.DataFrame({"participant_id": daily["participant_id"], "start": day_start, "stop": day_end,
+                         "row": np.arange(len(daily))})
+    pairs = rows.merge(s, on="participant_id", how="left")
+    overlap = (pairs["admitted_at"] < pairs["stop"]) & (pairs["end"] > pairs["start"])
+    in_icu = overlap.groupby(pairs["row"]).any().reindex(range(len(daily)), fill_value=False).to_numpy()
+    known = day_start.notna().to_numpy()
+    check.rows("daily", daily, ~in_icu & known & ~dead, "study_day", "a day the participant was not in the ICU")

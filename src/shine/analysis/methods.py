@@ -1,0 +1,344 @@
+"""Statistical methods of the analysis plan, on plain arrays (docs/analysis.md gives formulas and sources).
+
+Each returns a frozen :class:`Estimate` (or a small result of its own) naming the method used.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+Z975 = stats.norm.ppf(0.975)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One effect estimate: ``estimate`` on its natural scale (a difference, or a ratio), its two-sided
+    ``level`` confidence interval, ``p_value`` (NaN when the method gives none) and ``method``."""
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    method: str
+    scale: str = "difference"  # "difference" (null 0) or "ratio" (null 1)
+    se: float = math.nan  # on the estimation scale (log scale for ratios)
+    level: float = 0.95
+    details: dict = field(default_factory=dict, compare=False)
+
+    def summary(self) -> str:
+        p = "" if math.isnan(self.p_value) else f", P = {self.p_value:.3g}"
+        return (f"{self.estimate:.3f} ({self.level:.0%} CI {self.ci_low:.3f} to {self.ci_high:.3f}{p}); "
+                f"{self.method}")
+
+
+def _check_level(level: float) -> float:
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
+    return stats.norm.ppf(0.5 + level / 2)
+
+
+def design_matrix(treat, site=None, covariates: dict | None = None) -> tuple[np.ndarray, list[str]]:
+    """Intercept, the treatment indicator, site dummies (first site in sorted order as reference) and
+    numeric covariates, as a float matrix with column names."""
+    treat = np.asarray(treat, dtype=float)
+    cols, names = [np.ones_like(treat), treat], ["const", "treatment"]
+    if site is not None:
+        site = np.asarray(site, dtype=object)
+        for level in sorted(set(site))[1:]:
+            cols.append((site == level).astype(float))
+            names.append(f"site[{level}]")
+    for name, values in (covariates or {}).items():
+        cols.append(np.asarray(values, dtype=float))
+        names.append(name)
+    return np.column_stack(cols), names
+
+
+def linear_regression(y, treat, site=None, covariates=None, *, level: float = 0.95) -> Estimate:
+    """OLS coefficient of the treatment indicator adjusted for site and covariates, t-based CI and P."""
+    import statsmodels.api as sm
+
+    X, names = design_matrix(treat, site, covariates)
+    y = np.asarray(y, dtype=float)
+    if np.isnan(y).any() or np.isnan(X).any():
+        raise ValueError("linear_regression: outcome and covariates must not contain missing values")
+    fit = sm.OLS(y, X).fit()
+    lo, hi = fit.conf_int(alpha=1 - level)[1]
+    adjusted = (["site"] if site is not None else []) + list(covariates or {})
+    return Estimate(float(fit.params[1]), float(lo), float(hi), float(fit.pvalues[1]),
+                    "linear regression (OLS)" + (" adjusted for " + ", ".join(adjusted) if adjusted else ""),
+                    se=float(fit.bse[1]), level=level, details={"df_resid": float(fit.df_resid)})
+
+
+def mean_difference_from_summary(mean_1: float, sd_1: float, n_1: int, mean_0: float, sd_0: float, n_0: int, *,
+                                 level: float = 0.95) -> Estimate:
+    """Difference in means from published summaries, normal CI with SE = √(s₁²/n₁ + s₀²/n₀) (to re-analyse
+    a report such as LeoPARDS)."""
+    for name, v in (("sd_1", sd_1), ("sd_0", sd_0)):
+        if not v > 0:
+            raise ValueError(f"{name} must be > 0, got {v}")
+    for name, v in (("n_1", n_1), ("n_0", n_0)):
+        if v < 2:
+            raise ValueError(f"{name} must be ≥ 2, got {v}")
+    z = _check_level(level)
+    d = mean_1 - mean_0
+    se = math.sqrt(sd_1 ** 2 / n_1 + sd_0 ** 2 / n_0)
+    return Estimate(d, d - z * se, d + z * se, 2 * stats.norm.sf(abs(d) / se),
+                    "difference in means from summaries, normal CI (unpooled SE)", se=se, level=level)
+
+
+def crude_risk_ratio(events_1: int, n_1: int, events_0: int, n_0: int, *, level: float = 0.95) -> Estimate:
+    """Risk ratio (group 1 / group 0) with the Katz log CI, SE = √(1/a − 1/n₁ + 1/b − 1/n₀).
+
+    With a zero cell, 0.5 is added to each cell (Haldane–Anscombe) and the method says so.
+    """
+    for name, v in (("events_1", events_1), ("n_1", n_1), ("events_0", events_0), ("n_0", n_0)):
+        if v < 0:
+            raise ValueError(f"{name} must be ≥ 0, got {v}")
+    if events_1 > n_1 or events_0 > n_0 or n_1 == 0 or n_0 == 0:
+        raise ValueError("events must not exceed group sizes and each group needs ≥ 1 participant")
+    z = _check_level(level)
+    a, n1, b, n0 = float(events_1), float(n_1), float(events_0), float(n_0)
+    method = "crude risk ratio, Katz log CI"
+    if a == 0 or b == 0 or a == n1 or b == n0:
+        a, b, n1, n0 = a + 0.5, b + 0.5, n1 + 1.0, n0 + 1.0
+        method += " (0.5 added to each cell: zero cell)"
+    rr = (a / n1) / (b / n0)
+    se = math.sqrt(1 / a - 1 / n1 + 1 / b - 1 / n0)
+    p = 2 * stats.norm.sf(abs(math.log(rr)) / se)
+    return Estimate(rr, rr * math.exp(-z * se), rr * math.exp(z * se), p, method, "ratio", se, level)
+
+
+def risk_difference(events_1: int, n_1: int, events_0: int, n_0: int, *, level: float = 0.95) -> Estimate:
+    """Risk difference with the Wald CI (in proportions)."""
+    z = _check_level(level)
+    p1, p0 = events_1 / n_1, events_0 / n_0
+    se = math.sqrt(p1 * (1 - p1) / n_1 + p0 * (1 - p0) / n_0)
+    d = p1 - p0
+    p = 2 * stats.norm.sf(abs(d) / se) if se > 0 else math.nan
+    return Estimate(d, d - z * se, d + z * se, p, "risk difference, Wald CI", se=se, level=level)
+
+
+def adjusted_risk_ratio(y, treat, site=None, *, level: float = 0.95) -> Estimate:
+    """Risk ratio of the treatment adjusted for site: log-binomial GLM; when it fails (no convergence,
+    fitted risks reaching 1, non-finite SE), modified Poisson regression with the robust (HC0 sandwich)
+    SE (Zou 2004). ``method`` says which was used."""
+    import statsmodels.api as sm
+    from statsmodels.genmod import families
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, DomainWarning, PerfectSeparationWarning
+
+    z = _check_level(level)
+    y = np.asarray(y, dtype=float)
+    X, _ = design_matrix(treat, site)
+    start = np.zeros(X.shape[1])
+    start[0] = math.log(max(y.mean(), 1e-3))
+    fit, method = None, ""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DomainWarning)
+        warnings.simplefilter("error", ConvergenceWarning)
+        warnings.simplefilter("error", PerfectSeparationWarning)
+        warnings.simplefilter("error", RuntimeWarning)
+        try:
+            candidate = sm.GLM(y, X, family=families.Binomial(link=families.links.Log())).fit(
+                start_params=start, maxiter=200, tol=1e-10)
+            ok = (candidate.converged and np.all(np.isfinite(candidate.params)) and
+                  np.all(np.isfinite(candidate.bse)) and candidate.fittedvalues.max() < 1 - 1e-6
+                  and candidate.bse[1] < 10)
+            if ok:
+                fit, method = candidate, "log-binomial GLM"
+        except Exception:  # any numerical failure sends us to the documented fallback
+            fit = None
+    if fit is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = sm.GLM(y, X, family=families.Poisson()).fit(cov_type="HC0")
+        method = "modified Poisson regression, robust (HC0) SE (log-binomial GLM did not converge)"
+    b, se = float(fit.params[1]), float(fit.bse[1])
+    p = 2 * stats.norm.sf(abs(b) / se)
+    adjusted = " adjusted for site" if site is not None else ""
+    return Estimate(math.exp(b), math.exp(b - z * se), math.exp(b + z * se), p, method + adjusted, "ratio", se, level)
+
+
+def two_by_two_test(events_1: int, n_1: int, events_0: int, n_0: int) -> tuple[float, str]:
+    """P-value of group × event: Fisher's exact test when any expected count is below 5, else Pearson's
+    χ² without continuity correction."""
+    table = np.array([[events_1, n_1 - events_1], [events_0, n_0 - events_0]])
+    if table.sum(axis=0).min() == 0:
+        return 1.0, "no test (no events or no non-events)"
+    expected = stats.contingency.expected_freq(table)
+    if expected.min() < 5:
+        return float(stats.fisher_exact(table)[1]), "Fisher's exact test"
+    return float(stats.chi2_contingency(table, correction=False)[1]), "Pearson χ² test"
+
+
+@dataclass(frozen=True)
+class KaplanMeier:
+    """Kaplan–Meier estimate: at each distinct event time, the number at risk, events, survival, its
+    Greenwood SE and a pointwise CI with the **log** transform (R ``survfit`` default:
+    S·exp(±z·SE/S))."""
+
+    table: pd.DataFrame  # time, n_risk, n_events, survival, se, ci_low, ci_high
+
+    def at(self, t: float) -> float:
+        """Survival at time ``t`` (right-continuous step function)."""
+        before = self.table[self.table["time"] <= t]
+        return 1.0 if before.empty else float(before["survival"].iloc[-1])
+
+
+def kaplan_meier(time, event, *, level: float = 0.95) -> KaplanMeier:
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    z = _check_level(level)
+    sf = SurvfuncRight(np.asarray(time, dtype=float), np.asarray(event, dtype=float))
+    s, se = np.asarray(sf.surv_prob), np.asarray(sf.surv_prob_se)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half = np.where(s > 0, z * se / s, np.nan)
+    table = pd.DataFrame({"time": sf.surv_times, "n_risk": sf.n_risk, "n_events": sf.n_events, "survival": s,
+                          "se": se, "ci_low": s * np.exp(-half), "ci_high": np.minimum(1.0, s * np.exp(half))})
+    return KaplanMeier(table)
+
+
+def logrank(time, event, group, strata=None) -> tuple[float, float]:
+    """Log-rank χ² (1 df) and P for two groups (stratified when ``strata`` is given)."""
+    from statsmodels.duration.survfunc import survdiff
+
+    chi2, p = survdiff(np.asarray(time, dtype=float), np.asarray(event, dtype=float), np.asarray(group),
+                       strata=None if strata is None else np.asarray(strata))
+    return float(chi2), float(p)
+
+
+def cox_hazard_ratio(time, event, treat, strata=None, *, level: float = 0.95) -> Estimate:
+    """Cox proportional hazards ratio of the treatment, stratified by ``strata`` (site), Efron ties."""
+    from statsmodels.duration.hazard_regression import PHReg
+
+    z = _check_level(level)
+    fit = PHReg(np.asarray(time, dtype=float), np.asarray(treat, dtype=float)[:, None],
+                status=np.asarray(event, dtype=float), strata=None if strata is None else np.asarray(strata),
+                ties="efron").fit()
+    b, se = float(fit.params[0]), float(fit.bse[0])
+    method = "Cox proportional hazards, Efron ties" + (", stratified by site" if strata is not None else "")
+    return Estimate(math.exp(b), math.exp(b - z * se), math.exp(b + z * se), 2 * stats.norm.sf(abs(b) / se),
+                    method, "ratio", se, level)
+
+
+@dataclass(frozen=True)
+class StratifiedRankTest:
+    """Stratified two-sample rank test: ``statistic`` (Σ scores of group 1), its permutation
+    ``expected`` value and ``variance`` (conditional on ties, within strata), ``z`` and two-sided ``p_value``."""
+
+    statistic: float
+    expected: float
+    variance: float
+    z: float
+    p_value: float
+    method: str
+
+
+RANK_SCORES = ("van_elteren", "stratum_ranks", "overall_ranks")
+
+
+def van_elteren(y, group1, strata, *, scores: str = "van_elteren") -> StratifiedRankTest:
+    """Van Elteren test (stratified Wilcoxon) of ``y`` between ``group1`` and the rest, within ``strata``.
+
+    ``scores``: ``"van_elteren"`` ranks within each stratum (mid-ranks for ties) divided by nₛ + 1, so
+    that each stratum weighs by its size (van Elteren 1960); ``"stratum_ranks"`` the same ranks unscaled;
+    ``"overall_ranks"`` ranks over all strata together (R ``coin::wilcox_test(y ~ g | s)``). The
+    statistic is the sum of group 1's scores, referred to its exact permutation mean and variance within
+    strata (conditional on ties) with a normal approximation.
+    """
+    if scores not in RANK_SCORES:
+        raise ValueError(f"scores must be one of {', '.join(RANK_SCORES)}, got {scores!r}")
+    y = np.asarray(y, dtype=float)
+    g = np.asarray(group1, dtype=bool)
+    s = np.asarray(strata)
+    if not (len(y) == len(g) == len(s)):
+        raise ValueError("y, group1 and strata must have the same length")
+    if np.isnan(y).any():
+        raise ValueError("y must not contain missing values")
+    overall = stats.rankdata(y)
+    t = e = v = 0.0
+    for level in pd.unique(s):
+        m = s == level
+        n = int(m.sum())
+        n1 = int(g[m].sum())
+        if n < 2 or n1 in (0, n):
+            continue
+        if scores == "overall_ranks":
+            a = overall[m]
+        else:
+            a = stats.rankdata(y[m])
+            if scores == "van_elteren":
+                a = a / (n + 1)
+        t += a[g[m]].sum()
+        e += n1 * a.mean()
+        v += n1 * (n - n1) / (n * (n - 1)) * ((a - a.mean()) ** 2).sum()
+    if v <= 0:
+        return StratifiedRankTest(t, e, v, math.nan, math.nan, "no informative stratum")
+    z = (t - e) / math.sqrt(v)
+    name = {"van_elteren": "van Elteren test stratified by site", "stratum_ranks": "stratified Wilcoxon test "
+            "(ranks within strata)", "overall_ranks": "stratified Wilcoxon test (overall ranks)"}[scores]
+    return StratifiedRankTest(t, e, v, z, 2 * stats.norm.sf(abs(z)), name + ", normal approximation")
+
+
+def bootstrap_mean_difference(y1, y0, *, seed: int, resamples: int = 2000, level: float = 0.95) -> Estimate:
+    """Difference in means (group 1 − group 0) with a percentile bootstrap CI, resampling within groups."""
+    _check_level(level)
+    if resamples < 100:
+        raise ValueError(f"resamples must be ≥ 100, got {resamples}")
+    y1, y0 = np.asarray(y1, dtype=float), np.asarray(y0, dtype=float)
+    if len(y1) == 0 or len(y0) == 0:
+        raise ValueError("each group needs at least one value")
+    rng = np.random.default_rng(seed)
+    m1 = y1[rng.integers(0, len(y1), size=(resamples, len(y1)))].mean(axis=1)
+    m0 = y0[rng.integers(0, len(y0), size=(resamples, len(y0)))].mean(axis=1)
+    diff = m1 - m0
+    lo, hi = np.quantile(diff, [(1 - level) / 2, (1 + level) / 2])
+    return Estimate(float(y1.mean() - y0.mean()), float(lo), float(hi), math.nan,
+                    f"difference in means, percentile bootstrap CI ({resamples} resamples within arms, seed {seed})",
+                    se=float(diff.std(ddof=1)), level=level)
+
+
+def rubin(estimates, variances, df_complete: float, *, level: float = 0.95) -> Estimate:
+    """Pool M completed-data estimates with Rubin's rules; degrees of freedom of Barnard & Rubin (1999)."""
+    q = np.asarray(estimates, dtype=float)
+    u = np.asarray(variances, dtype=float)
+    m = len(q)
+    if m < 2 or len(u) != m:
+        raise ValueError("rubin needs at least 2 estimates and one variance per estimate")
+    qbar, ubar, b = q.mean(), u.mean(), q.var(ddof=1)
+    total = ubar + (1 + 1 / m) * b
+    lam = (1 + 1 / m) * b / total
+    df_old = math.inf if b == 0 else (m - 1) / lam ** 2
+    df_obs = (df_complete + 1) / (df_complete + 3) * df_complete * (1 - lam)
+    df = 1 / (1 / df_old + 1 / df_obs)
+    se = math.sqrt(total)
+    tq = stats.t.ppf(0.5 + level / 2, df)
+    p = 2 * stats.t.sf(abs(qbar) / se, df)
+    return Estimate(float(qbar), float(qbar - tq * se), float(qbar + tq * se), float(p),
+                    f"multiple imputation, {m} imputations, Rubin's rules (Barnard–Rubin df)", se=se, level=level,
+                    details={"df": float(df), "between_variance": float(b), "within_variance": float(ubar),
+                             "fraction_missing_information": float(lam)})
+
+
+def impute_normal(y, X, *, rng: np.random.Generator) -> np.ndarray:
+    """One proper draw of the missing values of ``y`` from the Bayesian normal linear model on ``X``
+    (σ² from its scaled inverse-χ² posterior, β from its normal posterior, then the residual)."""
+    y = np.asarray(y, dtype=float)
+    miss = np.isnan(y)
+    Xo, yo = X[~miss], y[~miss]
+    n, k = Xo.shape
+    if n <= k:
+        raise ValueError(f"too few observed outcomes ({n}) for the imputation model with {k} terms")
+    xtx_inv = np.linalg.pinv(Xo.T @ Xo)
+    beta = xtx_inv @ Xo.T @ yo
+    resid = yo - Xo @ beta
+    sigma2 = resid @ resid / rng.chisquare(n - k)
+    beta_draw = rng.multivariate_normal(beta, sigma2 * xtx_inv, method="svd")
+    out = y.copy()
+    out[miss] = X[miss] @ beta_draw + rng.normal(0, math.sqrt(sigma2), miss.sum())
+    return out

@@ -1,0 +1,360 @@
+"""Run the whole analysis plan and write the report folder (results.json, CSV tables, PNG figures,
+report.html). Re-running on the same data set gives byte-identical files."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from shine import protocol as protocol_module
+from shine.analysis import analyses, derive
+from shine.analysis.dataset import Dataset
+from shine.analysis.methods import Estimate
+
+RESULTS_FORMAT = "shine-analysis-results/1"
+SIGNIFICANT_DIGITS = 10  # floats in results.json: enough for any check, fixed so that files compare equal
+
+
+def _number(x: float):
+    if x is None or isinstance(x, float) and not math.isfinite(x):
+        return None
+    return float(f"{float(x):.{SIGNIFICANT_DIGITS}g}")
+
+
+def clean(obj):
+    """A JSON-ready copy: floats rounded to fixed significant digits, NaN/inf as null, numpy scalars as
+    Python numbers, tuples as lists."""
+    if isinstance(obj, dict):
+        return {str(k): clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [clean(v) for v in obj]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return _number(float(obj))
+    if obj is None or isinstance(obj, str):
+        return obj
+    if obj is pd.NA:
+        return None
+    raise TypeError(f"cannot write {type(obj).__name__} to results.json")
+
+
+def dumps(results: dict) -> str:
+    return json.dumps(clean(results), indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def estimate_dict(e: Estimate) -> dict:
+    return {"estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high, "p_value": e.p_value,
+            "method": e.method, "scale": e.scale, "se": e.se, "level": e.level, **e.details}
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything the report shows: ``results`` (the content of results.json), ``tables`` (name → frame,
+    written as CSV), ``derived`` (participant-level outcomes)."""
+
+    results: dict
+    tables: dict
+    derived: analyses.Derived
+
+
+def run(data: Dataset, population: str = "per_protocol", *, seed: int = analyses.DEFAULT_SEED) -> Report:
+    """Every analysis of the plan on one population."""
+    proto = protocol_module.load()
+    derived = analyses.derive_all(data)
+    g1, g0 = groups = derived.groups
+    primary = analyses.primary_analysis(derived, population, seed=seed)
+    mortality = {d: analyses.mortality_analysis(derived, d, population) for d in proto.outcomes.mortality_days}
+    survival = analyses.survival_analysis(derived, population)
+    support = {s: analyses.support_analysis(derived, s, population, seed=seed) for s in derive.SUPPORTS}
+    safety = {k: analyses.safety_analysis(derived, k, population) for k in analyses.SAFETY_KINDS}
+
+    forest = [dict(outcome="mean daily modified SOFA", panel="difference, SOFA points", estimate=primary.difference,
+                   ci_low=primary.ci_low, ci_high=primary.ci_high, p_value=primary.p_value, method=primary.method)]
+    for d, m in mortality.items():
+        forest.append(dict(outcome=f"{d}-day mortality", panel="ratio", **_forest(m.adjusted_rr)))
+    forest.append(dict(outcome=f"death to day {survival.horizon} (hazard ratio)", panel="ratio",
+                       **_forest(survival.hazard_ratio)))
+    for s, r in support.items():
+        forest.append(dict(outcome=f"days alive without {s.replace('_', ' ')}", panel="difference, days",
+                           **{**_forest(r.difference), "p_value": r.van_elteren_p}))
+    for k, r in safety.items():
+        forest.append(dict(outcome=f"≥ 1 {k.replace('_', ' ')} within {r.window_days} days", panel="ratio",
+                           **{**_forest(r.risk_ratio), "p_value": r.p_value}))
+    forest_frame = pd.DataFrame(forest, columns=["outcome", "panel", "estimate", "ci_low", "ci_high", "p_value",
+                                                 "method"])
+
+    km_points = {}
+    for g, km in survival.kaplan_meier.items():
+        km_points[g] = {str(d): km.at(d) for d in proto.outcomes.mortality_days}
+    results = {
+        "format": RESULTS_FORMAT,
+        "trial": proto.name,
+        "input": {"sha256": data.sha256,
+                  "fingerprint": "arm-masked" if data.recoded else "files",
+                  "source": data.manifest.get("source"), "data_cutoff": data.manifest.get("data_cutoff"),
+                  "tables": {} if data.recoded else {k: dict(v) for k, v in data.manifest.get("tables", {}).items()}},
+        "blinded": data.blinded,
+        "population": population,
+        "groups": list(groups),
+        "contrast": f"{g1} vs {g0} ({g1} − {g0} for differences, {g1} / {g0} for ratios)",
+        "seed": seed,
+        "settings": {
+            "per_protocol_min_dose_fraction": proto.outcomes.per_protocol_min_dose_fraction,
+            "max_carried_forward_days": proto.outcomes.max_carried_forward_days,
+            "complete_case_max_missing_fraction": proto.outcomes.complete_case_max_missing_fraction,
+            "horizon_days": proto.outcomes.primary_horizon_days,
+            "mortality_days": list(proto.outcomes.mortality_days),
+            "sae_window_days": proto.schedule.sae_window_days,
+            "prespecified_events": list(proto.safety.prespecified_events),
+            "imputations": analyses.IMPUTATIONS, "bootstrap_resamples": analyses.BOOTSTRAP_RESAMPLES,
+            "kaplan_meier_ci_transform": "log (R survfit default)",
+        },
+        "primary": {
+            "outcome": proto.outcomes.primary,
+            "difference": primary.difference, "ci_low": primary.ci_low, "ci_high": primary.ci_high,
+            "p_value": primary.p_value, "method": primary.method, "n_per_arm": primary.n_per_arm,
+            "n_observed_per_arm": primary.n_observed_per_arm, "mean": primary.means, "sd": primary.sds,
+            "missing_fraction": primary.missing_fraction, "complete_case": estimate_dict(primary.complete_case),
+            "sensitivity": {k: estimate_dict(v) for k, v in primary.sensitivity.items()},
+        },
+        "mortality": {str(d): {"deaths": m.deaths, "n": m.n, "unknown_status": m.unknown,
+                               "risk": {g: m.deaths[g] / m.n[g] for g in groups},
+                               "adjusted_risk_ratio": estimate_dict(m.adjusted_rr),
+                               "crude_risk_ratio": estimate_dict(m.crude_rr),
+                               "risk_difference": estimate_dict(m.risk_difference)} for d, m in mortality.items()},
+        "survival": {"horizon_days": survival.horizon, "logrank_chi2": survival.logrank_chi2,
+                     "logrank_p": survival.logrank_p, "hazard_ratio": estimate_dict(survival.hazard_ratio),
+                     "kaplan_meier_survival": km_points},
+        "days_alive_without_support": {
+            s: {"n": r.n, "mean": r.mean, "sd": r.sd, "median": r.median, "q1": r.q1, "q3": r.q3,
+                "difference_in_means": estimate_dict(r.difference), "van_elteren_p": r.van_elteren_p,
+                "van_elteren_z": r.van_elteren_z, "excluded_incomplete_followup": r.excluded_incomplete}
+            for s, r in support.items()},
+        "safety": {k: {"window_days": r.window_days, "events": r.events, "participants_with_event":
+                       r.participants_with_event, "n": r.n, "risk_ratio": estimate_dict(r.risk_ratio),
+                       "p_value": r.p_value, "test": r.test} for k, r in safety.items()},
+    }
+    tables = {
+        "outcomes": forest_frame,
+        "table1": analyses.table1(derived, population),
+        "consort": analyses.consort(derived),
+        "data_quality": analyses.data_quality(derived, population),
+        "imputation_gaps": derived.sofa.gaps[derived.sofa.gaps["participant_id"].isin(
+            derived.frame.loc[derived.frame[population], "participant_id"])].reset_index(drop=True),
+        "daily_sofa_by_day": analyses.daily_sofa_by_day(derived, population),
+        "kaplan_meier": pd.concat([km.table.assign(group=g) for g, km in survival.kaplan_meier.items()],
+                                  ignore_index=True)[["group", "time", "n_risk", "n_events", "survival", "se",
+                                                      "ci_low", "ci_high"]],
+    }
+    results["tables"] = {name: frame.to_dict(orient="records") for name, frame in tables.items()
+                         if name in ("outcomes", "table1", "consort", "data_quality")}
+    return Report(results=results, tables=tables, derived=derived)
+
+
+def _forest(e: Estimate) -> dict:
+    return {"estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high, "p_value": e.p_value,
+            "method": e.method}
+
+
+# ---------------------------------------------------------------------------------------------- figures
+
+
+def _figure_bytes(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def figures(report: Report) -> dict[str, bytes]:
+    """PNG bytes of the forest plot, the Kaplan–Meier curves and the daily SOFA by day."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"font.size": 9, "svg.hashsalt": "shine"})
+    groups = report.results["groups"]
+    colours = dict(zip(groups, ("#c0392b", "#2c3e80")))
+    out = {}
+
+    forest = report.tables["outcomes"]
+    panels = list(dict.fromkeys(forest["panel"]))
+    counts = [int((forest["panel"] == panel).sum()) for panel in panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 0.42 * len(forest) + 0.9 * len(panels) + 0.6),
+                             gridspec_kw={"height_ratios": counts}, squeeze=False)
+    for ax, panel in zip(axes[:, 0], panels):
+        rows = forest[forest["panel"] == panel].iloc[::-1]
+        ypos = np.arange(len(rows))
+        est = rows["estimate"].to_numpy(dtype=float)
+        lo, hi = rows["ci_low"].to_numpy(dtype=float), rows["ci_high"].to_numpy(dtype=float)
+        ax.errorbar(est, ypos, xerr=[est - lo, hi - est], fmt="s", color="black", capsize=3)
+        ax.axvline(1.0 if panel == "ratio" else 0.0, color="grey", lw=0.8, ls="--")
+        if panel == "ratio":
+            ax.set_xscale("log")
+        ax.set_ylim(-0.6, len(rows) - 0.4)
+        ax.set_yticks(ypos, rows["outcome"])
+        ax.set_title(f"{panel}: {groups[0]} vs {groups[1]} (95 % CI)", fontsize=9, loc="left")
+    fig.tight_layout()
+    out["forest"] = _figure_bytes(fig)
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    horizon = report.results["survival"]["horizon_days"]
+    km = report.tables["kaplan_meier"]
+    for g in groups:
+        t = km[km["group"] == g]
+        x = np.concatenate([[0.0], t["time"].to_numpy(float), [horizon]])
+        y = np.concatenate([[1.0], t["survival"].to_numpy(float), [t["survival"].iloc[-1] if len(t) else 1.0]])
+        lo = np.concatenate([[1.0], t["ci_low"].to_numpy(float), [t["ci_low"].iloc[-1] if len(t) else 1.0]])
+        hi = np.concatenate([[1.0], t["ci_high"].to_numpy(float), [t["ci_high"].iloc[-1] if len(t) else 1.0]])
+        ax.step(x, y, where="post", color=colours[g], label=g)
+        ax.fill_between(x, np.nan_to_num(lo), np.nan_to_num(hi, nan=1.0), step="post", color=colours[g], alpha=0.15)
+    s = report.results["survival"]
+    ax.set(xlim=(0, horizon), ylim=(0, 1.02), xlabel="days since randomisation", ylabel="survival",
+           title=f"Kaplan–Meier (95 % CI, log transform); log-rank P = {s['logrank_p']:.3g}")
+    ax.legend()
+    fig.tight_layout()
+    out["kaplan_meier"] = _figure_bytes(fig)
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    daily = report.tables["daily_sofa_by_day"]
+    for g in groups:
+        d = daily[(daily["group"] == g) & (daily["count"] >= 5)]
+        half = 1.96 * d["std"].fillna(0) / np.sqrt(d["count"])
+        ax.plot(d["study_day"], d["mean"], color=colours[g], label=g, marker=".")
+        ax.fill_between(d["study_day"], d["mean"] - half, d["mean"] + half, color=colours[g], alpha=0.15)
+    ax.set(xlabel="study day", ylabel="modified SOFA, mean (95 % CI)",
+           title="Daily modified SOFA in the ICU (days with ≥ 5 participants)")
+    ax.legend()
+    fig.tight_layout()
+    out["daily_sofa"] = _figure_bytes(fig)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------- HTML
+
+
+def _fmt(x, digits: int = 2) -> str:
+    if x is None or isinstance(x, float) and math.isnan(x):
+        return "–"
+    return f"{x:.{digits}f}"
+
+
+def _p(x) -> str:
+    if x is None or isinstance(x, float) and math.isnan(x):
+        return "–"
+    return "< 0.001" if x < 0.001 else f"{x:.3f}"
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, escape=True, border=0, na_rep="–", float_format=lambda v: f"{v:.3f}")
+
+
+def html_report(report: Report, pngs: dict[str, bytes]) -> str:
+    r = report.results
+    g1, g0 = r["groups"]
+    e = html.escape
+    title = ("SHINE — report by coded group (blinded)" if r["blinded"] else "SHINE — statistical report")
+    pr = r["primary"]
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(title)}</title>",
+             "<style>body{font-family:sans-serif;max-width:70rem;margin:2rem auto;color:#222}"
+             "table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{padding:.2rem .6rem;border-bottom:1px solid #ddd;"
+             "text-align:left}img{max-width:100%}code{font-size:.85em}</style></head><body>",
+             f"<h1>{e(title)}</h1>",
+             "<p>Population: <b>{}</b>. Groups compared: <b>{}</b> vs <b>{}</b>.{}</p>".format(
+                 e(r["population"]), e(g1), e(g0),
+                 " Arms are shown as coded groups; the key is not part of this report." if r["blinded"] else ""),
+             f"<p>Input data set SHA-256 ({e(r['input']['fingerprint'])}): <code>{e(r['input']['sha256'])}</code>; "
+             f"source {e(str(r['input']['source']))}; data cut-off {e(str(r['input']['data_cutoff']))}. "
+             f"Seed {r['seed']}.</p>",
+             "<h2>Primary outcome: mean daily modified SOFA in the ICU up to day 90</h2>",
+             f"<p>{e(g1)}: mean {_fmt(pr['mean'][g1])} (SD {_fmt(pr['sd'][g1])}, n {pr['n_per_arm'][g1]}); "
+             f"{e(g0)}: mean {_fmt(pr['mean'][g0])} (SD {_fmt(pr['sd'][g0])}, n {pr['n_per_arm'][g0]}).<br>"
+             f"Adjusted difference {e(g1)} − {e(g0)}: <b>{_fmt(pr['difference'])}</b> "
+             f"(95 % CI {_fmt(pr['ci_low'])} to {_fmt(pr['ci_high'])}), P = {_p(pr['p_value'])}. "
+             f"Method: {e(pr['method'])}. Outcome missing for {pr['missing_fraction'] * 100:.1f} %.</p>"]
+    if pr["sensitivity"]:
+        rows = pd.DataFrame([{"analysis": k, "difference": v["estimate"], "95 % CI": f"{_fmt(v['ci_low'])} to "
+                              f"{_fmt(v['ci_high'])}", "P": _p(v["p_value"]), "method": v["method"]}
+                             for k, v in pr["sensitivity"].items()])
+        parts += ["<h3>Sensitivity analyses</h3>", _table(rows)]
+    parts += ["<h2>All outcomes</h2>", _table(_outcome_table(report)),
+              f"<img alt='forest plot' src='data:image/png;base64,{base64.b64encode(pngs['forest']).decode()}'>"]
+    mort = pd.DataFrame([{"day": d, f"{g1} deaths/n": f"{m['deaths'][g1]}/{m['n'][g1]}",
+                          f"{g0} deaths/n": f"{m['deaths'][g0]}/{m['n'][g0]}",
+                          "adjusted RR (95 % CI)": f"{_fmt(m['adjusted_risk_ratio']['estimate'])} "
+                          f"({_fmt(m['adjusted_risk_ratio']['ci_low'])} to {_fmt(m['adjusted_risk_ratio']['ci_high'])})",
+                          "method": m["adjusted_risk_ratio"]["method"],
+                          "crude RR (95 % CI)": f"{_fmt(m['crude_risk_ratio']['estimate'])} "
+                          f"({_fmt(m['crude_risk_ratio']['ci_low'])} to {_fmt(m['crude_risk_ratio']['ci_high'])})",
+                          "unknown status": m["unknown_status"][g1] + m["unknown_status"][g0]}
+                         for d, m in r["mortality"].items()])
+    s = r["survival"]
+    parts += ["<h2>Mortality</h2>", _table(mort),
+              f"<p>Log-rank χ² {_fmt(s['logrank_chi2'])}, P = {_p(s['logrank_p'])}. Hazard ratio "
+              f"{_fmt(s['hazard_ratio']['estimate'])} (95 % CI {_fmt(s['hazard_ratio']['ci_low'])} to "
+              f"{_fmt(s['hazard_ratio']['ci_high'])}); {e(s['hazard_ratio']['method'])}.</p>",
+              f"<img alt='Kaplan–Meier curves' src='data:image/png;base64,"
+              f"{base64.b64encode(pngs['kaplan_meier']).decode()}'>"]
+    sup = pd.DataFrame([{"support": k, f"{g1} mean (SD)": f"{_fmt(v['mean'][g1], 1)} ({_fmt(v['sd'][g1], 1)})",
+                         f"{g1} median (IQR)": f"{_fmt(v['median'][g1], 0)} ({_fmt(v['q1'][g1], 0)}–{_fmt(v['q3'][g1], 0)})",
+                         f"{g0} mean (SD)": f"{_fmt(v['mean'][g0], 1)} ({_fmt(v['sd'][g0], 1)})",
+                         f"{g0} median (IQR)": f"{_fmt(v['median'][g0], 0)} ({_fmt(v['q1'][g0], 0)}–{_fmt(v['q3'][g0], 0)})",
+                         "difference in means (95 % bootstrap CI)": f"{_fmt(v['difference_in_means']['estimate'], 1)} "
+                         f"({_fmt(v['difference_in_means']['ci_low'], 1)} to {_fmt(v['difference_in_means']['ci_high'], 1)})",
+                         "van Elteren P": _p(v["van_elteren_p"])}
+                        for k, v in r["days_alive_without_support"].items()])
+    saf = pd.DataFrame([{"events": k, f"{g1} participants (events)": f"{v['participants_with_event'][g1]}/{v['n'][g1]} "
+                         f"({v['events'][g1]})", f"{g0} participants (events)":
+                         f"{v['participants_with_event'][g0]}/{v['n'][g0]} ({v['events'][g0]})",
+                         "RR (95 % CI)": f"{_fmt(v['risk_ratio']['estimate'])} ({_fmt(v['risk_ratio']['ci_low'])} to "
+                         f"{_fmt(v['risk_ratio']['ci_high'])})", "P": _p(v["p_value"]), "test": v["test"]}
+                        for k, v in r["safety"].items()])
+    parts += ["<h2>Days alive without organ support within 90 days</h2>", _table(sup),
+              f"<h2>Serious adverse events within {r['settings']['sae_window_days']} days</h2>", _table(saf),
+              "<h2>Daily modified SOFA over time</h2>",
+              f"<img alt='daily SOFA by group' src='data:image/png;base64,"
+              f"{base64.b64encode(pngs['daily_sofa']).decode()}'>",
+              "<h2>Participant flow (CONSORT)</h2>", _table(report.tables["consort"]),
+              "<h2>Baseline characteristics (Table 1)</h2>", _table(report.tables["table1"]),
+              "<h2>Data quality</h2>", _table(report.tables["data_quality"]),
+              "<p>Missing ICU days take the previous day's score within the same stay, at most "
+              f"{r['settings']['max_carried_forward_days']} days in a row; longer gaps are listed in "
+              "imputation_gaps.csv and left missing.</p>",
+              "</body></html>\n"]
+    return "\n".join(parts)
+
+
+def _outcome_table(report: Report) -> pd.DataFrame:
+    f = report.tables["outcomes"]
+    return pd.DataFrame({"outcome": f["outcome"], "estimate": f["estimate"].map(_fmt),
+                         "95 % CI": [f"{_fmt(a)} to {_fmt(b)}" for a, b in zip(f["ci_low"], f["ci_high"])],
+                         "P": f["p_value"].map(_p), "scale": f["panel"], "method": f["method"]})
+
+
+def write(report: Report, out_dir: str | Path) -> Path:
+    """Write results.json, one CSV per table, the PNG figures and report.html into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(dumps(report.results), encoding="utf-8")
+    for name, frame in report.tables.items():
+        (out / f"{name}.csv").write_bytes(frame.to_csv(index=False, lineterminator="\n", float_format="%.10g")
+                                          .encode("utf-8"))
+    pngs = figures(report)
+    for name, data in pngs.items():
+        (out / f"{name}.png").write_bytes(data)
+    (out / "report.html").write_text(html_report(report, pngs), encoding="utf-8")
+    return out
