@@ -5,7 +5,7 @@ class AuditFilterForm(forms.Form):
     actor = forms.CharField(required=False, max_length=150, label="User")
     object_type = forms.CharField(required=False, max_length=80, label="Record type")
     object_id = forms.CharField(required=False, max_length=64, label="Record id")
-    action = forms.CharField(required=False, max_length=40)
+    action = forms.CharField(required=False, max_length=40, widget=forms.TextInput(attrs={"list": "audit-actions"}))
     date_from = forms.DateField(required=False, label="From (date)", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To (date)", widget=forms.DateInput(attrs={"type": "date"}))
 
