@@ -83,3 +83,45 @@ def test_cli_users_create_writes_nothing_when_refused(users):
     with pytest.raises(CommandError, match="unknown site code"):
         call_command("users", "create", "carl", "--role", "nurse", "--site", "HGH", "--site", "NOPE")
     assert (AuditEvent.objects.count(), User.objects.count()) == before
+
+
+def test_role_and_site_changes_are_audited_with_their_reason(users):
+    import io
+    import json
+    from django.core.management import call_command
+    call_command("users", "set-role", "nurse_hgh", "investigator", "--reason", "appointed sub-investigator",
+                 stdout=io.StringIO())
+    ev = AuditEvent.objects.order_by("-id").first()
+    assert json.loads(ev.changes) == {"role": ["nurse", "investigator"]}
+    assert ev.reason == "appointed sub-investigator"
+    call_command("users", "set-sites", "nurse_hgh", "--site", "RH", "--reason", "moved to Rigshospitalet",
+                 stdout=io.StringIO())
+    site_events = AuditEvent.objects.filter(object_type="accounts.membership").order_by("-id")[:2]
+    assert {e.action for e in site_events} == {"create", "delete"}
+    assert all(e.reason == "moved to Rigshospitalet" for e in site_events)
+    assert list(User.objects.get(username="nurse_hgh").memberships.values_list("site__code", flat=True)) == ["RH"]
+
+
+def test_deactivated_user_cannot_log_in(users, client):
+    import io
+    from django.core.management import call_command
+    call_command("users", "deactivate", "nurse_rh", "--reason", "left the trial", stdout=io.StringIO())
+    from .conftest import PASSWORD
+    response = client.post("/login/", {"username": "nurse_rh", "password": PASSWORD})
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("args", [
+    ["set-role", "nobody", "nurse", "--reason", "x"],
+    ["set-role", "nurse_hgh", "surgeon", "--reason", "x"],
+    ["set-role", "nurse_hgh", "investigator", "--reason", " "],
+    ["set-sites", "nurse_hgh", "--reason", "x"],
+    ["set-sites", "nurse_hgh", "--site", "XX", "--reason", "x"],
+])
+def test_bad_user_changes_are_refused_and_nothing_is_written(users, args):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+    before = AuditEvent.objects.count()
+    with pytest.raises(CommandError):
+        call_command("users", *args)
+    assert AuditEvent.objects.count() == before

@@ -87,13 +87,21 @@ def change_role(user: User, *, actor: Actor, role: str, reason: str) -> User:
     return audit.update(user, actor=actor, reason=reason, role=role)
 
 
+def deactivate(user: User, *, actor: Actor, reason: str) -> User:
+    return audit.update(user, actor=actor, reason=reason, is_active=False)
+
+
 def set_sites(user: User, *, actor: Actor, sites, reason: str) -> None:
+    if not reason or not reason.strip():
+        raise Refused("a reason for changing the sites is required", field="reason")
     wanted = {s.pk: s for s in _sites(sites)}
     with transaction.atomic():
         current = {m.site_id: m for m in Membership.objects.filter(user=user)}
         for site_id, membership in current.items():
             if site_id not in wanted:
                 audit.delete(membership, actor=actor, reason=reason)
+        if not user.role_def.cross_site and not wanted:
+            raise Refused(f"role {user.role} works at sites: give at least one site", field="site")
         for site_id, site in wanted.items():
             if site_id not in current:
                 audit.create(Membership, actor=actor, user=user, site=site, reason=reason)

@@ -1,15 +1,16 @@
-"""shine users create USERNAME --role ROLE [--site CODE ...] [--token] [--password PW]"""
+"""shine users create | set-role | set-sites | deactivate | token | list"""
 
 from django.core.management.base import BaseCommand, CommandError
 
 from shine.trial.accounts import services
+from shine.trial.accounts.models import User
 from shine.trial.accounts.roles import ROLES
-from shine.trial.audit.services import Actor
+from shine.trial.audit.services import Actor, ReasonRequired
 from shine.trial.errors import Refused
 
 
 class Command(BaseCommand):
-    help = "Manage users: create a user with a role, sites and optionally an API token."
+    help = "Manage users: create them, change role or sites, deactivate, issue API tokens."
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -21,19 +22,66 @@ class Command(BaseCommand):
         create.add_argument("--full-name", default="")
         create.add_argument("--email", default="")
         create.add_argument("--token", action="store_true", help="also create an API token (printed last)")
+        role = sub.add_parser("set-role", help="change a user's role")
+        role.add_argument("username")
+        role.add_argument("role", help=f"one of: {', '.join(ROLES)}")
+        role.add_argument("--reason", required=True)
+        sites = sub.add_parser("set-sites", help="replace a user's site memberships")
+        sites.add_argument("username")
+        sites.add_argument("--site", action="append", default=[], help="site code (repeatable)")
+        sites.add_argument("--reason", required=True)
+        deactivate = sub.add_parser("deactivate", help="stop a user from logging in (history is kept)")
+        deactivate.add_argument("username")
+        deactivate.add_argument("--reason", required=True)
+        token = sub.add_parser("token", help="issue an API token (printed last)")
+        token.add_argument("username")
+        token.add_argument("--name", default="cli")
+        sub.add_parser("list", help="list users with role and sites")
 
     def handle(self, *args, action, **opts):
         actor = Actor.system("users")
         try:
-            user, password = services.create_user(
-                actor=actor, username=opts["username"], role=opts["role"], sites=opts["site"],
-                password=opts["password"], full_name=opts["full_name"], email=opts["email"])
-            token = services.create_token(user, actor=actor, name="cli") if opts["token"] else None
-        except Refused as exc:
-            raise CommandError(f"{exc.field or 'error'}: {exc}") from None
+            getattr(self, action.replace("-", "_"))(actor, **opts)
+        except (Refused, ReasonRequired) as exc:
+            raise CommandError(f"{getattr(exc, 'field', None) or 'error'}: {exc}") from None
+
+    def _user(self, username: str) -> User:
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            raise Refused(f"no user named {username!r}", field="username")
+        return user
+
+    def create(self, actor, **opts):
+        user, password = services.create_user(
+            actor=actor, username=opts["username"], role=opts["role"], sites=opts["site"],
+            password=opts["password"], full_name=opts["full_name"], email=opts["email"])
+        token = services.create_token(user, actor=actor, name="cli") if opts["token"] else None
         sites = ", ".join(opts["site"]) or "all sites (cross-site role)"
         self.stdout.write(f"created user {user.username} ({user.role}; {sites})")
         if not opts["password"]:
             self.stdout.write(f"password: {password}")
         if token:
             self.stdout.write(token)
+
+    def set_role(self, actor, **opts):
+        user = services.change_role(self._user(opts["username"]), actor=actor, role=opts["role"],
+                                    reason=opts["reason"])
+        self.stdout.write(f"{user.username} is now {user.role}")
+
+    def set_sites(self, actor, **opts):
+        user = self._user(opts["username"])
+        services.set_sites(user, actor=actor, sites=opts["site"], reason=opts["reason"])
+        self.stdout.write(f"{user.username} works at: {', '.join(opts['site']) or 'no site'}")
+
+    def deactivate(self, actor, **opts):
+        user = services.deactivate(self._user(opts["username"]), actor=actor, reason=opts["reason"])
+        self.stdout.write(f"{user.username} can no longer log in")
+
+    def token(self, actor, **opts):
+        self.stdout.write(services.create_token(self._user(opts["username"]), actor=actor, name=opts["name"]))
+
+    def list(self, actor, **opts):
+        for user in User.objects.prefetch_related("memberships__site"):
+            sites = ", ".join(m.site.code for m in user.memberships.all()) or "all"
+            state = "" if user.is_active else " (inactive)"
+            self.stdout.write(f"{user.username:<20} {user.role:<18} {sites}{state}")
