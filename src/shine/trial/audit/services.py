@@ -84,7 +84,7 @@ def record(*, actor: Actor, action: str, object_type: str = "", object_id: str =
         request_id=actor.request_id, app_version=settings.SHINE_VERSION,
     )
     event = AuditEvent.objects.using(using).create(content_hash=chain.content_hash(fields), **fields)
-    _seal(using=using, wait=False, lookback=SEAL_LOOKBACK)
+    _seal(using=using, wait=False, floor=event.pk - SEAL_LOOKBACK)
     return event
 
 
@@ -92,7 +92,16 @@ def record(*, actor: Actor, action: str, object_type: str = "", object_id: str =
 SEAL_LOOKBACK = 256
 
 
-def _seal(*, using: str, wait: bool, lookback: int | None, batch: int = 5000) -> int:
+_PENDING_SQL = """
+    WITH head AS (SELECT seq, hash FROM audit_auditseal ORDER BY seq DESC LIMIT 1)
+    SELECT e.id, e.content_hash, (SELECT seq FROM head), (SELECT hash FROM head)
+    FROM audit_auditevent e
+    WHERE e.id > %s AND NOT EXISTS (SELECT 1 FROM audit_auditseal s WHERE s.event_id = e.id)
+    ORDER BY e.id LIMIT %s
+"""
+
+
+def _seal(*, using: str, wait: bool, floor: int = 0, batch: int = 5000) -> int:
     """Seal unsealed visible events in id order, inside the current transaction.
 
     Only one transaction seals at a time (a transaction-scoped lock on PostgreSQL; SQLite's write lock
@@ -109,12 +118,14 @@ def _seal(*, using: str, wait: bool, lookback: int | None, batch: int = 5000) ->
                 cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
                 if not cursor.fetchone()[0]:
                     return 0
-    last = AuditSeal.objects.using(using).order_by("-seq").values_list("seq", "hash", "event_id").first()
-    seq, prev_hash, last_event = last if last else (0, chain.GENESIS_HASH, 0)
-    pending = AuditEvent.objects.using(using).filter(seal__isnull=True)
-    if lookback is not None:
-        pending = pending.filter(id__gt=last_event - lookback)
-    pending = list(pending.order_by("id").values_list("id", "content_hash")[:batch])
+    # one statement after the lock: the chain's head and the unsealed events, oldest first
+    with connection.cursor() as cursor:
+        cursor.execute(_PENDING_SQL, [floor, batch])
+        rows = cursor.fetchall()
+    if not rows:
+        return 0
+    seq, prev_hash = (rows[0][2], rows[0][3]) if rows[0][2] is not None else (0, chain.GENESIS_HASH)
+    pending = [(r[0], r[1]) for r in rows]
     seals = []
     for event_id, content in pending:
         seq += 1
@@ -130,7 +141,7 @@ def seal_pending(*, using: str = "default", batch: int = 5000) -> int:
     total = 0
     while True:
         with transaction.atomic(using=using):
-            sealed = _seal(using=using, wait=True, lookback=None, batch=batch)
+            sealed = _seal(using=using, wait=True, floor=0, batch=batch)
         total += sealed
         if sealed < batch:
             return total
