@@ -1,0 +1,38 @@
+"""Page forms of the allocation module: parsing only; rules are in services.py."""
+
+from django import forms
+
+from shine import protocol as protocol_mod
+
+
+class GenerateListForm(forms.Form):
+    name = forms.CharField(max_length=80, required=False)
+    length_per_site = forms.IntegerField(min_value=1, label="Length per site (at least; whole blocks)",
+                                         initial=lambda: protocol_mod.load().max_sample_size // 2)
+
+
+class ImportListForm(forms.Form):
+    name = forms.CharField(max_length=80, required=False)
+    file = forms.FileField(label="CSV: site,position,number,block,block_size,arm")
+
+
+class CreatePacksForm(forms.Form):
+    count_per_arm = forms.IntegerField(min_value=1, max_value=1000, label="Packs per arm")
+
+
+class PackEventForm(forms.Form):
+    kind = forms.ChoiceField(choices=[("received", "received at a site"), ("returned", "returned"),
+                                      ("destroyed", "destroyed")])
+    site = forms.ChoiceField(required=False, label="Site (received)")
+    numbers = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Pack numbers (space or comma separated)")
+    note = forms.CharField(max_length=400, required=False)
+
+    def __init__(self, *args, sites=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].choices = [("", "—")] + [(s.code, s.code) for s in sites]
+
+
+class UnblindForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000,
+                             label="Clinical reason for emergency unblinding")
+    password = forms.CharField(widget=forms.PasswordInput, max_length=200, label="Your password (again)")

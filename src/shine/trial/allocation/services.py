@@ -1,0 +1,357 @@
+"""Every write of lists, packs, allocations and unblindings: keyword-only, one transaction, audited.
+
+``randomise`` is the locked critical section of the trial (DESIGN.md, habit 6): the site's row is locked
+(``select_for_update``) so that one randomisation at a time takes the next slot of the site's stratum and a
+pack of the slot's arm at that site; retries with the same request id return the same answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from shine import protocol as protocol_mod
+from shine.clinical import dosing
+from shine.trial.accounts.models import Site, User
+from shine.trial.accounts.roles import Perm
+from shine.trial.accounts.selectors import require
+from shine.trial.audit import services as audit
+from shine.trial.audit.services import Actor
+from shine.trial.enrollment.models import Participant, Screening
+from shine.trial.enrollment.selectors import member_site_ids
+from shine.trial.errors import Refused
+
+from . import lists
+from .models import Allocation, Pack, PackEvent, RandomisationList, Slot, Unblinding
+
+log = logging.getLogger(__name__)
+
+
+def _now() -> dt.datetime:
+    return timezone.now()
+
+
+# ---------------------------------------------------------------- randomisation lists (unblinded roles)
+
+def _create_list(*, user: User | None, actor: Actor, entries: list[lists.Entry], name: str, source: str,
+                 seed: str, block_sizes: tuple[int, ...], length: int) -> RandomisationList:
+    if RandomisationList.objects.filter(active=True).exists():
+        raise Refused("a randomisation list is already active; retire it before adding another", field="name",
+                      status=409)
+    sites = {s.code: s for s in Site.objects.all()}
+    missing = sorted({e.site for e in entries} - set(sites))
+    if missing:
+        raise Refused(f"sites {', '.join(missing)} are not set up (run `shine demo` or sync the sites)", field="site")
+    rlist = audit.create(RandomisationList, actor=actor, name=name, source=source,
+                         algorithm=lists.ALGORITHM if source == "generated" else "", seed=seed,
+                         block_sizes=",".join(str(b) for b in block_sizes), length_per_site=length,
+                         sha256=lists.sha256(entries), active=True, created_at=_now(), created_by=user)
+    for e in entries:
+        audit.create(Slot, actor=actor, rlist=rlist, site=sites[e.site], position=e.position, number=e.number,
+                     block=e.block, block_size=e.block_size, arm=e.arm)
+    return rlist
+
+
+def generate_list(*, user: User, length_per_site: int, name: str = "", sites: tuple[str, ...] | None = None,
+                  request_id: str = "") -> RandomisationList:
+    """Generate the concealed list: stratified by site, permuted blocks of the protocol's sizes, seeded
+    from :mod:`secrets` (the seed is recorded with the list)."""
+    require(user, Perm.MANAGE_RANDOMISATION)
+    p = protocol_mod.load()
+    if not isinstance(length_per_site, int) or not 1 <= length_per_site <= p.max_sample_size:
+        raise Refused(f"length per site must be a whole number from 1 to {p.max_sample_size} (the trial's maximum "
+                      "sample size)", field="length_per_site")
+    codes = tuple(sites or p.site_codes)
+    unknown = [c for c in codes if c not in p.site_codes]
+    if unknown:
+        raise Refused(f"unknown site {', '.join(unknown)}; sites: {', '.join(p.site_codes)}", field="sites")
+    seed = lists.new_seed()
+    entries = lists.generate(seed=seed, sites=codes, length=length_per_site, block_sizes=p.randomisation.block_sizes,
+                             arms=p.arms, site_order=p.site_codes)
+    name = (name or "").strip()[:80] or f"list {_now():%Y-%m-%d}"
+    with transaction.atomic():
+        return _create_list(user=user, actor=Actor.of(user, request_id), entries=entries, name=name,
+                            source="generated", seed=f"{seed:032x}", block_sizes=p.randomisation.block_sizes,
+                            length=length_per_site)
+
+
+def import_list(*, user: User, text: str, name: str, request_id: str = "") -> RandomisationList:
+    """Import a list made elsewhere (CSV ``site,position,number,block,block_size,arm``) after checking it."""
+    require(user, Perm.MANAGE_RANDOMISATION)
+    p = protocol_mod.load()
+    try:
+        entries = lists.parse(text, sites=p.site_codes, arms=p.arms, block_sizes=p.randomisation.block_sizes)
+    except ValueError as exc:
+        raise Refused(f"the list was not imported: {exc}", field="file") from None
+    name = (name or "").strip()[:80] or f"imported {_now():%Y-%m-%d}"
+    length = max(sum(1 for e in entries if e.site == s) for s in {e.site for e in entries})
+    with transaction.atomic():
+        return _create_list(user=user, actor=Actor.of(user, request_id), entries=entries, name=name,
+                            source="imported", seed="", block_sizes=p.randomisation.block_sizes, length=length)
+
+
+def retire_list(rlist: RandomisationList, *, user: User, reason: str, request_id: str = "") -> RandomisationList:
+    require(user, Perm.MANAGE_RANDOMISATION)
+    return audit.update(rlist, actor=Actor.of(user, request_id), reason=reason, active=False)
+
+
+def list_entries(rlist: RandomisationList) -> list[lists.Entry]:
+    return [lists.Entry(s.site.code, s.position, s.number, s.block, s.block_size, s.arm)
+            for s in rlist.slots.select_related("site").order_by("site__code", "position")]
+
+
+def verify_list(rlist: RandomisationList) -> bool:
+    """True when the slots stored still hash to the list's manifest SHA-256."""
+    return lists.sha256(list_entries(rlist)) == rlist.sha256
+
+
+# ---------------------------------------------------------------- packs and their ledger
+
+def _pack_number() -> str:
+    return f"PK-{secrets.randbelow(900000) + 100000}"
+
+
+def create_packs(*, user: User, count_per_arm: int, request_id: str = "") -> list[Pack]:
+    """Label ``count_per_arm`` packs of each arm at the pharmacy, with random numbers in random order."""
+    require(user, Perm.MANAGE_PACKS)
+    if not isinstance(count_per_arm, int) or not 1 <= count_per_arm <= 1000:
+        raise Refused("count per arm must be a whole number from 1 to 1000", field="count_per_arm")
+    arms = [a for a in protocol_mod.load().arms for _ in range(count_per_arm)]
+    secrets.SystemRandom().shuffle(arms)
+    actor = Actor.of(user, request_id)
+    packs = []
+    with transaction.atomic():
+        taken = set(Pack.objects.values_list("number", flat=True))
+        for arm in arms:
+            number = _pack_number()
+            while number in taken:
+                number = _pack_number()
+            taken.add(number)
+            pack = audit.create(Pack, actor=actor, number=number, arm=arm, status=Pack.Status.CENTRAL, site=None,
+                                created_at=_now())
+            audit.create(PackEvent, actor=actor, pack=pack, kind=PackEvent.Kind.CREATED, site=None, at=_now(),
+                         by=user)
+            packs.append(pack)
+    return packs
+
+
+# kind -> (statuses it may follow, status after)
+_TRANSITIONS = {
+    PackEvent.Kind.RECEIVED: ((Pack.Status.CENTRAL,), Pack.Status.AT_SITE),
+    PackEvent.Kind.RETURNED: ((Pack.Status.AT_SITE, Pack.Status.DISPENSED), Pack.Status.RETURNED),
+    PackEvent.Kind.DESTROYED: ((Pack.Status.CENTRAL, Pack.Status.AT_SITE, Pack.Status.RETURNED),
+                               Pack.Status.DESTROYED),
+}
+
+
+def pack_event(*, user: User, numbers: list[str], kind: str, site_code: str = "", note: str = "",
+               request_id: str = "") -> list[Pack]:
+    """Append ``received`` (at ``site_code``), ``returned`` or ``destroyed`` to the ledger of packs."""
+    require(user, Perm.MANAGE_PACKS)
+    if kind not in _TRANSITIONS:
+        raise Refused(f"kind must be one of: {', '.join(_TRANSITIONS)}", field="kind")
+    numbers = [n.strip().upper() for n in numbers if n and n.strip()]
+    if not numbers:
+        raise Refused("give at least one pack number", field="numbers")
+    site = None
+    if kind == PackEvent.Kind.RECEIVED:
+        site = Site.objects.filter(code=(site_code or "").upper()).first()
+        if site is None:
+            raise Refused(f"unknown site {site_code!r}", field="site")
+    if len(note) > 400:
+        raise Refused("note must be at most 400 characters", field="note")
+    allowed, after = _TRANSITIONS[kind]
+    actor = Actor.of(user, request_id)
+    out = []
+    with transaction.atomic():
+        packs = {p.number: p for p in Pack.objects.select_for_update().filter(number__in=numbers)}
+        unknown = [n for n in numbers if n not in packs]
+        if unknown:
+            raise Refused(f"unknown pack {', '.join(unknown[:10])}", field="numbers")
+        for n in numbers:
+            pack = packs[n]
+            if pack.status not in allowed:
+                raise Refused(f"pack {n} is {pack.get_status_display()}; it cannot be {kind}", field="numbers",
+                              status=409)
+            values = {"status": after}
+            if site is not None:
+                values["site"] = site
+            pack = audit.update(pack, actor=actor, reason=f"pack {kind}", **values)
+            audit.create(PackEvent, actor=actor, pack=pack, kind=kind, site=site or pack.site, at=_now(), by=user,
+                         note=note)
+            out.append(pack)
+    return out
+
+
+# ---------------------------------------------------------------- randomisation
+
+@dataclass(frozen=True)
+class Randomised:
+    """What the bedside needs after a randomisation (never the arm)."""
+
+    participant: str
+    randomisation_number: int
+    pack_number: str
+    randomised_at: dt.datetime
+    weight_kg: float
+    weight_estimated: bool
+    infusion_rate_ml_per_h: float
+    planned_volume_ml: float
+    duration_hours: float
+    concentration_ng_per_ml: float
+    dose_ng_per_kg_min: float
+    request_id: str
+
+    def summary(self) -> str:
+        return (f"{self.participant}: randomisation number {self.randomisation_number}, pack {self.pack_number}, "
+                f"{self.infusion_rate_ml_per_h:.2f} mL/h, {self.planned_volume_ml:.1f} mL over "
+                f"{self.duration_hours:g} h")
+
+
+def _result(a: Allocation) -> Randomised:
+    i = protocol_mod.load().intervention
+    return Randomised(participant=a.participant.number, randomisation_number=a.randomisation_number,
+                      pack_number=a.pack.number, randomised_at=a.allocated_at, weight_kg=a.weight_kg,
+                      weight_estimated=bool(a.participant.weight_estimated),
+                      infusion_rate_ml_per_h=a.infusion_rate_ml_per_h, planned_volume_ml=a.planned_volume_ml,
+                      duration_hours=i.duration_hours, concentration_ng_per_ml=i.concentration_ng_per_ml,
+                      dose_ng_per_kg_min=i.dose_ng_per_kg_min, request_id=a.request_id)
+
+
+def _same_request(participant: Participant, request_id: str) -> Randomised | None:
+    a = Allocation.objects.select_related("participant", "pack").filter(request_id=request_id).first()
+    if a is None:
+        return None
+    if a.participant_id != participant.pk:
+        raise Refused("this request id was already used to randomise another participant; send a new one",
+                      field="request_id", status=409)
+    return _result(a)
+
+
+def randomise(participant: Participant, *, user: User, weight_kg, weight_estimated: bool,
+              request_id: str) -> Randomised:
+    """Randomise an enrolled participant. Refused unless eligible, the guardian has consented (and nobody
+    has refused or withdrawn since), not yet randomised, and a pack of the allocated arm is at the site."""
+    require(user, Perm.RANDOMISE)
+    if participant.site_id not in member_site_ids(user):
+        raise Refused("only staff of the participant's site may randomise", status=403)
+    request_id = (request_id or "").strip()
+    if not request_id or len(request_id) > 80:
+        raise Refused("request id is required (1 to 80 characters; the same id makes a retry safe)",
+                      field="request_id")
+    done = _same_request(participant, request_id)
+    if done:
+        return done
+    i = protocol_mod.load().intervention
+    if weight_estimated not in (True, False):
+        raise Refused("say whether the weight is estimated (true) or measured (false)", field="weight_estimated")
+    try:
+        weight = float(weight_kg)
+        rate = dosing.infusion_rate_ml_per_h(weight)
+        volume = dosing.planned_volume_ml(weight)
+    except (TypeError, ValueError):
+        raise Refused(f"weight must lie between {i.min_weight_kg:g} and {i.max_weight_kg:g} kg; got {weight_kg!r}",
+                      field="weight_kg") from None
+    actor = Actor.of(user, request_id)
+    with transaction.atomic():
+        site = Site.objects.select_for_update().get(pk=participant.site_id)  # one randomisation per site at a time
+        participant = Participant.objects.select_for_update().get(pk=participant.pk)
+        done = _same_request(participant, request_id)
+        if done:
+            return done
+        if participant.randomised_at is not None:
+            raise Refused(f"{participant.number} is already randomised (randomisation number "
+                          f"{participant.randomisation_number})", status=409)
+        screening = Screening.objects.select_for_update().get(pk=participant.screening_id)
+        if screening.assessment != "eligible":
+            raise Refused(f"{participant.number} is not eligible according to the screening", status=409)
+        if not participant.consent_events.filter(kind="guardian_consent").exists():
+            raise Refused("the scientific guardian's consent must be recorded before randomisation", status=409)
+        if not participant.new_data_allowed:
+            raise Refused(f"consent was refused or withdrawn for {participant.number}: it cannot be randomised",
+                          status=409)
+        rlist = RandomisationList.objects.filter(active=True).first()
+        if rlist is None:
+            raise Refused("no randomisation list is active: the pharmacy must generate or import one", status=409)
+        slot = (Slot.objects.select_for_update().filter(rlist=rlist, site=site, used_at__isnull=True)
+                .order_by("position").first())
+        if slot is None:
+            raise Refused(f"the randomisation list for {site.code} is used up: the pharmacy must add a list",
+                          status=409)
+        pack = (Pack.objects.select_for_update(skip_locked=True)
+                .filter(site=site, status=Pack.Status.AT_SITE, arm=slot.arm).order_by("number").first())
+        if pack is None:  # the same words whatever the arm: the message must not hint at it
+            raise Refused(f"no trial drug pack is available at {site.code}: the pharmacy must send packs before "
+                          "randomisation", field="site", status=409)
+        now = _now()
+        reason = f"randomisation of {participant.number}"
+        audit.update(slot, actor=actor, reason=reason, used_at=now)
+        audit.update(pack, actor=actor, reason=reason, status=Pack.Status.DISPENSED)
+        audit.create(PackEvent, actor=actor, pack=pack, kind=PackEvent.Kind.DISPENSED, site=site, at=now, by=user,
+                     participant=participant)
+        allocation = audit.create(Allocation, actor=actor, participant=participant, slot=slot, pack=pack,
+                                  randomisation_number=slot.number, allocated_at=now, allocated_by=user,
+                                  request_id=request_id, weight_kg=weight, infusion_rate_ml_per_h=rate,
+                                  planned_volume_ml=volume)
+        audit.update(participant, actor=actor, reason=reason, weight_kg=weight, weight_estimated=weight_estimated,
+                     randomised_at=now, randomisation_number=slot.number)
+        audit.update(screening, actor=actor, reason=reason, outcome=Screening.Outcome.RANDOMISED)
+        allocation.participant = participant
+    return _result(allocation)
+
+
+# ---------------------------------------------------------------- emergency unblinding
+
+def emergency_unblind(participant: Participant, *, user: User, reason: str, password: str,
+                      request_id: str = "") -> str:
+    """Reveal the arm of one participant to this investigator: reason and password required; audited;
+    the sponsor is told by e-mail (without the arm). Returns the arm."""
+    require(user, Perm.EMERGENCY_UNBLIND)
+    if participant.site_id not in member_site_ids(user):
+        raise Refused("only investigators of the participant's site may unblind it", status=403)
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        raise Refused("give the clinical reason for unblinding (at least 10 characters)", field="reason")
+    if len(reason) > 2000:
+        raise Refused("reason must be at most 2000 characters", field="reason")
+    actor = Actor.of(user, request_id)
+    allocation = Allocation.objects.select_related("slot").filter(participant=participant).first()
+    if allocation is None:
+        raise Refused(f"{participant.number} is not randomised: there is nothing to unblind", status=409)
+    if not password or not user.check_password(password):
+        with transaction.atomic():
+            audit.record(actor=actor, action="unblind_refused", object_type="enrollment.participant",
+                         object_id=str(participant.pk), reason="wrong password")
+        raise Refused("the password is wrong: re-enter your own password to unblind", field="password", status=403)
+    with transaction.atomic():
+        unblinding = audit.create(Unblinding, actor=actor, participant=participant, user=user, at=_now(),
+                                  clinical_reason=reason)
+    _notify_sponsor(unblinding, actor)
+    return allocation.slot.arm
+
+
+def _notify_sponsor(unblinding: Unblinding, actor: Actor) -> None:
+    p = unblinding.participant
+    when = timezone.localtime(unblinding.at)
+    body = (f"Emergency unblinding in the {protocol_mod.load().name} trial.\n\n"
+            f"Participant: {p.number} (site {p.site.code})\nInvestigator: {unblinding.user.full_name or unblinding.user.username} "
+            f"({unblinding.user.username})\nTime: {when:%Y-%m-%d %H:%M %Z}\nReason: {unblinding.clinical_reason}\n\n"
+            "The allocation was shown to the investigator only; it is not part of this message.\n")
+    recipients = list(settings.SPONSOR_EMAILS)
+    try:
+        send_mail(f"{protocol_mod.load().name}: emergency unblinding of {p.number}", body,
+                  settings.DEFAULT_FROM_EMAIL, recipients)
+        action = "sponsor_notified"
+    except Exception:  # the unblinding stands; the failure is audited and logged for follow-up
+        log.exception("sponsor notification of unblinding %s failed", unblinding.pk)
+        action = "sponsor_notification_failed"
+    with transaction.atomic():
+        audit.record(actor=actor, action=action, object_type="allocation.unblinding", object_id=str(unblinding.pk),
+                     changes={"recipients": [None, recipients]})

@@ -1,0 +1,127 @@
+"""Page forms: they parse input only; every rule is in the services (DESIGN.md, habit 3)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.utils import timezone
+
+from shine import protocol as protocol_mod
+
+from . import consent as rules
+from .models import ConsentEvent, Screening
+
+DT_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+class DateTimeLocal(forms.DateTimeField):
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DT_FORMAT)
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("input_formats", [DT_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"])
+        super().__init__(**kwargs)
+
+
+def now_local() -> str:
+    return timezone.localtime().strftime(DT_FORMAT)
+
+
+class YesNo(forms.NullBooleanField):
+    widget = forms.NullBooleanSelect
+
+
+class ScreeningForm(forms.Form):
+    site = forms.ChoiceField()
+    screened_at = DateTimeLocal(label="Screened at")
+    shock_diagnosed_at = DateTimeLocal(label="Septic shock diagnosed at", required=False)
+    age = forms.IntegerField(label="Age (years)", required=False, min_value=0, max_value=120)
+    sex = forms.ChoiceField(choices=[("", "unknown"), ("F", "female"), ("M", "male")], required=False)
+    in_icu = YesNo(label="In the ICU", required=False)
+    infection = YesNo(label="Suspected or documented infection", required=False)
+    vasopressor = YesNo(label="Vasopressor needed to keep MAP at target", required=False)
+    lactate_mmol_l = forms.FloatField(label="Lactate (mmol/L) after fluids", required=False)
+    stm_ng_ml = forms.FloatField(label="Soluble thrombomodulin, sTM (ng/mL)", required=False)
+    pregnant = YesNo(label="Pregnant (hCG positive)", required=False)
+    withdrawal_from_active_therapy = YesNo(label="Withdrawal from active therapy", required=False)
+    hypersensitivity = YesNo(label="Known hypersensitivity to the trial drug or excipients", required=False)
+    life_threatening_bleeding = YesNo(label="Life-threatening bleeding", required=False)
+    severe_heart_failure = YesNo(label="Known severe heart failure (NYHA IV)", required=False)
+    acute_coronary_syndrome = YesNo(label="Suspected acute coronary syndrome", required=False)
+    previously_included = YesNo(label="Previously included in this trial", required=False)
+    consent_unobtainable = YesNo(label="Consent cannot be obtained", required=False)
+    other_prostacyclin_trial = YesNo(label="In another prostacyclin trial in the last "
+                                     f"{protocol_mod.load().eligibility.other_prostacyclin_trial_days} days",
+                                     required=False)
+
+    def __init__(self, *args, sites=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].choices = [(s.code, f"{s.code} {s.name}") for s in sites]
+        if not self.is_bound:
+            self.initial.setdefault("screened_at", now_local())
+
+    def facts(self) -> dict:
+        return {k: v for k, v in self.cleaned_data.items() if k not in ("site", "screened_at")}
+
+
+class ScreeningEditForm(ScreeningForm):
+    reason = forms.CharField(max_length=400, label="Reason for the change")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["site"]
+        del self.fields["screened_at"]
+
+    def facts(self) -> dict:
+        return {k: v for k, v in self.cleaned_data.items() if k != "reason"}
+
+
+class NotRandomisedForm(forms.Form):
+    reason = forms.ChoiceField(choices=Screening.NotRandomisedReason.choices, widget=forms.RadioSelect)
+    note = forms.CharField(max_length=400, required=False)
+
+
+class EnrolForm(forms.Form):
+    consenter_name = forms.CharField(max_length=150, label="Scientific guardian: first physician")
+    second_consenter_name = forms.CharField(max_length=150, label="Scientific guardian: second physician")
+    occurred_at = DateTimeLocal(label="Consent given at")
+    form_version = forms.CharField(max_length=40, label="Consent form version")
+    cpr = forms.CharField(max_length=20, required=False, label="CPR number (DDMMYY-SSSS, optional now)")
+    note = forms.CharField(max_length=400, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("occurred_at", now_local())
+
+
+class ConsentForm(forms.Form):
+    kind = forms.ChoiceField(choices=[(k, v) for k, v in ConsentEvent.Kind.choices if k != rules.GUARDIAN],
+                             label="Event")
+    consenter_role = forms.ChoiceField(required=False, label="Withdrawn by (withdrawal only)",
+                                       choices=[("", "—"), ("next_of_kin", "next of kin"), ("patient", "patient")])
+    consenter_name = forms.CharField(max_length=150, required=False, label="Name of the person")
+    occurred_at = DateTimeLocal(label="Date and time")
+    form_version = forms.CharField(max_length=40, required=False, label="Consent form version")
+    use_data_collected = YesNo(required=False, label="Refusal/withdrawal: may the data collected so far be used?")
+    continue_vital_status_follow_up = YesNo(required=False,
+                                            label="Refusal/withdrawal: may vital status still be followed up?")
+    note = forms.CharField(max_length=400, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("occurred_at", now_local())
+
+
+class RandomiseForm(forms.Form):
+    weight_kg = forms.FloatField(label="Weight (kg)")
+    weight_estimated = forms.TypedChoiceField(choices=[("false", "weighed"), ("true", "estimated")],
+                                              coerce=lambda v: v == "true", widget=forms.RadioSelect,
+                                              label="Weight was")
+    request_id = forms.CharField(widget=forms.HiddenInput, max_length=80)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("request_id", uuid.uuid4().hex)

@@ -1,0 +1,303 @@
+"""Every write of the screening log, participants and consent: keyword-only, one transaction, audited.
+
+Also the two entry points other modules build on:
+
+* :func:`participant_for_user` (re-exported from selectors): the one scoped lookup of a participant.
+* :func:`assert_data_collection_allowed`: refuses new data a refusal or withdrawal of consent forbids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from django.db import transaction
+from django.utils import timezone
+
+from shine.clinical import eligibility
+from shine.trial.accounts.models import Site, User
+from shine.trial.accounts.roles import Perm
+from shine.trial.accounts.selectors import require
+from shine.trial.audit import services as audit
+from shine.trial.audit.services import Actor
+from shine.trial.errors import Refused
+
+from . import consent as rules
+from . import cpr as cprmod
+from .models import ConsentEvent, Participant, Screening
+from .selectors import member_site_ids, participant_for_user, site_for_work  # noqa: F401  (re-exported)
+
+# facts of the screening form, as shine.clinical.eligibility.assess names them
+FACTS = ("age", "sex", "in_icu", "infection", "vasopressor", "lactate_mmol_l", "stm_ng_ml", "shock_diagnosed_at",
+         "pregnant", "withdrawal_from_active_therapy", "hypersensitivity", "life_threatening_bleeding",
+         "severe_heart_failure", "acute_coronary_syndrome", "previously_included", "consent_unobtainable",
+         "other_prostacyclin_trial")
+CLOCK_SKEW = dt.timedelta(minutes=5)  # a time typed on a ward clock may run this far ahead of the server
+DATA_KINDS = ("vital_status", "data")
+
+
+def _now() -> dt.datetime:
+    return timezone.now()
+
+
+def _aware(name: str, value) -> dt.datetime:
+    if not isinstance(value, dt.datetime):
+        raise Refused(f"{name} must be a date and time", field=name)
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    if value > _now() + CLOCK_SKEW:
+        raise Refused(f"{name} must not be in the future", field=name)
+    return value
+
+
+def _field_of(message: str) -> str | None:
+    first = re.split(r"[ :]", message, maxsplit=1)[0]
+    return first if first in FACTS or first in ("screened_at", "sex") else None
+
+
+def _assess(screened_at: dt.datetime, facts: dict) -> eligibility.Assessment:
+    try:
+        return eligibility.assess(screened_at=screened_at, **{**facts, "sex": facts.get("sex") or None})
+    except ValueError as exc:
+        raise Refused(str(exc), field=_field_of(str(exc))) from None
+
+
+def _outcome(a: eligibility.Assessment) -> str:
+    return {"eligible": Screening.Outcome.ELIGIBLE, "not_eligible": Screening.Outcome.NOT_ELIGIBLE,
+            "not_assessable": Screening.Outcome.NOT_ASSESSABLE}[a.screening_outcome]
+
+
+def _clean_facts(facts: dict) -> dict:
+    unknown = set(facts) - set(FACTS)
+    if unknown:
+        raise Refused(f"unknown screening fact {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+    out = {k: facts.get(k) for k in FACTS}
+    if out["shock_diagnosed_at"] is not None:
+        out["shock_diagnosed_at"] = _aware("shock_diagnosed_at", out["shock_diagnosed_at"])
+    if out["age"] is not None and (not isinstance(out["age"], int) or isinstance(out["age"], bool)):
+        raise Refused("age must be a whole number of years", field="age")
+    return out
+
+
+def screen(*, user: User, site_code: str, screened_at: dt.datetime, request_id: str = "",
+           **facts) -> tuple[Screening, eligibility.Assessment]:
+    """Log a screened patient and assess eligibility at once. Returns the screening and the assessment."""
+    require(user, Perm.SCREEN)
+    site = site_for_work(user, site_code)
+    screened_at = _aware("screened_at", screened_at)
+    facts = _clean_facts(facts)
+    a = _assess(screened_at, facts)
+    s = audit.create(Screening, actor=Actor.of(user, request_id), site=site, screened_at=screened_at,
+                     screened_by=user, **{**facts, "sex": facts["sex"] or ""}, assessment=a.screening_outcome,
+                     reasons=a.reasons[:400], outcome=_outcome(a))
+    return s, a
+
+
+def assessment_of(screening: Screening) -> eligibility.Assessment:
+    """The eligibility assessment of a logged screening (recomputed from its facts)."""
+    facts = {k: getattr(screening, k) for k in FACTS}
+    return _assess(screening.screened_at, facts)
+
+
+def update_screening(screening: Screening, *, user: User, reason: str, request_id: str = "",
+                     **facts) -> tuple[Screening, eligibility.Assessment]:
+    """Complete or correct the facts of a screening not yet enrolled; the outcome is assessed again."""
+    require(user, Perm.SCREEN)
+    if screening.site_id not in member_site_ids(user):
+        raise Refused("only staff of the screening's site may change it", status=403)
+    with transaction.atomic():
+        screening = Screening.objects.select_for_update().get(pk=screening.pk)
+        if Participant.objects.filter(screening=screening).exists():
+            raise Refused("this patient is enrolled; the screening can no longer change", status=409)
+        merged = {k: getattr(screening, k) for k in FACTS}
+        merged.update(facts)
+        merged = _clean_facts(merged)
+        a = _assess(screening.screened_at, merged)
+        screening = audit.update(screening, actor=Actor.of(user, request_id), reason=reason,
+                                 **{**merged, "sex": merged["sex"] or ""}, assessment=a.screening_outcome,
+                                 reasons=a.reasons[:400], outcome=_outcome(a), not_randomised_reason="",
+                                 not_randomised_note="")
+    return screening, a
+
+
+def record_not_randomised(screening: Screening, *, user: User, reason_code: str, note: str = "",
+                          request_id: str = "") -> Screening:
+    """An eligible patient who will not be randomised: why (no guardian in time, declined, other)."""
+    require(user, Perm.SCREEN)
+    if screening.site_id not in member_site_ids(user):
+        raise Refused("only staff of the screening's site may change it", status=403)
+    valid = Screening.NotRandomisedReason.values
+    if reason_code not in valid:
+        raise Refused(f"reason must be one of: {', '.join(valid)}", field="reason")
+    note = (note or "").strip()
+    if reason_code == "other" and not note:
+        raise Refused("say why in the note when the reason is 'other'", field="note")
+    if len(note) > 400:
+        raise Refused("note must be at most 400 characters", field="note")
+    with transaction.atomic():
+        screening = Screening.objects.select_for_update().get(pk=screening.pk)
+        if screening.outcome != Screening.Outcome.ELIGIBLE:
+            raise Refused(f"only an eligible patient awaiting a decision can be marked not randomised; this "
+                          f"screening is {screening.get_outcome_display()}", status=409)
+        return audit.update(screening, actor=Actor.of(user, request_id), reason="eligible, not randomised",
+                            outcome=Screening.Outcome.ELIGIBLE_NOT_RANDOMISED, not_randomised_reason=reason_code,
+                            not_randomised_note=note)
+
+
+def _text(name: str, value: str, *, required: bool, limit: int) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise Refused(f"{name.replace('_', ' ')} is required", field=name)
+    if len(value) > limit:
+        raise Refused(f"{name.replace('_', ' ')} must be at most {limit} characters", field=name)
+    return value
+
+
+def _cpr_values(raw: str) -> dict:
+    if not (raw or "").strip():
+        return {}
+    cpr = cprmod.normalise(raw)
+    digest = cprmod.digest(cpr)
+    if Participant.objects.filter(cpr_digest=digest).exists():
+        raise Refused("a participant with this CPR number is already enrolled (previously included)",
+                      field="cpr", status=409)
+    return {"cpr_encrypted": cprmod.encrypt(cpr), "cpr_digest": digest}
+
+
+def enrol(screening: Screening, *, user: User, consenter_name: str, second_consenter_name: str,
+          occurred_at: dt.datetime, form_version: str, cpr: str = "", note: str = "",
+          request_id: str = "") -> Participant:
+    """The scientific guardian (two physicians) consents: the patient becomes a participant with the
+    next number of the site (``HGH-0007``). Refused unless the screening is eligible and not yet enrolled."""
+    require(user, Perm.CONSENT)
+    if screening.site_id not in member_site_ids(user):
+        raise Refused("only staff of the screening's site may enrol its patient", status=403)
+    name = _text("consenter_name", consenter_name, required=True, limit=150)
+    second = _text("second_consenter_name", second_consenter_name, required=True, limit=150)
+    version = _text("form_version", form_version, required=True, limit=40)
+    note = _text("note", note, required=False, limit=400)
+    occurred_at = _aware("occurred_at", occurred_at)
+    actor = Actor.of(user, request_id)
+    with transaction.atomic():
+        # the site row serialises participant numbering at the site
+        site = Site.objects.select_for_update().get(pk=screening.site_id)
+        screening = Screening.objects.select_for_update().get(pk=screening.pk)
+        if Participant.objects.filter(screening=screening).exists():
+            raise Refused("this screened patient is already enrolled", status=409)
+        if screening.outcome != Screening.Outcome.ELIGIBLE:
+            raise Refused(f"only an eligible patient can be enrolled; this screening is "
+                          f"{screening.get_outcome_display()}", field="screening", status=409)
+        if occurred_at < screening.screened_at:
+            raise Refused("the guardian's consent cannot be before the screening "
+                          f"({timezone.localtime(screening.screened_at):%Y-%m-%d %H:%M})", field="occurred_at")
+        cpr_values = _cpr_values(cpr)
+        last = Participant.objects.filter(site=site).order_by("-sequence").values_list("sequence", flat=True).first()
+        sequence = (last or 0) + 1
+        st = rules.state([{"kind": rules.GUARDIAN, "occurred_at": occurred_at, "use_data_collected": None,
+                           "continue_vital_status_follow_up": None}])
+        participant = audit.create(
+            Participant, actor=actor, site=site, sequence=sequence, number=f"{site.code}-{sequence:04d}",
+            screening=screening, enrolled_at=_now(), weight_kg=None, weight_estimated=None, **cpr_values,
+            consent_status=st.status, awaiting_next_of_kin=st.awaiting_next_of_kin,
+            awaiting_patient=st.awaiting_patient, new_data_allowed=True, use_data_collected=True,
+            continue_vital_status_follow_up=True)
+        audit.create(ConsentEvent, actor=actor, participant=participant, kind=rules.GUARDIAN,
+                     consenter_role="guardian", consenter_name=name, second_consenter_name=second,
+                     occurred_at=occurred_at, form_version=version, entered_by=user, entered_at=_now(), note=note)
+    return participant
+
+
+def set_cpr(participant: Participant, *, user: User, cpr: str, reason: str, request_id: str = "") -> Participant:
+    """Enter or correct the CPR number (site staff of the participant's site only)."""
+    require(user, Perm.CONSENT)
+    if participant.site_id not in member_site_ids(user):
+        raise Refused("only staff of the participant's site may enter its CPR number", status=403)
+    values = _cpr_values(cpr)
+    if not values:
+        raise Refused("CPR number is required", field="cpr")
+    return audit.update(participant, actor=Actor.of(user, request_id), reason=reason, **values)
+
+
+def record_consent(participant: Participant, *, user: User, kind: str, occurred_at: dt.datetime,
+                   consenter_name: str = "", consenter_role: str = "", form_version: str = "",
+                   use_data_collected: bool | None = None, continue_vital_status_follow_up: bool | None = None,
+                   note: str = "", request_id: str = "") -> ConsentEvent:
+    """Record the next consent event of an enrolled participant (next of kin, patient, death, never
+    regained capacity, withdrawal). A refusal or withdrawal must say what may happen to the data."""
+    require(user, Perm.CONSENT)
+    if participant.site_id not in member_site_ids(user):
+        raise Refused("only staff of the participant's site may record its consent", status=403)
+    if kind == rules.GUARDIAN:
+        raise Refused("the guardian's consent enrols the patient: record it from the screening", field="kind")
+    if kind not in rules.KINDS:
+        raise Refused(f"kind must be one of: {', '.join(k for k in rules.KINDS if k != rules.GUARDIAN)}",
+                      field="kind")
+    role = rules.ROLE_OF.get(kind)
+    if kind == rules.WITHDRAWAL:
+        if consenter_role not in ("next_of_kin", "patient"):
+            raise Refused("say who withdraws consent: consenter_role 'next_of_kin' or 'patient'",
+                          field="consenter_role")
+        role = consenter_role
+    elif consenter_role and consenter_role != role:
+        raise Refused(f"a {kind.replace('_', ' ')} is given by the {role.replace('_', ' ')}", field="consenter_role")
+    name = _text("consenter_name", consenter_name, required=kind in rules.NEEDS_NAME, limit=150)
+    version = _text("form_version", form_version, required=kind in rules.NEEDS_FORM_VERSION, limit=40)
+    note = _text("note", note, required=False, limit=400)
+    occurred_at = _aware("occurred_at", occurred_at)
+    if kind in rules.RESTRICTING:
+        for field, value in (("use_data_collected", use_data_collected),
+                             ("continue_vital_status_follow_up", continue_vital_status_follow_up)):
+            if value is None:
+                raise Refused(f"a refusal or withdrawal must say whether {field.replace('_', ' ')} "
+                              "(yes or no)", field=field)
+    else:
+        use_data_collected = continue_vital_status_follow_up = None
+    actor = Actor.of(user, request_id)
+    with transaction.atomic():
+        participant = Participant.objects.select_for_update().get(pk=participant.pk)
+        events = list(participant.consent_events.order_by("occurred_at", "pk"))
+        why = rules.check_next(events, kind)
+        if why:
+            raise Refused(why, field="kind", status=409)
+        guardian_at = rules.state(events).guardian_at
+        if guardian_at and occurred_at < guardian_at:
+            raise Refused("this event cannot be before the guardian's consent "
+                          f"({timezone.localtime(guardian_at):%Y-%m-%d %H:%M})", field="occurred_at")
+        event = audit.create(ConsentEvent, actor=actor, participant=participant, kind=kind, consenter_role=role,
+                             consenter_name=name, occurred_at=occurred_at, form_version=version, entered_by=user,
+                             entered_at=_now(), use_data_collected=use_data_collected,
+                             continue_vital_status_follow_up=continue_vital_status_follow_up, note=note)
+        st = rules.state([*events, event])
+        audit.update(participant, actor=actor, reason=f"consent: {event.get_kind_display()}",
+                     consent_status=st.status, awaiting_next_of_kin=st.awaiting_next_of_kin,
+                     awaiting_patient=st.awaiting_patient, new_data_allowed=st.new_data_allowed,
+                     use_data_collected=st.use_data_collected,
+                     continue_vital_status_follow_up=st.continue_vital_status_follow_up,
+                     data_restricted_at=st.data_restricted_at)
+    return event
+
+
+def consent_state(participant: Participant) -> rules.ConsentState:
+    return rules.state(participant.consent_events.order_by("occurred_at", "pk"))
+
+
+def assert_data_collection_allowed(participant: Participant, *, kind: str) -> None:
+    """Refuse new data the participant's consent no longer allows.
+
+    ``kind``: ``"vital_status"`` (date of death, alive/dead at follow-up) or ``"data"`` (everything else).
+    After a refusal or withdrawal no new data are collected, except vital status when the person agreed to
+    its follow-up. Data already collected stay (``participant.use_data_collected`` says whether they may be
+    used). Raises :class:`Refused` (status 409) with a message naming the decision and its date.
+    """
+    if kind not in DATA_KINDS:
+        raise ValueError(f"kind must be one of {DATA_KINDS}; got {kind!r}")
+    if participant.new_data_allowed:
+        return
+    if kind == "vital_status" and participant.continue_vital_status_follow_up:
+        return
+    when = timezone.localtime(participant.data_restricted_at).strftime("%Y-%m-%d %H:%M") \
+        if participant.data_restricted_at else "an earlier date"
+    what = "vital status follow-up" if kind == "vital_status" else "new data"
+    raise Refused(f"{participant.number}: {rules.STATUS_LABELS.get(participant.consent_status, 'consent refused')} "
+                  f"on {when}; {what} may not be collected from then on (nothing collected before is deleted)",
+                  status=409)

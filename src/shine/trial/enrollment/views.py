@@ -1,0 +1,236 @@
+"""Pages of the screening log, participants and consent: thin views over the services."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from shine.clinical import eligibility
+from shine.trial.accounts.roles import Perm
+from shine.trial.accounts.selectors import require
+from shine.trial.errors import Refused
+
+from . import consent as rules
+from . import selectors, services
+from .forms import ConsentForm, EnrolForm, NotRandomisedForm, RandomiseForm, ScreeningEditForm, ScreeningForm
+from .models import Screening
+
+
+def refuse(form, exc: Refused) -> int:
+    """Put a refusal on the form (on its field when the form has it); the status to answer with."""
+    form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+    return exc.status if exc.status in (400, 403, 409) else 400
+
+
+def rid(request) -> str:
+    return getattr(request, "request_id", "")
+
+
+def reason_text(failure: eligibility.Failure) -> str:
+    """A criterion's reason for blinded pages: the drug is 'the trial drug', never its name."""
+    from shine import protocol as protocol_mod
+
+    return failure.reason.replace(protocol_mod.load().intervention.drug, "the trial drug")
+
+
+def assessment_context(a: eligibility.Assessment) -> dict:
+    return {"eligible": a.eligible, "failed": [(f.code, reason_text(f)) for f in a.failed], "missing": a.missing}
+
+
+# ---------------------------------------------------------------- screening log
+
+@login_required
+def screening_log(request):
+    qs = selectors.screenings_for(request.user).select_related("participant")
+    outcome = request.GET.get("outcome", "")
+    if outcome in Screening.Outcome.values:
+        qs = qs.filter(outcome=outcome)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "enrollment/screening_log.html", {
+        "page": page, "outcome": outcome, "outcomes": Screening.Outcome.choices,
+        "counts": selectors.counts_per_site_month(request.user), "consort": selectors.consort(request.user),
+        "can_screen": request.user.can(Perm.SCREEN) and bool(selectors.member_site_ids(request.user)),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def screening_new(request):
+    require(request.user, Perm.SCREEN)
+    sites = list(selectors.sites_for_work(request.user))
+    form = ScreeningForm(request.POST or None, sites=sites)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                s, _ = services.screen(user=request.user, site_code=form.cleaned_data["site"],
+                                       screened_at=form.cleaned_data["screened_at"], request_id=rid(request),
+                                       **form.facts())
+            except Refused as exc:
+                status = refuse(form, exc)
+            else:
+                return redirect("screening_detail", pk=s.pk)
+    return render(request, "enrollment/screening_form.html", {"form": form, "title": "Screen a patient"},
+                  status=status)
+
+
+@login_required
+def screening_detail(request, pk):
+    s = selectors.screening_for_user(request.user, pk)
+    participant = getattr(s, "participant", None) if hasattr(s, "participant") else None
+    staff = s.site_id in selectors.member_site_ids(request.user)
+    return render(request, "enrollment/screening_detail.html", {
+        "s": s, "a": assessment_context(services.assessment_of(s)), "participant": participant,
+        "can_enrol": staff and request.user.can(Perm.CONSENT) and s.outcome == Screening.Outcome.ELIGIBLE
+        and participant is None,
+        "can_decline": staff and request.user.can(Perm.SCREEN) and s.outcome == Screening.Outcome.ELIGIBLE,
+        "can_edit": staff and request.user.can(Perm.SCREEN) and participant is None
+        and s.outcome != Screening.Outcome.RANDOMISED,
+        "not_randomised_form": NotRandomisedForm(),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def screening_edit(request, pk):
+    s = selectors.screening_for_user(request.user, pk, write=True)
+    initial = {k: getattr(s, k) for k in services.FACTS}
+    if s.shock_diagnosed_at:
+        from django.utils import timezone
+
+        initial["shock_diagnosed_at"] = timezone.localtime(s.shock_diagnosed_at).strftime("%Y-%m-%dT%H:%M")
+    form = ScreeningEditForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.update_screening(s, user=request.user, reason=form.cleaned_data["reason"],
+                                          request_id=rid(request), **form.facts())
+            except Refused as exc:
+                status = refuse(form, exc)
+            else:
+                return redirect("screening_detail", pk=s.pk)
+    return render(request, "enrollment/screening_form.html", {"form": form, "s": s,
+                                                              "title": f"Complete screening {s.label}"},
+                  status=status)
+
+
+@login_required
+@require_http_methods(["POST"])
+def screening_not_randomised(request, pk):
+    s = selectors.screening_for_user(request.user, pk, write=True)
+    form = NotRandomisedForm(request.POST)
+    if form.is_valid():
+        try:
+            services.record_not_randomised(s, user=request.user, reason_code=form.cleaned_data["reason"],
+                                           note=form.cleaned_data["note"], request_id=rid(request))
+        except Refused as exc:
+            status = refuse(form, exc)
+        else:
+            return redirect("screening_detail", pk=s.pk)
+    else:
+        status = 400
+    return render(request, "enrollment/screening_detail.html", {
+        "s": s, "a": assessment_context(services.assessment_of(s)), "not_randomised_form": form,
+        "can_decline": True}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def screening_enrol(request, pk):
+    s = selectors.screening_for_user(request.user, pk, write=True)
+    require(request.user, Perm.CONSENT)
+    form = EnrolForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                p = services.enrol(s, user=request.user, request_id=rid(request), **form.cleaned_data)
+            except Refused as exc:
+                status = refuse(form, exc)
+            else:
+                return redirect("participant", key=p.number)
+    return render(request, "enrollment/enrol_form.html", {"form": form, "s": s}, status=status)
+
+
+# ---------------------------------------------------------------- participants
+
+@login_required
+def participant_list(request):
+    qs = selectors.participants_for(request.user)
+    site = request.GET.get("site", "").upper()
+    if site:
+        qs = qs.filter(site__code=site)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "enrollment/participants.html", {"page": page, "site": site,
+                                                           "labels": rules.STATUS_LABELS})
+
+
+@login_required
+def consent_worklist(request):
+    return render(request, "enrollment/worklist.html", {"rows": selectors.worklist(request.user)})
+
+
+@login_required
+def participant_detail(request, key):
+    from shine.trial.allocation import selectors as allocation
+
+    p = selectors.participant_for_user(request.user, key)
+    staff = p.site_id in selectors.member_site_ids(request.user)
+    return render(request, "enrollment/participant.html", {
+        "p": p, "events": p.consent_events.select_related("entered_by"), "status": rules.STATUS_LABELS.get(
+            p.consent_status, p.consent_status),
+        "allocation": allocation.blinded_allocation(p), "arm": allocation.arm_for(request.user, p),
+        "cpr": selectors.cpr_for(request.user, p),
+        "can_consent": staff and request.user.can(Perm.CONSENT),
+        "can_randomise": staff and request.user.can(Perm.RANDOMISE) and p.randomised_at is None,
+        "can_unblind": staff and request.user.can(Perm.EMERGENCY_UNBLIND) and p.randomised_at is not None,
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def participant_consent(request, key):
+    p = selectors.participant_for_user(request.user, key, write=True)
+    require(request.user, Perm.CONSENT)
+    form = ConsentForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            if data["kind"] != rules.WITHDRAWAL:
+                data["consenter_role"] = ""  # the form's "withdrawn by" applies to a withdrawal only
+            try:
+                services.record_consent(p, user=request.user, request_id=rid(request), **data)
+            except Refused as exc:
+                status = refuse(form, exc)
+            else:
+                return redirect("participant", key=p.number)
+    return render(request, "enrollment/consent_form.html", {"form": form, "p": p}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def participant_randomise(request, key):
+    from shine.trial.allocation import services as allocation
+
+    p = selectors.participant_for_user(request.user, key, write=True)
+    require(request.user, Perm.RANDOMISE)
+    form = RandomiseForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                result = allocation.randomise(p, user=request.user, **form.cleaned_data)
+            except Refused as exc:
+                status = refuse(form, exc)
+            else:
+                return render(request, "enrollment/randomised.html", {"p": p, "r": result})
+    return render(request, "enrollment/randomise_form.html", {"form": form, "p": p}, status=status)
