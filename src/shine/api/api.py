@@ -10,9 +10,12 @@ from ninja.security import HttpBearer, django_auth
 
 from shine import __version__
 from shine.trial.accounts.api import router as accounts_router
+from shine.trial.allocation.api import router as allocation_router
 from shine.trial.accounts.services import user_for_token
 from shine.trial.audit.api import router as audit_router
 from shine.trial.audit.services import ReasonRequired
+from shine.trial.enrollment.api import router as enrollment_router
+from shine.trial.records.api import router as records_router
 from shine.trial.errors import Refused
 
 
@@ -28,6 +31,9 @@ api = NinjaAPI(title="SHINE trial API", version="1", description="Every action o
                auth=[BearerToken(), django_auth], urls_namespace="api")
 api.add_router("/", accounts_router)
 api.add_router("/audit", audit_router)
+api.add_router("/", enrollment_router)
+api.add_router("/", allocation_router)
+api.add_router("/", records_router)
 
 
 def envelope(request, status: int, detail: str, errors: list[dict] | None = None):

@@ -9,8 +9,10 @@ NAV = [
     (Perm.VIEW_SITES, "sites", "Sites"),
     (Perm.VIEW_PARTICIPANTS, "participants", "Participants"),
     (Perm.SCREEN, "screening", "Screening log"),
+    (Perm.ENTER_DATA, "records_worklist", "Worklist"),
+    (Perm.EXPORT_BLINDED, "records_export", "Export"),
     (Perm.VIEW_ALLOCATION, "allocation", "Allocation"),
-    (Perm.VIEW_DSMB, "unblindings", "Unblindings"),
+    (Perm.VIEW_UNBLINDINGS, "unblindings", "Unblindings"),
     (Perm.VIEW_AUDIT, "audit_trail", "Audit trail"),
 ]
 

@@ -68,6 +68,29 @@ def _demo_secret_key() -> str:
 
 
 SECRET_KEY = env_str("SECRET_KEY") if PRODUCTION else os.environ.get("SECRET_KEY") or _demo_secret_key()
+
+
+def _demo_cpr_key() -> str:
+    path = VAR_DIR / "cpr_key"
+    if not path.exists():
+        from cryptography.fernet import Fernet
+
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+# Fernet key (urlsafe base64 of 32 bytes) that encrypts CPR numbers at rest; `python -c "from
+# cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"` makes one
+CPR_ENCRYPTION_KEY = (env_str("CPR_ENCRYPTION_KEY") if PRODUCTION
+                      else os.environ.get("CPR_ENCRYPTION_KEY") or _demo_cpr_key())
+try:
+    from cryptography.fernet import Fernet as _Fernet
+
+    _Fernet(CPR_ENCRYPTION_KEY)
+except ValueError:
+    raise ImproperlyConfigured("CPR_ENCRYPTION_KEY must be a Fernet key (urlsafe base64 of 32 bytes)") from None
 DEBUG = env_bool("SHINE_DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
 if PRODUCTION and not ALLOWED_HOSTS:
@@ -81,6 +104,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "shine.trial.accounts",
     "shine.trial.audit",
+    "shine.trial.enrollment",
+    "shine.trial.allocation",
+    "shine.trial.records",
     "shine.web",
 ]
 

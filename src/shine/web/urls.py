@@ -2,7 +2,10 @@ from django.urls import path
 
 from shine.api.api import api
 from shine.trial.accounts import views as accounts
+from shine.trial.allocation import views as allocation
 from shine.trial.audit import views as audit
+from shine.trial.enrollment import views as enrollment
+from shine.trial.records import views as records
 
 urlpatterns = [
     path("", accounts.home, name="home"),
@@ -11,6 +14,41 @@ urlpatterns = [
     path("sites/", accounts.site_list, name="sites"),
     path("sites/<str:code>/", accounts.site_detail, name="site"),
     path("audit/", audit.trail, name="audit_trail"),
+    path("screening/", enrollment.screening_log, name="screening"),
+    path("screening/new/", enrollment.screening_new, name="screening_new"),
+    path("screening/<int:pk>/", enrollment.screening_detail, name="screening_detail"),
+    path("screening/<int:pk>/edit/", enrollment.screening_edit, name="screening_edit"),
+    path("screening/<int:pk>/not-randomised/", enrollment.screening_not_randomised, name="screening_not_randomised"),
+    path("screening/<int:pk>/enrol/", enrollment.screening_enrol, name="screening_enrol"),
+    path("participants/", enrollment.participant_list, name="participants"),
+    path("participants/worklist/", enrollment.consent_worklist, name="consent_worklist"),
+    path("participants/<str:key>/", enrollment.participant_detail, name="participant"),
+    path("participants/<str:key>/consent/", enrollment.participant_consent, name="participant_consent"),
+    path("participants/<str:key>/randomise/", enrollment.participant_randomise, name="participant_randomise"),
+    path("participants/<str:key>/unblind/", allocation.unblind, name="participant_unblind"),
+    path("allocation/", allocation.allocation_home, name="allocation"),
+    path("allocation/lists/new/", allocation.list_new, name="allocation_list_new"),
+    path("allocation/lists/import/", allocation.list_import, name="allocation_list_import"),
+    path("allocation/lists/<int:pk>/", allocation.list_detail, name="allocation_list"),
+    path("allocation/lists/<int:pk>/manifest.csv", allocation.list_manifest, name="allocation_list_manifest"),
+    path("allocation/packs/", allocation.packs, name="allocation_packs"),
+    path("unblindings/", allocation.unblindings, name="unblindings"),
+    path("participants/<str:key>/records/", records.participant_records, name="participant_records"),
+    path("participants/<str:key>/baseline/", records.baseline_form, name="records_baseline"),
+    path("participants/<str:key>/daily/new/", records.daily_form, name="records_daily_new"),
+    path("participants/<str:key>/daily/<int:day>/", records.daily_form, name="records_daily"),
+    path("participants/<str:key>/infusion/", records.infusion, name="records_infusion"),
+    path("participants/<str:key>/samples/new/", records.sample_form, name="records_sample_new"),
+    path("participants/<str:key>/samples/labels.pdf", records.sample_labels, name="records_sample_labels"),
+    path("participants/<str:key>/samples/<int:day>/", records.sample_form, name="records_sample"),
+    path("participants/<str:key>/icu/", records.icu_stay, name="records_icu"),
+    path("participants/<str:key>/death/", records.death_form, name="records_death"),
+    path("participants/<str:key>/follow-up/<int:day>/", records.followup_form, name="records_followup"),
+    path("participants/<str:key>/deviations/", records.deviations, name="records_deviations"),
+    path("participants/<str:key>/review/<str:form_name>/<int:pk>/", records.review, name="records_review"),
+    path("worklist/", records.worklist, name="records_worklist"),
+    path("exports/", records.export_page, name="records_export"),
+    path("exports/analysis-dataset.zip", records.export_download, name="records_export_download"),
     path("api/v1/", api.urls),
 ]
 

@@ -28,6 +28,7 @@ class Perm(StrEnum):
     VIEW_REPORTS = "view_reports"
     EXPORT_BLINDED = "export_blinded"
     VIEW_DSMB = "view_dsmb"                    # interim report by arm, list of unblindings
+    VIEW_UNBLINDINGS = "view_unblindings"      # list of emergency unblindings (who, when, why; never the arm)
     VIEW_AUDIT = "view_audit"
     MANAGE_USERS = "manage_users"
 
@@ -53,8 +54,10 @@ ROLES: dict[str, Role] = {r.code: r for r in (
     Role("nurse", "Research nurse", True, False, frozenset(_SITE_WORK)),
     Role("pharmacist", "Pharmacist (unblinded)", False, True,
          frozenset({P.VIEW_SITES, P.VIEW_ALLOCATION, P.MANAGE_PACKS, P.MANAGE_RANDOMISATION})),
+    # the trial manager acts for the sponsor (investigator-initiated trial): sees the list of unblindings
     Role("trial_manager", "Trial manager", True, True,
-         frozenset({P.VIEW_SITES, P.VIEW_PARTICIPANTS, P.MANAGE_DATA, P.VIEW_REPORTS, P.RAISE_QUERY})),
+         frozenset({P.VIEW_SITES, P.VIEW_PARTICIPANTS, P.MANAGE_DATA, P.VIEW_REPORTS, P.RAISE_QUERY,
+                    P.VIEW_UNBLINDINGS})),
     Role("data_manager", "Data manager", True, True,
          frozenset({P.VIEW_SITES, P.VIEW_PARTICIPANTS, P.MANAGE_DATA, P.VIEW_REPORTS, P.RAISE_QUERY,
                     P.EXPORT_BLINDED})),
@@ -63,7 +66,7 @@ ROLES: dict[str, Role] = {r.code: r for r in (
     Role("statistician", "Statistician (blinded)", True, True,
          frozenset({P.VIEW_SITES, P.VIEW_REPORTS, P.EXPORT_BLINDED})),
     Role("dsmb_statistician", "DSMB statistician (unblinded)", False, True,
-         frozenset({P.VIEW_SITES, P.VIEW_REPORTS, P.VIEW_DSMB, P.VIEW_ALLOCATION})),
+         frozenset({P.VIEW_SITES, P.VIEW_REPORTS, P.VIEW_DSMB, P.VIEW_ALLOCATION, P.VIEW_UNBLINDINGS})),
     Role("auditor", "Auditor / inspector", True, True, frozenset({P.VIEW_SITES, P.VIEW_AUDIT})),
     Role("admin", "Administrator", True, True, frozenset({P.VIEW_SITES, P.MANAGE_USERS, P.VIEW_AUDIT})),
 )}

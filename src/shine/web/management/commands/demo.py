@@ -40,4 +40,17 @@ class Command(BaseCommand):
                 create_user(actor=actor, username=username, role=role, sites=sites, password=password,
                             full_name=username.replace("_", " ").title())
             self.stdout.write(f"  {username:<18} {password:<32} {role:<18} {', '.join(sites) or 'all'}")
+        from shine.trial.allocation.demo import setup_randomisation
+
+        for line in setup_randomisation(pharmacist=User.objects.get(username="pharmacist")):
+            self.stdout.write(f"  {line}")
+        import os
+
+        from shine.trial.records.demo import load_demo_trial
+
+        n = int(os.environ.get("SHINE_DEMO_PARTICIPANTS", "40"))  # 0: no simulated participants
+        if n > 0:
+            staff = {"HGH": User.objects.get(username="nurse"), "RH": User.objects.get(username="nurse_rh")}
+            for line in load_demo_trial(users=staff, pharmacist=User.objects.get(username="pharmacist"), n_patients=n):
+                self.stdout.write(f"  {line}")
         self.stdout.write("Demo data loaded.")

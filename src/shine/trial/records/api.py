@@ -1,0 +1,299 @@
+"""The case-report-form API: the same services as the pages (docs/data-capture.md)."""
+
+from __future__ import annotations
+
+import os
+
+from ninja import Router, Status
+
+from shine.clinical import dosing
+from shine.trial.accounts.roles import Perm
+from shine.trial.accounts.selectors import require
+
+from . import selectors, services
+from .models import Baseline, Death, Deviation, IcuStay
+from .schemas import (BaselineIn, BaselineOut, DailyIn, DailyOut, DailyUpdateIn, DailyValuesIn, DeathIn, DeathOut,
+                      DeviationIn, DeviationOut, DischargeIn, FollowUpIn, FollowUpOut, FollowUpUpdateIn,
+                      InfusionEventIn, InfusionOut, OutcomesOut, ReadmissionIn, ReviewIn, SampleIn, SampleOut,
+                      SampleUpdateIn, ScheduleItemOut, SegmentOut, SofaOut, StayOut, WorkItemOut)
+
+router = Router(tags=["case report forms"])
+SOFA_KEYS = ("pao2", "pao2_unit", "fio2", "fio2_unit", "respiratory_support", "platelets", "bilirubin",
+             "bilirubin_unit", "map_mmhg", "dopamine", "dobutamine", "epinephrine", "norepinephrine", "gcs",
+             "creatinine", "creatinine_unit", "urine_output")
+DAILY_KEYS = (*SOFA_KEYS, "vasopressor", "mechanical_ventilation", "rrt")
+
+
+def rid(request) -> str:
+    return getattr(request, "request_id", "")
+
+
+def _warnings(obj) -> list[str]:
+    return [w for w in obj.warnings.split("; ") if w] if obj.warnings else []
+
+
+def _sofa(obj) -> dict:
+    return {c: getattr(obj, f"sofa_{c}") for c in ("respiration", "coagulation", "liver", "cardiovascular", "cns",
+                                                   "renal")}
+
+
+def daily_out(r) -> dict:
+    fields = {k: getattr(r, k) for k in DailyOut.model_fields if hasattr(r, k) and k not in ("entered_by",)}
+    return {**fields, "sofa": _sofa(r), "warnings": _warnings(r), "entered_by": r.entered_by.username}
+
+
+def baseline_out(b: Baseline) -> dict:
+    fields = {k: getattr(b, k) for k in BaselineOut.model_fields if hasattr(b, k) and k != "comorbidities"}
+    return {**fields, "comorbidities": [c for c in b.comorbidities.split(";") if c], "sofa": _sofa(b),
+            "warnings": _warnings(b)}
+
+
+def segment_out(s) -> dict:
+    return {k: getattr(s, k) for k in ("segment", "started_at", "stopped_at", "rate_ml_per_h",
+                                       "concentration_ng_per_ml", "stop_reason", "note")} | {"warnings": _warnings(s)}
+
+
+def infusion_out(participant) -> dict:
+    segs = list(participant.infusion_segments.order_by("segment"))
+    d = services.delivered(participant)
+    ended = services.infusion_ended([(s.stopped_at, s.stop_reason) for s in segs])
+    early = segs[-1].stop_reason if ended and segs[-1].stop_reason != "planned_end" else None
+    rate = dosing.infusion_rate_ml_per_h(participant.weight_kg) if participant.weight_kg else None
+    return {"segments": [segment_out(s) for s in segs], "running": bool(segs) and segs[-1].stopped_at is None,
+            "ended": ended, "early_stop": early, "computed_rate_ml_per_h": rate,
+            "delivered": None if d is None else {
+                "total_ng": d.total_ng, "hours_infused": d.hours_infused, "planned_ng": d.planned_ng,
+                "fraction_of_planned": d.fraction_of_planned,
+                "longest_interruption_hours": d.longest_interruption_hours, "summary": d.summary()}}
+
+
+def sample_out(s) -> dict:
+    return {k: getattr(s, k) for k in ("study_day", "sample_id", "drawn_at", "frozen_at", "comments")} | {
+        "warnings": _warnings(s)}
+
+
+def followup_out(v) -> dict:
+    return {k: getattr(v, k) for k in FollowUpOut.model_fields if k != "warnings"} | {"warnings": _warnings(v)}
+
+
+def deviation_out(d: Deviation) -> dict:
+    return {"deviation_id": d.label, "category": d.category, "major": d.major, "description": d.description,
+            "occurred_at": d.occurred_at, "entered_by": d.entered_by.username, "entered_at": d.entered_at}
+
+
+def item_out(i) -> dict:
+    return {k: getattr(i, k) for k in ("form", "label", "study_day", "opens_at", "overdue_at", "status", "why")}
+
+
+def _writable(request, participant_id):
+    return selectors.randomised_participant(request.user, participant_id, write=True)
+
+
+def _readable(request, participant_id):
+    return selectors.randomised_participant(request.user, participant_id)
+
+
+# ---------------------------------------------------------------- schedule, worklist, outcomes
+
+@router.get("/participants/{participant_id}/schedule", response=list[ScheduleItemOut])
+def schedule(request, participant_id: str):
+    return [item_out(i) for i in selectors.schedule_for(_readable(request, participant_id))]
+
+
+@router.get("/records/worklist", response=list[WorkItemOut])
+def worklist(request, site: str = ""):
+    require(request.user, Perm.VIEW_PARTICIPANTS)
+    return [{**item_out(w.item), "participant": w.participant, "site": w.site}
+            for w in selectors.worklist(request.user, site=site)]
+
+
+@router.get("/participants/{participant_id}/outcomes", response=OutcomesOut)
+def outcomes(request, participant_id: str):
+    o = selectors.outcomes(_readable(request, participant_id))
+    return {**{k: getattr(o, k) for k in ("mean_daily_sofa", "icu_days", "observed_days", "carried_days",
+                                          "missing_days", "days_alive_without", "horizon_days")},
+            "daily": [{"study_day": d, "score": s, "source": src} for d, s, src in o.daily],
+            "problems": list(o.problems)}
+
+
+# ---------------------------------------------------------------- baseline and daily records
+
+@router.get("/participants/{participant_id}/baseline", response=BaselineOut)
+def baseline_get(request, participant_id: str):
+    p = _readable(request, participant_id)
+    b = Baseline.objects.filter(participant=p).first()
+    if b is None:
+        from django.http import Http404
+        raise Http404("no baseline")
+    return baseline_out(b)
+
+
+@router.post("/participants/{participant_id}/baseline", response={201: BaselineOut, 200: BaselineOut})
+def baseline_save(request, participant_id: str, payload: BaselineIn):
+    """Create the baseline form (201), or change it (200; ``reason`` required)."""
+    p = _writable(request, participant_id)
+    existed = Baseline.objects.filter(participant=p).exists()
+    values = payload.dict(exclude={"reason"})
+    b = services.save_baseline(user=request.user, participant=p, values=values, reason=payload.reason,
+                               request_id=rid(request))
+    return Status(200 if existed else 201, baseline_out(b))
+
+
+@router.post("/participants/{participant_id}/daily-records/preview", response=SofaOut)
+def daily_preview(request, participant_id: str, payload: DailyValuesIn):
+    """The SOFA components and modified score of these values, with any warnings; nothing is saved."""
+    _readable(request, participant_id)
+    return services.preview(payload.dict(), daily=True).as_json()
+
+
+@router.get("/participants/{participant_id}/daily-records", response=list[DailyOut])
+def daily_list(request, participant_id: str):
+    p = _readable(request, participant_id)
+    return [daily_out(r) for r in p.daily_records.select_related("entered_by").order_by("study_day")]
+
+
+@router.post("/participants/{participant_id}/daily-records", response={201: DailyOut})
+def daily_create(request, participant_id: str, payload: DailyIn):
+    p = _writable(request, participant_id)
+    r = services.create_daily_record(user=request.user, participant=p, study_day=payload.study_day,
+                                     values=payload.dict(exclude={"study_day"}), request_id=rid(request))
+    return Status(201, daily_out(r))
+
+
+@router.get("/participants/{participant_id}/daily-records/{day}", response=DailyOut)
+def daily_get(request, participant_id: str, day: int):
+    return daily_out(selectors.daily_record(_readable(request, participant_id), day))
+
+
+@router.put("/participants/{participant_id}/daily-records/{day}", response=DailyOut)
+def daily_update(request, participant_id: str, day: int, payload: DailyUpdateIn):
+    """Change a saved daily record: every value again, and the reason for the change."""
+    record = selectors.daily_record(_writable(request, participant_id), day)
+    r = services.update_daily_record(user=request.user, record=record, values=payload.dict(exclude={"reason"}),
+                                     reason=payload.reason, request_id=rid(request))
+    return daily_out(r)
+
+
+# ---------------------------------------------------------------- infusion, samples, stays, death
+
+@router.get("/participants/{participant_id}/infusion", response=InfusionOut)
+def infusion_get(request, participant_id: str):
+    return infusion_out(_readable(request, participant_id))
+
+
+@router.post("/participants/{participant_id}/infusion-events", response={201: InfusionOut})
+def infusion_event(request, participant_id: str, payload: InfusionEventIn):
+    p = _writable(request, participant_id)
+    services.record_infusion_event(user=request.user, participant=p, kind=payload.kind, at=payload.at,
+                                   rate_ml_per_h=payload.rate_ml_per_h, stop_reason=payload.stop_reason,
+                                   note=payload.note, request_id=rid(request))
+    return Status(201, infusion_out(p))
+
+
+@router.get("/participants/{participant_id}/blood-samples", response=list[SampleOut])
+def samples(request, participant_id: str):
+    return [sample_out(s) for s in _readable(request, participant_id).blood_samples.order_by("study_day")]
+
+
+@router.post("/participants/{participant_id}/blood-samples", response={201: SampleOut})
+def sample_create(request, participant_id: str, payload: SampleIn):
+    p = _writable(request, participant_id)
+    s = services.record_blood_sample(user=request.user, participant=p, request_id=rid(request), **payload.dict())
+    return Status(201, sample_out(s))
+
+
+@router.put("/participants/{participant_id}/blood-samples/{day}", response=SampleOut)
+def sample_update(request, participant_id: str, day: int, payload: SampleUpdateIn):
+    sample = selectors.blood_sample(_writable(request, participant_id), day)
+    s = services.update_blood_sample(user=request.user, sample=sample, request_id=rid(request), **payload.dict())
+    return sample_out(s)
+
+
+@router.get("/participants/{participant_id}/icu-stays", response=list[StayOut])
+def stays(request, participant_id: str):
+    p = _readable(request, participant_id)
+    return list(IcuStay.objects.filter(participant=p).order_by("stay").values(*StayOut.model_fields))
+
+
+@router.post("/participants/{participant_id}/icu-discharge", response={201: StayOut})
+def discharge(request, participant_id: str, payload: DischargeIn):
+    p = _writable(request, participant_id)
+    s = services.record_icu_discharge(user=request.user, participant=p, discharged_at=payload.discharged_at,
+                                      request_id=rid(request))
+    return Status(201, {k: getattr(s, k) for k in StayOut.model_fields})
+
+
+@router.post("/participants/{participant_id}/icu-readmission", response={201: StayOut})
+def readmission(request, participant_id: str, payload: ReadmissionIn):
+    p = _writable(request, participant_id)
+    s = services.record_icu_readmission(user=request.user, participant=p, admitted_at=payload.admitted_at,
+                                        request_id=rid(request))
+    return Status(201, {k: getattr(s, k) for k in StayOut.model_fields})
+
+
+@router.post("/participants/{participant_id}/death", response={201: DeathOut, 200: DeathOut})
+def death(request, participant_id: str, payload: DeathIn):
+    """Record the death (201), or correct it with a reason (200)."""
+    p = _writable(request, participant_id)
+    existed = Death.objects.filter(participant=p).exists()
+    d = services.record_death(user=request.user, participant=p, died_at=payload.died_at, cause=payload.cause,
+                              reason=payload.reason, request_id=rid(request))
+    return Status(200 if existed else 201, {"died_at": d.died_at, "cause": d.cause})
+
+
+# ---------------------------------------------------------------- follow-up and deviations
+
+@router.get("/participants/{participant_id}/follow-ups", response=list[FollowUpOut])
+def followups(request, participant_id: str):
+    return [followup_out(v) for v in _readable(request, participant_id).follow_ups.order_by("visit_day")]
+
+
+@router.post("/participants/{participant_id}/follow-ups", response={201: FollowUpOut})
+def followup_create(request, participant_id: str, payload: FollowUpIn):
+    p = _writable(request, participant_id)
+    values = payload.dict(exclude={"visit_day"})
+    v = services.record_follow_up(user=request.user, participant=p, visit_day=payload.visit_day, values=values,
+                                  request_id=rid(request))
+    return Status(201, followup_out(v))
+
+
+@router.put("/participants/{participant_id}/follow-ups/{day}", response=FollowUpOut)
+def followup_update(request, participant_id: str, day: int, payload: FollowUpUpdateIn):
+    visit = selectors.follow_up(_writable(request, participant_id), day)
+    v = services.update_follow_up(user=request.user, visit=visit, values=payload.dict(exclude={"reason", "visit_day"}),
+                                  reason=payload.reason, request_id=rid(request))
+    return followup_out(v)
+
+
+@router.get("/participants/{participant_id}/deviations", response=list[DeviationOut])
+def deviations(request, participant_id: str):
+    p = _readable(request, participant_id)
+    return [deviation_out(d) for d in p.deviations.select_related("entered_by").order_by("number")]
+
+
+@router.post("/participants/{participant_id}/deviations", response={201: DeviationOut})
+def deviation_create(request, participant_id: str, payload: DeviationIn):
+    p = _writable(request, participant_id)
+    d = services.record_deviation(user=request.user, participant=p, request_id=rid(request), **payload.dict())
+    return Status(201, deviation_out(d))
+
+
+@router.post("/participants/{participant_id}/daily-records/{day}/review", response=DailyOut)
+def daily_review(request, participant_id: str, day: int, payload: ReviewIn):
+    """A data manager or monitor clears the review flag of a daily record (note required; audited)."""
+    record = selectors.daily_record(_readable(request, participant_id), day)
+    return daily_out(services.mark_reviewed(user=request.user, record=record, note=payload.note,
+                                            request_id=rid(request)))
+
+
+
+if os.environ.get("SHINE_BENCH") == "1":  # bench/crf_save.py's baseline only: never registered otherwise
+    @router.post("/bench/insert", tags=["benchmark"], include_in_schema=False)
+    def bench_insert(request):
+        """The bare baseline of bench/crf_save.py: authenticated, one row inserted, nothing else."""
+        from django.db import connection, transaction
+
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("INSERT INTO bench_insert (username, payload) VALUES (%s, %s)",
+                           [request.user.username, request.body[:200].decode(errors="replace")])
+        return {"ok": True}

@@ -1,0 +1,204 @@
+"""Case report forms after randomisation: baseline, daily ICU records, infusion log, blood samples, ICU stays,
+death, follow-up visits and protocol deviations.
+
+Every SOFA input is stored twice where the form offers a unit: as entered (value and unit, for source data
+verification) and in the platform's unit under the analysis data set's name (``pao2_fio2``, ``bilirubin``,
+``creatinine``). The SOFA components are computed by :mod:`shine.clinical.sofa` in the service and stored
+with the record so that lists and charts need no recomputation. No arm anywhere (DESIGN.md, principle 5).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from shine.analysis.schema import DEVIATION_CATEGORIES, SITES_OF_INFECTION, STOP_REASONS
+from shine.trial.audit.models import AuditedModel
+
+PARTICIPANT = "enrollment.Participant"
+
+
+def _choices(values) -> list[tuple[str, str]]:
+    return [(v, v.replace("_", " ")) for v in values]
+
+
+class SofaInputs(AuditedModel):
+    """The worst value of each SOFA input, as entered and converted, and the SOFA computed from them."""
+
+    pao2_entered = models.FloatField(null=True, blank=True)
+    pao2_unit = models.CharField(max_length=8, blank=True, choices=[("mmHg", "mmHg"), ("kPa", "kPa")])
+    fio2_entered = models.FloatField(null=True, blank=True)
+    fio2_unit = models.CharField(max_length=8, blank=True, choices=[("fraction", "fraction"), ("percent", "%")])
+    pao2_fio2 = models.FloatField(null=True, blank=True)  # mmHg
+    respiratory_support = models.BooleanField(default=False)
+    platelets = models.FloatField(null=True, blank=True)  # 10⁹/L
+    bilirubin_entered = models.FloatField(null=True, blank=True)
+    bilirubin_unit = models.CharField(max_length=8, blank=True, choices=[("umol/L", "µmol/L"), ("mg/dL", "mg/dL")])
+    bilirubin = models.FloatField(null=True, blank=True)  # µmol/L
+    map_mmhg = models.FloatField(null=True, blank=True)
+    dopamine = models.FloatField(default=0)  # µg/kg/min
+    dobutamine = models.FloatField(default=0)
+    epinephrine = models.FloatField(default=0)
+    norepinephrine = models.FloatField(default=0)
+    gcs = models.PositiveSmallIntegerField(null=True, blank=True)
+    creatinine_entered = models.FloatField(null=True, blank=True)
+    creatinine_unit = models.CharField(max_length=8, blank=True, choices=[("umol/L", "µmol/L"), ("mg/dL", "mg/dL")])
+    creatinine = models.FloatField(null=True, blank=True)  # µmol/L
+    urine_output = models.FloatField(null=True, blank=True)  # mL / 24 h
+    # computed by shine.clinical.sofa in the service
+    sofa_respiration = models.PositiveSmallIntegerField(null=True, blank=True)
+    sofa_coagulation = models.PositiveSmallIntegerField(null=True, blank=True)
+    sofa_liver = models.PositiveSmallIntegerField(null=True, blank=True)
+    sofa_cardiovascular = models.PositiveSmallIntegerField(null=True, blank=True)
+    sofa_cns = models.PositiveSmallIntegerField(null=True, blank=True)
+    sofa_renal = models.PositiveSmallIntegerField(null=True, blank=True)
+    sofa_total = models.PositiveSmallIntegerField(default=0)
+    sofa_modified = models.PositiveSmallIntegerField(default=0)
+    # soft-limit warnings ("; "-separated) and whether they still await review
+    warnings = models.TextField(blank=True)
+    needs_review = models.BooleanField(default=False)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    entered_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+
+class Baseline(SofaInputs):
+    """Day 0: demographics, weight, site of infection, comorbidities, ICU admission, baseline physiology."""
+
+    participant = models.OneToOneField(PARTICIPANT, on_delete=models.PROTECT, related_name="baseline")
+    age = models.PositiveSmallIntegerField()
+    sex = models.CharField(max_length=1, choices=[("F", "female"), ("M", "male")])
+    weight_kg = models.FloatField()
+    weight_estimated = models.BooleanField()
+    site_of_infection = models.CharField(max_length=20, choices=_choices(SITES_OF_INFECTION))
+    comorbidities = models.CharField(max_length=300, blank=True)  # ";"-separated codes of COMORBIDITIES
+    icu_admitted_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"baseline of {self.participant_id}"
+
+
+class DailyRecord(SofaInputs):
+    """One ICU study day: worst SOFA inputs, organ support."""
+
+    participant = models.ForeignKey(PARTICIPANT, on_delete=models.PROTECT, related_name="daily_records")
+    study_day = models.PositiveSmallIntegerField()
+    vasopressor = models.BooleanField(default=False)
+    mechanical_ventilation = models.BooleanField(default=False)
+    rrt = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["participant", "study_day"]
+        constraints = [models.UniqueConstraint(fields=["participant", "study_day"], name="records_one_daily_per_day")]
+
+    def __str__(self) -> str:
+        return f"day {self.study_day} of {self.participant_id}"
+
+
+class InfusionSegment(AuditedModel):
+    """One period of continuous infusion at one rate; a stop, restart or rate change starts a new one.
+    ``stopped_at`` is empty while it runs."""
+
+    participant = models.ForeignKey(PARTICIPANT, on_delete=models.PROTECT, related_name="infusion_segments")
+    segment = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField()
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    rate_ml_per_h = models.FloatField()
+    concentration_ng_per_ml = models.FloatField()
+    stop_reason = models.CharField(max_length=20, blank=True, choices=_choices(STOP_REASONS))
+    note = models.CharField(max_length=400, blank=True)
+    warnings = models.TextField(blank=True)
+    needs_review = models.BooleanField(default=False)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["participant", "segment"]
+        constraints = [models.UniqueConstraint(fields=["participant", "segment"], name="records_one_segment_number")]
+
+
+class BloodSample(AuditedModel):
+    """A research biobank sample of study days 1–3."""
+
+    participant = models.ForeignKey(PARTICIPANT, on_delete=models.PROTECT, related_name="blood_samples")
+    study_day = models.PositiveSmallIntegerField()
+    sample_id = models.CharField(max_length=40, unique=True)
+    drawn_at = models.DateTimeField()
+    frozen_at = models.DateTimeField(null=True, blank=True)
+    comments = models.CharField(max_length=400, blank=True)
+    warnings = models.TextField(blank=True)
+    needs_review = models.BooleanField(default=False)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["participant", "study_day"]
+        constraints = [models.UniqueConstraint(fields=["participant", "study_day"], name="records_one_sample_per_day")]
+
+
+class IcuStay(AuditedModel):
+    """Stay 1 is the stay at randomisation (from the baseline form); 2, 3, … are readmissions."""
+
+    participant = models.ForeignKey(PARTICIPANT, on_delete=models.PROTECT, related_name="icu_stays")
+    stay = models.PositiveSmallIntegerField()
+    admitted_at = models.DateTimeField()
+    discharged_at = models.DateTimeField(null=True, blank=True)
+    discharge = models.CharField(max_length=12, choices=[("in_icu", "in the ICU"), ("discharged", "discharged"),
+                                                         ("died", "died in the ICU")])
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["participant", "stay"]
+        constraints = [models.UniqueConstraint(fields=["participant", "stay"], name="records_one_stay_number")]
+
+
+class Death(AuditedModel):
+    participant = models.OneToOneField(PARTICIPANT, on_delete=models.PROTECT, related_name="death")
+    died_at = models.DateTimeField()
+    cause = models.CharField(max_length=400, blank=True)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+
+class FollowUp(AuditedModel):
+    """Day-28 or day-90 visit: vital status, days with organ support, EQ-5D-5L and its VAS."""
+
+    participant = models.ForeignKey(PARTICIPANT, on_delete=models.PROTECT, related_name="follow_ups")
+    visit_day = models.PositiveSmallIntegerField()
+    assessed_at = models.DateTimeField()
+    vital_status = models.CharField(max_length=8, choices=[("alive", "alive"), ("dead", "dead"),
+                                                           ("unknown", "unknown")])
+    days_vasopressor = models.PositiveSmallIntegerField(null=True, blank=True)
+    days_ventilation = models.PositiveSmallIntegerField(null=True, blank=True)
+    days_rrt = models.PositiveSmallIntegerField(null=True, blank=True)
+    eq5d_mobility = models.PositiveSmallIntegerField(null=True, blank=True)
+    eq5d_selfcare = models.PositiveSmallIntegerField(null=True, blank=True)
+    eq5d_activities = models.PositiveSmallIntegerField(null=True, blank=True)
+    eq5d_pain = models.PositiveSmallIntegerField(null=True, blank=True)
+    eq5d_anxiety = models.PositiveSmallIntegerField(null=True, blank=True)
+    eq5d_vas = models.PositiveSmallIntegerField(null=True, blank=True)
+    warnings = models.TextField(blank=True)
+    needs_review = models.BooleanField(default=False)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["participant", "visit_day"]
+        constraints = [models.UniqueConstraint(fields=["participant", "visit_day"], name="records_one_visit")]
+
+
+class Deviation(AuditedModel):
+    participant = models.ForeignKey(PARTICIPANT, on_delete=models.PROTECT, related_name="deviations")
+    number = models.PositiveSmallIntegerField()
+    category = models.CharField(max_length=20, choices=_choices(DEVIATION_CATEGORIES))
+    major = models.BooleanField()
+    description = models.TextField()
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    entered_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["participant", "number"]
+        constraints = [models.UniqueConstraint(fields=["participant", "number"], name="records_one_deviation_number")]
+
+    @property
+    def label(self) -> str:
+        return f"DEV-{self.number}"

@@ -1,0 +1,289 @@
+"""Explicit input and output schemas of the case-report-form API (never every model field by default)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ninja import Schema
+from pydantic import Field
+
+
+class SofaIn(Schema):
+    pao2: float | None = Field(None, description="worst PaO2 of the day, in pao2_unit")
+    pao2_unit: str = Field("mmHg", description="mmHg or kPa")
+    fio2: float | None = Field(None, description="FiO2 at that PaO2, as a fraction or a percentage")
+    fio2_unit: str = Field("", description="fraction, percent, or empty to infer (≤ 1 fraction, ≥ 21 %)")
+    respiratory_support: bool = False
+    platelets: float | None = Field(None, description="10⁹/L (= 10³/µL)")
+    bilirubin: float | None = None
+    bilirubin_unit: str = Field("umol/L", description="umol/L or mg/dL")
+    map_mmhg: float | None = None
+    dopamine: float | None = Field(None, description="µg/kg/min; empty = not given")
+    dobutamine: float | None = None
+    epinephrine: float | None = None
+    norepinephrine: float | None = None
+    gcs: int | None = None
+    creatinine: float | None = None
+    creatinine_unit: str = Field("umol/L", description="umol/L or mg/dL")
+    urine_output: float | None = Field(None, description="mL per 24 h")
+
+
+class DailyValuesIn(SofaIn):
+    vasopressor: bool | None = Field(None, description="any vasopressor or inotrope; empty = from the doses")
+    mechanical_ventilation: bool = False
+    rrt: bool = False
+
+
+class DailyIn(DailyValuesIn):
+    study_day: int
+
+
+class DailyUpdateIn(DailyValuesIn):
+    reason: str = ""
+
+
+class SofaOut(Schema):
+    components: dict[str, int | None]
+    total: int
+    modified: int
+    missing: list[str]
+    summary: str
+    converted: dict[str, float | None]
+    warnings: list[str]
+
+
+class DailyOut(Schema):
+    study_day: int
+    pao2_entered: float | None
+    pao2_unit: str
+    fio2_entered: float | None
+    fio2_unit: str
+    pao2_fio2: float | None
+    respiratory_support: bool
+    platelets: float | None
+    bilirubin_entered: float | None
+    bilirubin_unit: str
+    bilirubin: float | None
+    map_mmhg: float | None
+    dopamine: float
+    dobutamine: float
+    epinephrine: float
+    norepinephrine: float
+    gcs: int | None
+    creatinine_entered: float | None
+    creatinine_unit: str
+    creatinine: float | None
+    urine_output: float | None
+    vasopressor: bool
+    mechanical_ventilation: bool
+    rrt: bool
+    sofa: dict[str, int | None]
+    sofa_total: int
+    sofa_modified: int
+    warnings: list[str]
+    needs_review: bool
+    entered_by: str
+    entered_at: dt.datetime
+
+
+class BaselineIn(SofaIn):
+    age: int
+    sex: str
+    weight_kg: float
+    weight_estimated: bool
+    site_of_infection: str
+    comorbidities: list[str] = []
+    icu_admitted_at: dt.datetime
+    reason: str = ""
+
+
+class BaselineOut(Schema):
+    age: int
+    sex: str
+    weight_kg: float
+    weight_estimated: bool
+    site_of_infection: str
+    comorbidities: list[str]
+    icu_admitted_at: dt.datetime
+    pao2_fio2: float | None
+    platelets: float | None
+    bilirubin: float | None
+    map_mmhg: float | None
+    gcs: int | None
+    creatinine: float | None
+    urine_output: float | None
+    sofa: dict[str, int | None]
+    sofa_total: int
+    sofa_modified: int
+    warnings: list[str]
+    needs_review: bool
+
+
+class InfusionEventIn(Schema):
+    kind: str = Field(description="start, stop, restart, rate_change or end")
+    at: dt.datetime
+    rate_ml_per_h: float | None = Field(None, description="for start, restart and rate_change")
+    stop_reason: str = Field("", description="for stop: interrupted, adverse_event, death, discharge, other")
+    note: str = ""
+
+
+class SegmentOut(Schema):
+    segment: int
+    started_at: dt.datetime
+    stopped_at: dt.datetime | None
+    rate_ml_per_h: float
+    concentration_ng_per_ml: float
+    stop_reason: str
+    note: str
+    warnings: list[str]
+
+
+class DeliveredOut(Schema):
+    total_ng: float
+    hours_infused: float
+    planned_ng: float
+    fraction_of_planned: float
+    longest_interruption_hours: float
+    summary: str
+
+
+class InfusionOut(Schema):
+    segments: list[SegmentOut]
+    running: bool
+    ended: bool
+    early_stop: str | None
+    computed_rate_ml_per_h: float | None
+    delivered: DeliveredOut | None
+
+
+class SampleIn(Schema):
+    study_day: int
+    sample_id: str = ""
+    drawn_at: dt.datetime
+    frozen_at: dt.datetime | None = None
+    comments: str = ""
+
+
+class SampleUpdateIn(Schema):
+    drawn_at: dt.datetime
+    frozen_at: dt.datetime | None = None
+    comments: str = ""
+    reason: str = ""
+
+
+class SampleOut(Schema):
+    study_day: int
+    sample_id: str
+    drawn_at: dt.datetime
+    frozen_at: dt.datetime | None
+    comments: str
+    warnings: list[str]
+
+
+class DischargeIn(Schema):
+    discharged_at: dt.datetime
+
+
+class ReadmissionIn(Schema):
+    admitted_at: dt.datetime
+
+
+class StayOut(Schema):
+    stay: int
+    admitted_at: dt.datetime
+    discharged_at: dt.datetime | None
+    discharge: str
+
+
+class DeathIn(Schema):
+    died_at: dt.datetime
+    cause: str = ""
+    reason: str = ""
+
+
+class DeathOut(Schema):
+    died_at: dt.datetime
+    cause: str
+
+
+class FollowUpIn(Schema):
+    visit_day: int
+    assessed_at: dt.datetime
+    vital_status: str = Field(description="alive, dead or unknown")
+    days_vasopressor: int | None = None
+    days_ventilation: int | None = None
+    days_rrt: int | None = None
+    eq5d_mobility: int | None = Field(None, description="EQ-5D-5L level 1–5")
+    eq5d_selfcare: int | None = None
+    eq5d_activities: int | None = None
+    eq5d_pain: int | None = None
+    eq5d_anxiety: int | None = None
+    eq5d_vas: int | None = Field(None, description="0–100")
+
+
+class FollowUpUpdateIn(FollowUpIn):
+    reason: str = ""
+
+
+class FollowUpOut(Schema):
+    visit_day: int
+    assessed_at: dt.datetime
+    vital_status: str
+    days_vasopressor: int | None
+    days_ventilation: int | None
+    days_rrt: int | None
+    eq5d_mobility: int | None
+    eq5d_selfcare: int | None
+    eq5d_activities: int | None
+    eq5d_pain: int | None
+    eq5d_anxiety: int | None
+    eq5d_vas: int | None
+    warnings: list[str]
+
+
+class DeviationIn(Schema):
+    category: str
+    major: bool
+    description: str
+    occurred_at: dt.datetime | None = None
+
+
+class DeviationOut(Schema):
+    deviation_id: str
+    category: str
+    major: bool
+    description: str
+    occurred_at: dt.datetime | None
+    entered_by: str
+    entered_at: dt.datetime
+
+
+class ScheduleItemOut(Schema):
+    form: str
+    label: str
+    study_day: int | None
+    opens_at: dt.datetime
+    overdue_at: dt.datetime
+    status: str
+    why: str
+
+
+class WorkItemOut(ScheduleItemOut):
+    participant: str
+    site: str
+
+
+class OutcomesOut(Schema):
+    mean_daily_sofa: float | None
+    icu_days: int
+    observed_days: int
+    carried_days: int
+    missing_days: int
+    days_alive_without: dict[str, int | None]
+    horizon_days: int
+    daily: list[dict]
+    problems: list[str]
+
+
+class ReviewIn(Schema):
+    note: str

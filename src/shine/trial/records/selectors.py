@@ -1,0 +1,169 @@
+"""Reads of the case report forms, always through the participant's scoped lookup (site isolation)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.http import Http404
+from django.utils import timezone
+
+from shine.trial.accounts.models import User
+from shine.trial.enrollment.models import Participant
+from shine.trial.enrollment.selectors import participant_for_user, participants_for  # noqa: F401 (re-exported)
+
+from . import schedule as sched
+from . import services
+from .models import Baseline, BloodSample, DailyRecord, Death, FollowUp, IcuStay, InfusionSegment
+
+
+def randomised_participant(user: User, key, *, write: bool = False) -> Participant:
+    """The participant (scoped: 404 for another site), which must be randomised to have forms."""
+    p = participant_for_user(user, key, write=write)
+    if p.randomised_at is None:
+        raise Http404("not randomised")
+    return p
+
+
+def daily_record(participant: Participant, day) -> DailyRecord:
+    record = DailyRecord.objects.filter(participant=participant, study_day=int(day)).first() \
+        if str(day).isdigit() else None
+    if record is None:
+        raise Http404("no such daily record")
+    return record
+
+
+def blood_sample(participant: Participant, day) -> BloodSample:
+    s = BloodSample.objects.filter(participant=participant, study_day=int(day)).first() if str(day).isdigit() else None
+    if s is None:
+        raise Http404("no such sample")
+    return s
+
+
+def follow_up(participant: Participant, day) -> FollowUp:
+    v = FollowUp.objects.filter(participant=participant, visit_day=int(day)).first() if str(day).isdigit() else None
+    if v is None:
+        raise Http404("no such visit")
+    return v
+
+
+def schedule_for(participant: Participant, *, now: dt.datetime | None = None) -> list[sched.Item]:
+    return sched.items(services.facts(participant, now=now))
+
+
+# ---------------------------------------------------------------- worklist
+
+@dataclass(frozen=True)
+class WorkItem:
+    participant: str
+    site: str
+    item: sched.Item
+
+    @property
+    def late_hours(self) -> float:
+        return max(0.0, (timezone.now() - self.item.overdue_at).total_seconds() / 3600)
+
+
+def _bulk_facts(participants: list[Participant], now: dt.datetime) -> dict[int, sched.Facts]:
+    ids = [p.pk for p in participants]
+    baseline = set(Baseline.objects.filter(participant_id__in=ids).values_list("participant_id", flat=True))
+    daily, samples, visits = defaultdict(set), defaultdict(set), defaultdict(set)
+    for pid, d in DailyRecord.objects.filter(participant_id__in=ids).values_list("participant_id", "study_day"):
+        daily[pid].add(d)
+    for pid, d in BloodSample.objects.filter(participant_id__in=ids).values_list("participant_id", "study_day"):
+        samples[pid].add(d)
+    for pid, d in FollowUp.objects.filter(participant_id__in=ids).values_list("participant_id", "visit_day"):
+        visits[pid].add(d)
+    stays, segs = defaultdict(list), defaultdict(list)
+    for pid, a, b in IcuStay.objects.filter(participant_id__in=ids).order_by("stay").values_list(
+            "participant_id", "admitted_at", "discharged_at"):
+        stays[pid].append((a, b))
+    for pid, b, why in InfusionSegment.objects.filter(participant_id__in=ids).order_by("segment").values_list(
+            "participant_id", "stopped_at", "stop_reason"):
+        segs[pid].append((b, why))
+    deaths = dict(Death.objects.filter(participant_id__in=ids).values_list("participant_id", "died_at"))
+    return {p.pk: sched.Facts(
+        randomised_at=p.randomised_at, now=now, baseline_done=p.pk in baseline, daily_days=frozenset(daily[p.pk]),
+        stays=tuple(stays[p.pk]), died_at=deaths.get(p.pk), sample_days=frozenset(samples[p.pk]),
+        infusion_started=bool(segs[p.pk]), infusion_ended=services.infusion_ended(segs[p.pk]),
+        followup_days=frozenset(visits[p.pk]),
+        data_stop_at=None if p.new_data_allowed else (p.data_restricted_at or p.randomised_at),
+        vital_status_allowed=p.continue_vital_status_follow_up) for p in participants}
+
+
+def worklist(user: User, *, site: str = "", now: dt.datetime | None = None) -> list[WorkItem]:
+    """Everything due or overdue at the user's sites, most urgent first (overdue longest first, then due
+    by deadline)."""
+    now = now or timezone.now()
+    qs = participants_for(user).filter(randomised_at__isnull=False)
+    if site:
+        qs = qs.filter(site__code=site.upper())
+    out: list[WorkItem] = []
+    participants = list(qs.select_related("site"))
+    for start in range(0, len(participants), 200):
+        part = participants[start:start + 200]
+        facts = _bulk_facts(part, now)
+        for p in part:
+            for item in sched.items(facts[p.pk]):
+                if item.status in ("due", "overdue"):
+                    out.append(WorkItem(p.number, p.site.code, item))
+    return sorted(out, key=lambda w: (w.item.status != "overdue", w.item.overdue_at, w.participant))
+
+
+def flagged(user: User) -> list[tuple[str, str, object]]:
+    """Records with soft-limit warnings awaiting review: (participant, form, record)."""
+    visible = participants_for(user).values("pk")
+    out = []
+    for form, model in services.REVIEWABLE.items():
+        for r in model.objects.filter(needs_review=True, participant__in=visible).select_related("participant"):
+            out.append((r.participant.number, form, r))
+    return sorted(out, key=lambda t: (t[0], t[1]))
+
+
+# ---------------------------------------------------------------- derived outcomes of one participant
+
+@dataclass(frozen=True)
+class Outcomes:
+    mean_daily_sofa: float | None
+    icu_days: int
+    observed_days: int
+    carried_days: int
+    missing_days: int
+    days_alive_without: dict            # support -> days (None when not derivable yet)
+    horizon_days: int                   # days counted so far (≤ 90)
+    daily: list[tuple[int, float | None, str]]  # (study day, score, observed/carried/missing)
+    problems: tuple[str, ...] = ()
+
+
+def outcomes(participant: Participant) -> Outcomes:
+    """Mean daily modified SOFA so far, days alive without support, and the daily scores for the chart —
+    derived by :mod:`shine.analysis.derive` from the participant's rows of the analysis data set."""
+    from shine import protocol as protocol_mod
+    from shine.analysis import derive
+    from shine.analysis.dataset import DatasetError
+
+    from .export import participant_dataset
+
+    horizon_max = protocol_mod.load().outcomes.primary_horizon_days
+    now = timezone.now()
+    elapsed = int((now - participant.randomised_at) // sched.DAY)
+    horizon = max(1, min(horizon_max, elapsed))
+    try:
+        data = participant_dataset(participant, cutoff=now)
+    except DatasetError as exc:
+        return Outcomes(None, 0, 0, 0, 0, {}, horizon, [], tuple(str(p) for p in exc.problems))
+    m = derive.mean_daily_sofa(data)
+    row = m.per_participant.iloc[0]
+    days = [(int(d.study_day), None if math.isnan(d.score) else float(d.score), d.source)
+            for d in m.days.itertuples()]
+    support = {}
+    if elapsed >= 1:
+        free = derive.days_without_support(data, horizon=horizon).iloc[0]
+        for s in derive.SUPPORTS:
+            v = free[f"{s}_free_days"]
+            support[s] = None if (v is None or (isinstance(v, float) and math.isnan(v))) else int(v)
+    mean = None if math.isnan(row.mean_sofa) else float(row.mean_sofa)
+    return Outcomes(mean, int(row.icu_days), int(row.observed_days), int(row.carried_days), int(row.missing_days),
+                    support, horizon, days)

@@ -1,0 +1,405 @@
+"""Pages of the case report forms, the worklist and the export: thin views over the services."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from shine import protocol as protocol_mod
+from shine.trial.accounts.roles import Perm
+from shine.trial.accounts.selectors import require
+from shine.trial.audit.services import ReasonRequired
+from shine.trial.enrollment.selectors import member_site_ids
+from shine.trial.errors import Refused
+
+from . import api as out
+from . import forms as f
+from . import selectors, services
+from .labels import labels_pdf
+from .models import Baseline, Death, IcuStay
+
+
+def rid(request) -> str:
+    return getattr(request, "request_id", "")
+
+
+def _attempt(form, action) -> tuple[object | None, int]:
+    """Run a service call; put a refusal on the form's field (or the form). Returns (result, status)."""
+    try:
+        return action(), 200
+    except ReasonRequired as exc:
+        form.add_error("reason" if "reason" in form.fields else None, str(exc))
+        return None, 400
+    except Refused as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+        return None, exc.status if exc.status in (400, 409) else 400
+
+
+def _can_write(request, participant) -> bool:
+    return request.user.can(Perm.ENTER_DATA) and participant.site_id in member_site_ids(request.user)
+
+
+def _local(t):
+    return timezone.localtime(t) if t else None
+
+
+# ---------------------------------------------------------------- participant data page
+
+def _chart(days) -> dict:
+    """Bars of the daily modified SOFA (0–20) as SVG coordinates."""
+    width, height, bar = max(len(days), 1) * 14 + 30, 130, 10
+    bars = []
+    for i, (day, score, source) in enumerate(days):
+        h = 0 if score is None else score / 20 * 100
+        bars.append({"x": 30 + i * 14, "y": 110 - h, "h": h, "day": day, "score": score, "source": source,
+                     "w": bar})
+    return {"width": width, "height": height, "bars": bars}
+
+
+@login_required
+def participant_records(request, key):
+    p = selectors.randomised_participant(request.user, key)
+    o = selectors.outcomes(p)
+    return render(request, "records/participant.html", {
+        "p": p, "items": selectors.schedule_for(p), "outcomes": o, "chart": _chart(o.daily),
+        "baseline": Baseline.objects.filter(participant=p).first(),
+        "daily": p.daily_records.select_related("entered_by").order_by("study_day"),
+        "infusion": out.infusion_out(p), "stays": IcuStay.objects.filter(participant=p).order_by("stay"),
+        "death": Death.objects.filter(participant=p).first(), "samples": p.blood_samples.order_by("study_day"),
+        "visits": p.follow_ups.order_by("visit_day"), "deviations": p.deviations.order_by("number"),
+        "can_write": _can_write(request, p), "followup_days": protocol_mod.load().schedule.followup_days,
+    })
+
+
+# ---------------------------------------------------------------- SOFA forms
+
+def _sofa_initial(record) -> dict:
+    if record is None:
+        return {}
+    init = {k: getattr(record, k) for k in ("respiratory_support", "platelets", "map_mmhg", "norepinephrine",
+                                            "epinephrine", "dopamine", "dobutamine", "gcs", "urine_output")}
+    init.update(pao2=record.pao2_entered, pao2_unit=record.pao2_unit or "kPa", fio2=record.fio2_entered,
+                fio2_unit=record.fio2_unit or "percent", bilirubin=record.bilirubin_entered,
+                bilirubin_unit=record.bilirubin_unit or "umol/L", creatinine=record.creatinine_entered,
+                creatinine_unit=record.creatinine_unit or "umol/L")
+    return init
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def baseline_form(request, key):
+    p = selectors.randomised_participant(request.user, key, write=True)
+    require(request.user, Perm.ENTER_DATA)
+    existing = Baseline.objects.filter(participant=p).first()
+    if existing:
+        initial = {**_sofa_initial(existing), **{k: getattr(existing, k) for k in (
+            "age", "sex", "weight_kg", "site_of_infection")},
+            "weight_estimated": "true" if existing.weight_estimated else "false",
+            "comorbidities": [c for c in existing.comorbidities.split(";") if c],
+            "icu_admitted_at": _local(existing.icu_admitted_at)}
+    else:
+        s = p.screening
+        initial = {"age": s.age, "sex": s.sex, "weight_kg": p.weight_kg,
+                   "weight_estimated": {True: "true", False: "false"}.get(p.weight_estimated, "")}
+    form = f.BaselineForm(request.POST or None, initial=initial)
+    status, preview = 200, None
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            values = form.values()
+            if request.POST.get("action") == "preview":
+                preview, status = _attempt(form, lambda: services.preview(values, daily=False))
+            else:
+                saved, status = _attempt(form, lambda: services.save_baseline(
+                    user=request.user, participant=p, values=values, reason=form.cleaned_data["reason"],
+                    request_id=rid(request)))
+                if saved:
+                    return redirect("participant_records", key=p.number)
+    return render(request, "records/sofa_form.html", {
+        "p": p, "form": form, "title": f"Baseline (day 0) of {p.number}", "editing": existing is not None,
+        "preview": preview, "daily": False}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def daily_form(request, key, day=None):
+    p = selectors.randomised_participant(request.user, key, write=True)
+    require(request.user, Perm.ENTER_DATA)
+    record = selectors.daily_record(p, day) if day is not None else None
+    initial = _sofa_initial(record)
+    if record:
+        initial.update(study_day=record.study_day, vasopressor=record.vasopressor,
+                       mechanical_ventilation=record.mechanical_ventilation, rrt=record.rrt)
+    else:
+        initial["study_day"] = request.GET.get("day") or ""
+    form = f.DailyForm(request.POST or None, initial=initial)
+    status, preview = 200, None
+    if request.method == "POST":
+        status = 400
+        if record is not None:
+            form.data = form.data.copy()
+            form.data["study_day"] = str(record.study_day)
+        if form.is_valid():
+            values = form.values()
+            if request.POST.get("action") == "preview":
+                preview, status = _attempt(form, lambda: services.preview(values, daily=True))
+            elif record is None:
+                saved, status = _attempt(form, lambda: services.create_daily_record(
+                    user=request.user, participant=p, study_day=form.cleaned_data["study_day"], values=values,
+                    request_id=rid(request)))
+            else:
+                saved, status = _attempt(form, lambda: services.update_daily_record(
+                    user=request.user, record=record, values=values, reason=form.cleaned_data["reason"],
+                    request_id=rid(request)))
+            if request.POST.get("action") != "preview" and status == 200:
+                return redirect("participant_records", key=p.number)
+    title = f"Daily ICU record of {p.number}" + (f", day {record.study_day}" if record else "")
+    return render(request, "records/sofa_form.html", {
+        "p": p, "form": form, "title": title, "editing": record is not None, "record": record, "preview": preview,
+        "daily": True}, status=status)
+
+
+# ---------------------------------------------------------------- infusion, samples, stays, death, follow-up
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def infusion(request, key):
+    p = selectors.randomised_participant(request.user, key)
+    form = f.InfusionEventForm(request.POST or None, initial={"at": _local(timezone.now())})
+    status = 200
+    if request.method == "POST":
+        p = selectors.randomised_participant(request.user, key, write=True)
+        status = 400
+        if form.is_valid():
+            d = form.cleaned_data
+            seg, status = _attempt(form, lambda: services.record_infusion_event(
+                user=request.user, participant=p, kind=d["kind"], at=d["at"], rate_ml_per_h=d["rate_ml_per_h"],
+                stop_reason=d["stop_reason"], note=d["note"], request_id=rid(request)))
+            if seg is not None:
+                return redirect("records_infusion", key=p.number)
+    return render(request, "records/infusion.html", {"p": p, "form": form, "infusion": out.infusion_out(p),
+                                                     "can_write": _can_write(request, p)}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sample_form(request, key, day=None):
+    p = selectors.randomised_participant(request.user, key, write=True)
+    require(request.user, Perm.ENTER_DATA)
+    sample = selectors.blood_sample(p, day) if day is not None else None
+    if sample:
+        initial = {"study_day": sample.study_day, "sample_id": sample.sample_id, "drawn_at": _local(sample.drawn_at),
+                   "frozen_at": _local(sample.frozen_at), "comments": sample.comments}
+    else:
+        d = request.GET.get("day") or "1"
+        initial = {"study_day": d, "sample_id": services.default_sample_id(p, int(d)) if d.isdigit() else ""}
+    form = f.SampleForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            c = form.cleaned_data
+            if sample is None:
+                saved, status = _attempt(form, lambda: services.record_blood_sample(
+                    user=request.user, participant=p, study_day=c["study_day"], sample_id=c["sample_id"],
+                    drawn_at=c["drawn_at"], frozen_at=c["frozen_at"], comments=c["comments"],
+                    request_id=rid(request)))
+            else:
+                saved, status = _attempt(form, lambda: services.update_blood_sample(
+                    user=request.user, sample=sample, drawn_at=c["drawn_at"], frozen_at=c["frozen_at"],
+                    comments=c["comments"], reason=c["reason"], request_id=rid(request)))
+            if saved is not None:
+                return redirect("participant_records", key=p.number)
+    return render(request, "records/simple_form.html", {
+        "p": p, "form": form, "title": f"Blood sample of {p.number}", "editing": sample is not None},
+        status=status)
+
+
+@login_required
+def sample_labels(request, key):
+    p = selectors.randomised_participant(request.user, key, write=True)
+    require(request.user, Perm.ENTER_DATA)
+    days = protocol_mod.load().schedule.biobank_days
+    taken = {s.study_day: s.sample_id for s in p.blood_samples.all()}
+    labels = [(d, taken.get(d) or services.default_sample_id(p, d)) for d in days]
+    response = FileResponse(io.BytesIO(labels_pdf(p, labels)), content_type="application/pdf",
+                            filename=f"{p.number}-sample-labels.pdf")
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def icu_stay(request, key):
+    p = selectors.randomised_participant(request.user, key, write=True)
+    require(request.user, Perm.ENTER_DATA)
+    stays = list(IcuStay.objects.filter(participant=p).order_by("stay"))
+    in_icu = bool(stays) and stays[-1].discharge == "in_icu"
+    form_class = f.DischargeForm if in_icu else f.ReadmissionForm
+    form = form_class(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            if in_icu:
+                action = lambda: services.record_icu_discharge(  # noqa: E731
+                    user=request.user, participant=p, discharged_at=form.cleaned_data["discharged_at"],
+                    request_id=rid(request))
+            else:
+                action = lambda: services.record_icu_readmission(  # noqa: E731
+                    user=request.user, participant=p, admitted_at=form.cleaned_data["admitted_at"],
+                    request_id=rid(request))
+            saved, status = _attempt(form, action)
+            if saved is not None:
+                return redirect("participant_records", key=p.number)
+    title = f"ICU discharge of {p.number}" if in_icu else f"ICU readmission of {p.number}"
+    return render(request, "records/simple_form.html", {"p": p, "form": form, "title": title, "stays": stays,
+                                                        "no_stay": not stays}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def death_form(request, key):
+    p = selectors.randomised_participant(request.user, key, write=True)
+    require(request.user, Perm.ENTER_DATA)
+    existing = Death.objects.filter(participant=p).first()
+    initial = {"died_at": _local(existing.died_at), "cause": existing.cause} if existing else {}
+    form = f.DeathForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            c = form.cleaned_data
+            saved, status = _attempt(form, lambda: services.record_death(
+                user=request.user, participant=p, died_at=c["died_at"], cause=c["cause"], reason=c["reason"],
+                request_id=rid(request)))
+            if saved is not None:
+                return redirect("participant_records", key=p.number)
+    return render(request, "records/simple_form.html", {"p": p, "form": form, "title": f"Death of {p.number}",
+                                                        "editing": existing is not None}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def followup_form(request, key, day):
+    p = selectors.randomised_participant(request.user, key, write=True)
+    require(request.user, Perm.ENTER_DATA)
+    if day not in protocol_mod.load().schedule.followup_days:
+        raise Http404("no such visit")
+    visit = p.follow_ups.filter(visit_day=day).first()
+    initial = {k: getattr(visit, k) for k in f.FollowUpForm.base_fields if k != "reason"} if visit else {}
+    if visit:
+        initial["assessed_at"] = _local(visit.assessed_at)
+    form = f.FollowUpForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            values = {k: v for k, v in form.cleaned_data.items() if k != "reason"}
+            if visit is None:
+                saved, status = _attempt(form, lambda: services.record_follow_up(
+                    user=request.user, participant=p, visit_day=day, values=values, request_id=rid(request)))
+            else:
+                saved, status = _attempt(form, lambda: services.update_follow_up(
+                    user=request.user, visit=visit, values=values, reason=form.cleaned_data["reason"],
+                    request_id=rid(request)))
+            if saved is not None:
+                return redirect("participant_records", key=p.number)
+    return render(request, "records/simple_form.html", {
+        "p": p, "form": form, "title": f"Day-{day} follow-up of {p.number}", "editing": visit is not None},
+        status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def deviations(request, key):
+    p = selectors.randomised_participant(request.user, key)
+    form = f.DeviationForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        p = selectors.randomised_participant(request.user, key, write=True)
+        status = 400
+        if form.is_valid():
+            saved, status = _attempt(form, lambda: services.record_deviation(
+                user=request.user, participant=p, request_id=rid(request), **form.cleaned_data))
+            if saved is not None:
+                return redirect("records_deviations", key=p.number)
+    return render(request, "records/deviations.html", {"p": p, "form": form, "items": p.deviations.order_by("number"),
+                                                       "can_write": _can_write(request, p)}, status=status)
+
+
+# ---------------------------------------------------------------- worklist, review, export
+
+@login_required
+def worklist(request):
+    require(request.user, Perm.VIEW_PARTICIPANTS)
+    site = request.GET.get("site", "")
+    items = selectors.worklist(request.user, site=site)
+    return render(request, "records/worklist.html", {
+        "items": items, "flagged": selectors.flagged(request.user), "site": site,
+        "can_review": request.user.can(Perm.MANAGE_DATA) or request.user.can(Perm.RAISE_QUERY)})
+
+
+@login_required
+@require_POST
+def review(request, key, form_name, pk):
+    p = selectors.randomised_participant(request.user, key)
+    model = services.REVIEWABLE.get(form_name)
+    record = model.objects.filter(participant=p, pk=pk).first() if model else None
+    if record is None:
+        raise Http404("no such record")
+    form = f.ReviewForm(request.POST)
+    if form.is_valid():
+        try:
+            services.mark_reviewed(user=request.user, record=record, note=form.cleaned_data["note"],
+                                   request_id=rid(request))
+        except Refused as exc:
+            from django.contrib import messages
+            messages.error(request, str(exc))
+    return redirect("records_worklist")
+
+
+def _may_export(user, blinded: bool) -> None:
+    if not blinded:
+        require(user, Perm.VIEW_ALLOCATION)
+    elif not (user.can(Perm.EXPORT_BLINDED) or user.can(Perm.VIEW_ALLOCATION)):
+        require(user, Perm.EXPORT_BLINDED)
+
+
+@login_required
+def export_page(request):
+    if not (request.user.can(Perm.EXPORT_BLINDED) or request.user.can(Perm.VIEW_ALLOCATION)):
+        require(request.user, Perm.EXPORT_BLINDED)
+    return render(request, "records/export.html", {"can_unblinded": request.user.can(Perm.VIEW_ALLOCATION)})
+
+
+@login_required
+@require_POST
+def export_download(request):
+    from .commands import export_dataset
+
+    blinded = request.POST.get("blinded", "true") != "false"
+    _may_export(request.user, blinded)
+    tmp = Path(tempfile.mkdtemp(prefix="shine-export-"))
+    try:
+        result = export_dataset(tmp / "data", user=request.user, blinded=blinded, request_id=rid(request))
+        zpath = tmp / "dataset.zip"
+        with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as z:
+            for file in sorted((tmp / "data").iterdir()):
+                z.write(file, f"shine-dataset/{file.name}")
+        handle = open(zpath, "rb")
+    finally:
+        shutil.rmtree(tmp / "data", ignore_errors=True)
+    name = f"shine-{'blinded' if blinded else 'unblinded'}-{result.data_cutoff[:10]}.zip"
+    response = FileResponse(handle, content_type="application/zip", as_attachment=True, filename=name)
+    response._resource_closers.append(lambda: shutil.rmtree(tmp, ignore_errors=True))
+    return response
+

@@ -1,0 +1,30 @@
+"""Walk a participant to randomisation some time ago, and fill its forms through the services."""
+
+from __future__ import annotations
+
+import datetime as dt
+from unittest import mock
+
+from django.utils import timezone
+
+from tests.trial.enrollment.factories import randomised
+
+SOFA_DAY = dict(pao2=20.0, pao2_unit="kPa", fio2=50, fio2_unit="percent", respiratory_support=True,
+                platelets=90, bilirubin=2.0, bilirubin_unit="mg/dL", map_mmhg=68, norepinephrine=0.15, gcs=None,
+                creatinine=2.5, creatinine_unit="mg/dL", urine_output=900, mechanical_ventilation=True)
+
+
+def randomised_ago(user, *, days: float = 3.0, site: str = "HGH", weight: float = 70.0):
+    """A participant randomised ``days`` ago (the allocation's clock set back for that one call)."""
+    at = timezone.now() - dt.timedelta(days=days)
+    with mock.patch("shine.trial.allocation.services._now", return_value=at):
+        p, _ = randomised(user, site, weight=weight, hours_ago=days * 24 + 1)
+    p.refresh_from_db()
+    return p
+
+
+def baseline_values(p, **over):
+    return {"age": 69, "sex": "F", "weight_kg": 70.0, "weight_estimated": False, "site_of_infection": "pulmonary",
+            "comorbidities": ["diabetes"], "icu_admitted_at": p.randomised_at - dt.timedelta(hours=5),
+            "pao2": 150, "pao2_unit": "mmHg", "fio2": 0.5, "platelets": 120, "bilirubin": 25, "map_mmhg": 62,
+            "norepinephrine": 0.2, "gcs": 12, "creatinine": 180, "urine_output": 800, **over}

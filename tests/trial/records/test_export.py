@@ -1,0 +1,117 @@
+"""The analysis export: the data-set contract, streamed bytes equal write_dataset's, blinding, command, web."""
+
+import datetime as dt
+import io
+import json
+import zipfile
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from shine.analysis.dataset import load
+from shine.analysis.schema import TABLES, write_dataset
+from shine.trial.audit.models import AuditEvent
+from shine.trial.records import services
+from shine.trial.records.commands import export_dataset
+from shine.trial.records.export import write_export
+
+from .factories import SOFA_DAY, baseline_values, randomised_ago
+
+H = dt.timedelta(hours=1)
+
+
+@pytest.fixture
+def course(trial):
+    """Three participants at two sites with daily records, infusion, a discharge, a death, a deviation."""
+    out = []
+    for site, nurse in (("HGH", trial["nurse_hgh"]), ("RH", trial["nurse_rh"]), ("HGH", trial["nurse_hgh"])):
+        p = randomised_ago(nurse, days=4, site=site)
+        services.save_baseline(user=nurse, participant=p, values=baseline_values(p))
+        R = p.randomised_at
+        services.record_infusion_event(user=nurse, participant=p, kind="start", at=R + H, rate_ml_per_h=2.1)
+        for day in (1, 2, 3):
+            services.create_daily_record(user=nurse, participant=p, study_day=day,
+                                         values={**SOFA_DAY, "platelets": 60 + 30 * day})
+        out.append((p, nurse))
+    p, nurse = out[0]
+    services.record_infusion_event(user=nurse, participant=p, kind="stop", at=p.randomised_at + 10 * H,
+                                   stop_reason="interrupted")
+    services.record_icu_discharge(user=nurse, participant=p, discharged_at=p.randomised_at + 70 * H)
+    services.record_deviation(user=nurse, participant=p, category="intervention", major=True,
+                              description="placebo pack label torn")
+    p2, nurse2 = out[1]
+    services.record_death(user=nurse2, participant=p2, died_at=p2.randomised_at + 80 * H, cause="shock")
+    return [p for p, _ in out]
+
+
+def test_streamed_export_is_byte_identical_to_write_dataset_and_loads(course, tmp_path):
+    arms = {p.number: ("iloprost" if i % 2 else "placebo") for i, p in enumerate(course)}
+    result = write_export(tmp_path / "a", arms_for=lambda n: {k: arms[k] for k in n}, blinded=False, chunk=1)
+    data = load(tmp_path / "a")
+    assert result.rows["participants"] == 3 and result.rows["daily"] == 9 and result.rows["deaths"] == 1
+    stays = data["icu_stays"].set_index("participant_id")["discharge"].to_dict()
+    assert sorted(stays.values()) == ["died", "discharged", "in_icu"]
+    assert data["infusion"]["segment"].tolist().count(2) == 0  # interrupted, not restarted
+    # the same tables written whole by the schema's writer give the same bytes
+    write_dataset(dict(data.tables), tmp_path / "b", blinded=False, source="export",
+                  data_cutoff=result.data_cutoff, parquet=False)
+    for name in TABLES:
+        assert (tmp_path / "a" / f"{name}.csv").read_bytes() == (tmp_path / "b" / f"{name}.csv").read_bytes(), name
+    assert (tmp_path / "a" / "dataset.json").read_bytes() == (tmp_path / "b" / "dataset.json").read_bytes()
+    assert (tmp_path / "a" / "daily.parquet").exists()
+
+
+def test_blinded_codes_match_the_analysis_blinding(course, trial, tmp_path, monkeypatch):
+    monkeypatch.setenv("SHINE_BLINDING_KEY", "dsmb-secret")
+    export_dataset(tmp_path / "blind", user=trial["statistician"], blinded=True)
+    export_dataset(tmp_path / "open", user=trial["dsmb_statistician"], blinded=False)
+    blind, open_ = load(tmp_path / "blind"), load(tmp_path / "open")
+    assert set(blind["participants"]["arm"]) <= {"A", "B"}
+    assert set(open_["participants"]["arm"]) <= {"iloprost", "placebo"}
+    recoded = open_.blind(b"dsmb-secret")["participants"]
+    assert recoded["arm"].tolist() == blind["participants"]["arm"].tolist()
+    text = "".join(p.read_text() for p in (tmp_path / "blind").glob("*.csv")).lower()
+    assert "placebo" not in text and "iloprost" not in text and "[trial drug] pack label torn" in text
+    assert AuditEvent.objects.filter(action="export").count() == 2
+
+
+def test_unblinded_export_needs_the_allocation_permission(course, trial, tmp_path):
+    with pytest.raises(Exception) as exc:
+        export_dataset(tmp_path, user=trial["statistician"], blinded=False)
+    assert "may not view allocation" in str(exc.value)
+
+
+def test_command(course, trial, tmp_path, capsys):
+    call_command("export", "analysis-dataset", "--out", str(tmp_path / "x"), "--blinded")
+    assert "participants 3" in capsys.readouterr().out
+    assert load(tmp_path / "x").blinded
+    with pytest.raises(CommandError, match="needs --user"):
+        call_command("export", "analysis-dataset", "--out", str(tmp_path / "y"))
+    with pytest.raises(CommandError):
+        call_command("export", "analysis-dataset", "--out", str(tmp_path / "y"), "--user", "nurse_hgh")
+    call_command("export", "analysis-dataset", "--out", str(tmp_path / "z"), "--user", "pharmacist", "--no-parquet")
+    assert not load(tmp_path / "z").blinded and not (tmp_path / "z" / "daily.parquet").exists()
+
+
+def test_web_download_by_role(course, client_for):
+    r = client_for("statistician").post("/exports/analysis-dataset.zip", {"blinded": "true"})
+    assert r.status_code == 200 and r["Content-Type"] == "application/zip"
+    z = zipfile.ZipFile(io.BytesIO(b"".join(r.streaming_content)))
+    manifest = json.loads(z.read("shine-dataset/dataset.json"))
+    assert manifest["blinded"] is True and manifest["tables"]["participants"]["rows"] == 3
+    assert client_for("statistician").post("/exports/analysis-dataset.zip", {"blinded": "false"}).status_code == 403
+    assert client_for("statistician").get("/exports/").status_code == 200
+    assert client_for("nurse_hgh").get("/exports/").status_code == 403
+    assert client_for("nurse_hgh").post("/exports/analysis-dataset.zip", {"blinded": "true"}).status_code == 403
+    r = client_for("dsmb_statistician").post("/exports/analysis-dataset.zip", {"blinded": "false"})
+    z = zipfile.ZipFile(io.BytesIO(b"".join(r.streaming_content)))
+    assert b"iloprost" in z.read("shine-dataset/participants.csv") or b"placebo" in z.read(
+        "shine-dataset/participants.csv")
+
+
+def test_participant_page_shows_outcomes_without_arm(course, client_for):
+    p = course[2]
+    page = client_for("nurse_hgh").get(f"/participants/{p.number}/records/").content.decode()
+    assert 'id="mean-sofa">' in page and 'id="sofa-chart"' in page and "Days alive without" in page
+    assert "iloprost" not in page.lower() and "placebo" not in page.lower()
+    assert client_for("monitor").get(f"/participants/{p.number}/records/").status_code == 200
