@@ -104,3 +104,13 @@ def test_through_the_shine_command(data_dir, tmp_path):
     proc = subprocess.run([str(SHINE), "analyse", str(tmp_path / "nothing"), "--out", str(tmp_path / "o")],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("patients", [4, 8, 16])
+def test_tiny_trials_are_analysed_with_not_estimable_ratios_rather_than_a_crash(tmp_path, patients):
+    from shine.analysis.cli import main
+    from shine.simulation import generate_dataset
+
+    data = generate_dataset(patients, seed=3).write(tmp_path / "data")
+    assert main([str(data), "--out", str(tmp_path / "report")]) == 0
+    assert (tmp_path / "report" / "results.json").exists()

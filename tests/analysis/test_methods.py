@@ -164,3 +164,11 @@ def test_impute_normal_fills_only_missing():
     assert not np.isnan(out).any()
     assert np.array_equal(out[~np.isnan(y)], y[~np.isnan(y)])
     assert out[3] == pytest.approx(X[3] @ [1.0, 2.0], abs=0.5)
+
+
+def test_adjusted_risk_ratio_is_not_estimable_without_events_rather_than_crashing():
+    from shine.analysis.methods import adjusted_risk_ratio
+
+    y = [0, 0, 0, 0, 0, 0, 0, 0]
+    est = adjusted_risk_ratio(y, [1, 1, 1, 1, 0, 0, 0, 0], ["RH", "RH", "HGH", "HGH", "RH", "RH", "HGH", "HGH"])
+    assert math.isnan(est.estimate) and "not estimable" in est.method

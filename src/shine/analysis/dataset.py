@@ -102,20 +102,30 @@ class Dataset:
         """
         if self.blinded:
             return self
-        import hmac
-
-        active, control = protocol_module.load().arms
         participants = self.tables["participants"]
-        allocation = "\n".join(f"{pid}:{arm}" for pid, arm in zip(participants["participant_id"], participants["arm"]))
         key = secret if secret is not None else self.sha256.encode()
-        digest = hmac.new(key, ("arm-code\n" + allocation).encode(), hashlib.sha256).digest()
-        code = {active: "A", control: "B"} if digest[0] % 2 == 0 else {active: "B", control: "A"}
+        code = arm_code_map(zip(participants["participant_id"], participants["arm"]), key)
         tables = dict(self.tables)
         tables["participants"] = participants.assign(arm=participants["arm"].map(code))
         manifest = {k: v for k, v in self.manifest.items() if k not in ("tables", "simulation")}
         manifest["blinded"] = True
         return replace(self, tables=MappingProxyType(tables), manifest=MappingProxyType(manifest), blinded=True,
                        recoded=True, sha256=masked_fingerprint(self))
+
+
+def arm_code_map(allocation, key: bytes) -> dict[str, str]:
+    """Arm → "A"/"B" for an allocation given as (participant id, arm) pairs, keyed with ``key``.
+
+    The lowest bit of the first byte of HMAC-SHA-256 over ``"arm-code\n" + "pid:arm\n…"`` (participants in
+    id order) decides which arm is A: deterministic for the same allocation and key, so the platform's
+    blinded export and :meth:`Dataset.blind` give the same labels.
+    """
+    import hmac
+
+    active, control = protocol_module.load().arms
+    text = "\n".join(f"{pid}:{arm}" for pid, arm in sorted(allocation))
+    digest = hmac.new(key, ("arm-code\n" + text).encode(), hashlib.sha256).digest()
+    return {active: "A", control: "B"} if digest[0] % 2 == 0 else {active: "B", control: "A"}
 
 
 def masked_fingerprint(data: Dataset) -> str:

@@ -154,14 +154,26 @@ def adjusted_risk_ratio(y, treat, site=None, *, level: float = 0.95) -> Estimate
         except Exception:  # any numerical failure sends us to the documented fallback
             fit = None
     if fit is None:
+        method = "modified Poisson regression, robust (HC0) SE (log-binomial GLM did not converge)"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fit = sm.GLM(y, X, family=families.Poisson()).fit(cov_type="HC0")
-        method = "modified Poisson regression, robust (HC0) SE (log-binomial GLM did not converge)"
-    b, se = float(fit.params[1]), float(fit.bse[1])
-    p = 2 * stats.norm.sf(abs(b) / se)
+            try:
+                fit = sm.GLM(y, X, family=families.Poisson()).fit(cov_type="HC0")
+            except (ValueError, np.linalg.LinAlgError):
+                fit = None
+    b, se = (float(fit.params[1]), float(fit.bse[1])) if fit is not None else (math.nan, math.nan)
     adjusted = " adjusted for site" if site is not None else ""
-    return Estimate(math.exp(b), math.exp(b - z * se), math.exp(b + z * se), p, method + adjusted, "ratio", se, level)
+    return ratio_estimate(b, se, z=z, method=method + adjusted, level=level)
+
+
+def ratio_estimate(b: float, se: float, *, z: float, method: str, level: float) -> Estimate:
+    """A ratio from a log-scale coefficient and its SE; "not estimable" (NaN) for a degenerate fit, e.g. no
+    events (or only events) in an arm, rather than an infinite or overflowing ratio."""
+    if not (math.isfinite(b) and math.isfinite(se) and se > 0 and abs(b) + z * se < 700):
+        return Estimate(math.nan, math.nan, math.nan, math.nan, f"not estimable ({method}: degenerate fit)",
+                        "ratio", math.nan, level)
+    return Estimate(math.exp(b), math.exp(b - z * se), math.exp(b + z * se), 2 * stats.norm.sf(abs(b) / se),
+                    method, "ratio", se, level)
 
 
 def two_by_two_test(events_1: int, n_1: int, events_0: int, n_0: int) -> tuple[float, str]:
@@ -222,8 +234,7 @@ def cox_hazard_ratio(time, event, treat, strata=None, *, level: float = 0.95) ->
                 ties="efron").fit()
     b, se = float(fit.params[0]), float(fit.bse[0])
     method = "Cox proportional hazards, Efron ties" + (", stratified by site" if strata is not None else "")
-    return Estimate(math.exp(b), math.exp(b - z * se), math.exp(b + z * se), 2 * stats.norm.sf(abs(b) / se),
-                    method, "ratio", se, level)
+    return ratio_estimate(b, se, z=z, method=method, level=level)
 
 
 @dataclass(frozen=True)

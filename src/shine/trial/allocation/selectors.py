@@ -111,6 +111,17 @@ def allocations_for(user: User) -> QuerySet[Allocation]:
     return Allocation.objects.select_related("participant", "participant__site", "slot", "pack", "allocated_by")
 
 
+def coded_groups(numbers, key: bytes) -> dict[str, str]:
+    """Participant number → "A"/"B" for a blinded export: the arms never leave this module, only the codes
+    (``shine.analysis.dataset.arm_code_map``, so a DSMB holding the key can match them to the arms)."""
+    from shine.analysis.dataset import arm_code_map
+
+    allocation = list(Allocation.objects.filter(participant__number__in=set(numbers))
+                      .values_list("participant__number", "slot__arm").iterator(chunk_size=1000))
+    codes = arm_code_map(allocation, key)
+    return {number: codes[arm] for number, arm in allocation}
+
+
 def unblindings_for(user: User) -> QuerySet[Unblinding]:
     """Every emergency unblinding (who, whom, when, why; never the arm): DSMB statistician and sponsor."""
     require(user, Perm.VIEW_UNBLINDINGS)
