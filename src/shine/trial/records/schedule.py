@@ -51,6 +51,10 @@ class Item:
     why: str = ""
 
     @property
+    def status_label(self) -> str:
+        return self.status.replace("_", " ")
+
+    @property
     def urgency(self) -> tuple:
         return (URGENCY[self.status], self.overdue_at)
 
