@@ -80,7 +80,7 @@ class Participant(AuditedModel):
     sequence = models.PositiveIntegerField()
     number = models.CharField(max_length=20, unique=True)  # e.g. HGH-0007
     screening = models.OneToOneField(Screening, on_delete=models.PROTECT, related_name="participant")
-    enrolled_at = models.DateTimeField()
+    enrolled_at = models.DateTimeField()  # the guardian consent time; the entry time is in the audit trail
     cpr_encrypted = models.TextField(blank=True)
     cpr_digest = models.CharField(max_length=64, blank=True)
     weight_kg = models.FloatField(null=True, blank=True)

@@ -197,7 +197,7 @@ def enrol(screening: Screening, *, user: User, consenter_name: str, second_conse
                            "continue_vital_status_follow_up": None}])
         participant = audit.create(
             Participant, actor=actor, site=site, sequence=sequence, number=f"{site.code}-{sequence:04d}",
-            screening=screening, enrolled_at=_now(), weight_kg=None, weight_estimated=None, **cpr_values,
+            screening=screening, enrolled_at=occurred_at, weight_kg=None, weight_estimated=None, **cpr_values,
             consent_status=st.status, awaiting_next_of_kin=st.awaiting_next_of_kin,
             awaiting_patient=st.awaiting_patient, new_data_allowed=True, use_data_collected=True,
             continue_vital_status_follow_up=True)
