@@ -141,7 +141,7 @@ def mean_daily_sofa(data: Dataset, *, max_carried: int | None = None) -> MeanDai
         "missing_days": g["source"].agg(lambda s: int((s == "missing").sum())),
     }).reindex(ids)
     per[["icu_days", "observed_days", "carried_days", "missing_days"]] = per[
-        ["icu_days", "observed_days", "carried_days", "missing_days"]].fillna(0).astype(int)
+        ["icu_days", "observed_days", "carried_days", "missing_days"]].astype(float).fillna(0).astype(int)
     per = per.rename_axis("participant_id").reset_index()
     return MeanDailySofa(per_participant=per, days=days.reset_index(drop=True), gaps=gaps, max_carried=limit)
 
