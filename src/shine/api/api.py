@@ -6,9 +6,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer, django_auth
 
 from shine import __version__
+from shine.api.inputs import text_problem
 from shine.trial.accounts.api import router as accounts_router
 from shine.trial.allocation.api import router as allocation_router
 from shine.trial.accounts.services import user_for_token
@@ -27,8 +29,21 @@ class BearerToken(HttpBearer):
         return user
 
 
+class CheckedParser(Parser):
+    """The default parser, refusing a query parameter no lookup can use (a NUL byte breaks a PostgreSQL query)
+    with a 422 that names it. Bodies are checked field by field by shine.api.inputs.Input."""
+
+    def parse_querydict(self, data, list_fields, request):
+        errors = [{"loc": ("query", key), "msg": f"{key} {problem}", "type": "shine_input"}
+                  for key in data for value in [key, *data.getlist(key)]
+                  if (problem := text_problem(value))]
+        if errors:
+            raise ValidationError(errors[:1])
+        return super().parse_querydict(data, list_fields, request)
+
+
 api = NinjaAPI(title="SHINE trial API", version="1", description="Every action of the SHINE trial platform.",
-               auth=[BearerToken(), django_auth], urls_namespace="api")
+               auth=[BearerToken(), django_auth], urls_namespace="api", parser=CheckedParser())
 api.add_router("/", accounts_router)
 api.add_router("/audit", audit_router)
 api.add_router("/", enrollment_router)

@@ -71,7 +71,10 @@ def generate_list(request, body: GenerateListIn):
 
 @router.post("/allocation/lists/import", response={201: ListOut})
 def import_list(request, body: ImportListIn):
-    rlist = services.import_list(user=request.user, text=body.csv, name=body.name, request_id=rid(request))
+    try:
+        rlist = services.import_list(user=request.user, text=body.csv, name=body.name, request_id=rid(request))
+    except Refused as exc:  # the service names the page's upload field; here the CSV text is the field
+        raise Refused(str(exc), field="csv" if exc.field == "file" else exc.field, status=exc.status) from None
     return Status(201, list_out(request.user, rlist))
 
 

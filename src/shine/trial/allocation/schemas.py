@@ -7,8 +7,10 @@ import datetime as dt
 from ninja import Schema
 from pydantic import Field
 
+from shine.api.inputs import Input
 
-class RandomiseIn(Schema):
+
+class RandomiseIn(Input):
     weight_kg: float = Field(description="actual or estimated body weight at inclusion")
     weight_estimated: bool
     request_id: str = Field("", max_length=80, description="the same id makes a retry return the same answer; "
@@ -30,7 +32,7 @@ class RandomisedOut(Schema):
     request_id: str
 
 
-class UnblindIn(Schema):
+class UnblindIn(Input):
     reason: str
     password: str
 
@@ -50,12 +52,12 @@ class UnblindingOut(Schema):
     reason: str
 
 
-class GenerateListIn(Schema):
+class GenerateListIn(Input):
     length_per_site: int
     name: str = ""
 
 
-class ImportListIn(Schema):
+class ImportListIn(Input):
     name: str = ""
     csv: str = Field(description="site,position,number,block,block_size,arm")
 
@@ -87,11 +89,11 @@ class ListOut(Schema):
     qc: list[SiteQCOut]
 
 
-class CreatePacksIn(Schema):
+class CreatePacksIn(Input):
     count_per_arm: int
 
 
-class PackEventIn(Schema):
+class PackEventIn(Input):
     kind: str = Field(description="received, returned or destroyed")
     numbers: list[str]
     site: str = Field("", description="site code (received)")

@@ -59,6 +59,13 @@ def _create_list(*, user: User | None, actor: Actor, entries: list[lists.Entry],
     return rlist
 
 
+def _list_name(name: str) -> str:
+    name = (name or "").strip()
+    if len(name) > 80:
+        raise Refused(f"name must be at most 80 characters; got {len(name)}", field="name")
+    return name
+
+
 def generate_list(*, user: User, length_per_site: int, name: str = "", sites: tuple[str, ...] | None = None,
                   request_id: str = "") -> RandomisationList:
     """Generate the concealed list: stratified by site, permuted blocks of the protocol's sizes, seeded
@@ -75,7 +82,7 @@ def generate_list(*, user: User, length_per_site: int, name: str = "", sites: tu
     seed = lists.new_seed()
     entries = lists.generate(seed=seed, sites=codes, length=length_per_site, block_sizes=p.randomisation.block_sizes,
                              arms=p.arms, site_order=p.site_codes)
-    name = (name or "").strip()[:80] or f"list {_now():%Y-%m-%d}"
+    name = _list_name(name) or f"list {_now():%Y-%m-%d}"
     with transaction.atomic():
         return _create_list(user=user, actor=Actor.of(user, request_id), entries=entries, name=name,
                             source="generated", seed=f"{seed:032x}", block_sizes=p.randomisation.block_sizes,
@@ -90,7 +97,7 @@ def import_list(*, user: User, text: str, name: str, request_id: str = "") -> Ra
         entries = lists.parse(text, sites=p.site_codes, arms=p.arms, block_sizes=p.randomisation.block_sizes)
     except ValueError as exc:
         raise Refused(f"the list was not imported: {exc}", field="file") from None
-    name = (name or "").strip()[:80] or f"imported {_now():%Y-%m-%d}"
+    name = _list_name(name) or f"imported {_now():%Y-%m-%d}"
     length = max(sum(1 for e in entries if e.site == s) for s in {e.site for e in entries})
     with transaction.atomic():
         return _create_list(user=user, actor=Actor.of(user, request_id), entries=entries, name=name,

@@ -1,8 +1,10 @@
 import datetime as dt
 
 from django.core.paginator import Paginator
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 from pydantic import Field, model_validator
+
+from shine.api.inputs import Input
 
 from . import selectors
 from .schemas import AuditPage
@@ -10,7 +12,7 @@ from .schemas import AuditPage
 router = Router(tags=["audit"])
 
 
-class AuditQuery(Schema):
+class AuditQuery(Input):
     actor: str = ""
     object_type: str = ""
     object_id: str = ""

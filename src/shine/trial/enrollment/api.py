@@ -5,9 +5,13 @@ from __future__ import annotations
 import dataclasses
 
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.utils import timezone
-from ninja import Query, Router, Schema, Status
+from ninja import Query, Router, Status
 from pydantic import Field
+
+from shine.api.inputs import Input
+from shine.trial.errors import Refused
 
 from . import selectors, services
 from .models import Participant, Screening
@@ -60,10 +64,10 @@ def participant_out(user, p: Participant, *, detail: bool = False) -> dict:
     return out
 
 
-class ScreeningQuery(Schema):
+class ScreeningQuery(Input):
     site: str = ""
     outcome: str = ""
-    month: str = Field("", pattern=r"^(\d{4}-\d{2})?$", description="YYYY-MM")
+    month: str = Field("", pattern=r"^(\d{4}-(0[1-9]|1[0-2]))?$", description="YYYY-MM")
     page: int = Field(1, ge=1, le=1_000_000)
     page_size: int = Field(100, ge=1, le=1000)
 
@@ -72,7 +76,11 @@ class ScreeningQuery(Schema):
 def create_screening(request, body: ScreeningIn):
     data = body.dict()
     site, screened_at = data.pop("site"), data.pop("screened_at") or timezone.now()
-    s, _ = services.screen(user=request.user, site_code=site, screened_at=screened_at, request_id=rid(request), **data)
+    try:
+        s, _ = services.screen(user=request.user, site_code=site, screened_at=screened_at, request_id=rid(request),
+                               **data)
+    except Http404:  # a body field, not the URL, names the site: say which field
+        raise Refused("site must be the code of a site where you work", field="site", status=404) from None
     return Status(201, screening_out(s))
 
 
@@ -122,14 +130,17 @@ def not_randomised(request, screening_id: str, body: NotRandomisedIn):
 
 @router.post("/participants", response={201: ParticipantOut})
 def enrol(request, body: EnrolIn):
-    s = selectors.screening_for_user(request.user, body.screening_id, write=True)
+    try:
+        s = selectors.screening_for_user(request.user, body.screening_id, write=True)
+    except Http404:
+        raise Refused("screening_id names no screening of your sites", field="screening_id", status=404) from None
     data = body.dict()
     data.pop("screening_id")
     p = services.enrol(s, user=request.user, request_id=rid(request), **data)
     return Status(201, participant_out(request.user, p, detail=True))
 
 
-class ParticipantQuery(Schema):
+class ParticipantQuery(Input):
     site: str = ""
     page: int = Field(1, ge=1, le=1_000_000)
     page_size: int = Field(100, ge=1, le=1000)

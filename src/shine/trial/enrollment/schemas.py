@@ -7,6 +7,9 @@ import datetime as dt
 from ninja import Schema
 from pydantic import Field
 
+from shine.api.inputs import Input
+from shine.trial.audit.services import REASON_LIMIT
+
 
 class Facts(Schema):
     age: int | None = None
@@ -28,16 +31,16 @@ class Facts(Schema):
     other_prostacyclin_trial: bool | None = None
 
 
-class ScreeningIn(Facts):
+class ScreeningIn(Facts, Input):
     site: str = Field(description="site code, e.g. HGH")
     screened_at: dt.datetime | None = Field(None, description="default: now")
 
 
-class ScreeningUpdateIn(Facts):
-    reason: str = Field(description="why the facts change")
+class ScreeningUpdateIn(Facts, Input):
+    reason: str = Field(max_length=REASON_LIMIT, description="why the facts change")
 
 
-class NotRandomisedIn(Schema):
+class NotRandomisedIn(Input):
     reason: str = Field(description="no_guardian, declined or other")
     note: str = ""
 
@@ -101,7 +104,7 @@ class ScreeningSummary(Schema):
     per_site_month: list[MonthCountOut]
 
 
-class EnrolIn(Schema):
+class EnrolIn(Input):
     screening_id: int
     consenter_name: str = Field(description="first physician of the scientific guardian")
     second_consenter_name: str = Field(description="second physician of the scientific guardian")
@@ -111,7 +114,7 @@ class EnrolIn(Schema):
     note: str = ""
 
 
-class ConsentIn(Schema):
+class ConsentIn(Input):
     kind: str = Field(description="next_of_kin_consent, next_of_kin_refusal, patient_consent, patient_refusal, "
                                   "died, never_regained_capacity or withdrawal")
     occurred_at: dt.datetime
@@ -123,9 +126,9 @@ class ConsentIn(Schema):
     note: str = ""
 
 
-class CprIn(Schema):
+class CprIn(Input):
     cpr: str
-    reason: str
+    reason: str = Field(max_length=REASON_LIMIT)
 
 
 class ConsentEventOut(Schema):

@@ -54,17 +54,23 @@ def participant_for_user(user: User, pk_or_number, *, write: bool = False) -> Pa
     ``write=True`` also 403 unless the user is site staff of the participant's site (cross-site roles
     read only). The action's own permission (consent, randomise, …) is checked by its service.
     """
-    qs = participants_for(user)
+    require(user, Perm.VIEW_PARTICIPANTS)
     key = str(pk_or_number).strip()
-    if key.isdigit():
-        participant = qs.filter(pk=int(key)).first()
+    if key.isascii() and key.isdigit():  # isdigit alone also takes '²', which int() refuses
+        where = {"pk": int(key)}
     elif _NUMBER.match(key):
-        participant = qs.filter(number=key.upper()).first()
+        where = {"number": key.upper()}
     else:
-        participant = None
+        raise Http404("no such participant")
+    # one row by a unique key, on every request: no ordering (the default one joins the sites to sort) and only
+    # the site along (the screening loads if asked for); scoped as participants_for scopes
+    participant = next(iter(scope_to_sites(Participant.objects.select_related("site").filter(**where), user)
+                            .order_by()[:1]), None)
     if participant is None:
         raise Http404("no such participant")
-    if write and participant.site_id not in member_site_ids(user):
+    # the write check needs no query of its own: site staff see only the sites where they work (the scope
+    # above), so a participant found for them is at one of their sites; cross-site roles work at none
+    if write and user.role_def.cross_site:
         raise PermissionDenied("only staff of the participant's site may change its records")
     return participant
 
@@ -79,7 +85,7 @@ def screening_for_user(user: User, pk, *, write: bool = False) -> Screening:
     key = str(pk).strip()
     if key.upper().startswith("S-"):
         key = key[2:]
-    screening = screenings_for(user).filter(pk=int(key)).first() if key.isdigit() else None
+    screening = screenings_for(user).filter(pk=int(key)).first() if key.isascii() and key.isdigit() else None
     if screening is None:
         raise Http404("no such screening")
     if write and screening.site_id not in member_site_ids(user):

@@ -7,8 +7,11 @@ import datetime as dt
 from ninja import Schema
 from pydantic import Field
 
+from shine.api.inputs import Input
+from shine.trial.audit.services import REASON_LIMIT
 
-class SofaIn(Schema):
+
+class SofaIn(Input):
     pao2: float | None = Field(None, description="worst PaO2 of the day, in pao2_unit")
     pao2_unit: str = Field("mmHg", description="mmHg or kPa")
     fio2: float | None = Field(None, description="FiO2 at that PaO2, as a fraction or a percentage")
@@ -39,7 +42,7 @@ class DailyIn(DailyValuesIn):
 
 
 class DailyUpdateIn(DailyValuesIn):
-    reason: str = ""
+    reason: str = Field("", max_length=REASON_LIMIT, description="why a saved value changes")
 
 
 class SofaOut(Schema):
@@ -94,7 +97,7 @@ class BaselineIn(SofaIn):
     site_of_infection: str
     comorbidities: list[str] = []
     icu_admitted_at: dt.datetime
-    reason: str = ""
+    reason: str = Field("", max_length=REASON_LIMIT, description="why a saved value changes")
 
 
 class BaselineOut(Schema):
@@ -119,7 +122,7 @@ class BaselineOut(Schema):
     needs_review: bool
 
 
-class InfusionEventIn(Schema):
+class InfusionEventIn(Input):
     kind: str = Field(description="start, stop, restart, rate_change or end")
     at: dt.datetime
     rate_ml_per_h: float | None = Field(None, description="for start, restart and rate_change")
@@ -156,7 +159,7 @@ class InfusionOut(Schema):
     delivered: DeliveredOut | None
 
 
-class SampleIn(Schema):
+class SampleIn(Input):
     study_day: int
     sample_id: str = ""
     drawn_at: dt.datetime
@@ -164,11 +167,11 @@ class SampleIn(Schema):
     comments: str = ""
 
 
-class SampleUpdateIn(Schema):
+class SampleUpdateIn(Input):
     drawn_at: dt.datetime
     frozen_at: dt.datetime | None = None
     comments: str = ""
-    reason: str = ""
+    reason: str = Field("", max_length=REASON_LIMIT, description="why a saved value changes")
 
 
 class SampleOut(Schema):
@@ -180,11 +183,11 @@ class SampleOut(Schema):
     warnings: list[str]
 
 
-class DischargeIn(Schema):
+class DischargeIn(Input):
     discharged_at: dt.datetime
 
 
-class ReadmissionIn(Schema):
+class ReadmissionIn(Input):
     admitted_at: dt.datetime
 
 
@@ -195,10 +198,10 @@ class StayOut(Schema):
     discharge: str
 
 
-class DeathIn(Schema):
+class DeathIn(Input):
     died_at: dt.datetime
     cause: str = ""
-    reason: str = ""
+    reason: str = Field("", max_length=REASON_LIMIT, description="why a saved value changes")
 
 
 class DeathOut(Schema):
@@ -206,7 +209,7 @@ class DeathOut(Schema):
     cause: str
 
 
-class FollowUpIn(Schema):
+class FollowUpIn(Input):
     visit_day: int
     assessed_at: dt.datetime
     vital_status: str = Field(description="alive, dead or unknown")
@@ -222,7 +225,7 @@ class FollowUpIn(Schema):
 
 
 class FollowUpUpdateIn(FollowUpIn):
-    reason: str = ""
+    reason: str = Field("", max_length=REASON_LIMIT, description="why a saved value changes")
 
 
 class FollowUpOut(Schema):
@@ -241,7 +244,7 @@ class FollowUpOut(Schema):
     warnings: list[str]
 
 
-class DeviationIn(Schema):
+class DeviationIn(Input):
     category: str
     major: bool
     description: str
@@ -285,5 +288,5 @@ class OutcomesOut(Schema):
     problems: list[str]
 
 
-class ReviewIn(Schema):
+class ReviewIn(Input):
     note: str

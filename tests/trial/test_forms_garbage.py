@@ -1,0 +1,109 @@
+"""Every form page of the site, posted with garbage in every field: never a 500, nothing half-saved.
+
+The pages are found from the URL patterns; each page's own form fields are read from its HTML (GET first), then
+posted with one kind of garbage in all of them at once: overlong text, NUL bytes, impossible dates, 1e308,
+negative numbers, NaN, nothing. A refusal re-renders the form (200 or 4xx) and writes no audit event. A page
+with a filter form (method GET) also gets the garbage in its query string."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.urls import URLPattern, get_resolver
+
+from shine.trial.audit.models import AuditEvent
+
+GARBAGE = {
+    "overlong": "x" * 100_000,
+    "nul": "ab\x00cd",
+    "impossible date": "9999-99-99",
+    "impossible date-time": "9999-99-99T99:99",
+    "huge number": "1e308",
+    "negative": "-1",
+    "nan": "NaN",
+    "empty": "",
+}
+# the persona whose pages these are (a nurse for everything else)
+OWNER = {"allocation": "pharmacist", "allocation_list_new": "pharmacist", "allocation_list_import": "pharmacist",
+         "allocation_list": "pharmacist", "allocation_packs": "pharmacist", "participant_unblind": "investigator_hgh",
+         "records_review": "monitor", "audit_trail": "monitor", "records_export": "statistician"}
+# POST-only endpoints (their form lives on another page): the fields they read
+POST_ONLY = {"screening_not_randomised": ["reason", "note"], "records_review": ["note"]}
+SECURITY_EVENTS = ("login_failed", "login_refused_locked", "unblind_refused")  # recorded refusals, no data
+SKIP = {"logout", "allocation_list_manifest", "records_sample_labels", "records_export_download",  # no form
+        "unblindings"}
+FIELD = re.compile(r'<(?:input|select|textarea)\b[^>]*\bname="([^"]+)"', re.I)
+
+
+def data_events() -> int:
+    return AuditEvent.objects.exclude(action__in=SECURITY_EVENTS).count()
+
+
+def form_pages() -> list[tuple[str, URLPattern]]:
+    return [(p.name, p) for p in get_resolver().url_patterns
+            if isinstance(p, URLPattern) and p.name and p.name not in SKIP]
+
+
+@pytest.fixture
+def world(users):
+    """A randomised HGH participant with baseline and a daily record, an eligible screening, an active list."""
+    from shine.trial.allocation.demo import setup_randomisation
+    from shine.trial.allocation.models import RandomisationList
+    from shine.trial.records import services as records
+    from shine.trial.records.models import DailyRecord
+    from tests.trial.enrollment.factories import screening
+    from tests.trial.records.factories import SOFA_DAY, baseline_values, randomised_ago
+
+    nurse = users["nurse_hgh"]
+    setup_randomisation(pharmacist=users["pharmacist"], length_per_site=6, packs_per_arm_per_site=2)
+    s = screening(nurse, "HGH")
+    p = randomised_ago(nurse, days=3)
+    records.save_baseline(user=nurse, participant=p, values=baseline_values(p))
+    daily = records.create_daily_record(user=nurse, participant=p, study_day=1, values=dict(SOFA_DAY))
+    records.record_blood_sample(user=nurse, participant=p, study_day=1, sample_id="HGH-G1",
+                                drawn_at=p.randomised_at + dt.timedelta(hours=20))
+    return {"key": p.number, "code": "HGH", "day": 1, "form_name": "daily",
+            "pk": {"allocation_list": RandomisationList.objects.get(active=True).pk, "records_review": daily.pk},
+            "screening": s.pk}
+
+
+def url_for(name: str, pattern: URLPattern, world: dict) -> str:
+    kwargs = {}
+    for arg in pattern.pattern.converters:
+        if arg == "pk":
+            kwargs[arg] = world["pk"].get(name, world["screening"])
+        elif arg == "day" and name == "records_followup":
+            kwargs[arg] = 28
+        else:
+            kwargs[arg] = world[arg]
+    route = str(pattern.pattern)
+    for arg, value in kwargs.items():
+        route = re.sub(rf"<(?:\w+:)?{arg}>", str(value), route)
+    return "/" + route
+
+
+@pytest.mark.parametrize("name", [n for n, _ in form_pages()])
+def test_garbage_in_every_field_of_a_form_is_refused_without_a_500(name, world, client_for):
+    pattern = dict(form_pages())[name]
+    url = url_for(name, pattern, world)
+    client = client_for(OWNER.get(name, "nurse_hgh"))
+    page = client.get(url)
+    assert page.status_code < 500, f"GET {url}: {page.status_code}"
+    html = page.content.decode() if page.status_code == 200 else ""
+    if name in POST_ONLY:
+        fields = POST_ONLY[name]
+    elif 'method="post"' in html.lower():
+        fields = sorted(set(FIELD.findall(html)) - {"csrfmiddlewaretoken"})
+    else:
+        pytest.skip(f"{url}: no form to post for this persona ({page.status_code})")
+    for kind, junk in GARBAGE.items():
+        if 'method="get"' in html.lower():  # a filter form: the same garbage in its query
+            response = client.get(url, {f: junk for f in fields})
+            assert response.status_code < 500, f"GET {url} with {kind} garbage: {response.status_code}"
+        before = data_events()
+        response = client.post(url, {f: junk for f in fields})
+        assert response.status_code < 500, f"POST {url} with {kind} garbage: {response.status_code}"
+        if response.status_code != 302:
+            assert data_events() == before, f"POST {url} with {kind} garbage was refused but wrote"
