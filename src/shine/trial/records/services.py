@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import Http404
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from shine import protocol as protocol_mod
 from shine.clinical import dosing
-from shine.trial.accounts.models import User
+from shine.trial.accounts.models import Membership, User
 from shine.trial.accounts.roles import Perm
 from shine.trial.accounts.selectors import require
 from shine.trial.audit import services as audit
 from shine.trial.audit.services import Actor
 from shine.trial.enrollment.models import Participant
-from shine.trial.enrollment.selectors import member_site_ids
 from shine.trial.enrollment.services import CLOCK_SKEW, assert_data_collection_allowed
 from shine.trial.errors import Refused
 
@@ -71,14 +71,44 @@ def _text(name: str, value, *, limit: int, required: bool = False) -> str:
 
 def _begin(user: User, participant: Participant) -> Participant:
     """Permission, site and randomisation checks; returns the participant's row, locked (inside a transaction)."""
+    return _locked(user, participant)[0]
+
+
+def _locked(user: User, participant: Participant, *, day: int | None = None) -> list[Participant]:
+    """The participant's row, locked, after the permission, site and randomisation checks; with ``day``, one
+    row per ICU stay (in order) carrying the daily record's cross-form facts (see :func:`_picture`).
+
+    One statement checks that the user works at the participant's site (404 otherwise, as for a participant
+    that does not exist) and locks the participant's row, and only it: the membership is a subquery and the
+    stays an outer join, neither of which is locked (locking the site's row would queue the whole site).
+    Plain SQL because it runs on every write and the ORM's query building cost more than the statement.
+    """
     require(user, Perm.ENTER_DATA)
-    if participant.site_id not in member_site_ids(user):
+    cross_site = user.role_def.cross_site  # cross-site roles work at no site
+    params = [participant.pk, user.pk] if day is None else [day, participant.pk, user.pk]
+    rows = [] if cross_site else list(Participant.objects.raw(_lock_sql(picture=day is not None), params))
+    if not rows:
         raise Http404("no such participant")
-    # lock the participant's row only (a join here would lock the site's row and queue the whole site)
-    locked = Participant.objects.select_for_update().get(pk=participant.pk)
-    if locked.randomised_at is None:
-        raise Refused(f"{locked.number} is not randomised: case report forms start at randomisation", status=409)
-    return locked
+    if rows[0].randomised_at is None:
+        raise Refused(f"{rows[0].number} is not randomised: case report forms start at randomisation", status=409)
+    return rows
+
+
+def _lock_sql(*, picture: bool) -> str:
+    q = connection.ops.quote_name
+    table = {m: q(m._meta.db_table) for m in (Participant, Membership, IcuStay, Death, DailyRecord)}
+    columns, join, order = "p.*", "", ""
+    if picture:
+        columns += (", s.admitted_at AS picture_admitted_at, s.discharged_at AS picture_discharged_at, "
+                    f"(SELECT d.died_at FROM {table[Death]} d WHERE d.participant_id = p.id) AS picture_died_at, "
+                    f"EXISTS (SELECT 1 FROM {table[DailyRecord]} r WHERE r.participant_id = p.id "
+                    "AND r.study_day = %s) AS picture_day_taken")
+        join, order = f" LEFT JOIN {table[IcuStay]} s ON s.participant_id = p.id", " ORDER BY s.stay"
+    sql = (f"SELECT {columns} FROM {table[Participant]} p{join} WHERE p.id = %s "
+           f"AND p.site_id IN (SELECT site_id FROM {table[Membership]} WHERE user_id = %s){order}")
+    if connection.features.has_select_for_update:
+        sql += " FOR UPDATE OF p" if connection.features.has_select_for_update_of else " FOR UPDATE"
+    return sql
 
 
 def _consent(participant: Participant, at: dt.datetime, *, kind: str = "data") -> None:
@@ -205,44 +235,67 @@ def _death(participant: Participant) -> Death | None:
     return Death.objects.filter(participant=participant).first()
 
 
-def _check_day(participant: Participant, day) -> int:
-    p = protocol_mod.load()
-    last = p.schedule.daily_record_last_day
+def _aware(value) -> dt.datetime | None:
+    """A datetime column read by raw SQL as a timezone-aware datetime (SQLite gives text or naive UTC)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, dt.UTC)
+    return value
+
+
+def _picture(rows: list[Participant]) -> tuple[list[tuple], dt.datetime | None, bool]:
+    """The cross-form facts a new daily record is checked against, read with the participant's lock
+    (``_locked(..., day=)``): the ICU stays ((admitted_at, discharged_at), in order; none before the baseline),
+    the time of death (None when alive) and whether the day already has a daily record."""
+    first = rows[0]
+    stays = [(_aware(r.picture_admitted_at), _aware(r.picture_discharged_at)) for r in rows
+             if r.picture_admitted_at is not None]
+    return stays, _aware(first.picture_died_at), bool(first.picture_day_taken)
+
+
+def _day_number(day) -> int:
+    last = protocol_mod.load().schedule.daily_record_last_day
     day = checks.number("study_day", day, required=True, whole=True)
     if not 1 <= day <= last:
         raise Refused(f"study day must lie between 1 and {last}; got {day}", field="study_day")
+    return day
+
+
+def _check_day(participant: Participant, day: int, picture) -> None:
+    """Refuse a daily record for a day that has not started, before the baseline, after death or outside the
+    ICU stays. ``picture``: :func:`_picture` of the locked rows."""
     start = sched.day_start(participant.randomised_at, day)
     if start > _now():
         raise Refused(f"study day {day} has not started yet (it starts {_local(start)})", field="study_day")
-    stays = _stays(participant)
+    stays, died_at, _ = picture
     if not stays:
         raise Refused("enter the baseline form (with the ICU admission) before daily records", field="study_day",
                       status=409)
-    death = _death(participant)
-    if death and death.died_at <= start:
-        raise Refused(f"the participant died {_local(death.died_at)}, before study day {day}: no daily record "
+    if died_at and died_at <= start:
+        raise Refused(f"the participant died {_local(died_at)}, before study day {day}: no daily record "
                       "after death", field="study_day", status=409)
-    facts_ = sched.Facts(randomised_at=participant.randomised_at, now=_now(),
-                         stays=tuple((s.admitted_at, s.discharged_at) for s in stays),
-                         died_at=death.died_at if death else None)
+    facts_ = sched.Facts(randomised_at=participant.randomised_at, now=_now(), stays=tuple(stays), died_at=died_at)
     if not sched.in_icu_on(facts_, day):
-        last_stay = stays[-1]
-        why = (f"discharged {_local(last_stay.discharged_at)}; record a readmission first"
-               if last_stay.discharged_at else f"admitted {_local(last_stay.admitted_at)}")
+        admitted_at, discharged_at = stays[-1]
+        why = (f"discharged {_local(discharged_at)}; record a readmission first"
+               if discharged_at else f"admitted {_local(admitted_at)}")
         raise Refused(f"the participant was not in the ICU on study day {day} ({why})", field="study_day",
                       status=409)
-    return day
 
 
 def create_daily_record(*, user: User, participant: Participant, study_day, values: dict,
                         request_id: str = "") -> DailyRecord:
     """A new daily ICU record. Refused for a day that has one, a day outside the ICU stays, after death,
     before it starts, or after a consent stop."""
+    require(user, Perm.ENTER_DATA)
+    day = _day_number(study_day)
     with transaction.atomic():
-        participant = _begin(user, participant)
-        day = _check_day(participant, study_day)
+        rows = _locked(user, participant, day=day)  # the lock and the cross-form facts in one statement
+        participant, picture = rows[0], _picture(rows)
+        _check_day(participant, day, picture)
         _consent(participant, sched.day_start(participant.randomised_at, day))
-        if DailyRecord.objects.filter(participant=participant, study_day=day).exists():
+        if picture[2]:
             raise Refused(f"study day {day} already has a daily record: change it (with a reason) instead",
                           field="study_day", status=409)
         v = checks.sofa_inputs(values, daily=True)
