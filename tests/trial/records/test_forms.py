@@ -271,3 +271,19 @@ def test_deviation_recorded_and_validated(participant, api_for, client_for):
                                         {"category": "consent", "major": "false", "description": "late co-signature"})
     assert page.status_code == 302
     assert "DEV-2" in client_for("monitor").get(f"/participants/{participant.number}/deviations/").content.decode()
+
+
+def test_deviation_before_the_screening_is_refused(participant, api_for):
+    before = participant.screening.screened_at - 24 * H
+    r = api(api_for("nurse_hgh"), participant, "deviations",
+            {"category": "consent", "major": False, "description": "x", "occurred_at": iso(before)})
+    assert r.status_code == 400
+    assert r.json()["errors"][0]["field"] == "occurred_at" and "screening" in r.json()["detail"]
+
+
+def test_a_stop_reason_on_a_start_is_refused(participant, api_for):
+    r = api(api_for("nurse_hgh"), participant, "infusion-events",
+            {"kind": "start", "at": iso(participant.randomised_at + H), "rate_ml_per_h": 2.1,
+             "stop_reason": "no-such-value"})
+    assert r.status_code in (400, 422) and r.json()["errors"][0]["field"] == "stop_reason"
+    assert not InfusionSegment.objects.filter(participant=participant).exists()

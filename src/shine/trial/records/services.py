@@ -340,6 +340,8 @@ def record_infusion_event(*, user: User, participant: Participant, kind: str, at
     rate) or ``end`` (the planned end). Returns the segment opened or closed."""
     if kind not in INFUSION_KINDS:
         raise Refused(f"kind must be one of {', '.join(INFUSION_KINDS)}", field="kind")
+    if stop_reason and kind != "stop":
+        raise Refused(f"a stop reason belongs to a stop, not to a {kind}", field="stop_reason")
     at = _time("at", at)
     note = _text("note", note, limit=400)
     actor = Actor.of(user, request_id)
@@ -650,6 +652,10 @@ def record_deviation(*, user: User, participant: Participant, category: str, maj
     occurred = _time("occurred_at", occurred_at, required=False)
     with transaction.atomic():
         participant = _begin(user, participant)
+        screened_at = participant.screening.screened_at
+        if occurred is not None and occurred < screened_at:
+            raise Refused(f"a deviation cannot precede the patient's screening ({_local(screened_at)})",
+                          field="occurred_at")
         last = (Deviation.objects.filter(participant=participant).order_by("-number")
                 .values_list("number", flat=True).first())
         return audit.create(Deviation, actor=Actor.of(user, request_id), participant=participant,
