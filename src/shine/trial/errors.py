@@ -1,4 +1,9 @@
-"""The one refusal type of the services: a message that names the field (and the limit) it is about."""
+"""The one refusal type of the services (a message that names the field and the limit), and the one check of
+times entered by staff."""
+
+import datetime as dt
+
+from django.utils import timezone
 
 
 class Refused(ValueError):
@@ -12,3 +17,23 @@ class Refused(ValueError):
     @property
     def message(self) -> str:
         return str(self)
+
+
+# a time typed on a ward clock may run this far ahead of the server
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+def entered_time(name: str, value, *, required: bool = True) -> dt.datetime | None:
+    """A date-time entered by staff: aware (naive means the server's time zone), not in the future."""
+    label = name.replace("_", " ")
+    if value is None or value == "":
+        if required:
+            raise Refused(f"{label} is required", field=name)
+        return None
+    if not isinstance(value, dt.datetime):
+        raise Refused(f"{label} must be a date and time", field=name)
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    if value > timezone.now() + CLOCK_SKEW:
+        raise Refused(f"{label} must not be in the future", field=name)
+    return value

@@ -20,7 +20,7 @@ from shine.trial.accounts.roles import Perm
 from shine.trial.accounts.selectors import require
 from shine.trial.audit import services as audit
 from shine.trial.audit.services import Actor
-from shine.trial.errors import Refused
+from shine.trial.errors import Refused, entered_time
 
 from . import consent as rules
 from . import cpr as cprmod
@@ -32,22 +32,11 @@ FACTS = ("age", "sex", "in_icu", "infection", "vasopressor", "lactate_mmol_l", "
          "pregnant", "withdrawal_from_active_therapy", "hypersensitivity", "life_threatening_bleeding",
          "severe_heart_failure", "acute_coronary_syndrome", "previously_included", "consent_unobtainable",
          "other_prostacyclin_trial")
-CLOCK_SKEW = dt.timedelta(minutes=5)  # a time typed on a ward clock may run this far ahead of the server
 DATA_KINDS = ("vital_status", "data")
 
 
 def _now() -> dt.datetime:
     return timezone.now()
-
-
-def _aware(name: str, value) -> dt.datetime:
-    if not isinstance(value, dt.datetime):
-        raise Refused(f"{name} must be a date and time", field=name)
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value)
-    if value > _now() + CLOCK_SKEW:
-        raise Refused(f"{name} must not be in the future", field=name)
-    return value
 
 
 def _field_of(message: str) -> str | None:
@@ -73,7 +62,7 @@ def _clean_facts(facts: dict) -> dict:
         raise Refused(f"unknown screening fact {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
     out = {k: facts.get(k) for k in FACTS}
     if out["shock_diagnosed_at"] is not None:
-        out["shock_diagnosed_at"] = _aware("shock_diagnosed_at", out["shock_diagnosed_at"])
+        out["shock_diagnosed_at"] = entered_time("shock_diagnosed_at", out["shock_diagnosed_at"])
     if out["age"] is not None and (not isinstance(out["age"], int) or isinstance(out["age"], bool)):
         raise Refused("age must be a whole number of years", field="age")
     return out
@@ -84,7 +73,7 @@ def screen(*, user: User, site_code: str, screened_at: dt.datetime, request_id: 
     """Log a screened patient and assess eligibility at once. Returns the screening and the assessment."""
     require(user, Perm.SCREEN)
     site = site_for_work(user, site_code)
-    screened_at = _aware("screened_at", screened_at)
+    screened_at = entered_time("screened_at", screened_at)
     facts = _clean_facts(facts)
     a = _assess(screened_at, facts)
     s = audit.create(Screening, actor=Actor.of(user, request_id), site=site, screened_at=screened_at,
@@ -176,7 +165,7 @@ def enrol(screening: Screening, *, user: User, consenter_name: str, second_conse
     second = _text("second_consenter_name", second_consenter_name, required=True, limit=150)
     version = _text("form_version", form_version, required=True, limit=40)
     note = _text("note", note, required=False, limit=400)
-    occurred_at = _aware("occurred_at", occurred_at)
+    occurred_at = entered_time("occurred_at", occurred_at)
     actor = Actor.of(user, request_id)
     with transaction.atomic():
         # the site row serialises participant numbering at the site
@@ -243,7 +232,7 @@ def record_consent(participant: Participant, *, user: User, kind: str, occurred_
     name = _text("consenter_name", consenter_name, required=kind in rules.NEEDS_NAME, limit=150)
     version = _text("form_version", form_version, required=kind in rules.NEEDS_FORM_VERSION, limit=40)
     note = _text("note", note, required=False, limit=400)
-    occurred_at = _aware("occurred_at", occurred_at)
+    occurred_at = entered_time("occurred_at", occurred_at)
     if kind in rules.RESTRICTING:
         for field, value in (("use_data_collected", use_data_collected),
                              ("continue_vital_status_follow_up", continue_vital_status_follow_up)):

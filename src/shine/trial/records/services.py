@@ -24,8 +24,8 @@ from shine.trial.accounts.selectors import require
 from shine.trial.audit import services as audit
 from shine.trial.audit.services import Actor
 from shine.trial.enrollment.models import Participant
-from shine.trial.enrollment.services import CLOCK_SKEW, assert_data_collection_allowed
-from shine.trial.errors import Refused
+from shine.trial.enrollment.services import assert_data_collection_allowed
+from shine.trial.errors import Refused, entered_time
 
 from . import checks
 from . import schedule as sched
@@ -46,18 +46,6 @@ def _local(t: dt.datetime) -> str:
     return timezone.localtime(t).strftime("%Y-%m-%d %H:%M")
 
 
-def _time(name: str, value, *, required: bool = True) -> dt.datetime | None:
-    if value is None or value == "":
-        if required:
-            raise Refused(f"{name.replace('_', ' ')} is required", field=name)
-        return None
-    if not isinstance(value, dt.datetime):
-        raise Refused(f"{name.replace('_', ' ')} must be a date and time", field=name)
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value)
-    if value > _now() + CLOCK_SKEW:
-        raise Refused(f"{name.replace('_', ' ')} must not be in the future", field=name)
-    return value
 
 
 def _text(name: str, value, *, limit: int, required: bool = False) -> str:
@@ -184,7 +172,7 @@ def _baseline_values(participant: Participant, values: dict) -> tuple[dict, list
     if unknown:
         raise Refused(f"unknown comorbidity {unknown[0]!r}; one of {', '.join(checks.COMORBIDITIES)}",
                       field="comorbidities")
-    admitted = _time("icu_admitted_at", values.get("icu_admitted_at"))
+    admitted = entered_time("icu_admitted_at", values.get("icu_admitted_at"))
     if admitted > participant.randomised_at:
         raise Refused(f"ICU admission must be at or before randomisation ({_local(participant.randomised_at)}): "
                       "the patient is in the ICU when randomised", field="icu_admitted_at")
@@ -342,7 +330,7 @@ def record_infusion_event(*, user: User, participant: Participant, kind: str, at
         raise Refused(f"kind must be one of {', '.join(INFUSION_KINDS)}", field="kind")
     if stop_reason and kind != "stop":
         raise Refused(f"a stop reason belongs to a stop, not to a {kind}", field="stop_reason")
-    at = _time("at", at)
+    at = entered_time("at", at)
     note = _text("note", note, limit=400)
     actor = Actor.of(user, request_id)
     conc = protocol_mod.load().intervention.concentration_ng_per_ml
@@ -416,12 +404,12 @@ def _sample_values(participant: Participant, study_day, drawn_at, frozen_at, com
     if day not in days:
         raise Refused(f"blood samples are taken on study days {', '.join(map(str, days))}; got {day}",
                       field="study_day")
-    drawn = _time("drawn_at", drawn_at)
+    drawn = entered_time("drawn_at", drawn_at)
     start = sched.day_start(participant.randomised_at, day)
     if not start <= drawn < start + sched.DAY:
         raise Refused(f"drawn at must lie within study day {day} ({_local(start)} to "
                       f"{_local(start + sched.DAY)})", field="drawn_at")
-    frozen = _time("frozen_at", frozen_at, required=False)
+    frozen = entered_time("frozen_at", frozen_at, required=False)
     warnings = []
     if frozen is not None:
         if frozen < drawn:
@@ -482,7 +470,7 @@ def record_icu_discharge(*, user: User, participant: Participant, discharged_at,
     """Discharge from the ICU stay in progress."""
     with transaction.atomic():
         participant = _begin(user, participant)
-        at = _time("discharged_at", discharged_at)
+        at = entered_time("discharged_at", discharged_at)
         _consent(participant, at)
         stays = _stays(participant)
         if not stays:
@@ -514,7 +502,7 @@ def record_icu_discharge(*, user: User, participant: Participant, discharged_at,
 def record_icu_readmission(*, user: User, participant: Participant, admitted_at, request_id: str = "") -> IcuStay:
     with transaction.atomic():
         participant = _begin(user, participant)
-        at = _time("admitted_at", admitted_at)
+        at = entered_time("admitted_at", admitted_at)
         _consent(participant, at)
         stays = _stays(participant)
         if not stays or stays[-1].discharge != "discharged":
@@ -536,7 +524,7 @@ def record_death(*, user: User, participant: Participant, died_at, cause: str = 
     actor = Actor.of(user, request_id)
     with transaction.atomic():
         participant = _begin(user, participant)
-        at = _time("died_at", died_at)
+        at = entered_time("died_at", died_at)
         cause = _text("cause", cause, limit=400)
         _consent(participant, at, kind="vital_status")
         if at <= participant.randomised_at:
@@ -582,7 +570,7 @@ def _followup_values(participant: Participant, visit_day, values: dict) -> tuple
     if day not in s.followup_days:
         raise Refused(f"visit day must be one of {', '.join(map(str, s.followup_days))}", field="visit_day")
     lo, hi = s.followup_window_days[day]
-    at = _time("assessed_at", values.get("assessed_at"))
+    at = entered_time("assessed_at", values.get("assessed_at"))
     opens, closes = sched.day_start(participant.randomised_at, lo), participant.randomised_at + hi * sched.DAY
     if not opens <= at < closes:
         raise Refused(f"the day-{day} visit must take place in its window, study days {lo}–{hi} "
@@ -649,7 +637,7 @@ def record_deviation(*, user: User, participant: Participant, category: str, maj
     if major not in (True, False):
         raise Refused("say whether the deviation is major (true) or minor (false)", field="major")
     description = _text("description", description, limit=2000, required=True)
-    occurred = _time("occurred_at", occurred_at, required=False)
+    occurred = entered_time("occurred_at", occurred_at, required=False)
     with transaction.atomic():
         participant = _begin(user, participant)
         screened_at = participant.screening.screened_at
