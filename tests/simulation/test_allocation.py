@@ -1,11 +1,17 @@
 """Permuted-block allocation lists (PROTOCOL.md: concealed list, permuted blocks 2/4/6, stratified by site)."""
 
 import math
+from itertools import combinations
 
 import numpy as np
 import pytest
 
-from shine.simulation.allocation import active_counts, allocate_by_site, allocate_lists, block_patterns
+from functools import lru_cache
+
+from scipy import stats
+
+from shine.simulation.allocation import (active_counts, allocate_by_site, allocate_lists, block_patterns,
+                                         covering_block_table)
 
 
 def test_block_patterns_are_balanced_and_drawn_with_the_stated_probabilities():
@@ -66,3 +72,34 @@ def test_active_counts_have_the_distribution_of_counts_in_full_lists():
         h2 = np.bincount(lists[:, :k].sum(axis=1), minlength=14) / n
         tol = 4 * np.sqrt(2 * np.maximum(h1, 1 / n) * (1 - h1) / n)
         assert np.all(np.abs(h1 - h2) <= tol), k
+
+
+@pytest.mark.parametrize("block_sizes", [(2, 4, 6), (4, 8), (2,)])
+def test_covering_block_table_gives_the_exact_law_of_active_counts(block_sizes):
+    # exact law by recursion over every block size and arrangement, against the table (renewal law of
+    # the block holding the cut-off, then a hypergeometric count within it)
+    @lru_cache(maxsize=None)
+    def law(k):
+        out = np.zeros(k + 1)
+        if k == 0:
+            out[0] = 1.0
+            return out
+        for b in block_sizes:
+            for active in combinations(range(b), b // 2):
+                p = 1 / (len(block_sizes) * math.comb(b, b // 2))
+                if k <= b:
+                    out[sum(i < k for i in active)] += p
+                else:
+                    out[b // 2:b // 2 + k - b + 1] += p * law(k - b)
+        return out
+
+    n_max = 24
+    cum, into, size = covering_block_table(block_sizes, n_max)
+    for k in range(1, n_max + 1):
+        prob = np.diff(cum[k], prepend=0.0)
+        from_table = np.zeros(k + 1)
+        for p, j, b in zip(prob, into, size):
+            if p > 0:
+                start = k - j
+                from_table[start // 2:start // 2 + j + 1] += p * stats.hypergeom.pmf(np.arange(j + 1), b, b // 2, j)
+        assert np.allclose(from_table, law(k), atol=1e-12), k

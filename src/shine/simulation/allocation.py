@@ -91,3 +91,35 @@ def active_counts(rng: np.random.Generator, cutoffs: np.ndarray, block_sizes: tu
         p = np.take_along_axis(pattern, last, axis=1)
         out[:, j] = np.where(k[:, 0] > 0, s[:, 0] // 2 + prefix[p[:, 0], np.minimum(k - s, prefix.shape[1] - 1)[:, 0]], 0)
     return out
+
+
+@lru_cache(maxsize=16)
+def covering_block_table(block_sizes: tuple[int, ...], n_max: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The law of the block that holds the last of the first ``k`` entries of one list, for k = 0 … n_max.
+
+    Blocks start at renewal points: a block starts at s with probability u(s), u(0) = 1 and
+    u(s) = mean over sizes b of u(s − b). The block holding entry k − 1 has size b and holds ``into`` = j of
+    the first k entries (so starts at k − j) with probability u(k − j) / len(block_sizes), 1 ≤ j ≤ b, j ≤ k.
+    Given that block, the active entries among its first j are hypergeometric (a uniformly random balanced
+    arrangement), and the completed blocks before it hold exactly (k − j) / 2. So a list's active count at a
+    cut-off, and at a later one (same block, or a fresh list from the first block's end), needs a few draws
+    instead of the whole list: the fused GPU simulator samples allocation this way.
+
+    Returns ``cum`` ((n_max + 1) × W cumulative probabilities per k; row 0 unused), ``into`` and ``size``
+    (W,): the column's j and b.
+    """
+    sizes = tuple(int(b) for b in block_sizes)
+    block_patterns(sizes)  # validates the sizes
+    renewal = np.zeros(n_max + 1)
+    renewal[0] = 1.0
+    for s in range(1, n_max + 1):
+        renewal[s] = sum(renewal[s - b] for b in sizes if s >= b) / len(sizes)
+    into = np.array([j for b in sizes for j in range(1, b + 1)], dtype=np.int64)
+    size = np.array([b for b in sizes for _ in range(b)], dtype=np.int64)
+    k = np.arange(n_max + 1)[:, None]
+    prob = np.where(into <= k, renewal[np.maximum(k - into, 0)] / len(sizes), 0.0)
+    prob[0] = 0.0
+    cum = np.cumsum(prob, axis=1)
+    cum[1:] /= cum[1:, -1:]  # rows sum to 1 up to rounding; make the last edge exact
+    cum[0] = 1.0
+    return cum, into, size

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 
 from shine import protocol as _protocol
@@ -24,6 +23,8 @@ class _Usage(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
+    from shine.simulation.trials import BACKENDS
+
     proto = _protocol.load()
     stats = proto.statistics
     p = _Parser(prog="shine simulate", description="Synthetic SHINE data sets and trial simulations.")
@@ -54,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     o.add_argument("--sites", type=int, default=len(proto.sites))
     o.add_argument("--seed", type=int, default=1)
     o.add_argument("--model", choices=("ancova", "means"), default="ancova")
-    o.add_argument("--backend", choices=("numpy", "torch", "cupy", "jax", "auto"), default="numpy")
+    o.add_argument("--backend", choices=BACKENDS, default="numpy")
+    o.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="torch and triton backends")
     o.add_argument("--plot", default=None, help="PNG file: power and stopping probability against effect")
     o.add_argument("--json", action="store_true", help="machine-readable output")
     return p
@@ -97,7 +99,7 @@ def _oc(args) -> int:
 
     def run(effect):
         return simulate_trials(args.trials, effect, args.sd, args.n_max, n_interim, futility_z, sites=args.sites,
-                               seed=args.seed, backend=args.backend, model=args.model)
+                               seed=args.seed, backend=args.backend, model=args.model, dtype=args.dtype)
 
     results = [run(e) for e in args.effect]
     if args.json:

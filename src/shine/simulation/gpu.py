@@ -27,6 +27,19 @@ def _torch():
     return torch
 
 
+def fused_module():
+    """:mod:`shine.simulation.fused`, or a clear error when torch or Triton is missing."""
+    _torch()
+    try:
+        import triton  # noqa: F401
+    except ImportError:
+        raise ValueError("backend 'triton' needs Triton, which is not installed (it comes with CUDA builds "
+                         "of PyTorch; pip install triton)") from None
+    from shine.simulation import fused
+
+    return fused
+
+
 def torch_cuda_available() -> bool:
     try:
         import torch

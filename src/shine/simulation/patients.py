@@ -450,7 +450,6 @@ def _screening(rng, par, proto, randomised_s, site, pid, base) -> pd.DataFrame:
     """The screening log: every randomised participant, and screened patients who were not randomised,
     whose outcome and reasons come from :func:`shine.clinical.eligibility.assess`."""
     codes = proto.site_codes
-    elig = proto.eligibility
     rows = [(randomised_s[i] - int(rng.uniform(0.5, 3) * 3600), codes[site[i]], "randomised", "", pid[i])
             for i in range(len(pid))]
     n_other = rng.poisson(par.screened_per_randomised * len(pid))

@@ -25,7 +25,7 @@ from scipy import special
 from shine import protocol as _protocol
 from shine.simulation.allocation import active_counts
 
-BACKENDS = ("numpy", "torch", "cupy", "jax", "auto")
+BACKENDS = ("numpy", "torch", "triton", "cupy", "jax", "auto")
 MODELS = ("ancova", "means")
 # patients generated at once (numpy): bounds the memory of one chunk to a few hundred MB
 PATIENTS_PER_CHUNK = 2_000_000
@@ -226,24 +226,34 @@ def _ancova_chunk_numpy(rng, n_trials, n_max, n_interim, *, effect, sd, site_wei
 # ---------------------------------------------------------------------------------------------------------
 # Decisions and counts, shared by every backend
 
-def _t_cutoff(df: np.ndarray, z: float) -> np.ndarray:
-    """The t-statistic with df degrees of freedom whose one-sided p-value equals that of z (inf df: z)."""
-    if not math.isfinite(z):
-        return np.full(df.shape, z)
-    values, index = np.unique(df, return_inverse=True)
-    cut = np.where(np.isinf(values), z, special.stdtrit(np.where(np.isinf(values), 1, values), special.ndtr(z)))
+def _t_cutoff(df, z: float):
+    """The t-statistic with df degrees of freedom whose one-sided p-value equals that of z (inf df: z).
+    ``df`` is a numpy array or a torch tensor (the fused backend decides on the device); the few distinct
+    df values are looked up once."""
+    torch_df = not isinstance(df, np.ndarray)
+    values, index = (df.unique(return_inverse=True) if torch_df else np.unique(df, return_inverse=True))
+    v = values.double().cpu().numpy() if torch_df else values
+    if math.isfinite(z):
+        cut = np.where(np.isinf(v), z, special.stdtrit(np.where(np.isinf(v), 1, v), special.ndtr(z)))
+    else:
+        cut = np.full(v.shape, z)
+    if torch_df:
+        import torch
+
+        return torch.as_tensor(cut, device=df.device)[index].reshape(df.shape)
     return cut[index].reshape(df.shape)
 
 
 def _count(interim, final, futility_z, z_final):
-    """Counts of the decisions of one chunk, as simulated and with the effect removed."""
+    """Counts of the decisions of one chunk, as simulated and with the effect removed (numpy arrays, or
+    torch tensors on their device)."""
     (t1, shift1, df1), (t2, shift2, df2) = interim, final
     crit = _t_cutoff(df2, z_final)
     fut = _t_cutoff(df1, futility_z) if futility_z is not None else None
     counts = {}
     for label, null in (("", False), ("_h0", True)):
         s1, s2 = (t1 - shift1, t2 - shift2) if null else (t1, t2)
-        stop = s1 < fut if fut is not None else np.zeros(t1.shape, dtype=bool)
+        stop = s1 < fut if fut is not None else s1 < -math.inf  # without a look: never
         reject = s2 > crit
         counts["stop" + label] = int(stop.sum())
         counts["reject" + label] = int((reject & ~stop).sum())
@@ -272,7 +282,7 @@ def _resolve_backend(backend: str) -> str:
 
         return "torch" if gpu.torch_cuda_available() else "numpy"
     if backend in ("cupy", "jax"):
-        raise ValueError(f"backend {backend!r} is not implemented yet; use 'numpy' or 'torch'")
+        raise ValueError(f"backend {backend!r} is not implemented yet; use 'numpy', 'torch' or 'triton'")
     return backend
 
 
@@ -291,7 +301,8 @@ def simulate_trials(n_trials: int = 100_000, effect: float = 0.0, sd: float | No
     sites or a list of recruitment weights. ``alpha``: two-sided level of the final test (default from the
     protocol). ``model``: ``"ancova"`` (patients, the primary analysis) or ``"means"`` (stage-wise normal
     model as rpact ``getSimulationMeans``). ``backend``: ``"numpy"``, ``"torch"`` (CUDA when present,
-    else CPU) or ``"auto"``; ``dtype`` applies to torch. ``chunk_trials``: trials per chunk (bounds the
+    else CPU), ``"triton"`` (the patient-level model in one fused GPU kernel, :mod:`shine.simulation.fused`;
+    the means model through torch) or ``"auto"``; ``dtype`` applies to torch and triton. ``chunk_trials``: trials per chunk (bounds the
     memory). The same ``seed``, backend, dtype and chunk size give the same result.
     """
     proto = _protocol.load()
@@ -336,7 +347,12 @@ def simulate_trials(n_trials: int = 100_000, effect: float = 0.0, sd: float | No
         settings.update(site_weights=weights, site_sd=float(site_sd), baseline_slope=float(baseline_slope),
                         block_sizes=block_sizes)
 
-    if resolved == "torch":
+    if resolved == "triton" and model == "ancova":
+        from shine.simulation import gpu
+
+        chunks = gpu.fused_module().fused_chunks(n_trials, n_max, look, seed=seed, dtype=dtype, device=device,
+                                                 chunk_trials=chunk_trials, **settings)
+    elif resolved in ("torch", "triton"):
         from shine.simulation import gpu
 
         chunks = gpu.torch_chunks(n_trials, n_max, look, model=model, seed=seed, dtype=dtype, device=device,
