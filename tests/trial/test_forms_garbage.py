@@ -52,7 +52,6 @@ def world(users):
     from shine.trial.allocation.demo import setup_randomisation
     from shine.trial.allocation.models import RandomisationList
     from shine.trial.records import services as records
-    from shine.trial.records.models import DailyRecord
     from tests.trial.enrollment.factories import screening
     from tests.trial.records.factories import SOFA_DAY, baseline_values, randomised_ago
 

@@ -135,7 +135,7 @@ def posts(persona) -> list[tuple[str, dict]]:
     bad_weight = {"weight_kg": 500, "weight_estimated": False, "request_id": f"leak-{persona}-w"}
     return [
         (f"/api/v1/participants/{hgh1}/randomise", {"weight_kg": 70, "weight_estimated": False, "request_id": "again"}),
-        (f"/api/v1/participants/HGH-0004/randomise", bad_weight),
+        ("/api/v1/participants/HGH-0004/randomise", bad_weight),
         (f"/api/v1/participants/{rh1}/randomise", {"weight_kg": 70, "weight_estimated": False, "request_id": "x"}),
         (f"/api/v1/participants/{hgh1}/unblind", {"reason": "need to know now please", "password": "wrong"}),
         (f"/api/v1/participants/{hgh1}/unblind", {"reason": "x", "password": PASSWORD}),

@@ -4,7 +4,6 @@ reason, site isolation, death and consent stops — through the API, the page an
 import datetime as dt
 
 import pytest
-from django.utils import timezone
 
 from shine.clinical.sofa import sofa
 from shine.trial.audit.models import AuditEvent

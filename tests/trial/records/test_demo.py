@@ -3,7 +3,6 @@
 from django.core.management import call_command
 
 from shine.analysis.cli import main as analyse
-from shine.trial.audit import verify
 from shine.trial.enrollment.models import Participant
 from shine.trial.records.commands import export_dataset
 from shine.trial.records.demo import load_demo_trial

@@ -15,7 +15,7 @@ from .models import Baseline, Death, Deviation, IcuStay
 from .schemas import (BaselineIn, BaselineOut, DailyIn, DailyOut, DailyUpdateIn, DailyValuesIn, DeathIn, DeathOut,
                       DeviationIn, DeviationOut, DischargeIn, FollowUpIn, FollowUpOut, FollowUpUpdateIn,
                       InfusionEventIn, InfusionOut, OutcomesOut, ReadmissionIn, ReviewIn, SampleIn, SampleOut,
-                      SampleUpdateIn, ScheduleItemOut, SegmentOut, SofaOut, StayOut, WorkItemOut)
+                      SampleUpdateIn, ScheduleItemOut, SofaOut, StayOut, WorkItemOut)
 
 router = Router(tags=["case report forms"])
 SOFA_KEYS = ("pao2", "pao2_unit", "fio2", "fio2_unit", "respiratory_support", "platelets", "bilirubin",
