@@ -89,3 +89,19 @@ def test_fio2_fraction_and_percent_agree(frac):
 def test_pf_ratio_same_in_kpa_and_mmhg(pao2_kpa, fio2):
     mmhg = units.kpa_to_mmhg(pao2_kpa)
     assert units.pf_ratio(pao2_kpa, fio2, pao2_unit="kPa") == pytest.approx(units.pf_ratio(mmhg, fio2 * 100))
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: units.to_platform_unit("bilirubin", 1e308, "mg/dL"), "bilirubin is too large to convert"),
+    (lambda: units.pf_ratio(1e308, 0.5, pao2_unit="kPa"), "pao2 is too large to convert"),
+    (lambda: units.to_platform_unit("pressure", math.inf, "kPa"), "pressure must be a finite number"),
+    (lambda: units.creatinine_umol_l_to_mg_dl([1.0, -math.inf]), "creatinine must be a finite number"),
+])
+def test_values_beyond_floating_point_are_refused_without_a_warning(call, match):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the overflow is caught before numpy warns
+        with pytest.raises(ValueError, match=match):
+            call()
+    assert math.isnan(units.pf_ratio(math.nan, 0.5))  # NaN still means missing

@@ -37,8 +37,18 @@ def _array(name: str, value: Any) -> np.ndarray:
 
 
 def _non_negative(name: str, x: np.ndarray) -> None:
+    if np.any(np.isinf(x)):  # NaN stays: it means missing
+        raise ValueError(f"{name} must be a finite number; got {x[np.isinf(x)].flat[0]:g}")
     if np.any(x < 0):
         raise ValueError(f"{name} must be 0 or more; got {np.min(x):g}")
+
+
+def _scaled(name: str, x: np.ndarray, factor: float, unit: str) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        y = x * factor
+    if np.any(np.isinf(y)):
+        raise ValueError(f"{name} is too large to convert; got {np.max(x):g} {unit}")
+    return y
 
 
 def to_platform_unit(quantity: str, value: Any, unit: str, *, name: str | None = None):
@@ -52,7 +62,7 @@ def to_platform_unit(quantity: str, value: Any, unit: str, *, name: str | None =
         raise ValueError(f"{name} unit must be one of {', '.join(factors)}; got {unit!r}")
     x = _array(name, value)
     _non_negative(name, x)
-    return _out(x * factors[unit], value)
+    return _out(_scaled(name, x, factors[unit], unit), value)
 
 
 def from_platform_unit(quantity: str, value: Any, unit: str):
@@ -60,7 +70,7 @@ def from_platform_unit(quantity: str, value: Any, unit: str):
     one = to_platform_unit(quantity, 1.0, unit)
     x = _array(quantity, value)
     _non_negative(quantity, x)
-    return _out(x / one, value)
+    return _out(_scaled(quantity, x, 1.0 / one, unit), value)
 
 
 def kpa_to_mmhg(kpa):
