@@ -196,6 +196,18 @@ def test_discharge_readmission_and_death_in_icu(participant, api_for):
     assert r.status_code == 200
 
 
+def test_a_first_death_record_keeps_the_reason_given_with_it(participant, api_for):
+    from shine.trial.audit.models import AuditEvent
+
+    R = participant.randomised_at
+    r = api(api_for("nurse_hgh"), participant, "death", {"died_at": iso(R + 50 * H), "reason": "late entry: chart"})
+    assert r.status_code == 201
+    event = AuditEvent.objects.filter(object_type="records.death", action="create").get()
+    assert event.reason == "late entry: chart"
+    r = api(api_for("nurse_hgh"), participant, "death", {"died_at": iso(R + 51 * H), "reason": "x" * 2001})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "reason"
+
+
 def test_death_must_follow_randomisation(participant, api_for):
     r = api(api_for("nurse_hgh"), participant, "death", {"died_at": iso(participant.randomised_at - H)})
     assert r.status_code == 400 and "after randomisation" in r.json()["detail"]

@@ -550,8 +550,8 @@ def record_death(*, user: User, participant: Participant, died_at, cause: str = 
             raise Refused("an infusion segment starts after this time", field="died_at", status=409)
         existing = Death.objects.select_for_update().filter(participant=participant).first()
         if existing is None:
-            death = audit.create(Death, actor=actor, participant=participant, died_at=at, cause=cause,
-                                 entered_by=user)
+            death = audit.create(Death, actor=actor, reason=_text("reason", reason, limit=audit.REASON_LIMIT),
+                                 participant=participant, died_at=at, cause=cause, entered_by=user)
         else:
             if not (reason or "").strip():
                 raise Refused("the death is already recorded: give a reason to change it", field="reason",
