@@ -1,6 +1,6 @@
 """Cross-checks against R on generated data sets (one Rscript call per test).
 
-R calls: stats::lm, stats::glm(binomial(link = "log")), survival::survfit (conf.type = "log"),
+R calls: stats::lm, stats::glm(binomial(link = "log")), survival::survfit (conf.type = "log"), mice::pool.scalar,
 survival::survdiff, survival::coxph (Efron ties, strata(site)), coin::wilcox_test / independence_test
 (stratified, asymptotic). Tolerances are given at each assertion.
 """
@@ -112,3 +112,20 @@ def test_stratified_wilcoxon_and_van_elteren_match_coin(tmp_path):
         t = methods.van_elteren(f.free, f.treat == 1, f.site, scores=scores)
         assert t.z == pytest.approx(r[2 * i], rel=1e-8)
         assert t.p_value == pytest.approx(r[2 * i + 1], rel=1e-8)
+
+
+@pytest.mark.parametrize("seed,m,df_complete", [(1, 5, 232.0), (2, 20, 40.0), (3, 2, 10.0)])
+def test_rubin_rules_equal_mice_pool_scalar(seed, m, df_complete):
+    # mice 3.15 pool.scalar(Q, U, n, k): Rubin's rules with the Barnard–Rubin df for dfcom = n − k
+    rng = np.random.default_rng(seed)
+    q, u = rng.normal(0.5, 0.3, m), rng.uniform(0.05, 0.2, m)
+    ours = methods.rubin(q, u, df_complete)
+    out = rscript(f"""suppressMessages(library(mice))
+r <- pool.scalar(c({','.join(map(repr, q.tolist()))}), c({','.join(map(repr, u.tolist()))}), n = {df_complete + 1}, k = 1)
+cat(sprintf('%.15g', c(r$qbar, r$t, r$b, r$ubar, r$df)))""")
+    qbar, total, between, within, df = map(float, out.split())
+    assert ours.estimate == pytest.approx(qbar, rel=1e-12)
+    assert ours.se ** 2 == pytest.approx(total, rel=1e-12)
+    assert ours.details["between_variance"] == pytest.approx(between, rel=1e-12)
+    assert ours.details["within_variance"] == pytest.approx(within, rel=1e-12)
+    assert ours.details["df"] == pytest.approx(df, rel=1e-10)
