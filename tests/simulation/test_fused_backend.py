@@ -5,6 +5,7 @@ before the kernel module is imported): the same kernel code, executed with numpy
 reason when torch or Triton is not installed (optional extra shine[gpu]).
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -121,3 +122,16 @@ def test_without_cuda_or_the_interpreter_the_backend_is_refused_clearly():
     env = {**os.environ, "TRITON_INTERPRET": "0"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert "backend 'triton' needs a CUDA GPU" in out.stdout, out.stderr
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_kernel_compiles_for_the_h100_without_spilling_registers(dtype):
+    # Triton compiles for sm_90 and its bundled ptxas assembles it: no GPU needed. Spilled registers would
+    # go through local memory on every patient; ≤ 128 registers keep ≥ 16 warps resident per SM.
+    code = ("import torch, json\nfrom shine.simulation import fused\n"
+            f"print(json.dumps(fused.compiled_resources(dtype=torch.{dtype})))")
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    resources = json.loads(out.stdout.strip().splitlines()[-1])
+    assert resources["spill_bytes"] == 0 and resources["registers"] <= 128, resources

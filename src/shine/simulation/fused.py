@@ -25,6 +25,9 @@ Needs torch and Triton; runs on a CUDA GPU, or on the CPU through Triton's inter
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import tempfile
 
 import numpy as np
 import torch
@@ -34,7 +37,9 @@ import triton.language as tl
 from shine.simulation.allocation import covering_block_table
 
 ROWS = 7  # per stage: iloprost n, placebo n, x sum ends (iloprost, placebo), e sum ends (…), site effect
-BLOCK_TRIALS_GPU = 128
+# 64 trials per instance over 8 warps: each thread holds 2 (trial, site) elements of a tile; compiled for the
+# H100 (sm_90) that is 80 registers in float32, 107 in float64, and no spills (test_fused_backend checks it)
+BLOCK_TRIALS_GPU, NUM_WARPS_GPU = 64, 8
 BLOCK_TRIALS_INTERPRETED = 8192  # the interpreter runs each kernel instance as numpy operations on whole tiles
 
 
@@ -134,9 +139,8 @@ def _site_counts(seed, off, n: tl.constexpr, cum_w, sites, BLOCK: tl.constexpr, 
 
 
 @triton.jit
-def _store_stage(out_ptr, quad_ptr, local, valid, store, sites, stage: tl.constexpr, act, plc, sums, site_effect,
-                 ACC: tl.constexpr, ROWS: tl.constexpr, SP: tl.constexpr):
-    ax_act, ax_plc, ae_act, ae_plc, qxx, qxe, qee = sums
+def _store_stage(out_ptr, quad_ptr, local, valid, store, sites, stage: tl.constexpr, act, plc, ax_act, ax_plc,
+                 ae_act, ae_plc, qxx, qxe, qee, site_effect, ACC: tl.constexpr, ROWS: tl.constexpr, SP: tl.constexpr):
     row = out_ptr + local[:, None] * (2 * ROWS * SP) + stage * ROWS * SP + sites[None, :]
     tl.store(row, act.to(ACC), mask=store)
     tl.store(row + SP, plc.to(ACC), mask=store)
@@ -188,10 +192,12 @@ def trials_kernel(out_ptr, quad_ptr, site_cum_ptr, table_cum_ptr, table_into_ptr
     site_effect = tl.randn(seed, base[:, None] + off_site_effect + sites[None, :]).to(ACC)
     act1, plc1 = active_e, e - active_e
     act2, plc2 = active_f - active_e, f - e - (active_f - active_e)
-    _store_stage(out_ptr, quad_ptr, local, valid, store, sites, 0, act1, plc1,
-                 _stage_sums(seed, base + off_normal1, N1, act1, plc1, ACC), site_effect, ACC, ROWS, SP)
-    _store_stage(out_ptr, quad_ptr, local, valid, store, sites, 1, act2, plc2,
-                 _stage_sums(seed, base + off_normal2, N2, act2, plc2, ACC), site_effect, ACC, ROWS, SP)
+    ax_act, ax_plc, ae_act, ae_plc, qxx, qxe, qee = _stage_sums(seed, base + off_normal1, N1, act1, plc1, ACC)
+    _store_stage(out_ptr, quad_ptr, local, valid, store, sites, 0, act1, plc1, ax_act, ax_plc, ae_act, ae_plc,
+                 qxx, qxe, qee, site_effect, ACC, ROWS, SP)
+    ax_act, ax_plc, ae_act, ae_plc, qxx, qxe, qee = _stage_sums(seed, base + off_normal2, N2, act2, plc2, ACC)
+    _store_stage(out_ptr, quad_ptr, local, valid, store, sites, 1, act2, plc2, ax_act, ax_plc, ae_act, ae_plc,
+                 qxx, qxe, qee, site_effect, ACC, ROWS, SP)
 
 
 def _layout(n1: int, n2: int, sp: int, maxb: int) -> dict[str, int]:
@@ -205,6 +211,13 @@ def _layout(n1: int, n2: int, sp: int, maxb: int) -> dict[str, int]:
                 off_site_effect=off_site_effect, off_normal1=off_normal1, off_normal2=off_normal2)
 
 
+def _constants(n_max: int, n_interim: int, sites: int, block_sizes, dtype: torch.dtype, block: int) -> dict:
+    """The kernel's compile-time parameters."""
+    return dict(N1=int(n_interim), N2=int(n_max - n_interim), S=sites, SP=triton.next_power_of_2(max(sites, 2)),
+                W=sum(int(b) for b in block_sizes), MAXB=int(max(block_sizes)), ROWS=ROWS,
+                ACC=tl.float64 if dtype == torch.float64 else tl.float32, BLOCK=block)
+
+
 def kernel_sums(seed: int, first_trial: int, n_trials: int, n_max: int, n_interim: int, site_weights, block_sizes,
                 dtype: torch.dtype, device: str):
     """Run the kernel for trials first_trial … first_trial + n_trials − 1.
@@ -213,22 +226,48 @@ def kernel_sums(seed: int, first_trial: int, n_trials: int, n_max: int, n_interi
     ends (iloprost, placebo), the same for e, site effect) and ``quad`` (trials × stage × (Σx², Σxe, Σe²)).
     """
     sites = len(site_weights)
-    sp = triton.next_power_of_2(max(sites, 2))
+    block = BLOCK_TRIALS_INTERPRETED if interpreted() else BLOCK_TRIALS_GPU
+    const = _constants(n_max, n_interim, sites, block_sizes, dtype, block)
     cum, into, size = covering_block_table(tuple(block_sizes), int(n_max))
-    maxb = int(max(block_sizes))
     site_cum = torch.as_tensor(np.cumsum(site_weights)[:-1] if sites > 1 else np.ones(1), dtype=torch.float32,
                                device=device)
     table = [torch.as_tensor(a, device=device) for a in (cum.astype(np.float32), into.astype(np.int32),
                                                           size.astype(np.int32))]
-    out = torch.zeros((n_trials, 2, ROWS, sp), dtype=dtype, device=device)
+    out = torch.zeros((n_trials, 2, ROWS, const["SP"]), dtype=dtype, device=device)
     quad = torch.zeros((n_trials, 2, 3), dtype=dtype, device=device)
-    block = BLOCK_TRIALS_INTERPRETED if interpreted() else BLOCK_TRIALS_GPU
-    acc = tl.float64 if dtype == torch.float64 else tl.float32
     trials_kernel[(triton.cdiv(n_trials, block),)](
-        out, quad, site_cum, *table, seed, first_trial, n_trials, **_layout(n_interim, n_max - n_interim, sp, maxb),
-        N1=n_interim, N2=n_max - n_interim, S=sites, SP=sp, W=len(into), MAXB=maxb, ROWS=ROWS,
-        ACC=acc, BLOCK=block)
+        out, quad, site_cum, *table, seed, first_trial, n_trials,
+        **_layout(const["N1"], const["N2"], const["SP"], const["MAXB"]), **const, num_warps=NUM_WARPS_GPU)
     return out[..., :sites], quad
+
+
+def compiled_resources(n_max: int = 380, n_interim: int = 200, sites: int = 6, block_sizes=(2, 4, 6),
+                       dtype: torch.dtype = torch.float32, capability: int = 90) -> dict[str, int]:
+    """Registers per thread and spilled bytes of the kernel compiled for a CUDA GPU of this compute
+    capability (90: H100) by Triton and its bundled ptxas; needs no GPU (and not the interpreter)."""
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    pointer = "*fp64" if dtype == torch.float64 else "*fp32"
+    signature = {"out_ptr": pointer, "quad_ptr": pointer, "site_cum_ptr": "*fp32", "table_cum_ptr": "*fp32",
+                 "table_into_ptr": "*i32", "table_size_ptr": "*i32", "seed": "i64"}
+    signature.update({name: "i32" for name in ("first_trial", "n_trials", *_layout(1, 1, 2, 2))})
+    const = _constants(n_max, n_interim, sites, block_sizes, dtype, BLOCK_TRIALS_GPU)
+    signature.update({name: "constexpr" for name in const})
+    names = list(signature)
+    source = ASTSource(fn=trials_kernel, signature=signature,
+                       constexprs={(names.index(k),): v for k, v in const.items()})
+    kernel = triton.compile(source, target=GPUTarget("cuda", capability, 32), options={"num_warps": NUM_WARPS_GPU})
+    ptxas = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "ptxas")
+    with tempfile.TemporaryDirectory() as tmp:
+        ptx = os.path.join(tmp, "kernel.ptx")
+        with open(ptx, "w") as f:
+            f.write(kernel.asm["ptx"])
+        report = subprocess.run([ptxas, "-v", f"--gpu-name=sm_{capability}a" if capability >= 90 else
+                                 f"--gpu-name=sm_{capability}", ptx, "-o", os.path.join(tmp, "kernel.cubin")],
+                                capture_output=True, text=True, check=True).stderr
+    return {"registers": int(re.search(r"Used (\d+) registers", report).group(1)),
+            "spill_bytes": int(re.search(r"(\d+) bytes spill stores", report).group(1))}
 
 
 def assemble(sums, quad, *, effect: float, sd: float, site_sd: float, baseline_slope: float):
