@@ -14,8 +14,8 @@ each trial lives in registers. One kernel instance takes a block of trials and, 
 4. draws the site effects.
 
 Only 90 numbers per 6-site trial leave the kernel (per stage: 7 per site and 3 sums of squares). The
-outcome y = site effect − effect·arm + slope·x + sd·e is linear in x and e, so :func:`assemble` builds the ANCOVA's sums of y exactly from them in torch, and
-``trials.ancova_from_sums`` gives the two analyses. Every random number is Philox at (seed, trial index ·
+outcome y = site effect − effect·arm + slope·x + sd·e is linear in x and e, so :func:`assemble` builds the
+ANCOVA's sums of y exactly from them in torch, and ``trials.ancova_from_sums`` gives the two analyses. Every random number is Philox at (seed, trial index ·
 stride + position): a trial's patients do not depend on the chunk or block it was computed in.
 
 Needs torch and Triton; runs on a CUDA GPU, or on the CPU through Triton's interpreter
