@@ -132,6 +132,15 @@ def _bool(name: str, value, default: bool | None = False) -> bool | None:
     raise Refused(f"{name.replace('_', ' ')} must be true or false", field=name)
 
 
+def _in_platform_unit(quantity: str, value: float, unit: str, name: str) -> float:
+    """``value`` (finite, ≥ 0: checked before) in the platform unit; one too large to convert becomes inf,
+    which the range checks then refuse naming the field and its limits."""
+    try:
+        return float(units.to_platform_unit(quantity, value, unit, name=name))
+    except ValueError:
+        return math.inf
+
+
 def sofa_inputs(raw: dict, *, daily: bool) -> SofaResult:
     """Check and convert the SOFA inputs of a baseline or daily form and compute the SOFA.
 
@@ -155,7 +164,7 @@ def sofa_inputs(raw: dict, *, daily: bool) -> SofaResult:
                       "(the P/F ratio needs both)", field=missing)
     pf = None
     if pao2 is not None:
-        mmhg = float(units.to_platform_unit("pressure", max(pao2, 0.0), pao2_unit, name="pao2"))
+        mmhg = _in_platform_unit("pressure", max(pao2, 0.0), pao2_unit, "pao2")
         if not 0 < pao2 or mmhg > PAO2_MAX_MMHG:
             kpa = units.mmhg_to_kpa(PAO2_MAX_MMHG)
             raise Refused(f"PaO2 must lie above 0 and at most {PAO2_MAX_MMHG:g} mmHg ({kpa:.1f} kPa); got "
@@ -175,7 +184,7 @@ def sofa_inputs(raw: dict, *, daily: bool) -> SofaResult:
         unit = _unit(f"{name}_unit", raw.get(f"{name}_unit"), ("umol/L", "mg/dL"), "umol/L")
         if entered is not None and entered < 0:
             raise Refused(f"{name} must be 0 or more; got {entered:g}", field=name)
-        converted = None if entered is None else round(float(units.to_platform_unit(name, entered, unit)), 6)
+        converted = None if entered is None else round(_in_platform_unit(name, entered, unit, name), 6)
         v.update({f"{name}_entered": entered, f"{name}_unit": unit if entered is not None else "", name: converted})
     v["map_mmhg"] = number("map_mmhg", raw.get("map_mmhg"))
     for drug in sofa_mod.DRUGS:
