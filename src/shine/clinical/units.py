@@ -36,7 +36,7 @@ def _array(name: str, value: Any) -> np.ndarray:
         raise ValueError(f"{name} must be a number; got {value!r}") from None
 
 
-def _non_negative(name: str, x: np.ndarray) -> None:
+def _finite_non_negative(name: str, x: np.ndarray) -> None:
     if np.any(np.isinf(x)):  # NaN stays: it means missing
         raise ValueError(f"{name} must be a finite number; got {x[np.isinf(x)].flat[0]:g}")
     if np.any(x < 0):
@@ -61,7 +61,7 @@ def to_platform_unit(quantity: str, value: Any, unit: str, *, name: str | None =
     if unit not in factors:
         raise ValueError(f"{name} unit must be one of {', '.join(factors)}; got {unit!r}")
     x = _array(name, value)
-    _non_negative(name, x)
+    _finite_non_negative(name, x)
     return _out(_scaled(name, x, factors[unit], unit), value)
 
 
@@ -69,7 +69,7 @@ def from_platform_unit(quantity: str, value: Any, unit: str):
     """The inverse of :func:`to_platform_unit`."""
     one = to_platform_unit(quantity, 1.0, unit)
     x = _array(quantity, value)
-    _non_negative(quantity, x)
+    _finite_non_negative(quantity, x)
     return _out(_scaled(quantity, x, 1.0 / one, unit), value)
 
 

@@ -302,8 +302,9 @@ def simulate_trials(n_trials: int = 100_000, effect: float = 0.0, sd: float | No
     protocol). ``model``: ``"ancova"`` (patients, the primary analysis) or ``"means"`` (stage-wise normal
     model as rpact ``getSimulationMeans``). ``backend``: ``"numpy"``, ``"torch"`` (CUDA when present,
     else CPU), ``"triton"`` (the patient-level model in one fused GPU kernel, :mod:`shine.simulation.fused`;
-    the means model through torch) or ``"auto"``; ``dtype`` applies to torch and triton. ``chunk_trials``: trials per chunk (bounds the
-    memory). The same ``seed``, backend, dtype and chunk size give the same result.
+    the means model through torch) or ``"auto"``; ``dtype`` applies to torch and triton. ``chunk_trials``:
+    trials per chunk (bounds the memory). The same ``seed``, backend, dtype and chunk size give the same
+    result (with triton, whatever the chunk size).
     """
     proto = _protocol.load()
     stats = proto.statistics
