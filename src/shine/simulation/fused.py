@@ -15,8 +15,9 @@ each trial lives in registers. One kernel instance takes a block of trials and, 
 
 Only 90 numbers per 6-site trial leave the kernel (per stage: 7 per site and 3 sums of squares). The
 outcome y = site effect − effect·arm + slope·x + sd·e is linear in x and e, so :func:`assemble` builds the
-ANCOVA's sums of y exactly from them in torch, and ``trials.ancova_from_sums`` gives the two analyses. Every random number is Philox at (seed, trial index ·
-stride + position): a trial's patients do not depend on the chunk or block it was computed in.
+ANCOVA's sums of y exactly from them in torch, and ``trials.ancova_from_sums`` gives the two analyses.
+Every random number is Philox at (seed, trial index · stride + position): a trial's patients do not depend
+on the chunk or block it was computed in.
 
 Needs torch and Triton; runs on a CUDA GPU, or on the CPU through Triton's interpreter
 (``TRITON_INTERPRET=1`` set before this module is imported), which the tests use.
@@ -158,8 +159,8 @@ def _store_stage(out_ptr, quad_ptr, local, valid, store, sites, stage: tl.conste
 @triton.jit
 def trials_kernel(out_ptr, quad_ptr, site_cum_ptr, table_cum_ptr, table_into_ptr, table_size_ptr,
                   seed, first_trial, n_trials, stride, off_sites2, off_alloc, off_site_effect,
-                  off_normal1, off_normal2, N1: tl.constexpr, N2: tl.constexpr, S: tl.constexpr, SP: tl.constexpr, W: tl.constexpr,
-                  MAXB: tl.constexpr, ROWS: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr):
+                  off_normal1, off_normal2, N1: tl.constexpr, N2: tl.constexpr, S: tl.constexpr,
+                  SP: tl.constexpr, W: tl.constexpr, MAXB: tl.constexpr, ROWS: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr):
     local = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     valid = local < n_trials
     base = (first_trial + local).to(tl.int64) * stride
