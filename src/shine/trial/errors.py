@@ -23,6 +23,17 @@ class Refused(ValueError):
 CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
+def entered_text(name: str, value, *, limit: int, required: bool = False) -> str:
+    """Free text entered by staff, stripped; refused when required and empty, or longer than ``limit``."""
+    value = (value or "").strip()
+    label = name.replace("_", " ")
+    if required and not value:
+        raise Refused(f"{label} is required", field=name)
+    if len(value) > limit:
+        raise Refused(f"{label} must be at most {limit} characters", field=name)
+    return value
+
+
 def entered_time(name: str, value, *, required: bool = True) -> dt.datetime | None:
     """A date-time entered by staff: aware (naive means the server's time zone), not in the future."""
     label = name.replace("_", " ")

@@ -20,7 +20,7 @@ from shine.trial.accounts.roles import Perm
 from shine.trial.accounts.selectors import require
 from shine.trial.audit import services as audit
 from shine.trial.audit.services import Actor
-from shine.trial.errors import Refused, entered_time
+from shine.trial.errors import Refused, entered_text, entered_time
 
 from . import consent as rules
 from . import cpr as cprmod
@@ -118,11 +118,9 @@ def record_not_randomised(screening: Screening, *, user: User, reason_code: str,
     valid = Screening.NotRandomisedReason.values
     if reason_code not in valid:
         raise Refused(f"reason must be one of: {', '.join(valid)}", field="reason")
-    note = (note or "").strip()
+    note = entered_text("note", note, limit=400)
     if reason_code == "other" and not note:
         raise Refused("say why in the note when the reason is 'other'", field="note")
-    if len(note) > 400:
-        raise Refused("note must be at most 400 characters", field="note")
     with transaction.atomic():
         screening = Screening.objects.select_for_update().get(pk=screening.pk)
         if screening.outcome != Screening.Outcome.ELIGIBLE:
@@ -131,15 +129,6 @@ def record_not_randomised(screening: Screening, *, user: User, reason_code: str,
         return audit.update(screening, actor=Actor.of(user, request_id), reason="eligible, not randomised",
                             outcome=Screening.Outcome.ELIGIBLE_NOT_RANDOMISED, not_randomised_reason=reason_code,
                             not_randomised_note=note)
-
-
-def _text(name: str, value: str, *, required: bool, limit: int) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise Refused(f"{name.replace('_', ' ')} is required", field=name)
-    if len(value) > limit:
-        raise Refused(f"{name.replace('_', ' ')} must be at most {limit} characters", field=name)
-    return value
 
 
 def _cpr_values(raw: str) -> dict:
@@ -161,10 +150,10 @@ def enrol(screening: Screening, *, user: User, consenter_name: str, second_conse
     require(user, Perm.CONSENT)
     if screening.site_id not in member_site_ids(user):
         raise Refused("only staff of the screening's site may enrol its patient", status=403)
-    name = _text("consenter_name", consenter_name, required=True, limit=150)
-    second = _text("second_consenter_name", second_consenter_name, required=True, limit=150)
-    version = _text("form_version", form_version, required=True, limit=40)
-    note = _text("note", note, required=False, limit=400)
+    name = entered_text("consenter_name", consenter_name, required=True, limit=150)
+    second = entered_text("second_consenter_name", second_consenter_name, required=True, limit=150)
+    version = entered_text("form_version", form_version, required=True, limit=40)
+    note = entered_text("note", note, required=False, limit=400)
     occurred_at = entered_time("occurred_at", occurred_at)
     actor = Actor.of(user, request_id)
     with transaction.atomic():
@@ -229,9 +218,9 @@ def record_consent(participant: Participant, *, user: User, kind: str, occurred_
         role = consenter_role
     elif consenter_role and consenter_role != role:
         raise Refused(f"a {kind.replace('_', ' ')} is given by the {role.replace('_', ' ')}", field="consenter_role")
-    name = _text("consenter_name", consenter_name, required=kind in rules.NEEDS_NAME, limit=150)
-    version = _text("form_version", form_version, required=kind in rules.NEEDS_FORM_VERSION, limit=40)
-    note = _text("note", note, required=False, limit=400)
+    name = entered_text("consenter_name", consenter_name, required=kind in rules.NEEDS_NAME, limit=150)
+    version = entered_text("form_version", form_version, required=kind in rules.NEEDS_FORM_VERSION, limit=40)
+    note = entered_text("note", note, required=False, limit=400)
     occurred_at = entered_time("occurred_at", occurred_at)
     if kind in rules.RESTRICTING:
         for field, value in (("use_data_collected", use_data_collected),

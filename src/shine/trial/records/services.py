@@ -25,7 +25,7 @@ from shine.trial.audit import services as audit
 from shine.trial.audit.services import Actor
 from shine.trial.enrollment.models import Participant
 from shine.trial.enrollment.services import assert_data_collection_allowed
-from shine.trial.errors import Refused, entered_time
+from shine.trial.errors import Refused, entered_text, entered_time
 
 from . import checks
 from . import schedule as sched
@@ -46,15 +46,6 @@ def _local(t: dt.datetime) -> str:
     return timezone.localtime(t).strftime("%Y-%m-%d %H:%M")
 
 
-
-
-def _text(name: str, value, *, limit: int, required: bool = False) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise Refused(f"{name.replace('_', ' ')} is required", field=name)
-    if len(value) > limit:
-        raise Refused(f"{name.replace('_', ' ')} must be at most {limit} characters", field=name)
-    return value
 
 
 def _begin(user: User, participant: Participant) -> Participant:
@@ -331,7 +322,7 @@ def record_infusion_event(*, user: User, participant: Participant, kind: str, at
     if stop_reason and kind != "stop":
         raise Refused(f"a stop reason belongs to a stop, not to a {kind}", field="stop_reason")
     at = entered_time("at", at)
-    note = _text("note", note, limit=400)
+    note = entered_text("note", note, limit=400)
     actor = Actor.of(user, request_id)
     conc = protocol_mod.load().intervention.concentration_ng_per_ml
     with transaction.atomic():
@@ -423,7 +414,7 @@ def _sample_values(participant: Participant, study_day, drawn_at, frozen_at, com
         raise Refused(f"drawn at is after the participant's death ({_local(death.died_at)})", field="drawn_at",
                       status=409)
     return {"study_day": day, "drawn_at": drawn, "frozen_at": frozen,
-            "comments": _text("comments", comments, limit=400)}, warnings
+            "comments": entered_text("comments", comments, limit=400)}, warnings
 
 
 def default_sample_id(participant: Participant, day: int) -> str:
@@ -437,7 +428,7 @@ def record_blood_sample(*, user: User, participant: Participant, study_day, draw
         values, warnings = _sample_values(participant, study_day, drawn_at, frozen_at, comments)
         _consent(participant, values["drawn_at"])
         day = values["study_day"]
-        sample_id = _text("sample_id", sample_id, limit=40) or default_sample_id(participant, day)
+        sample_id = entered_text("sample_id", sample_id, limit=40) or default_sample_id(participant, day)
         if BloodSample.objects.filter(participant=participant, study_day=day).exists():
             raise Refused(f"study day {day} already has a sample: change it (with a reason) instead",
                           field="study_day", status=409)
@@ -525,7 +516,7 @@ def record_death(*, user: User, participant: Participant, died_at, cause: str = 
     with transaction.atomic():
         participant = _begin(user, participant)
         at = entered_time("died_at", died_at)
-        cause = _text("cause", cause, limit=400)
+        cause = entered_text("cause", cause, limit=400)
         _consent(participant, at, kind="vital_status")
         if at <= participant.randomised_at:
             raise Refused(f"died at must be after randomisation ({_local(participant.randomised_at)})",
@@ -550,7 +541,7 @@ def record_death(*, user: User, participant: Participant, died_at, cause: str = 
             raise Refused("an infusion segment starts after this time", field="died_at", status=409)
         existing = Death.objects.select_for_update().filter(participant=participant).first()
         if existing is None:
-            death = audit.create(Death, actor=actor, reason=_text("reason", reason, limit=audit.REASON_LIMIT),
+            death = audit.create(Death, actor=actor, reason=entered_text("reason", reason, limit=audit.REASON_LIMIT),
                                  participant=participant, died_at=at, cause=cause, entered_by=user)
         else:
             if not (reason or "").strip():
@@ -636,7 +627,7 @@ def record_deviation(*, user: User, participant: Participant, category: str, maj
         raise Refused(f"category must be one of {', '.join(allowed)}", field="category")
     if major not in (True, False):
         raise Refused("say whether the deviation is major (true) or minor (false)", field="major")
-    description = _text("description", description, limit=2000, required=True)
+    description = entered_text("description", description, limit=2000, required=True)
     occurred = entered_time("occurred_at", occurred_at, required=False)
     with transaction.atomic():
         participant = _begin(user, participant)
@@ -659,7 +650,7 @@ def mark_reviewed(*, user: User, record, note: str, request_id: str = "") -> obj
     """A data manager or monitor has checked a flagged value: the review flag is cleared (audited)."""
     if not (user.can(Perm.MANAGE_DATA) or user.can(Perm.RAISE_QUERY)):
         require(user, Perm.MANAGE_DATA)
-    note = _text("note", note, limit=400, required=True)
+    note = entered_text("note", note, limit=400, required=True)
     return audit.update(record, actor=Actor.of(user, request_id), reason=f"reviewed: {note}", needs_review=False)
 
 
