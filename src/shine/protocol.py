@@ -79,6 +79,11 @@ class Safety:
     susar_fatal_followup_days: int
     susar_other_days: int
     prespecified_events: tuple[str, ...]
+    exempt_events: tuple[str, ...] = ()
+    remind_before_hours: int = 24
+    sponsor_study_number: str = ""
+    sender_id: str = ""
+    reporter_qualification: str = "physician"
 
 
 @dataclass(frozen=True)
@@ -189,6 +194,11 @@ def validate(p: Protocol) -> list[str]:
         out.append("statistics.interim_n must lie between 0 and trial.max_sample_size")
     if not 0 <= p.outcomes.per_protocol_min_dose_fraction <= 1:
         out.append("outcomes.per_protocol_min_dose_fraction must lie in [0, 1]")
+    sf = p.safety
+    if min(sf.sae_report_hours, sf.susar_fatal_days, sf.susar_fatal_followup_days, sf.susar_other_days) <= 0:
+        out.append("safety clocks (sae_report_hours, susar_*_days) must be positive")
+    if set(sf.prespecified_events) & set(sf.exempt_events):
+        out.append("safety.exempt_events must not name a prespecified event")
     for day in p.schedule.followup_days:
         if day not in p.schedule.followup_window_days:
             out.append(f"schedule.followup_window_days lacks a window for day {day}")

@@ -20,6 +20,7 @@ PERSONAS = {
     "monitor": ("monitor", []),
     "statistician": ("statistician", []),
     "dsmb_statistician": ("dsmb_statistician", []),
+    "pharmacovigilance": ("pharmacovigilance", []),
     "auditor": ("auditor", []),
     "admin": ("admin", []),
 }

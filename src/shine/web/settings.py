@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "shine.trial.enrollment",
     "shine.trial.allocation",
     "shine.trial.records",
+    "shine.trial.safety",
     "shine.web",
 ]
 
@@ -203,6 +204,7 @@ EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "shine@localhost")
 SPONSOR_EMAILS = env_list("SPONSOR_EMAILS", ["sponsor@localhost"])
+PHARMACOVIGILANCE_EMAILS = env_list("PHARMACOVIGILANCE_EMAILS", ["pharmacovigilance@localhost"])
 
 SHINE_VERSION = shine.__version__
 

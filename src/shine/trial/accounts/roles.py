@@ -18,6 +18,9 @@ class Perm(StrEnum):
     RANDOMISE = "randomise"
     ENTER_DATA = "enter_data"
     REPORT_SAFETY = "report_safety"
+    VIEW_SAFETY = "view_safety"                # safety cases of every site (read only)
+    ASSESS_SAFETY = "assess_safety"            # sponsor: expectedness, sponsor causality, reference safety information
+    UNBLIND_SUSAR = "unblind_susar"            # one participant's arm, opened by a SUSAR assessment only
     EMERGENCY_UNBLIND = "emergency_unblind"
     VIEW_ALLOCATION = "view_allocation"        # arm of every participant and pack (unblinded)
     MANAGE_PACKS = "manage_packs"
@@ -57,12 +60,16 @@ ROLES: dict[str, Role] = {r.code: r for r in (
     # the trial manager acts for the sponsor (investigator-initiated trial): sees the list of unblindings
     Role("trial_manager", "Trial manager", True, True,
          frozenset({P.VIEW_SITES, P.VIEW_PARTICIPANTS, P.MANAGE_DATA, P.VIEW_REPORTS, P.RAISE_QUERY,
-                    P.VIEW_UNBLINDINGS})),
+                    P.VIEW_UNBLINDINGS, P.VIEW_SAFETY})),
     Role("data_manager", "Data manager", True, True,
          frozenset({P.VIEW_SITES, P.VIEW_PARTICIPANTS, P.MANAGE_DATA, P.VIEW_REPORTS, P.RAISE_QUERY,
                     P.EXPORT_BLINDED})),
     Role("monitor", "Monitor (GCP unit)", True, True,
-         frozenset({P.VIEW_SITES, P.VIEW_PARTICIPANTS, P.RAISE_QUERY, P.VERIFY_SOURCE, P.VIEW_AUDIT})),
+         frozenset({P.VIEW_SITES, P.VIEW_PARTICIPANTS, P.RAISE_QUERY, P.VERIFY_SOURCE, P.VIEW_AUDIT,
+                    P.VIEW_SAFETY})),
+    # the sponsor's pharmacovigilance: blinded, sees the arm of a participant only through a SUSAR assessment
+    Role("pharmacovigilance", "Pharmacovigilance (sponsor)", True, True,
+         frozenset({P.VIEW_SITES, P.VIEW_SAFETY, P.ASSESS_SAFETY, P.UNBLIND_SUSAR})),
     Role("statistician", "Statistician (blinded)", True, True,
          frozenset({P.VIEW_SITES, P.VIEW_REPORTS, P.EXPORT_BLINDED})),
     Role("dsmb_statistician", "DSMB statistician (unblinded)", False, True,

@@ -344,6 +344,24 @@ def emergency_unblind(participant: Participant, *, user: User, reason: str, pass
     return allocation.slot.arm
 
 
+def susar_unblind(participant: Participant, *, user: User, reason: str, request_id: str = "") -> tuple[Unblinding, str]:
+    """Reveal one participant's arm to pharmacovigilance for a SUSAR assessment (called by the safety services
+    inside their transaction): audited as an unblinding by this user; returns it and the arm."""
+    require(user, Perm.UNBLIND_SUSAR)
+    reason = (reason or "").strip()
+    if not reason:
+        raise Refused("give the reason for the SUSAR unblinding", field="reason")
+    if len(reason) > 2000:
+        raise Refused("reason must be at most 2000 characters", field="reason")
+    allocation = Allocation.objects.select_related("slot").filter(participant=participant).first()
+    if allocation is None:
+        raise Refused(f"{participant.number} is not randomised: there is nothing to unblind", status=409)
+    with transaction.atomic():
+        unblinding = audit.create(Unblinding, actor=Actor.of(user, request_id), participant=participant, user=user,
+                                  at=_now(), clinical_reason=reason)
+    return unblinding, allocation.slot.arm
+
+
 def _notify_sponsor(unblinding: Unblinding, actor: Actor) -> None:
     p = unblinding.participant
     when = timezone.localtime(unblinding.at)

@@ -19,6 +19,7 @@ DEMO_USERS = [
     ("monitor", "monitor", []),
     ("statistician", "statistician", []),
     ("dsmb_statistician", "dsmb_statistician", []),
+    ("pharmacovigilance", "pharmacovigilance", []),
     ("auditor", "auditor", []),
     ("admin", "admin", []),
 ]

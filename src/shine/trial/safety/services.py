@@ -1,0 +1,339 @@
+"""Every write of safety reporting: keyword-only, one transaction, audited (docs/safety.md).
+
+Site staff report an event and add follow-ups (new versions of the case; nothing is overwritten). The
+sponsor's pharmacovigilance assesses expectedness against the reference safety information in force at
+the onset and may add its own causality, never downgrading the investigator's. A serious, related and
+unexpected event opens a single-participant unblinding for pharmacovigilance through the allocation app,
+and the decision (SUSAR to report, or not reportable on placebo) is stored blinded.
+
+A serious report is mailed to pharmacovigilance once its transaction has committed (never for a rollback).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+
+from shine import protocol as protocol_mod
+from shine.trial.accounts.models import User
+from shine.trial.accounts.roles import Perm
+from shine.trial.accounts.selectors import require
+from shine.trial.audit import services as audit
+from shine.trial.audit.services import Actor
+from shine.trial.enrollment.models import Participant
+from shine.trial.enrollment.selectors import member_site_ids
+from shine.trial.errors import Refused, entered_text, entered_time
+
+from .models import (ACTIONS, CRITERIA, OUTCOMES, SEVERITY, Assessment, Case, CaseVersion,
+                     ReferenceSafetyInformation, SusarDecision)
+
+log = logging.getLogger(__name__)
+
+CRITERIA_CODES = tuple(c for c, _ in CRITERIA)
+TERM_LIMIT, NARRATIVE_LIMIT, COMMENT_LIMIT = 200, 4000, 2000
+SUBMISSIONS = ("initial", "followup", "restart", "close")
+
+
+def _now() -> dt.datetime:
+    return timezone.now()
+
+
+def _local(t: dt.datetime) -> str:
+    return timezone.localtime(t).strftime("%Y-%m-%d %H:%M")
+
+
+def pv_recipients() -> list[str]:
+    return list(getattr(settings, "PHARMACOVIGILANCE_EMAILS", ["pharmacovigilance@localhost"]))
+
+
+# ---------------------------------------------------------------- checks of one version's values
+
+def _choice(name: str, value, choices, *, label: str | None = None) -> str:
+    codes = [c for c, _ in choices] if choices and isinstance(choices[0], tuple) else list(choices)
+    if value in (None, ""):
+        raise Refused(f"{label or name.replace('_', ' ')} is required", field=name)
+    if value not in codes:
+        raise Refused(f"{label or name.replace('_', ' ')} must be one of {', '.join(codes)}", field=name)
+    return value
+
+
+def _bool(name: str, value, label: str) -> bool:
+    if value is None or value == "":
+        raise Refused(f"{label}: answer yes or no", field=name)
+    if not isinstance(value, bool):
+        raise Refused(f"{label}: answer yes or no", field=name)
+    return value
+
+
+def clean_values(values: dict, participant: Participant) -> dict:
+    """The checked fields of one version (refusals name the field and the rule), with its consistency flags."""
+    s = protocol_mod.load().safety
+    v = {"term": entered_text("term", values.get("term"), limit=TERM_LIMIT, required=True)}
+    v["onset_at"] = entered_time("onset_at", values.get("onset_at"))
+    v["aware_at"] = entered_time("aware_at", values.get("aware_at"))
+    if participant.randomised_at and v["onset_at"] < participant.randomised_at:
+        raise Refused(f"onset at must not be before randomisation ({_local(participant.randomised_at)})",
+                      field="onset_at")
+    if v["aware_at"] < v["onset_at"]:
+        raise Refused("aware at must not be before the onset", field="aware_at")
+    v["serious"] = _bool("serious", values.get("serious"), "serious")
+    for code in CRITERIA_CODES:
+        given = values.get(code)
+        if given not in (None, True, False):
+            raise Refused(f"{code.replace('_', ' ')} must be true or false", field=code)
+        v[code] = bool(given)
+    chosen = [c for c in CRITERIA_CODES if v[c]]
+    if v["serious"] and not chosen:
+        raise Refused("a serious event needs at least one seriousness criterion (death, life-threatening, "
+                      "hospitalisation, disability, congenital anomaly, medically important)", field="serious")
+    if not v["serious"] and chosen:
+        raise Refused(f"a non-serious event cannot meet a seriousness criterion ({', '.join(chosen)}): answer "
+                      "serious yes, or clear the criterion", field="serious")
+    v["severity"] = _choice("severity", values.get("severity"), SEVERITY)
+    v["outcome"] = _choice("outcome", values.get("outcome"), OUTCOMES)
+    v["action"] = _choice("action", values.get("action"), ACTIONS, label="action with the infusion")
+    pre = values.get("prespecified")
+    if pre is None:
+        raise Refused("prespecified event: choose one of the protocol's events or 'none of them'",
+                      field="prespecified")
+    if pre not in ("", *s.prespecified_events):
+        raise Refused(f"prespecified event must be one of {', '.join(s.prespecified_events)} or empty",
+                      field="prespecified")
+    v["prespecified"] = pre
+    exempt = values.get("exempt") or ""
+    if exempt not in ("", *s.exempt_events):
+        raise Refused(f"exempt event must be one of {', '.join(s.exempt_events)} or empty", field="exempt")
+    if exempt and pre:
+        raise Refused("a prespecified event is never exempt from expedited reporting", field="exempt")
+    v["exempt"] = exempt
+    v["related"] = _bool("related", values.get("related"), "causality (reasonable possibility)")
+    v["meddra_version"] = entered_text("meddra_version", values.get("meddra_version"), limit=8)
+    v["meddra_code"] = entered_text("meddra_code", values.get("meddra_code"), limit=8)
+    if v["meddra_code"] and not v["meddra_version"]:
+        raise Refused("a MedDRA code needs its MedDRA version", field="meddra_version")
+    if v["meddra_code"] and not (v["meddra_code"].isascii() and v["meddra_code"].isdigit()
+                                 and len(v["meddra_code"]) == 8):
+        raise Refused("MedDRA code must be the 8-digit code of a term", field="meddra_code")
+    if v["meddra_version"] and not v["meddra_code"]:
+        raise Refused("a MedDRA version goes with a MedDRA code", field="meddra_code")
+    v["narrative"] = entered_text("narrative", values.get("narrative"), limit=NARRATIVE_LIMIT)
+    flags = []
+    if v["death"] and v["outcome"] != "fatal":
+        flags.append("death is a criterion but the outcome is not fatal")
+    if v["outcome"] == "fatal" and not v["death"]:
+        flags.append("the outcome is fatal but death is not a criterion")
+    v["flags"] = "; ".join(flags)
+    return v
+
+
+# ---------------------------------------------------------------- site staff: initial report and follow-ups
+
+def _site_participant(user: User, participant: Participant) -> Participant:
+    require(user, Perm.REPORT_SAFETY)
+    if user.role_def.cross_site or participant.site_id not in member_site_ids(user):
+        raise Http404("no such participant")
+    if participant.randomised_at is None:
+        raise Refused(f"{participant.number} is not randomised: safety reporting starts at randomisation",
+                      status=409)
+    return participant
+
+
+def _mail_on_commit(case: Case, version: CaseVersion) -> None:
+    """After the commit, tell pharmacovigilance of a serious report (no arm: site staff wrote it)."""
+    number, v = case.number, version.version
+
+    def send() -> None:
+        criteria = ", ".join(c.replace("_", " ") for c in version.criteria)
+        body = (f"{'Follow-up' if v > 1 else 'New'} serious adverse event report in the "
+                f"{protocol_mod.load().name} trial.\n\nCase: {number} version {v}\nParticipant: "
+                f"{case.participant.number} (site {case.site.code})\nEvent: {version.term}\nOnset: "
+                f"{_local(version.onset_at)}\nSite aware: {_local(version.aware_at)}\nCriteria: {criteria}\n"
+                f"Outcome: {version.get_outcome_display()}\nInvestigator causality: "
+                f"{'related' if version.related else 'not related'}\n"
+                + (f"Exempt from expedited reporting: {version.exempt.replace('_', ' ')}\n" if version.exempt else "")
+                + "\nAssess it on the safety worklist.\n")
+        try:
+            send_mail(f"{protocol_mod.load().name}: SAE {number} v{v}", body, settings.DEFAULT_FROM_EMAIL,
+                      pv_recipients())
+        except Exception:  # the report stands; the failure is logged for follow-up by the reminder command
+            log.exception("mail of SAE %s v%s to pharmacovigilance failed", number, v)
+
+    transaction.on_commit(send)
+
+
+def report_event(*, user: User, participant: Participant, values: dict, request_id: str = "") -> Case:
+    """The initial report of an adverse event (version 1 of a new case)."""
+    actor = Actor.of(user, request_id)
+    participant = _site_participant(user, participant)
+    v = clean_values(values, participant)
+    with transaction.atomic():
+        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        n = Case.objects.filter(participant=locked).count() + 1
+        now = _now()
+        serious_clock = v["serious"] and not v["exempt"]
+        case = audit.create(Case, actor=actor, participant=locked, site_id=locked.site_id,
+                            number=f"{locked.number}-E{n}", created_at=now, created_by=user,
+                            site_aware_at=v["aware_at"] if serious_clock else None,
+                            sponsor_aware_at=now if serious_clock else None)
+        version = audit.create(CaseVersion, actor=actor, case=case, version=1, entered_by=user, entered_at=now, **v)
+        if v["serious"]:
+            _mail_on_commit(case, version)
+    return case
+
+
+def latest(case: Case) -> CaseVersion:
+    return case.versions.order_by("-version").first()
+
+
+def add_follow_up(*, user: User, case: Case, values: dict, request_id: str = "") -> CaseVersion:
+    """A follow-up: a new version with everything now known. The clock starts are written only by the
+    version that first makes the event serious (or, for a SUSAR, fatal or life-threatening)."""
+    actor = Actor.of(user, request_id)
+    _site_participant(user, case.participant)
+    v = clean_values(values, case.participant)
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        before = latest(locked)
+        if v["aware_at"] < before.aware_at:
+            raise Refused(f"aware at must not be before the previous version's ({_local(before.aware_at)})",
+                          field="aware_at")
+        now = _now()
+        version = audit.create(CaseVersion, actor=actor, case=locked, version=before.version + 1, entered_by=user,
+                               entered_at=now, **v)
+        if v["serious"] and not v["exempt"] and locked.site_aware_at is None:
+            audit.update(locked, actor=actor, reason=f"version {version.version} reports a serious event",
+                         site_aware_at=v["aware_at"], sponsor_aware_at=now)
+        decision = SusarDecision.objects.select_for_update().filter(case=locked).first()
+        if (decision is not None and not decision.fatal and decision.restart_from is None
+                and version.fatal_or_life_threatening):
+            # written in both outcomes alike; the restarted clock runs only for a reportable SUSAR
+            audit.update(decision, actor=actor, reason=f"version {version.version}: fatal or life-threatening",
+                         restart_from=min(v["aware_at"], now))
+        if v["serious"]:
+            _mail_on_commit(locked, version)
+    return version
+
+
+# ---------------------------------------------------------------- sponsor: reference safety information
+
+def add_rsi(*, user: User, version: str, approved_on, in_force_from, expected_reactions: str,
+            request_id: str = "") -> ReferenceSafetyInformation:
+    require(user, Perm.ASSESS_SAFETY)
+    version = entered_text("version", version, limit=40, required=True)
+    if not isinstance(approved_on, dt.date) or isinstance(approved_on, dt.datetime):
+        raise Refused("approved on must be a date", field="approved_on")
+    start = entered_time("in_force_from", in_force_from, required=True) if not isinstance(in_force_from, dt.datetime) \
+        else in_force_from
+    if timezone.is_naive(start):
+        start = timezone.make_aware(start)
+    if start.date() < approved_on:
+        raise Refused("in force from must not be before the approval date", field="in_force_from")
+    reactions = entered_text("expected_reactions", expected_reactions, limit=20000, required=True)
+    with transaction.atomic():
+        if ReferenceSafetyInformation.objects.filter(version=version).exists():
+            raise Refused(f"RSI version {version} exists already", field="version", status=409)
+        if ReferenceSafetyInformation.objects.filter(in_force_from=start).exists():
+            raise Refused("another RSI version comes into force at that moment", field="in_force_from", status=409)
+        return audit.create(ReferenceSafetyInformation, actor=Actor.of(user, request_id), version=version,
+                            approved_on=approved_on, in_force_from=start, expected_reactions=reactions,
+                            entered_by=user, entered_at=_now())
+
+
+def rsi_in_force(at: dt.datetime) -> ReferenceSafetyInformation | None:
+    """The RSI version in force at ``at`` (the latest to come into force at or before it)."""
+    return ReferenceSafetyInformation.objects.filter(in_force_from__lte=at).order_by("-in_force_from").first()
+
+
+# ---------------------------------------------------------------- sponsor: assessment and the SUSAR decision
+
+def is_susar_candidate(version: CaseVersion, assessment: Assessment) -> bool:
+    related = version.related or bool(assessment.sponsor_related)
+    return version.serious and not version.exempt and related and not assessment.expected
+
+
+def assess(*, user: User, case: Case, expected: bool, sponsor_related: bool | None = None, comment: str = "",
+           unblind_reason: str = "", request_id: str = "") -> Assessment:
+    """The sponsor's assessment of the case's latest version. Expectedness is judged against the RSI in force
+    at the onset (a later RSI never reclassifies this assessment). A serious, related, unexpected event opens
+    the SUSAR unblinding of this one participant for this user (once per case)."""
+    require(user, Perm.ASSESS_SAFETY)
+    actor = Actor.of(user, request_id)
+    if not isinstance(expected, bool):
+        raise Refused("expected: answer yes or no", field="expected")
+    if sponsor_related is not None and not isinstance(sponsor_related, bool):
+        raise Refused("sponsor causality: answer yes, no or leave it empty", field="sponsor_related")
+    comment = entered_text("comment", comment, limit=COMMENT_LIMIT)
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().select_related("participant").get(pk=case.pk)
+        version = latest(locked)
+        if not version.serious:
+            raise Refused("only serious events are assessed by the sponsor", field="expected", status=409)
+        if version.related and sponsor_related is False:
+            raise Refused("the sponsor may not downgrade the investigator's causality (related): leave the "
+                          "sponsor causality empty or answer related", field="sponsor_related")
+        rsi = rsi_in_force(version.onset_at)
+        if rsi is None:
+            raise Refused(f"no reference safety information was in force at the onset ({_local(version.onset_at)}): "
+                          "add the RSI version first", field="expected", status=409)
+        n = Assessment.objects.filter(case=locked).count() + 1
+        assessment = audit.create(Assessment, actor=actor, case=locked, number=n, case_version=version.version,
+                                  rsi=rsi, expected=expected, sponsor_related=sponsor_related, comment=comment,
+                                  assessed_by=user, assessed_at=_now())
+        if is_susar_candidate(version, assessment) and not SusarDecision.objects.filter(case=locked).exists():
+            _decide_susar(locked, version, user=user, actor=actor, reason=unblind_reason, request_id=request_id)
+    return assessment
+
+
+def _decide_susar(case: Case, version: CaseVersion, *, user: User, actor: Actor, reason: str,
+                  request_id: str) -> SusarDecision:
+    from shine.trial.allocation.services import susar_unblind
+
+    reason = (reason or "").strip() or f"SUSAR assessment of case {case.number}"
+    unblinding, arm = susar_unblind(case.participant, user=user, reason=reason, request_id=request_id)
+    aware = [t for t in (case.site_aware_at, case.sponsor_aware_at, version.aware_at) if t is not None]
+    return audit.create(SusarDecision, actor=actor, case=case, unblinding=unblinding, decided_at=_now(),
+                        decided_by=user, reportable=arm == protocol_mod.load().active_arm, aware_from=min(aware),
+                        fatal=version.fatal_or_life_threatening)
+
+
+def record_submission(*, user: User, case: Case, kind: str, at, note: str = "", request_id: str = "") -> SusarDecision:
+    """Pharmacovigilance records a report sent to the authority (``initial``, ``followup``, ``restart``) or
+    closes a decision that needs none (``close``, with a note). Only the user who saw the arm may."""
+    from shine.trial.allocation.selectors import arm_for
+
+    require(user, Perm.ASSESS_SAFETY)
+    if kind not in SUBMISSIONS:
+        raise Refused(f"kind must be one of {', '.join(SUBMISSIONS)}", field="kind")
+    decision = SusarDecision.objects.filter(case=case).first()
+    if decision is None or arm_for(user, case.participant) is None:
+        raise Refused("this case has no SUSAR decision you took", field="kind", status=409)
+    at = entered_time("at", at)
+    note = entered_text("note", note, limit=400)
+    if at < decision.aware_from:
+        raise Refused(f"at must not be before the awareness of the event ({_local(decision.aware_from)})", field="at")
+    fields = {"initial": "initial_sent_at", "followup": "followup_sent_at", "restart": "restart_sent_at"}
+    with transaction.atomic():
+        decision = SusarDecision.objects.select_for_update().get(pk=decision.pk)
+        if kind == "close":
+            if decision.reportable:
+                raise Refused("a SUSAR to report closes with its reports, not with a note", field="kind", status=409)
+            if not note:
+                raise Refused("note is required to close a decision", field="note")
+            return audit.update(decision, actor=Actor.of(user, request_id), reason="closed", closed_note=note)
+        if not decision.reportable:
+            raise Refused("not reportable: nothing is sent to the authority", field="kind", status=409)
+        if kind == "followup" and not decision.fatal:
+            raise Refused("a follow-up report is due only for a fatal or life-threatening SUSAR", field="kind",
+                          status=409)
+        if kind == "restart" and decision.restart_from is None:
+            raise Refused("the SUSAR has not become fatal or life-threatening", field="kind", status=409)
+        if getattr(decision, fields[kind]) is not None:
+            raise Refused(f"the {kind} report is recorded already", field="kind", status=409)
+        return audit.update(decision, actor=Actor.of(user, request_id), reason=f"{kind} report sent",
+                            **{fields[kind]: at}, closed_note=note or decision.closed_note)
