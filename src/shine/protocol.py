@@ -98,6 +98,63 @@ class Statistics:
     futility_binding: bool
 
 
+STRATEGIES = ("treatment_policy", "composite", "hypothetical", "while_alive", "while_in_icu", "while_on_study",
+              "principal_stratum")
+ESTIMAND_ANALYSES = ("primary", "mortality", "survival", "days_without_support", "safety")
+DOSE_WINDOW_ENDS = ("death", "icu_discharge", "data_cutoff", "infusion_stopped_adverse_event")
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """How one intercurrent event is handled (ICH E9(R1)): ``strategy`` from :data:`STRATEGIES`, ``handling``
+    in words."""
+
+    event: str
+    strategy: str
+    handling: str
+
+
+@dataclass(frozen=True)
+class Estimand:
+    """What one analysis estimates. ``population``: a key of ``Estimands.populations``, or ``None`` for the
+    population chosen for the run (intention-to-treat or per-protocol)."""
+
+    analysis: str
+    population: str | None
+    variable: str
+    summary_measure: str
+    strategies: tuple[Strategy, ...]
+
+
+@dataclass(frozen=True)
+class Estimands:
+    """The ``[estimands]`` section: intercurrent events, populations in words, one :class:`Estimand` per
+    analysis, and the per-protocol dose window (which events end it, and the start allowance)."""
+
+    intercurrent_events: dict[str, str]
+    populations: dict[str, str]
+    analyses: dict[str, Estimand]
+    dose_window_ends_at: tuple[str, ...]
+    per_protocol_start_hours: float
+
+    def __getitem__(self, analysis: str) -> Estimand:
+        return self.analyses[analysis]
+
+
+def _estimands(data: dict) -> Estimands:
+    events = dict(data["intercurrent_events"])
+    analyses = {}
+    for name, spec in data.items():
+        if not isinstance(spec, dict) or name in ("intercurrent_events", "populations"):
+            continue
+        strategies = tuple(Strategy(e, *map(str, spec[e])) if isinstance(spec.get(e), list) and len(spec[e]) == 2
+                           else Strategy(e, "", "") for e in events)
+        analyses[name] = Estimand(name, spec.get("population"), spec.get("variable", ""),
+                                  spec.get("summary_measure", ""), strategies)
+    return Estimands(events, dict(data["populations"]), analyses, tuple(data["dose_window_ends_at"]),
+                     float(data["per_protocol_start_hours"]))
+
+
 @dataclass(frozen=True)
 class Protocol:
     name: str
@@ -116,6 +173,7 @@ class Protocol:
     outcomes: Outcomes
     safety: Safety
     statistics: Statistics
+    estimands: Estimands
     source: str = field(default="", compare=False)
 
     @property
@@ -161,6 +219,7 @@ def parse(data: dict, source: str = "") -> Protocol:
         outcomes=Outcomes(**_tuples(data["outcomes"])),
         safety=Safety(**_tuples(data["safety"])),
         statistics=Statistics(**data["statistics"]),
+        estimands=_estimands(data["estimands"]),
         source=source,
     )
     problems = validate(p)
@@ -202,6 +261,32 @@ def validate(p: Protocol) -> list[str]:
     for day in p.schedule.followup_days:
         if day not in p.schedule.followup_window_days:
             out.append(f"schedule.followup_window_days lacks a window for day {day}")
+    out += _validate_estimands(p.estimands)
+    return out
+
+
+def _validate_estimands(e: Estimands) -> list[str]:
+    out = []
+    for name in ("itt", "per_protocol", "safety"):
+        if name not in e.populations:
+            out.append(f"estimands.populations must describe {name}")
+    for end in e.dose_window_ends_at:
+        if end not in DOSE_WINDOW_ENDS:
+            out.append(f"estimands.dose_window_ends_at: {end!r} is not one of {', '.join(DOSE_WINDOW_ENDS)}")
+    for name in ESTIMAND_ANALYSES:
+        if name not in e.analyses:
+            out.append(f"estimands.{name} is missing (every analysis states its estimand)")
+    if not e.per_protocol_start_hours > 0:
+        out.append("estimands.per_protocol_start_hours must be positive")
+    for a in e.analyses.values():
+        if a.population is not None and a.population not in e.populations:
+            out.append(f"estimands.{a.analysis}.population must be one of {', '.join(e.populations)}")
+        if not a.variable or not a.summary_measure:
+            out.append(f"estimands.{a.analysis} needs a variable and a summary_measure")
+        for s in a.strategies:
+            if s.strategy not in STRATEGIES:
+                out.append(f"estimands.{a.analysis}.{s.event} must be [strategy, handling] with a strategy of "
+                           f"{', '.join(STRATEGIES)}")
     return out
 
 

@@ -39,8 +39,14 @@ def test_report_folder(report_dir, data_dir):
     for key in ("difference", "ci_low", "ci_high", "p_value", "method", "n_per_arm"):
         assert key in results["primary"]
     assert set(results["mortality"]) == {"28", "90"}
+    # the estimand beside each result; safety in the safety population
+    assert results["primary"]["estimand"]["population"] == "per_protocol"
+    assert results["mortality"]["28"]["estimand"]["intercurrent_events"][0]["strategy"] == "composite"
+    assert results["safety"]["sae"]["population"] == "safety" == results["populations"]["safety"]
+    assert set(results["estimands"]) == {"primary", "mortality", "survival", "days_without_support", "safety"}
     html = (report_dir / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 3 and "<img src='http" not in html
+    assert html.count("<div class='estimand'>") == 5 and "while alive" in html
     assert results["input"]["sha256"] in html
     assert (report_dir / "forest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

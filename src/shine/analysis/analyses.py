@@ -17,7 +17,7 @@ from shine import protocol as protocol_module
 from shine.analysis import derive, methods
 from shine.analysis.dataset import Dataset
 from shine.analysis.methods import Estimate
-from shine.analysis.populations import check_population, population_flags
+from shine.analysis.populations import SAFETY, check_population, population_flags
 
 DEFAULT_SEED = 20240901  # bootstrap and multiple imputation; fixed so that re-runs agree
 IMPUTATIONS = 20
@@ -280,6 +280,7 @@ class SupportResult:
     van_elteren_p: float
     van_elteren_z: float
     excluded_incomplete: int
+    van_elteren_method: str = "van Elteren test stratified by site, normal approximation"
 
     def summary(self) -> str:
         g1, g0 = self.groups
@@ -309,7 +310,8 @@ def support_analysis(data: Dataset | Derived, support: str, population: str = "p
         q1={g: float(np.quantile(v, 0.25)) for g, v in y.items()},
         q3={g: float(np.quantile(v, 0.75)) for g, v in y.items()},
         difference=methods.bootstrap_mean_difference(y[g1], y[g0], seed=seed, resamples=resamples),
-        van_elteren_p=test.p_value, van_elteren_z=test.z, excluded_incomplete=int(len(f) - len(known)))
+        van_elteren_p=test.p_value, van_elteren_z=test.z, excluded_incomplete=int(len(f) - len(known)),
+        van_elteren_method=test.method)
 
 
 # ----------------------------------------------------------------------------------------------- safety
@@ -340,7 +342,9 @@ class SafetyResult:
 SAFETY_KINDS = ("sae", "sar", "prespecified_sae")
 
 
-def safety_analysis(data: Dataset | Derived, kind: str = "sae", population: str = "per_protocol") -> SafetyResult:
+def safety_analysis(data: Dataset | Derived, kind: str = "sae", population: str = SAFETY) -> SafetyResult:
+    """Safety in the safety population (received any infusion, as treated) unless ``population`` says
+    otherwise."""
     if kind not in SAFETY_KINDS:
         raise ValueError(f"kind must be one of {', '.join(SAFETY_KINDS)}, got {kind!r}")
     derived = derive_all(data)
@@ -426,6 +430,7 @@ def consort(data: Dataset | Derived) -> pd.DataFrame:
         for reason in ("dose below threshold", "major deviation", "dose below threshold; major deviation"):
             rows.append((f"excluded from per-protocol: {reason}", g, int((x["excluded_because"] == reason).sum())))
         rows += [("per-protocol", g, int(x["per_protocol"].sum())),
+                 ("safety population (received any infusion)", g, int(x["safety"].sum())),
                  ("primary outcome available (intention-to-treat)", g, int((x["itt"] & x["mean_sofa"].notna()).sum())),
                  ("primary outcome available (per-protocol)", g,
                   int((x["per_protocol"] & x["mean_sofa"].notna()).sum()))]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from shine import protocol as protocol_module
-from shine.analysis import analyses, derive
+from shine.analysis import analyses, derive, estimands
 from shine.analysis.dataset import Dataset
 from shine.analysis.methods import Estimate
 
@@ -77,22 +77,27 @@ def run(data: Dataset, population: str = "per_protocol", *, seed: int = analyses
     mortality = {d: analyses.mortality_analysis(derived, d, population) for d in proto.outcomes.mortality_days}
     survival = analyses.survival_analysis(derived, population)
     support = {s: analyses.support_analysis(derived, s, population, seed=seed) for s in derive.SUPPORTS}
-    safety = {k: analyses.safety_analysis(derived, k, population) for k in analyses.SAFETY_KINDS}
+    safety_population = estimands.population_of("safety", population)
+    safety = {k: analyses.safety_analysis(derived, k, safety_population) for k in analyses.SAFETY_KINDS}
+    estimand = {a: estimands.estimand(a, population) for a in estimands.ANALYSES}
 
     forest = [dict(outcome="mean daily modified SOFA", panel="difference, SOFA points", estimate=primary.difference,
-                   ci_low=primary.ci_low, ci_high=primary.ci_high, p_value=primary.p_value, method=primary.method)]
+                   ci_low=primary.ci_low, ci_high=primary.ci_high, p_value=primary.p_value, method=primary.method,
+                   population=population)]
     for d, m in mortality.items():
-        forest.append(dict(outcome=f"{d}-day mortality", panel="ratio", **_forest(m.adjusted_rr)))
+        forest.append(dict(outcome=f"{d}-day mortality", panel="ratio", **_forest(m.adjusted_rr), population=population))
     forest.append(dict(outcome=f"death to day {survival.horizon} (hazard ratio)", panel="ratio",
-                       **_forest(survival.hazard_ratio)))
+                       **_forest(survival.hazard_ratio), population=population))
     for s, r in support.items():
         forest.append(dict(outcome=f"days alive without {s.replace('_', ' ')}", panel="difference, days",
-                           **{**_forest(r.difference), "p_value": r.van_elteren_p}))
+                           **{**_forest(r.difference), "p_value": r.van_elteren_p,
+                              "method": f"{r.difference.method}; P: {r.van_elteren_method}"}, population=population))
     for k, r in safety.items():
         forest.append(dict(outcome=f"≥ 1 {k.replace('_', ' ')} within {r.window_days} days", panel="ratio",
-                           **{**_forest(r.risk_ratio), "p_value": r.p_value}))
+                           **{**_forest(r.risk_ratio), "p_value": r.p_value,
+                              "method": f"{r.risk_ratio.method}; P: {r.test}"}, population=safety_population))
     forest_frame = pd.DataFrame(forest, columns=["outcome", "panel", "estimate", "ci_low", "ci_high", "p_value",
-                                                 "method"])
+                                                 "method", "population"])
 
     km_points = {}
     for g, km in survival.kaplan_meier.items():
@@ -106,6 +111,8 @@ def run(data: Dataset, population: str = "per_protocol", *, seed: int = analyses
                   "tables": {} if data.recoded else {k: dict(v) for k, v in data.manifest.get("tables", {}).items()}},
         "blinded": data.blinded,
         "population": population,
+        "populations": {"efficacy": population, "safety": safety_population},
+        "estimands": estimand,
         "groups": list(groups),
         "contrast": f"{g1} vs {g0} ({g1} − {g0} for differences, {g1} / {g0} for ratios)",
         "seed": seed,
@@ -127,23 +134,27 @@ def run(data: Dataset, population: str = "per_protocol", *, seed: int = analyses
             "n_observed_per_arm": primary.n_observed_per_arm, "mean": primary.means, "sd": primary.sds,
             "missing_fraction": primary.missing_fraction, "complete_case": estimate_dict(primary.complete_case),
             "sensitivity": {k: estimate_dict(v) for k, v in primary.sensitivity.items()},
+            "estimand": estimand["primary"],
         },
         "mortality": {str(d): {"deaths": m.deaths, "n": m.n, "unknown_status": m.unknown,
                                "risk": {g: m.deaths[g] / m.n[g] for g in groups},
                                "adjusted_risk_ratio": estimate_dict(m.adjusted_rr),
                                "crude_risk_ratio": estimate_dict(m.crude_rr),
-                               "risk_difference": estimate_dict(m.risk_difference)} for d, m in mortality.items()},
+                               "risk_difference": estimate_dict(m.risk_difference),
+                               "estimand": estimand["mortality"]} for d, m in mortality.items()},
         "survival": {"horizon_days": survival.horizon, "logrank_chi2": survival.logrank_chi2,
                      "logrank_p": survival.logrank_p, "hazard_ratio": estimate_dict(survival.hazard_ratio),
-                     "kaplan_meier_survival": km_points},
+                     "kaplan_meier_survival": km_points, "estimand": estimand["survival"]},
         "days_alive_without_support": {
             s: {"n": r.n, "mean": r.mean, "sd": r.sd, "median": r.median, "q1": r.q1, "q3": r.q3,
                 "difference_in_means": estimate_dict(r.difference), "van_elteren_p": r.van_elteren_p,
-                "van_elteren_z": r.van_elteren_z, "excluded_incomplete_followup": r.excluded_incomplete}
+                "van_elteren_z": r.van_elteren_z, "excluded_incomplete_followup": r.excluded_incomplete,
+                "estimand": estimand["days_without_support"]}
             for s, r in support.items()},
         "safety": {k: {"window_days": r.window_days, "events": r.events, "participants_with_event":
                        r.participants_with_event, "n": r.n, "risk_ratio": estimate_dict(r.risk_ratio),
-                       "p_value": r.p_value, "test": r.test} for k, r in safety.items()},
+                       "p_value": r.p_value, "test": r.test, "population": safety_population,
+                       "estimand": estimand["safety"]} for k, r in safety.items()},
     }
     tables = {
         "outcomes": forest_frame,
@@ -285,7 +296,8 @@ def html_report(report: Report, pngs: dict[str, bytes]) -> str:
              f"{e(g0)}: mean {_fmt(pr['mean'][g0])} (SD {_fmt(pr['sd'][g0])}, n {pr['n_per_arm'][g0]}).<br>"
              f"Adjusted difference {e(g1)} − {e(g0)}: <b>{_fmt(pr['difference'])}</b> "
              f"(95 % CI {_fmt(pr['ci_low'])} to {_fmt(pr['ci_high'])}), P = {_p(pr['p_value'])}. "
-             f"Method: {e(pr['method'])}. Outcome missing for {pr['missing_fraction'] * 100:.1f} %.</p>"]
+             f"Method: {e(pr['method'])}. Outcome missing for {pr['missing_fraction'] * 100:.1f} %.</p>",
+             _estimand_html(pr["estimand"])]
     if pr["sensitivity"]:
         rows = pd.DataFrame([{"analysis": k, "difference": v["estimate"], "95 % CI": f"{_fmt(v['ci_low'])} to "
                               f"{_fmt(v['ci_high'])}", "P": _p(v["p_value"]), "method": v["method"]}
@@ -303,7 +315,8 @@ def html_report(report: Report, pngs: dict[str, bytes]) -> str:
                           "unknown status": m["unknown_status"][g1] + m["unknown_status"][g0]}
                          for d, m in r["mortality"].items()])
     s = r["survival"]
-    parts += ["<h2>Mortality</h2>", _table(mort),
+    parts += ["<h2>Mortality</h2>", _estimand_html(r["mortality"][next(iter(r["mortality"]))]["estimand"]),
+              _table(mort), _estimand_html(s["estimand"], "Estimand of the survival analysis"),
               f"<p>Log-rank χ² {_fmt(s['logrank_chi2'])}, P = {_p(s['logrank_p'])}. Hazard ratio "
               f"{_fmt(s['hazard_ratio']['estimate'])} (95 % CI {_fmt(s['hazard_ratio']['ci_low'])} to "
               f"{_fmt(s['hazard_ratio']['ci_high'])}); {e(s['hazard_ratio']['method'])}.</p>",
@@ -323,8 +336,10 @@ def html_report(report: Report, pngs: dict[str, bytes]) -> str:
                          "RR (95 % CI)": f"{_fmt(v['risk_ratio']['estimate'])} ({_fmt(v['risk_ratio']['ci_low'])} to "
                          f"{_fmt(v['risk_ratio']['ci_high'])})", "P": _p(v["p_value"]), "test": v["test"]}
                         for k, v in r["safety"].items()])
-    parts += ["<h2>Days alive without organ support within 90 days</h2>", _table(sup),
-              f"<h2>Serious adverse events within {r['settings']['sae_window_days']} days</h2>", _table(saf),
+    parts += ["<h2>Days alive without organ support within 90 days</h2>",
+              _estimand_html(next(iter(r["days_alive_without_support"].values()))["estimand"]), _table(sup),
+              f"<h2>Serious adverse events within {r['settings']['sae_window_days']} days</h2>",
+              _estimand_html(next(iter(r["safety"].values()))["estimand"]), _table(saf),
               "<h2>Daily modified SOFA over time</h2>",
               f"<img alt='daily SOFA by group' src='data:image/png;base64,"
               f"{base64.b64encode(pngs['daily_sofa']).decode()}'>",
@@ -342,7 +357,19 @@ def _outcome_table(report: Report) -> pd.DataFrame:
     f = report.tables["outcomes"]
     return pd.DataFrame({"outcome": f["outcome"], "estimate": f["estimate"].map(_fmt),
                          "95 % CI": [f"{_fmt(a)} to {_fmt(b)}" for a, b in zip(f["ci_low"], f["ci_high"])],
-                         "P": f["p_value"].map(_p), "scale": f["panel"], "method": f["method"]})
+                         "P": f["p_value"].map(_p), "scale": f["panel"], "method": f["method"],
+                         "population": f["population"]})
+
+
+def _estimand_html(est: dict, title: str = "Estimand") -> str:
+    """The estimand beside its result: population, variable, summary measure, each intercurrent event."""
+    e = html.escape
+    rows = "".join(f"<tr><td>{e(i['description'])}</td><td>{e(i['strategy'].replace('_', ' '))}</td>"
+                   f"<td>{e(i['handling'])}</td></tr>" for i in est["intercurrent_events"])
+    return (f"<div class='estimand'><p><b>{e(title)}.</b> Population: <b>{e(est['population'].replace('_', '-'))}</b> "
+            f"({e(est['population_definition'])}). Variable: {e(est['variable'])}. Summary measure: "
+            f"{e(est['summary_measure'])}.</p><table><tr><th>intercurrent event</th><th>strategy</th>"
+            f"<th>how it is handled</th></tr>{rows}</table></div>")
 
 
 def write(report: Report, out_dir: str | Path) -> Path:
