@@ -128,3 +128,20 @@ def test_patient_level_ancova_matches_the_design_engine(rule, n_trials):
     covariate_loss = float(np.exp(-0.5 * (THETA - 1.959964) ** 2) / math.sqrt(2 * math.pi) * THETA / N_MAX)
     _within(r.power, exact.power - t_loss, r.mcse.power, covariate_loss)
     _within(r.p_stop_futility, exact.p_stop_h1, r.mcse.p_stop_futility, covariate_loss)
+
+
+def test_the_default_futility_rule_is_the_protocols():
+    from shine import protocol
+    from shine.design import futility_z_for_rule
+    from shine.simulation.trials import futility_z_for
+
+    stats = protocol.load().statistics
+    z = futility_z_for_rule(stats.interim_rule, stats.interim_n / protocol.load().max_sample_size,
+                            alpha=stats.alpha_two_sided / 2, power=stats.power)
+    assert futility_z_for(stats.interim_rule, stats.interim_n, protocol.load().max_sample_size) == pytest.approx(z)
+    default = simulate_trials(500, EFFECT, SD, seed=2)
+    assert default.futility_z == pytest.approx(z) and default.futility_z != 0.0
+    assert default == simulate_trials(500, EFFECT, SD, seed=2, futility_z=z)
+    assert simulate_trials(500, EFFECT, SD, seed=2, n_interim=None).futility_z is None
+    with pytest.raises(ValueError, match="futility_z must be a number, None or 'protocol'"):
+        simulate_trials(10, futility_z="z<0")

@@ -62,17 +62,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def futility_z_for(rule: str, n_interim: int, n_max: int) -> float:
-    """The z cut-off of a futility rule at the interim information fraction (via shine.design)."""
-    try:
-        from shine.design import futility_z_for_rule
-    except ImportError:
-        raise ValueError("--rule needs shine.design.futility_z_for_rule, which is not available; "
-                         "give --futility-z instead") from None
-    stats = _protocol.load().statistics
-    return float(futility_z_for_rule(rule, n_interim / n_max, alpha=stats.alpha_two_sided / 2, power=stats.power))
-
-
 def _dataset(args) -> int:
     from shine.simulation.patients import generate_dataset
 
@@ -85,7 +74,7 @@ def _dataset(args) -> int:
 
 
 def _oc(args) -> int:
-    from shine.simulation.trials import simulate_trials
+    from shine.simulation.trials import futility_z_for, simulate_trials
 
     if args.no_interim:
         n_interim, futility_z, rule = None, None, "none"

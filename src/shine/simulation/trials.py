@@ -286,8 +286,18 @@ def _resolve_backend(backend: str) -> str:
     return backend
 
 
+def futility_z_for(rule: str, n_interim: int, n_max: int) -> float:
+    """The z cut-off of a futility rule at the interim information fraction n_interim / n_max, with the
+    protocol's one-sided alpha and power (via :func:`shine.design.futility_z_for_rule`)."""
+    from shine.design import futility_z_for_rule
+
+    stats = _protocol.load().statistics
+    return float(futility_z_for_rule(rule, n_interim / n_max, alpha=stats.alpha_two_sided / 2, power=stats.power))
+
+
 def simulate_trials(n_trials: int = 100_000, effect: float = 0.0, sd: float | None = None, n_max: int | None = None,
-                    n_interim: int | None = -1, futility_z: float | None = 0.0, sites=6, seed: int | None = None,
+                    n_interim: int | None = -1, futility_z: float | str | None = "protocol", sites=6,
+                    seed: int | None = None,
                     backend: str = "numpy", *, model: str = "ancova", alpha: float | None = None,
                     site_sd: float = 1.0, baseline_slope: float = 1.0, block_sizes: tuple[int, ...] | None = None,
                     dtype: str = "float64", chunk_trials: int | None = None, device: str | None = None,
@@ -297,7 +307,9 @@ def simulate_trials(n_trials: int = 100_000, effect: float = 0.0, sd: float | No
     ``effect``: true reduction of the outcome with iloprost (> 0 = benefit). ``sd``: residual SD of the
     outcome (default: the protocol's planning SD). ``n_max`` / ``n_interim``: total patients and patients
     at the futility look (defaults from the protocol; ``None`` = no interim look). ``futility_z``: stop when
-    the interim z for benefit is below it (``None`` = never stop). ``sites``: number of equally recruiting
+    the interim z for benefit is below it (``None`` = never stop); the default ``"protocol"`` is the cut-off
+    of the protocol's ``statistics.interim_rule`` at the interim information fraction
+    (:func:`futility_z_for`), the rule ``shine simulate oc`` uses too. ``sites``: number of equally recruiting
     sites or a list of recruitment weights. ``alpha``: two-sided level of the final test (default from the
     protocol). ``model``: ``"ancova"`` (patients, the primary analysis) or ``"means"`` (stage-wise normal
     model as rpact ``getSimulationMeans``). ``backend``: ``"numpy"``, ``"torch"`` (CUDA when present,
@@ -330,6 +342,9 @@ def simulate_trials(n_trials: int = 100_000, effect: float = 0.0, sd: float | No
     if n_interim is not None:
         _check("n_interim", n_interim, isinstance(n_interim, (int, np.integer)) and min_n <= n_interim < n_max,
                f"an integer from {min_n} to n_max − 1 = {n_max - 1}, or None")
+    if isinstance(futility_z, str):
+        _check("futility_z", futility_z, futility_z == "protocol", "a number, None or 'protocol'")
+        futility_z = futility_z_for(stats.interim_rule, n_interim, n_max) if n_interim is not None else None
     if futility_z is not None:
         _check("futility_z", futility_z, not math.isnan(futility_z), "a number or None")
         if math.isinf(futility_z) and futility_z < 0:
