@@ -58,39 +58,48 @@ if SHINE_ENV not in ("demo", "production"):
 PRODUCTION = SHINE_ENV == "production"
 
 
-def _demo_secret_key() -> str:
-    path = VAR_DIR / "secret_key"
+def _demo_secret(name: str, make) -> str:
+    """A secret kept under the var folder in the demo (made on first use); production reads the environment."""
+    path = VAR_DIR / name
     if not path.exists():
         VAR_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(50))
+        path.write_text(make())
         path.chmod(0o600)
     return path.read_text().strip()
 
 
-SECRET_KEY = env_str("SECRET_KEY") if PRODUCTION else os.environ.get("SECRET_KEY") or _demo_secret_key()
+def _secret(env: str, demo_file: str, make) -> str:
+    return env_str(env) if PRODUCTION else os.environ.get(env) or _demo_secret(demo_file, make)
 
 
-def _demo_cpr_key() -> str:
-    path = VAR_DIR / "cpr_key"
-    if not path.exists():
-        from cryptography.fernet import Fernet
+def _fernet_key() -> str:
+    from cryptography.fernet import Fernet
 
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(Fernet.generate_key().decode())
-        path.chmod(0o600)
-    return path.read_text().strip()
+    return Fernet.generate_key().decode()
 
+
+SECRET_KEY = _secret("SECRET_KEY", "secret_key", lambda: secrets.token_urlsafe(50))
 
 # Fernet key (urlsafe base64 of 32 bytes) that encrypts CPR numbers at rest; `python -c "from
 # cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"` makes one
-CPR_ENCRYPTION_KEY = (env_str("CPR_ENCRYPTION_KEY") if PRODUCTION
-                      else os.environ.get("CPR_ENCRYPTION_KEY") or _demo_cpr_key())
+CPR_ENCRYPTION_KEY = _secret("CPR_ENCRYPTION_KEY", "cpr_key", _fernet_key)
 try:
     from cryptography.fernet import Fernet as _Fernet
 
     _Fernet(CPR_ENCRYPTION_KEY)
 except ValueError:
     raise ImproperlyConfigured("CPR_ENCRYPTION_KEY must be a Fernet key (urlsafe base64 of 32 bytes)") from None
+
+
+# the unblinded side's secret (shine.trial.blinding): the A/B codes of blinded exports and the commitments
+# to blinded values in the audit trail; never given to a blinded role, the same for the life of the trial
+SHINE_BLINDING_KEY = _secret("SHINE_BLINDING_KEY", "blinding_key", lambda: secrets.token_urlsafe(32))
+if len(SHINE_BLINDING_KEY) < 32:
+    raise ImproperlyConfigured("SHINE_BLINDING_KEY must be at least 32 characters (e.g. `python -c \"import "
+                               "secrets; print(secrets.token_urlsafe(32))\"`)")
+# the audit chain's head after each commit (shine.trial.audit.anchor); put it where the database's users
+# cannot write (another volume, a write-once store); `shine audit verify --anchor` checks the chain against it
+SHINE_AUDIT_ANCHOR_FILE = Path(os.environ.get("SHINE_AUDIT_ANCHOR_FILE") or VAR_DIR / "audit-anchor.jsonl")
 DEBUG = env_bool("SHINE_DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
 if PRODUCTION and not ALLOWED_HOSTS:
@@ -211,6 +220,9 @@ SHINE_VERSION = shine.__version__
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "handlers": {"console": {"class": "logging.StreamHandler"},
+                 "security": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    # security events (audit anchors) always reach stdout, whatever LOG_LEVEL says
+    "loggers": {"shine.security": {"handlers": ["security"], "level": "INFO", "propagate": False}},
 }

@@ -61,8 +61,8 @@ def test_streamed_export_is_byte_identical_to_write_dataset_and_loads(course, tm
     assert (tmp_path / "a" / "daily.parquet").exists()
 
 
-def test_blinded_codes_match_the_analysis_blinding(course, trial, tmp_path, monkeypatch):
-    monkeypatch.setenv("SHINE_BLINDING_KEY", "dsmb-secret")
+def test_blinded_codes_match_the_analysis_blinding(course, trial, tmp_path, settings):
+    settings.SHINE_BLINDING_KEY = "dsmb-secret"
     export_dataset(tmp_path / "blind", user=trial["statistician"], blinded=True)
     export_dataset(tmp_path / "open", user=trial["dsmb_statistician"], blinded=False)
     blind, open_ = load(tmp_path / "blind"), load(tmp_path / "open")

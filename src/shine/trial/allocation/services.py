@@ -232,6 +232,19 @@ def _result(a: Allocation) -> Randomised:
                       dose_ng_per_kg_min=i.dose_ng_per_kg_min, request_id=a.request_id)
 
 
+def _pack_for(site: Site, arm: str) -> Pack | None:
+    """A pack of the slot's arm at the site, drawn at random (locked), or None.
+
+    Random, not the lowest number: staff who see which packs a site holds would otherwise learn, from each
+    pack dispensed past a lower-numbered one, that the two hold different arms. And None whenever *any* arm
+    has run out at the site, so a refusal never depends on which arm the next slot holds."""
+    available = Pack.objects.filter(site=site, status=Pack.Status.AT_SITE)
+    if available.values("arm").distinct().count() < len(protocol_mod.load().arms):
+        return None
+    candidates = list(available.select_for_update(skip_locked=True).filter(arm=arm))
+    return secrets.choice(candidates) if candidates else None
+
+
 def _same_request(participant: Participant, request_id: str) -> Randomised | None:
     a = Allocation.objects.select_related("participant", "pack").filter(request_id=request_id).first()
     if a is None:
@@ -292,8 +305,7 @@ def randomise(participant: Participant, *, user: User, weight_kg, weight_estimat
         if slot is None:
             raise Refused(f"the randomisation list for {site.code} is used up: the pharmacy must add a list",
                           status=409)
-        pack = (Pack.objects.select_for_update(skip_locked=True)
-                .filter(site=site, status=Pack.Status.AT_SITE, arm=slot.arm).order_by("number").first())
+        pack = _pack_for(site, slot.arm)
         if pack is None:  # the same words whatever the arm: the message must not hint at it
             raise Refused(f"no trial drug pack is available at {site.code}: the pharmacy must send packs before "
                           "randomisation", field="site", status=409)

@@ -7,6 +7,7 @@ from pydantic import Field, model_validator
 from shine.api.inputs import Input
 
 from . import selectors
+from .chain import encode_value
 from .schemas import AuditPage
 
 router = Router(tags=["audit"])
@@ -35,7 +36,8 @@ def audit_events(request, q: Query[AuditQuery]):
                               date_from=q.date_from, date_to=q.date_to)
     paginator = Paginator(selectors.events(request.user, f), q.page_size)
     page = paginator.get_page(q.page)
-    events = [{**{k: getattr(ev, k) for k in ("id", "at", "actor", "role", "action", "object_type", "object_id",
-                                               "reason", "request_id", "app_version", "content_hash")},
-               **selectors.seal_of(ev), "changes": selectors.visible_changes(ev, request.user)} for ev in page]
+    events = [{**{k: getattr(ev, k) for k in ("id", "actor_id", "actor", "role", "action", "object_type",
+                                               "object_id", "reason", "request_id", "app_version", "content_hash")},
+               "at": encode_value(ev.at), **selectors.seal_of(ev),
+               "changes": selectors.visible_changes(ev, request.user)} for ev in page]
     return {"count": paginator.count, "page": page.number, "pages": paginator.num_pages, "events": events}

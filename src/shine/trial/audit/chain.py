@@ -1,10 +1,17 @@
-"""Canonical serialisation of audit events and their SHA-256 hash chain."""
+"""Canonical serialisation of audit events, keyed commitments to blinded values, and the SHA-256 hash chain.
+
+A blinded value (an arm) has two candidates, so any unkeyed hash over it tells a blinded reader which one
+was stored. The content hash therefore covers a *commitment* to each blinded value: HMAC-SHA256 under a key
+the blinded side never holds, over the value and its place (record, field, side, event time). A blinded
+reader receives the commitments in place of the values and can still recompute every hash of the chain.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
 import hashlib
+import hmac
 import json
 import uuid
 
@@ -48,13 +55,37 @@ def _sha256(data) -> str:
     return hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
 
 
+COMMITMENT_PREFIX = "hmac-sha256:"
+
+
+def commitment(key: bytes, *, object_type: str, object_id: str, at: dt.datetime, field: str, side: int,
+               value) -> str:
+    """Keyed commitment to one blinded value; ``side`` 0 is the old value, 1 the new one."""
+    message = canonical_json([object_type, str(object_id), encode_value(at), field, side, value])
+    return COMMITMENT_PREFIX + hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def committed_changes(changes_json: str, blinded: frozenset[str] | set[str], key: bytes, *, object_type: str,
+                      object_id: str, at: dt.datetime) -> str:
+    """The event's changes (canonical JSON) with each blinded value replaced by its commitment; an empty
+    value stays empty (that a value was set is not blinded, only which one)."""
+    if not blinded:
+        return changes_json
+    changes = json.loads(changes_json)
+    names = blinded & changes.keys()
+    if not names:
+        return changes_json
+    for name in names:
+        changes[name] = [None if v is None else commitment(key, object_type=object_type, object_id=object_id,
+                                                           at=at, field=name, side=side, value=v)
+                         for side, v in enumerate(changes[name])]
+    return canonical_json(changes)
+
+
 def content_hash(fields: dict) -> str:
-    """SHA-256 over an event's canonical content (every field but its id and hashes)."""
+    """SHA-256 over an event's canonical content (every field but its id and hashes), ``changes`` being the
+    committed form (:func:`committed_changes`)."""
     return _sha256([encode_value(fields[name]) for name in CONTENT_FIELDS])
-
-
-def content_hash_of(event) -> str:
-    return content_hash({name: getattr(event, name) for name in CONTENT_FIELDS})
 
 
 def seal_hash(*, seq: int, event_id: int, content_hash: str, prev_hash: str) -> str:

@@ -6,15 +6,13 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-from django.apps import apps
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
 from shine.trial.accounts.roles import Perm
 
-from .models import AuditedModel, AuditEvent
-
-BLINDED_MASK = "(blinded)"
+from .models import AuditEvent
+from .services import committed_changes
 
 
 @dataclass(frozen=True)
@@ -46,27 +44,13 @@ def events(user, f: AuditFilter) -> QuerySet[AuditEvent]:
     return qs.select_related("seal").order_by("-id")
 
 
-def _blinded_fields(object_type: str) -> set[str]:
-    try:
-        model = apps.get_model(object_type)
-    except (LookupError, ValueError):
-        return set()
-    if not issubclass(model, AuditedModel):
-        return set()
-    names = set(model.audit_blinded)
-    for field in model._meta.concrete_fields:
-        if field.name in names:
-            names.add(field.attname)
-    return names
-
-
 def visible_changes(event: AuditEvent, user) -> dict:
-    """The event's changes, with blinded fields masked unless the user's role is unblinded."""
-    changes = json.loads(event.changes)
-    if user.role_def.blinded:
-        for name in _blinded_fields(event.object_type) & set(changes):
-            changes[name] = [BLINDED_MASK if v is not None else None for v in changes[name]]
-    return changes
+    """The event's changes; for a blinded role each blinded value is replaced by its keyed commitment, which
+    tells nothing of the value but still lets the reader recompute the event's content hash."""
+    if not user.role_def.blinded:
+        return json.loads(event.changes)
+    return json.loads(committed_changes(object_type=event.object_type, object_id=event.object_id, at=event.at,
+                                        changes=event.changes))
 
 
 def seal_of(event: AuditEvent) -> dict:

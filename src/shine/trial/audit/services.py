@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.conf import settings
 from django.db import connections, models, router, transaction
 
-from . import chain
+from shine.trial.blinding import audit_commitment_key
+
+from . import anchor, chain
 from .models import AuditedModel, AuditEvent, AuditSeal, _write_permit
 
 # pg_advisory_xact_lock key that serialises appends to the seal chain (ASCII "SHINEAUD")
@@ -74,6 +78,38 @@ def object_type(model) -> str:
     return model._meta.label_lower
 
 
+@functools.cache
+def blinded_fields(object_type: str) -> frozenset[str]:
+    """The fields of a record type whose values blinded roles never see (``audit_blinded``, by name and
+    column name); empty for non-data events."""
+    try:
+        model = apps.get_model(object_type)
+    except (LookupError, ValueError):
+        return frozenset()
+    if not issubclass(model, AuditedModel):
+        return frozenset()
+    names = set(model.audit_blinded)
+    names |= {f.attname for f in model._meta.concrete_fields if f.name in names}
+    return frozenset(names)
+
+
+def committed_changes(*, object_type: str, object_id: str, at: dt.datetime, changes: str) -> str:
+    """The event's changes as its content hash covers them: blinded values replaced by their commitments."""
+    return chain.committed_changes(changes, blinded_fields(object_type), audit_commitment_key(),
+                                   object_type=object_type, object_id=object_id, at=at)
+
+
+def content_hash(fields: dict) -> str:
+    """The content hash of an event's fields (``changes`` as stored, in plain canonical JSON)."""
+    return chain.content_hash({**fields, "changes": committed_changes(
+        object_type=fields["object_type"], object_id=fields["object_id"], at=fields["at"],
+        changes=fields["changes"])})
+
+
+def content_hash_of(event: AuditEvent) -> str:
+    return content_hash({name: getattr(event, name) for name in chain.CONTENT_FIELDS})
+
+
 def record(*, actor: Actor, action: str, object_type: str = "", object_id: str = "", changes: dict | None = None,
            reason: str = "", using: str = "default") -> AuditEvent:
     """Append one event inside the transaction of the write it records, and seal it there when it can."""
@@ -86,7 +122,7 @@ def record(*, actor: Actor, action: str, object_type: str = "", object_id: str =
         changes=chain.canonical_json(chain.encode_value(changes or {})), reason=reason,
         request_id=actor.request_id, app_version=settings.SHINE_VERSION,
     )
-    event = AuditEvent(content_hash=chain.content_hash(fields), **fields)
+    event = AuditEvent(content_hash=content_hash(fields), **fields)
     locked = _insert_event(event, connection)
     _seal(using=using, wait=False, floor=event.pk - SEAL_LOOKBACK, locked=locked)
     return event
@@ -168,6 +204,7 @@ def _seal(*, using: str, wait: bool, floor: int = 0, batch: int = 5000, locked: 
             part = seals[start:start + 500]
             cursor.execute(f"INSERT INTO {q(AuditSeal._meta.db_table)} ({columns}) VALUES "
                            + ", ".join(["(%s, %s, %s, %s)"] * len(part)), [v for row in part for v in row])
+    anchor.after_commit(using=using, seq=seq, hash=prev_hash)
     return len(seals)
 
 

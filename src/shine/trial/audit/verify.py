@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.apps import apps
 
+from . import anchor as anchor_mod
 from . import chain
 from .models import AuditedModel, AuditEvent, AuditSeal
-from .services import object_type, seal_pending, snapshot
+from .services import content_hash_of, object_type, seal_pending, snapshot
 
 DATA_ACTIONS = ("create", "update", "delete")
 _DELETED = object()
@@ -21,17 +23,22 @@ class Verification:
     records: int
     first_broken_event: str | None = None
     record_problems: tuple[str, ...] = field(default_factory=tuple)
+    anchor_problems: tuple[str, ...] = field(default_factory=tuple)
+    anchors: int | None = None  # lines of the anchor file checked; None: no anchor given
 
     @property
     def ok(self) -> bool:
-        return self.first_broken_event is None and not self.record_problems
+        return self.first_broken_event is None and not self.record_problems and not self.anchor_problems
 
     def summary(self) -> str:
         lines = []
         if self.first_broken_event:
             lines.append(f"BROKEN CHAIN: {self.first_broken_event}")
         lines += [f"RECORD DIFFERS FROM ITS HISTORY: {p}" for p in self.record_problems]
-        lines.append(f"{'OK' if self.ok else 'FAILED'}: {self.events} events, {self.records} audited records checked")
+        lines += [f"CHAIN DIFFERS FROM ITS ANCHOR: {p}" for p in self.anchor_problems]
+        anchored = "" if self.anchors is None else f", {self.anchors} anchors"
+        lines.append(f"{'OK' if self.ok else 'FAILED'}: {self.events} events, {self.records} audited records"
+                     f"{anchored} checked")
         return "\n".join(lines)
 
 
@@ -39,29 +46,65 @@ def audited_models() -> list[type[AuditedModel]]:
     return [m for m in apps.get_models() if issubclass(m, AuditedModel)]
 
 
-def verify(using: str = "default", chunk: int = 2000) -> Verification:
+# seals with their events, a seal whose event row is gone included (an inner join would hide it)
+_SEALS_SQL = """
+    SELECT s.seq, s.event_id, s.prev_hash, s.hash, e.id FROM audit_auditseal s
+    LEFT JOIN audit_auditevent e ON e.id = s.event_id WHERE s.seq > %s ORDER BY s.seq LIMIT %s
+"""
+
+
+def _seals(using: str, chunk: int):
+    from django.db import connections
+
+    after = 0
+    while True:
+        with connections[using].cursor() as cursor:
+            cursor.execute(_SEALS_SQL, [after, chunk])
+            rows = cursor.fetchall()
+        if not rows:
+            return
+        events = AuditEvent.objects.using(using).in_bulk([r[4] for r in rows if r[4] is not None])
+        for seq, event_id, prev_hash, digest, found in rows:
+            yield seq, event_id, prev_hash, digest, events.get(found)
+        after = rows[-1][0]
+
+
+def verify(using: str = "default", chunk: int = 2000, anchor: Path | None = None) -> Verification:
+    """Check the chain, the replay, and (given an anchor file) the chain against every anchored head."""
     seal_pending(using=using)  # events committed a moment ago get their seal first
+    anchored = anchor_mod.read(anchor) if anchor is not None else []
+    anchors: dict[int, list[anchor_mod.Anchor]] = {}
+    for a in anchored:
+        anchors.setdefault(a.seq, []).append(a)
+    anchor_problems: list[str] = []
     state: dict[tuple[str, str], dict | object] = {}
     broken = None
     expected_prev, expected_seq, count = chain.GENESIS_HASH, 1, 0
-    seals = AuditSeal.objects.using(using).select_related("event").order_by("seq")
-    for seal in seals.iterator(chunk_size=chunk):
-        ev = seal.event
+    for seq, event_id, prev_hash, digest, ev in _seals(using, chunk):
         count += 1
+        for a in anchors.pop(seq, ()):
+            if a.hash != digest:
+                anchor_problems.append(f"seal #{seq} has a hash other than the one anchored on line {a.line} "
+                                       "(the chain was rewritten)")
         if broken is None:
-            where = f"seal #{seal.seq} (event {ev.pk})"
-            if seal.seq != expected_seq:
+            where = f"seal #{seq} (event {event_id})"
+            if ev is None:
+                broken = f"{where}: the event it seals is missing (deleted)"
+            elif seq != expected_seq:
                 broken = f"{where}: expected seal #{expected_seq} (seals missing)"
-            elif seal.prev_hash != expected_prev:
-                broken = f"{where}: previous-hash does not match seal #{seal.seq - 1}"
-            elif chain.content_hash_of(ev) != ev.content_hash:
+            elif prev_hash != expected_prev:
+                broken = f"{where}: previous-hash does not match seal #{seq - 1}"
+            elif content_hash_of(ev) != ev.content_hash:
                 broken = f"{where}: event content does not match its hash (altered)"
-            elif chain.seal_hash(seq=seal.seq, event_id=ev.pk, content_hash=ev.content_hash,
-                                 prev_hash=seal.prev_hash) != seal.hash:
+            elif chain.seal_hash(seq=seq, event_id=ev.pk, content_hash=ev.content_hash,
+                                 prev_hash=prev_hash) != digest:
                 broken = f"{where}: seal hash does not match (altered)"
-        expected_prev, expected_seq = seal.hash, seal.seq + 1
-        if ev.action in DATA_ACTIONS:
+        expected_prev, expected_seq = digest, seq + 1
+        if ev is not None and ev.action in DATA_ACTIONS:
             _apply(state, ev)
+    for seq, lost in sorted(anchors.items()):
+        anchor_problems.append(f"seal #{seq}, anchored on line {lost[0].line}, is missing: the trail was cut "
+                               f"short (it ends at seal #{expected_seq - 1})")
     unsealed = AuditEvent.objects.using(using).filter(seal__isnull=True).order_by("id").first()
     if broken is None and unsealed is not None:
         broken = f"event {unsealed.pk}: not in the chain (no seal)"
@@ -92,7 +135,20 @@ def verify(using: str = "default", chunk: int = 2000) -> Verification:
     for key, replayed in state.items():
         if replayed is not _DELETED and key not in seen:
             problems.append(f"{key[0]} {key[1]}: in the audit trail but missing from the database")
-    return Verification(events=count, records=records, first_broken_event=broken, record_problems=tuple(problems))
+    problems += _record_checks(using)
+    return Verification(events=count, records=records, first_broken_event=broken, record_problems=tuple(problems),
+                        anchor_problems=tuple(anchor_problems), anchors=None if anchor is None else len(anchored))
+
+
+def _record_checks(using: str) -> list[str]:
+    """Checks an audited model defines on its own rows (``audit_integrity``: e.g. that an encrypted value
+    belongs to the record that holds it)."""
+    out = []
+    for model in audited_models():
+        check = getattr(model, "audit_integrity", None)
+        if check is not None:
+            out += check(model._default_manager.using(using))
+    return out
 
 
 def _apply(state: dict, ev: AuditEvent) -> None:

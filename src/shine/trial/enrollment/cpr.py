@@ -1,19 +1,24 @@
-"""Civil registration numbers (CPR): checked, encrypted at rest (Fernet), and a keyed digest.
+"""Civil registration numbers (CPR): checked, encrypted at rest bound to their participant, and a keyed digest.
 
 The key is ``settings.CPR_ENCRYPTION_KEY`` (environment ``CPR_ENCRYPTION_KEY``; generated under the var
-directory in the demo). The digest is HMAC-SHA256 under a key derived from it, so the audit trail can record
-that a CPR number was set or changed (and the database can refuse the same person twice) without the 10^7
-possible numbers being guessable from a plain hash.
+directory in the demo). The number is encrypted with AES-256-GCM under a key derived from it, with the
+participant number as associated data: a ciphertext moved to another participant's row fails to decrypt
+there (and ``shine audit verify`` names the row). The digest is HMAC-SHA256 under another derived key, so the
+audit trail can record that a CPR number was set or changed (and the database can refuse the same person
+twice) without the 10^7 possible numbers being guessable from a plain hash.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
+import os
 import re
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
 from shine.trial.errors import Refused
@@ -37,19 +42,33 @@ def normalise(raw: str) -> str:
     return f"{date}-{serial}"
 
 
-def _fernet() -> Fernet:
-    return Fernet(settings.CPR_ENCRYPTION_KEY)
+FORMAT_PREFIX = "aesgcm1:"
+UNREADABLE = "(cannot be decrypted: not encrypted for this participant, or another CPR_ENCRYPTION_KEY)"
 
 
-def encrypt(cpr: str) -> str:
-    return _fernet().encrypt(cpr.encode()).decode()
+def _aead() -> AESGCM:
+    return AESGCM(hashlib.sha256(b"shine-cpr-aead:" + settings.CPR_ENCRYPTION_KEY.encode()).digest())
 
 
-def decrypt(token: str) -> str:
+def _bound(participant_number: str) -> bytes:
+    return f"shine-cpr:{participant_number}".encode()
+
+
+def encrypt(cpr: str, *, participant_number: str) -> str:
+    nonce = os.urandom(12)
+    sealed = _aead().encrypt(nonce, cpr.encode(), _bound(participant_number))
+    return FORMAT_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def decrypt(token: str, *, participant_number: str) -> str | None:
+    """The CPR number, or None when the ciphertext was not made for this participant under this key."""
+    if not token.startswith(FORMAT_PREFIX):
+        return None
     try:
-        return _fernet().decrypt(token.encode()).decode()
-    except InvalidToken:
-        return "(cannot be decrypted with the configured CPR_ENCRYPTION_KEY)"
+        raw = base64.urlsafe_b64decode(token[len(FORMAT_PREFIX):].encode())
+        return _aead().decrypt(raw[:12], raw[12:], _bound(participant_number)).decode()
+    except (InvalidTag, ValueError):
+        return None
 
 
 def digest(cpr: str) -> str:

@@ -97,7 +97,7 @@ def cpr_for(user: User, participant: Participant) -> str | None:
     """The CPR number in clear, for site staff of the participant's site only; None for everyone else."""
     if not participant.cpr_encrypted or participant.site_id not in member_site_ids(user):
         return None
-    return cprmod.decrypt(participant.cpr_encrypted)
+    return cprmod.decrypt(participant.cpr_encrypted, participant_number=participant.number) or cprmod.UNREADABLE
 
 
 def waiting_for_consent(qs: QuerySet[Participant]) -> QuerySet[Participant]:

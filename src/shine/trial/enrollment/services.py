@@ -131,7 +131,7 @@ def record_not_randomised(screening: Screening, *, user: User, reason_code: str,
                             not_randomised_note=note)
 
 
-def _cpr_values(raw: str) -> dict:
+def _cpr_values(raw: str, *, participant_number: str) -> dict:
     if not (raw or "").strip():
         return {}
     cpr = cprmod.normalise(raw)
@@ -139,7 +139,7 @@ def _cpr_values(raw: str) -> dict:
     if Participant.objects.filter(cpr_digest=digest).exists():
         raise Refused("a participant with this CPR number is already enrolled (previously included)",
                       field="cpr", status=409)
-    return {"cpr_encrypted": cprmod.encrypt(cpr), "cpr_digest": digest}
+    return {"cpr_encrypted": cprmod.encrypt(cpr, participant_number=participant_number), "cpr_digest": digest}
 
 
 def enrol(screening: Screening, *, user: User, consenter_name: str, second_consenter_name: str,
@@ -168,13 +168,14 @@ def enrol(screening: Screening, *, user: User, consenter_name: str, second_conse
         if occurred_at < screening.screened_at:
             raise Refused("the guardian's consent cannot be before the screening "
                           f"({timezone.localtime(screening.screened_at):%Y-%m-%d %H:%M})", field="occurred_at")
-        cpr_values = _cpr_values(cpr)
         last = Participant.objects.filter(site=site).order_by("-sequence").values_list("sequence", flat=True).first()
         sequence = (last or 0) + 1
+        number = f"{site.code}-{sequence:04d}"
+        cpr_values = _cpr_values(cpr, participant_number=number)
         st = rules.state([{"kind": rules.GUARDIAN, "occurred_at": occurred_at, "use_data_collected": None,
                            "continue_vital_status_follow_up": None}])
         participant = audit.create(
-            Participant, actor=actor, site=site, sequence=sequence, number=f"{site.code}-{sequence:04d}",
+            Participant, actor=actor, site=site, sequence=sequence, number=number,
             screening=screening, enrolled_at=occurred_at, weight_kg=None, weight_estimated=None, **cpr_values,
             consent_status=st.status, awaiting_next_of_kin=st.awaiting_next_of_kin,
             awaiting_patient=st.awaiting_patient, new_data_allowed=True, use_data_collected=True,
@@ -190,7 +191,7 @@ def set_cpr(participant: Participant, *, user: User, cpr: str, reason: str, requ
     require(user, Perm.CONSENT)
     if participant.site_id not in member_site_ids(user):
         raise Refused("only staff of the participant's site may enter its CPR number", status=403)
-    values = _cpr_values(cpr)
+    values = _cpr_values(cpr, participant_number=participant.number)
     if not values:
         raise Refused("CPR number is required", field="cpr")
     return audit.update(participant, actor=Actor.of(user, request_id), reason=reason, **values)
