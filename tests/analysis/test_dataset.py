@@ -239,3 +239,32 @@ def test_blind_recodes_without_revealing_the_key(small_dataset):
     assert coded.sha256 == dataset.masked_fingerprint(data) != data.sha256
     text = json.dumps(dict(coded.manifest), default=str).lower()
     assert "iloprost" not in text and "placebo" not in text
+
+
+
+def test_parquet_only_data_set_is_checked_against_the_manifest_and_its_hashes_recorded(tmp_path):
+    import hashlib
+
+    from shine.analysis import report
+    from shine.analysis.schema import to_typed_frame
+
+    folder = synthetic.write(tmp_path / "pq", n=30, seed=12)
+    for name in TABLES:
+        csv = folder / f"{name}.csv"
+        if csv.exists():
+            to_typed_frame(TABLES[name], csv.read_bytes()).to_parquet(folder / f"{name}.parquet", index=False)
+            csv.unlink()
+    data = load(folder)
+    assert set(data.files) == {"dataset.json", *(p.name for p in folder.glob("*.parquet"))}
+    assert data.files["daily.parquet"] == hashlib.sha256((folder / "daily.parquet").read_bytes()).hexdigest()
+    results = report.run(data, "itt").results
+    assert results["input"]["tables"]["daily"] == {"file": "daily.parquet", "sha256": data.files["daily.parquet"],
+                                                   "rows": data.manifest["tables"]["daily"]["rows"]}
+    assert results["input"]["dataset_json_sha256"] == data.files["dataset.json"]
+
+    # one edited daily value in the Parquet is refused, not analysed
+    daily = pd.read_parquet(folder / "daily.parquet")
+    daily.loc[0, "map_mmhg"] = 40.0 if daily.loc[0, "map_mmhg"] != 40.0 else 41.0
+    daily.to_parquet(folder / "daily.parquet", index=False)
+    with pytest.raises(DatasetError, match="daily.parquet does not match the SHA-256 of its table in the manifest"):
+        load(folder)

@@ -76,6 +76,7 @@ class Dataset:
     sha256: str
     tables: Mapping[str, pd.DataFrame] = field(repr=False)
     recoded: bool = False  # True when an unblinded data set was recoded to A/B for a blinded analysis
+    files: Mapping[str, str] = field(default_factory=dict)  # every file read (name → SHA-256 of its bytes)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -110,7 +111,7 @@ class Dataset:
         manifest = {k: v for k, v in self.manifest.items() if k not in ("tables", "simulation")}
         manifest["blinded"] = True
         return replace(self, tables=MappingProxyType(tables), manifest=MappingProxyType(manifest), blinded=True,
-                       recoded=True, sha256=masked_fingerprint(self))
+                       recoded=True, sha256=masked_fingerprint(self), files=MappingProxyType({}))
 
 
 def arm_code_map(allocation, key: bytes) -> dict[str, str]:
@@ -305,6 +306,7 @@ def load(path: str | Path) -> Dataset:
     fingerprint.update(b"dataset.json\0" + hashlib.sha256(manifest_bytes).digest())
     texts: dict[str, pd.DataFrame] = {}
     frames: dict[str, pd.DataFrame] = {}
+    files = {"dataset.json": hashlib.sha256(manifest_bytes).hexdigest()}
     for table in TABLES.values():
         if not (path / f"{table.name}.csv").exists() and not (path / f"{table.name}.parquet").exists():
             if not table.optional:
@@ -318,6 +320,7 @@ def load(path: str | Path) -> Dataset:
             check.add(table.name, None, None, f"cannot be read ({type(exc).__name__}: {exc})")
             continue
         fingerprint.update(file_name.encode() + b"\0" + hashlib.sha256(data).digest())
+        files[file_name] = hashlib.sha256(data).hexdigest()
         listed = manifest.get("tables", {}).get(table.name)
         if listed is None:
             check.add("dataset.json", None, "tables", f"does not list {table.name}")
@@ -327,6 +330,12 @@ def load(path: str | Path) -> Dataset:
                           f"{table.name} has {len(text)} rows but the manifest says {listed.get('rows')!r}")
             if file_name.endswith(".csv") and listed.get("sha256") != hashlib.sha256(data).hexdigest():
                 check.add("dataset.json", None, "tables", f"{table.name}.csv does not match its SHA-256")
+            elif file_name.endswith(".parquet") and list(text.columns) == list(table.column_names):
+                # the manifest hashes the canonical CSV: the Parquet's content must give those bytes
+                canonical = text.to_csv(index=False, lineterminator="\n").encode("utf-8")
+                if listed.get("sha256") != hashlib.sha256(canonical).hexdigest():
+                    check.add("dataset.json", None, "tables", f"{table.name}.parquet does not match the SHA-256 of "
+                                                              f"its table in the manifest (its content was changed)")
         unexpected = [c for c in text.columns if c not in table.column_names]
         absent = [c for c in table.column_names if c not in text.columns]
         for c in unexpected:
@@ -346,7 +355,7 @@ def load(path: str | Path) -> Dataset:
     for name, frame in frames.items():
         frames[name] = frame.reset_index(drop=True)
     return Dataset(path=path, manifest=MappingProxyType(manifest), blinded=blinded, data_cutoff=cutoff,
-                   sha256=fingerprint.hexdigest(), tables=MappingProxyType(frames))
+                   sha256=fingerprint.hexdigest(), tables=MappingProxyType(frames), files=MappingProxyType(files))
 
 
 def _check_blinding(check: _Checker, proto, texts, manifest_bytes: bytes, blinded: bool) -> None:

@@ -108,7 +108,14 @@ def run(data: Dataset, population: str = "per_protocol", *, seed: int = analyses
         "input": {"sha256": data.sha256,
                   "fingerprint": "arm-masked" if data.recoded else "files",
                   "source": data.manifest.get("source"), "data_cutoff": data.manifest.get("data_cutoff"),
-                  "tables": {} if data.recoded else {k: dict(v) for k, v in data.manifest.get("tables", {}).items()}},
+                  # every file read with the SHA-256 of its bytes (CSV or Parquet), each checked against the
+                  # manifest; none when recoded, since file hashes would let a holder of a blinded export of
+                  # the same data test both possible allocations
+                  "dataset_json_sha256": None if data.recoded else data.files.get("dataset.json"),
+                  "tables": {} if data.recoded else {
+                      name.rsplit(".", 1)[0]: {"file": name, "sha256": digest,
+                                               "rows": data.manifest["tables"][name.rsplit(".", 1)[0]]["rows"]}
+                      for name, digest in sorted(data.files.items()) if name != "dataset.json"}},
         "blinded": data.blinded,
         "population": population,
         "populations": {"efficacy": population, "safety": safety_population},
