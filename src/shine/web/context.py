@@ -13,6 +13,8 @@ NAV = [
     (Perm.EXPORT_BLINDED, "records_export", "Export"),
     (Perm.VIEW_ALLOCATION, "allocation", "Allocation"),
     (Perm.VIEW_UNBLINDINGS, "unblindings", "Unblindings"),
+    (Perm.VIEW_REPORTS, "reports_progress", "Progress"),
+    (Perm.VIEW_REPORTS, "reports_interim", "Interim"),
     (Perm.VIEW_AUDIT, "audit_trail", "Audit trail"),
 ]
 

@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "shine.trial.enrollment",
     "shine.trial.allocation",
     "shine.trial.records",
+    "shine.trial.reports",
     "shine.trial.safety",
     "shine.web",
 ]

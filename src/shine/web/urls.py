@@ -6,6 +6,7 @@ from shine.trial.allocation import views as allocation
 from shine.trial.audit import views as audit
 from shine.trial.enrollment import views as enrollment
 from shine.trial.records import views as records
+from shine.trial.reports import views as reports
 
 urlpatterns = [
     path("", accounts.home, name="home"),
@@ -49,6 +50,11 @@ urlpatterns = [
     path("worklist/", records.worklist, name="records_worklist"),
     path("exports/", records.export_page, name="records_export"),
     path("exports/analysis-dataset.zip", records.export_download, name="records_export_download"),
+    path("reports/progress/", reports.progress, name="reports_progress"),
+    path("reports/interim/", reports.interim_page, name="reports_interim"),
+    path("reports/interim/freeze/", reports.take_freeze, name="reports_freeze"),
+    path("reports/interim/freeze/<int:pk>/run/", reports.run_interim, name="reports_run"),
+    *reports.file_paths("reports/interim/<int:pk>/"),
     path("api/v1/", api.urls),
 ]
 

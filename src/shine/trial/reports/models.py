@@ -1,0 +1,59 @@
+"""Interim freezes, interim runs and the log of closed-report downloads.
+
+A freeze is an A/B-coded analysis export kept under ``VAR_DIR/interim/freeze-<id>/data`` with the SHA-256 of
+each file recorded here; a run writes its open and closed reports next to it. Hashes of closed files (which
+a blinded reader with the same freeze could test against both possible A/B keys) are ``audit_blinded``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from shine.trial.audit.models import AuditedModel
+
+
+class InterimFreeze(AuditedModel):
+    data_cutoff = models.DateTimeField()
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    dataset_sha256 = models.CharField(max_length=64)  # of dataset.json, which holds every table's SHA-256
+    files = models.JSONField()  # file name → SHA-256 of the A/B-coded export
+    n_randomised = models.PositiveIntegerField()
+    n_day90_complete = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-pk"]
+
+    def __str__(self) -> str:
+        return f"freeze {self.pk} (cut-off {self.data_cutoff:%Y-%m-%d %H:%M})"
+
+
+class InterimRun(AuditedModel):
+    freeze = models.OneToOneField(InterimFreeze, on_delete=models.PROTECT, related_name="run")
+    run_at = models.DateTimeField()
+    run_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    prior_sd = models.FloatField()
+    n_analysed = models.PositiveIntegerField()
+    open_files = models.JSONField()  # name → SHA-256 of the open report's files
+    closed_files = models.JSONField()  # name → SHA-256 of the closed report's files (DSMB only)
+
+    audit_blinded = ("closed_files",)
+
+    class Meta:
+        ordering = ["-pk"]
+
+
+class ReportDownload(AuditedModel):
+    """One download of a closed-report file: who, when, which file and its hash."""
+
+    run = models.ForeignKey(InterimRun, on_delete=models.PROTECT, related_name="downloads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    downloaded_at = models.DateTimeField()
+    file = models.CharField(max_length=40)
+    sha256 = models.CharField(max_length=64)
+
+    audit_blinded = ("sha256",)
+
+    class Meta:
+        ordering = ["-pk"]

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from ninja import Schema
+
+from shine.api.inputs import Input
+
+
+class SiteProgressOut(Schema):
+    code: str
+    name: str
+    randomised: int
+    complete: int
+    pending: int
+    per_month: float | None
+
+
+class ForecastOut(Schema):
+    target: int
+    complete: int
+    pending: int
+    reached: bool
+    median: str | None
+    low: str | None
+    high: str | None
+    simulations: int
+    seed: int
+    method: str
+
+
+class ProgressOut(Schema):
+    interim_n: int
+    max_n: int
+    randomised: int
+    complete: int
+    interim_reached: bool
+    sites: list[SiteProgressOut]
+    forecast: ForecastOut
+
+
+class FreezeOut(Schema):
+    id: int
+    data_cutoff: str
+    n_randomised: int
+    n_day90_complete: int
+    sha256: str
+    run_id: int | None
+
+
+class RunOut(Schema):
+    id: int
+    freeze_id: int
+    data_cutoff: str
+    n_analysed: int
+    open_files: dict[str, str]
+
+
+class RunIn(Input):
+    prior_sd: float = 1.0  # SD of the normal prior of the drift, in design drifts

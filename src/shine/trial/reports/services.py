@@ -1,0 +1,160 @@
+"""Freezes, interim runs and closed-report downloads: each write audited in one transaction (docs/interim.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from shine.analysis import interim
+from shine.trial.accounts.models import User
+from shine.trial.accounts.roles import Perm
+from shine.trial.accounts.selectors import require
+from shine.trial.audit import services as audit
+from shine.trial.audit.services import Actor
+from shine.trial.errors import Refused
+
+from .models import InterimFreeze, InterimRun, ReportDownload
+
+OPEN_FILES = ("report.html", "results.json", "manifest.json")
+CLOSED_FILES = ("report.html", "results.json", "key.json", "manifest.json")
+
+
+def interim_root() -> Path:
+    return Path(settings.VAR_DIR) / "interim"
+
+
+def freeze_dir(freeze: InterimFreeze) -> Path:
+    return interim_root() / f"freeze-{freeze.pk}"
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def take_freeze(*, user: User, request_id: str = "") -> InterimFreeze:
+    """Snapshot the A/B-coded analysis export (records' ``export_dataset``) with the SHA-256 of every file."""
+    from shine.analysis.dataset import load
+    from shine.trial.records.commands import export_dataset
+
+    require(user, Perm.VIEW_DSMB)
+    root = interim_root()
+    tmp = root / f"incoming-{uuid.uuid4().hex}"
+    try:
+        result = export_dataset(tmp / "data", user=user, blinded=True, request_id=request_id, parquet=False)
+        data = load(tmp / "data")
+        files = {f.name: _sha(f) for f in sorted((tmp / "data").iterdir())}
+        complete = int(interim.day90_complete(data).sum())
+        with transaction.atomic():
+            freeze = audit.create(
+                InterimFreeze, actor=Actor.of(user, request_id), data_cutoff=data.data_cutoff.to_pydatetime(),
+                created_at=timezone.now(), created_by=user, dataset_sha256=files["dataset.json"], files=files,
+                n_randomised=result.rows["participants"], n_day90_complete=complete)
+            target = freeze_dir(freeze)
+            if target.exists():
+                shutil.rmtree(target)
+            tmp.rename(target)
+        return freeze
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _checked_data(freeze: InterimFreeze):
+    from shine.analysis.dataset import DatasetError, load
+
+    folder = freeze_dir(freeze) / "data"
+    if not folder.is_dir():
+        raise Refused(f"the files of freeze {freeze.pk} are missing from the server", field="freeze")
+    found = {f.name: _sha(f) for f in sorted(folder.iterdir())}
+    if found != freeze.files:
+        changed = sorted(set(found.items()) ^ set(freeze.files.items()))
+        raise Refused(f"freeze {freeze.pk} no longer matches its SHA-256 hashes ({changed[0][0]} differs)",
+                      field="freeze")
+    try:
+        return load(folder)
+    except DatasetError as exc:
+        raise Refused(f"freeze {freeze.pk} is not a valid analysis data set: {exc}", field="freeze") from None
+
+
+def _key(user: User, data) -> dict[str, str]:
+    """A/B → arm, from the allocation module (``unblinded_arms`` checks VIEW_ALLOCATION)."""
+    from shine.trial.records.arms import unblinded_arms
+
+    arms = unblinded_arms(user)
+    key: dict[str, set] = {}
+    for number, code in zip(data["participants"]["participant_id"], data["participants"]["arm"], strict=True):
+        key.setdefault(code, set()).add(arms[number])
+    if any(len(v) != 1 for v in key.values()) or len(key) != 2:
+        raise Refused("the freeze's A/B coding does not match the allocation (each code must be one arm)",
+                      field="freeze")
+    return {code: next(iter(v)) for code, v in sorted(key.items())}
+
+
+def freeze_info(freeze: InterimFreeze) -> dict:
+    return {"id": freeze.pk, "data_cutoff": freeze.data_cutoff.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "sha256": freeze.dataset_sha256}
+
+
+def run_interim(freeze: InterimFreeze, *, user: User, out_dir: str | Path | None = None,
+                prior_sd: float = interim.DEFAULT_PRIOR_SD, request_id: str = "") -> InterimRun:
+    """Run the interim on a freeze and write both reports (into ``out_dir`` too, when given). The first run
+    of a freeze is recorded; a later run must give byte-identical files, or it is refused."""
+    require(user, Perm.VIEW_DSMB)
+    if not (0 < prior_sd < 100):
+        raise Refused(f"prior SD must lie between 0 and 100 design drifts; got {prior_sd:g}", field="prior_sd")
+    data = _checked_data(freeze)
+    key = _key(user, data)
+    try:
+        report = interim.run(data, key, freeze=freeze_info(freeze), prior_sd=prior_sd)
+    except ValueError as exc:
+        raise Refused(f"the interim cannot run on freeze {freeze.pk}: {exc}", field="freeze") from None
+    folder = freeze_dir(freeze) / "report"
+    interim.write(report, folder)
+    if out_dir is not None:
+        interim.write(report, out_dir)
+    open_files = {n: _sha(folder / "open" / n) for n in OPEN_FILES}
+    closed_files = {n: _sha(folder / "closed" / n) for n in CLOSED_FILES}
+    existing = InterimRun.objects.filter(freeze=freeze).first()
+    if existing is not None:
+        if existing.open_files != open_files or existing.closed_files != closed_files or existing.prior_sd != prior_sd:
+            raise Refused(f"freeze {freeze.pk} was run before with other results (prior SD {existing.prior_sd:g}); "
+                          "the recorded reports stand", field="freeze")
+        return existing
+    with transaction.atomic():
+        return audit.create(InterimRun, actor=Actor.of(user, request_id), freeze=freeze, run_at=timezone.now(),
+                            run_by=user, prior_sd=prior_sd, n_analysed=report.closed["interim"]["n_analysed"],
+                            open_files=open_files, closed_files=closed_files)
+
+
+def report_file(run: InterimRun, side: str, name: str, *, user: User, request_id: str = "") -> bytes:
+    """The bytes of one report file. Closed files: DSMB only, each download recorded with its SHA-256."""
+    if side == "closed":
+        require(user, Perm.VIEW_DSMB)
+        allowed = run.closed_files
+    elif side == "open":
+        require(user, Perm.VIEW_REPORTS)
+        allowed = run.open_files
+    else:
+        raise Refused("report must be open or closed", field="side")
+    if name not in allowed:
+        raise Refused(f"no file {name!r} in the {side} report; files: {', '.join(sorted(allowed))}", field="file")
+    content = (freeze_dir(run.freeze) / "report" / side / name).read_bytes()
+    sha = hashlib.sha256(content).hexdigest()
+    if sha != allowed[name]:
+        raise Refused(f"the {side} report's {name} no longer matches its SHA-256", field="file")
+    if side == "closed":
+        with transaction.atomic():
+            audit.create(ReportDownload, actor=Actor.of(user, request_id), run=run, user=user,
+                         downloaded_at=timezone.now(), file=name, sha256=sha)
+    return content
+
+
+def open_manifest(run: InterimRun) -> dict:
+    return json.loads((freeze_dir(run.freeze) / "report" / "open" / "manifest.json").read_text())
