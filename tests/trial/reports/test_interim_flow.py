@@ -93,9 +93,13 @@ def test_freeze_run_and_downloads(interim_trial, tmp_path, client_for, api_for):
 
 
 def test_pages_and_api_by_role(interim_trial, client_for, api_for):
-    dsmb = interim_trial["dsmb_statistician"]
-    freeze = services.take_freeze(user=dsmb)
-    run = services.run_interim(freeze, user=dsmb)
+    from shine.trial.reports.demo import load_demo_interim
+
+    lines = load_demo_interim(dsmb=interim_trial["dsmb_statistician"])  # the demo's optional interim step
+    run = InterimRun.objects.get()
+    freeze = run.freeze
+    assert lines[-1].startswith(f"interim: run on {run.n_analysed} participants")
+    assert load_demo_interim(dsmb=interim_trial["dsmb_statistician"]) == ["interim: a freeze exists already; nothing done"]
     urls = ["/reports/progress/", "/reports/interim/", *[f"/reports/interim/{run.pk}/open/{n}" for n in services.OPEN_FILES],
             *[f"/reports/interim/{run.pk}/closed/{n}" for n in services.CLOSED_FILES]]
     api_urls = ["/api/v1/reports/progress", "/api/v1/reports/interim", "/api/v1/reports/freezes",

@@ -54,4 +54,9 @@ class Command(BaseCommand):
             staff = {"HGH": User.objects.get(username="nurse"), "RH": User.objects.get(username="nurse_rh")}
             for line in load_demo_trial(users=staff, pharmacist=User.objects.get(username="pharmacist"), n_patients=n):
                 self.stdout.write(f"  {line}")
+        if os.environ.get("SHINE_DEMO_INTERIM", "") == "1":  # optional: a freeze and the interim on it
+            from shine.trial.reports.demo import load_demo_interim
+
+            for line in load_demo_interim(dsmb=User.objects.get(username="dsmb_statistician")):
+                self.stdout.write(f"  {line}")
         self.stdout.write("Demo data loaded.")
