@@ -28,11 +28,15 @@ GARBAGE = {
 # the persona whose pages these are (a nurse for everything else)
 OWNER = {"allocation": "pharmacist", "allocation_list_new": "pharmacist", "allocation_list_import": "pharmacist",
          "allocation_list": "pharmacist", "allocation_packs": "pharmacist", "participant_unblind": "investigator_hgh",
-         "records_review": "monitor", "audit_trail": "monitor", "records_export": "statistician"}
+         "records_review": "monitor", "audit_trail": "monitor", "records_export": "statistician",
+         "safety_assess": "pharmacovigilance", "safety_submission": "pharmacovigilance",
+         "safety_rsi": "pharmacovigilance"}
 # POST-only endpoints (their form lives on another page): the fields they read
-POST_ONLY = {"screening_not_randomised": ["reason", "note"], "records_review": ["note"]}
+POST_ONLY = {"screening_not_randomised": ["reason", "note"], "records_review": ["note"],
+             "safety_assess": ["expected", "sponsor_related", "comment"], "safety_submission": ["kind", "at", "note"]}
 SECURITY_EVENTS = ("login_failed", "login_refused_locked", "unblind_refused")  # recorded refusals, no data
 SKIP = {"logout", "allocation_list_manifest", "records_sample_labels", "records_export_download",  # no form
+        "safety_case_json",
         "unblindings"}
 FIELD = re.compile(r'<(?:input|select|textarea)\b[^>]*\bname="([^"]+)"', re.I)
 
@@ -63,7 +67,13 @@ def world(users):
     daily = records.create_daily_record(user=nurse, participant=p, study_day=1, values=dict(SOFA_DAY))
     records.record_blood_sample(user=nurse, participant=p, study_day=1, sample_id="HGH-G1",
                                 drawn_at=p.randomised_at + dt.timedelta(hours=20))
-    return {"key": p.number, "code": "HGH", "day": 1, "form_name": "daily",
+    from shine.trial.safety import services as safety
+
+    case = safety.report_event(user=nurse, participant=p, values={
+        "term": "bleeding", "onset_at": p.randomised_at + dt.timedelta(hours=1), "serious": True,
+        "aware_at": p.randomised_at + dt.timedelta(hours=2), "hospitalisation": True, "severity": "severe",
+        "outcome": "recovering", "action": "stopped", "prespecified": "", "related": True})
+    return {"key": p.number, "code": "HGH", "day": 1, "form_name": "daily", "case": case.number,
             "pk": {"allocation_list": RandomisationList.objects.get(active=True).pk, "records_review": daily.pk},
             "screening": s.pk}
 

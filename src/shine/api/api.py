@@ -18,6 +18,7 @@ from shine.trial.audit.api import router as audit_router
 from shine.trial.audit.services import ReasonRequired
 from shine.trial.enrollment.api import router as enrollment_router
 from shine.trial.records.api import router as records_router
+from shine.trial.safety.api import router as safety_router
 from shine.trial.reports.api import router as reports_router
 from shine.trial.errors import Refused
 
@@ -50,6 +51,7 @@ api.add_router("/audit", audit_router)
 api.add_router("/", enrollment_router)
 api.add_router("/", allocation_router)
 api.add_router("/", records_router)
+api.add_router("/", safety_router)
 api.add_router("/", reports_router)
 
 

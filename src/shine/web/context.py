@@ -15,6 +15,7 @@ NAV = [
     (Perm.VIEW_UNBLINDINGS, "unblindings", "Unblindings"),
     (Perm.VIEW_REPORTS, "reports_progress", "Progress"),
     (Perm.VIEW_REPORTS, "reports_interim", "Interim"),
+    (Perm.VIEW_REPORTS, "reports_recommendations", "DSMB recommendations"),
     (Perm.VIEW_AUDIT, "audit_trail", "Audit trail"),
 ]
 

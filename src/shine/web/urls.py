@@ -55,6 +55,8 @@ urlpatterns = [
     path("reports/interim/freeze/", reports.take_freeze, name="reports_freeze"),
     path("reports/interim/freeze/<int:pk>/run/", reports.run_interim, name="reports_run"),
     *reports.file_paths("reports/interim/<int:pk>/"),
+    path("reports/recommendations/", reports.recommendations, name="reports_recommendations"),
+    path("reports/recommendations/<int:pk>/letter.txt", reports.sponsor_letter, name="reports_letter"),
     path("api/v1/", api.urls),
 ]
 

@@ -37,12 +37,12 @@ def sae(p, **over) -> dict:
             "action": "stopped", "prespecified": "severe_bleeding", "related": True, **over}
 
 
-def of_arm(trial, arm: str, n: int = 1):
+def of_arm(trial, arm: str, n: int = 1, *, days: float = 2):
     """Randomised participants at HGH with the given arm (tests may read the arm; the platform's blinded
     views may not)."""
     out = []
     while len(out) < n:
-        p = randomised_ago(trial["nurse_hgh"], days=2)
+        p = randomised_ago(trial["nurse_hgh"], days=days)
         if Allocation.objects.get(participant=p).slot.arm == arm:
             out.append(p)
     return out

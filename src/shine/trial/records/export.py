@@ -118,8 +118,10 @@ def _infusion_rows(ids, cutoff, redact) -> list[tuple]:
 
 
 def _adverse_event_rows(ids, cutoff, redact) -> list[tuple]:
-    """Adverse events belong to the safety module (issue 8); none are recorded here yet."""
-    return []
+    """One row per safety case, as known at the cut-off (shine.trial.safety.export)."""
+    from shine.trial.safety.export import adverse_event_rows
+
+    return adverse_event_rows(ids, cutoff, redact)
 
 
 def _followup_rows(ids, cutoff, redact) -> list[tuple]:

@@ -10,7 +10,8 @@ from shine.trial.accounts.selectors import require
 from shine.trial.errors import Refused
 
 from . import selectors, services
-from .schemas import FreezeOut, ProgressOut, RunIn, RunOut
+from .models import InterimRun
+from .schemas import FreezeOut, LetterOut, ProgressOut, RecommendationIn, RunIn, RunOut
 
 router = Router(tags=["reports"])
 
@@ -70,3 +71,21 @@ def report_file(request, run_id: int, side: str, name: str):
     response = HttpResponse(content, content_type=kind)
     response["Content-Disposition"] = f'attachment; filename="shine-interim-{r.freeze_id}-{side}-{name}"'
     return response
+
+
+def _letter(r) -> dict:
+    return {"id": r.pk, "meeting_date": r.meeting_date, "decision": r.get_decision_display(), "members": r.members,
+            "letter": services.sponsor_letter(r)}
+
+
+@router.get("/reports/recommendations", response=list[LetterOut])
+def recommendations(request):
+    """The letters to the sponsor (the rationale stays with the DSMB)."""
+    return [_letter(r) for r in selectors.recommendations_for(request.user)]
+
+
+@router.post("/reports/recommendations", response=LetterOut)
+def record_recommendation(request, payload: RecommendationIn):
+    rec = services.record_recommendation(user=request.user, run=InterimRun.objects.order_by("-pk").first(),
+                                         request_id=rid(request), **payload.dict())
+    return _letter(rec)

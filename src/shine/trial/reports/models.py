@@ -57,3 +57,29 @@ class ReportDownload(AuditedModel):
 
     class Meta:
         ordering = ["-pk"]
+
+
+class Recommendation(AuditedModel):
+    """The DSMB's recommendation after a meeting. ``rationale`` may hold comparative results: it is kept
+    here, shown to DSMB roles only and ``audit_blinded``; the letter to the sponsor is made from the decision,
+    the meeting date and the members only, so it has no field that can carry a result."""
+
+    class Decision(models.TextChoices):
+        CONTINUE = "continue", "continue unchanged"
+        MODIFY = "modify", "continue with modification"
+        FUTILITY = "stop_futility", "stop for futility"
+        HARM = "stop_harm", "stop for harm"
+
+    run = models.ForeignKey(InterimRun, on_delete=models.PROTECT, related_name="recommendations", null=True,
+                            blank=True)
+    meeting_date = models.DateField()
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    rationale = models.TextField()
+    members = models.JSONField()  # names of the members who signed, in the order they signed
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField()
+
+    audit_blinded = ("rationale",)
+
+    class Meta:
+        ordering = ["-pk"]

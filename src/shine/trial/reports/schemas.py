@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from ninja import Schema
 
 from shine.api.inputs import Input
@@ -56,3 +58,18 @@ class RunOut(Schema):
 
 class RunIn(Input):
     prior_sd: float = 1.0  # SD of the normal prior of the drift, in design drifts
+
+
+class RecommendationIn(Input):
+    meeting_date: dt.date
+    decision: str
+    rationale: str
+    members: list[str]
+
+
+class LetterOut(Schema):
+    id: int
+    meeting_date: dt.date
+    decision: str
+    members: list[str]
+    letter: str

@@ -114,3 +114,20 @@ def run_for(user: User, pk: int) -> InterimRun:
     if run is None:
         raise Http404("no such interim run")
     return run
+
+
+def recommendations_for(user: User) -> QuerySet:
+    """Recommendations: every field for DSMB roles; the letter's fields for those who may read reports."""
+    from .models import Recommendation
+
+    _require_progress(user)
+    return Recommendation.objects.select_related("recorded_by").order_by("-pk")
+
+
+def recommendation_for(user: User, pk: int):
+    from django.http import Http404
+
+    rec = recommendations_for(user).filter(pk=pk).first()
+    if rec is None:
+        raise Http404("no such recommendation")
+    return rec

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from shine import protocol as protocol_mod
 from shine.analysis import interim
 from shine.trial.accounts.models import User
 from shine.trial.accounts.roles import Perm
@@ -21,7 +22,7 @@ from shine.trial.audit import services as audit
 from shine.trial.audit.services import Actor
 from shine.trial.errors import Refused
 
-from .models import InterimFreeze, InterimRun, ReportDownload
+from .models import InterimFreeze, InterimRun, Recommendation, ReportDownload
 
 OPEN_FILES = ("report.html", "results.json", "manifest.json")
 CLOSED_FILES = ("report.html", "results.json", "key.json", "manifest.json")
@@ -158,3 +159,45 @@ def report_file(run: InterimRun, side: str, name: str, *, user: User, request_id
 
 def open_manifest(run: InterimRun) -> dict:
     return json.loads((freeze_dir(run.freeze) / "report" / "open" / "manifest.json").read_text())
+
+
+RATIONALE_LIMIT = 10_000
+MEMBER_NAME_LIMIT = 200
+MAX_MEMBERS = 12
+
+
+def record_recommendation(*, user: User, meeting_date, decision: str, rationale: str, members: list[str],
+                          run: InterimRun | None = None, request_id: str = "") -> Recommendation:
+    """Record the DSMB's recommendation (DSMB roles only): meeting date (not in the future), one of the four
+    decisions, the rationale, and the names of the members who signed (at least two)."""
+    from shine.trial.errors import entered_text
+
+    require(user, Perm.VIEW_DSMB)
+    if not isinstance(meeting_date, dt.date) or isinstance(meeting_date, dt.datetime):
+        raise Refused("meeting date must be a date", field="meeting_date")
+    if meeting_date > timezone.localdate():
+        raise Refused("meeting date must not be in the future", field="meeting_date")
+    if decision not in Recommendation.Decision.values:
+        raise Refused(f"decision must be one of: {', '.join(Recommendation.Decision.labels)}", field="decision")
+    rationale = entered_text("rationale", rationale, limit=RATIONALE_LIMIT, required=True)
+    names = [entered_text("members", m, limit=MEMBER_NAME_LIMIT) for m in (members or [])]
+    names = [m for m in names if m]
+    if not 2 <= len(names) <= MAX_MEMBERS:
+        raise Refused(f"members: between 2 and {MAX_MEMBERS} signing members, one name per line; got {len(names)}",
+                      field="members")
+    if len(set(names)) != len(names):
+        raise Refused("members: each member signs once", field="members")
+    with transaction.atomic():
+        return audit.create(Recommendation, actor=Actor.of(user, request_id), run=run, meeting_date=meeting_date,
+                            decision=decision, rationale=rationale, members=names, recorded_by=user,
+                            recorded_at=timezone.now())
+
+
+def sponsor_letter(recommendation) -> str:
+    """The letter to the sponsor: the decision, the meeting date and the signing members; nothing else."""
+    p = protocol_mod.load()
+    names = "\n".join(f"  {m}" for m in recommendation.members)
+    return (f"To the sponsor of the {p.name} trial ({p.registration})\n\n"
+            f"The Data Safety and Monitoring Board met on {recommendation.meeting_date:%d %B %Y} and reviewed the "
+            f"interim data.\n\nRecommendation: {recommendation.get_decision_display()}.\n\n"
+            "The closed report and the Board's reasons stay with the Board.\n\nSigned,\n" + names + "\n")

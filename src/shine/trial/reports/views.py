@@ -14,6 +14,8 @@ from shine.trial.accounts.selectors import require
 from shine.trial.errors import Refused
 
 from . import selectors, services
+from .forms import RecommendationForm
+from .models import InterimRun
 
 CONTENT_TYPES = {"html": "text/html; charset=utf-8", "json": "application/json"}
 
@@ -90,4 +92,36 @@ def report_file(request, pk: int, side: str, name: str):
     kind = CONTENT_TYPES[name.rsplit(".", 1)[-1]]
     response = HttpResponse(content, content_type=kind)
     response["Content-Disposition"] = f'attachment; filename="shine-interim-{run.freeze_id}-{side}-{name}"'
+    return response
+
+
+@login_required
+def recommendations(request):
+    """DSMB roles record a recommendation and read the whole record; report readers get the letters only."""
+    user = request.user
+    dsmb = user.can(Perm.VIEW_DSMB)
+    items = selectors.recommendations_for(user)
+    form = RecommendationForm(request.POST or None) if dsmb else None
+    status = 200
+    if request.method == "POST":
+        require(user, Perm.VIEW_DSMB)
+        if form.is_valid():
+            try:
+                services.record_recommendation(user=user, run=InterimRun.objects.order_by("-pk").first(),
+                                               request_id=rid(request), **form.cleaned_data)
+            except Refused as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+            else:
+                messages.success(request, "Recommendation recorded.")
+                return redirect("reports_recommendations")
+        status = 400
+    return render(request, "reports/recommendations.html", {"items": items, "dsmb": dsmb, "form": form},
+                  status=status)
+
+
+@login_required
+def sponsor_letter(request, pk: int):
+    rec = selectors.recommendation_for(request.user, pk)
+    response = HttpResponse(services.sponsor_letter(rec), content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="shine-dsmb-letter-{rec.pk}.txt"'
     return response

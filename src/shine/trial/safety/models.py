@@ -9,6 +9,9 @@ is ``audit_blinded`` and is shown only to the user who unblinded that participan
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
 from django.conf import settings
 from django.db import models
 
@@ -97,6 +100,10 @@ class CaseVersion(AuditedModel):
         return [code for code, _ in CRITERIA if getattr(self, code)]
 
     @property
+    def criteria_words(self) -> str:
+        return ", ".join(c.replace("_", " ") for c in self.criteria)
+
+    @property
     def fatal_or_life_threatening(self) -> bool:
         return self.death or self.life_threatening or self.outcome == "fatal"
 
@@ -123,7 +130,7 @@ class SusarDecision(AuditedModel):
     """Serious, related and unexpected: the participant was unblinded for pharmacovigilance. Created in both
     outcomes with the same fields set, so that its existence says nothing of the arm."""
 
-    audit_blinded = ("reportable", "initial_sent_at", "followup_sent_at", "restart_sent_at", "closed_note")
+    audit_blinded = ("reportable", "log")
 
     case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="susar")
     unblinding = models.OneToOneField("allocation.Unblinding", on_delete=models.PROTECT, related_name="+")
@@ -133,10 +140,20 @@ class SusarDecision(AuditedModel):
     aware_from = models.DateTimeField()                              # earlier of site and sponsor awareness
     fatal = models.BooleanField()                                    # fatal or life-threatening at the decision
     restart_from = models.DateTimeField(null=True, blank=True)       # became fatal or life-threatening later
-    initial_sent_at = models.DateTimeField(null=True, blank=True)
-    followup_sent_at = models.DateTimeField(null=True, blank=True)
-    restart_sent_at = models.DateTimeField(null=True, blank=True)
-    closed_note = models.CharField(max_length=400, blank=True)
+    # what pharmacovigilance did since (reports sent to the authority, or the closing note of a placebo case),
+    # as JSON in one field so that every such action changes the same field in both outcomes
+    log = models.TextField(default="{}")
+
+    def logged(self) -> dict:
+        return json.loads(self.log or "{}")
+
+    def sent_at(self, kind: str) -> dt.datetime | None:
+        value = self.logged().get(kind)
+        return dt.datetime.fromisoformat(value) if value else None
+
+    @property
+    def closed_note(self) -> str:
+        return self.logged().get("note", "")
 
 
 class Reminder(models.Model):

@@ -79,8 +79,8 @@ def case_clocks(case: Case, user: User) -> list[clk.Clock]:
 
 def susar_clocks(decision: SusarDecision) -> list[clk.Clock]:
     return clk.susar_clocks(aware_from=decision.aware_from, fatal=decision.fatal,
-                            initial_sent_at=decision.initial_sent_at, followup_sent_at=decision.followup_sent_at,
-                            restart_from=decision.restart_from, restart_sent_at=decision.restart_sent_at,
+                            initial_sent_at=decision.sent_at("initial"), followup_sent_at=decision.sent_at("followup"),
+                            restart_from=decision.restart_from, restart_sent_at=decision.sent_at("restart"),
                             rules=rules())
 
 

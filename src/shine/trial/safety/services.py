@@ -12,6 +12,7 @@ A serious report is mailed to pharmacovigilance once its transaction has committ
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 
 from django.conf import settings
@@ -317,23 +318,29 @@ def record_submission(*, user: User, case: Case, kind: str, at, note: str = "", 
     note = entered_text("note", note, limit=400)
     if at < decision.aware_from:
         raise Refused(f"at must not be before the awareness of the event ({_local(decision.aware_from)})", field="at")
-    fields = {"initial": "initial_sent_at", "followup": "followup_sent_at", "restart": "restart_sent_at"}
     with transaction.atomic():
         decision = SusarDecision.objects.select_for_update().get(pk=decision.pk)
+        log = decision.logged()
         if kind == "close":
             if decision.reportable:
                 raise Refused("a SUSAR to report closes with its reports, not with a note", field="kind", status=409)
             if not note:
                 raise Refused("note is required to close a decision", field="note")
-            return audit.update(decision, actor=Actor.of(user, request_id), reason="closed", closed_note=note)
-        if not decision.reportable:
-            raise Refused("not reportable: nothing is sent to the authority", field="kind", status=409)
-        if kind == "followup" and not decision.fatal:
-            raise Refused("a follow-up report is due only for a fatal or life-threatening SUSAR", field="kind",
-                          status=409)
-        if kind == "restart" and decision.restart_from is None:
-            raise Refused("the SUSAR has not become fatal or life-threatening", field="kind", status=409)
-        if getattr(decision, fields[kind]) is not None:
-            raise Refused(f"the {kind} report is recorded already", field="kind", status=409)
-        return audit.update(decision, actor=Actor.of(user, request_id), reason=f"{kind} report sent",
-                            **{fields[kind]: at}, closed_note=note or decision.closed_note)
+            if "close" in log:
+                raise Refused("the decision is closed already", field="kind", status=409)
+        else:
+            if not decision.reportable:
+                raise Refused("not reportable: nothing is sent to the authority", field="kind", status=409)
+            if kind == "followup" and not decision.fatal:
+                raise Refused("a follow-up report is due only for a fatal or life-threatening SUSAR", field="kind",
+                              status=409)
+            if kind == "restart" and decision.restart_from is None:
+                raise Refused("the SUSAR has not become fatal or life-threatening", field="kind", status=409)
+            if kind in log:
+                raise Refused(f"the {kind} report is recorded already", field="kind", status=409)
+        log[kind] = at.astimezone(dt.timezone.utc).isoformat()
+        if note:
+            log["note"] = note
+        # one field in both outcomes, and one reason for every action: the audit trail's shape says nothing
+        return audit.update(decision, actor=Actor.of(user, request_id), reason="pharmacovigilance action",
+                            log=json.dumps(log, sort_keys=True))

@@ -54,6 +54,10 @@ class Command(BaseCommand):
             staff = {"HGH": User.objects.get(username="nurse"), "RH": User.objects.get(username="nurse_rh")}
             for line in load_demo_trial(users=staff, pharmacist=User.objects.get(username="pharmacist"), n_patients=n):
                 self.stdout.write(f"  {line}")
+            from shine.trial.safety.demo import load_demo_safety
+
+            for line in load_demo_safety(nurse=staff["HGH"], pharmacovigilance=User.objects.get(username="pharmacovigilance")):
+                self.stdout.write(f"  {line}")
         if os.environ.get("SHINE_DEMO_INTERIM", "") == "1":  # optional: a freeze and the interim on it
             from shine.trial.reports.demo import load_demo_interim
 
