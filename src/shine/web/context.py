@@ -10,6 +10,8 @@ NAV = [
     (Perm.VIEW_PARTICIPANTS, "participants", "Participants"),
     (Perm.SCREEN, "screening", "Screening log"),
     (Perm.ENTER_DATA, "records_worklist", "Worklist"),
+    (Perm.REPORT_SAFETY, "safety", "Report safety"),
+    (Perm.VIEW_SAFETY, "safety", "Safety"),
     (Perm.EXPORT_BLINDED, "records_export", "Export"),
     (Perm.VIEW_ALLOCATION, "allocation", "Allocation"),
     (Perm.VIEW_UNBLINDINGS, "unblindings", "Unblindings"),

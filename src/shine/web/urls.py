@@ -6,6 +6,7 @@ from shine.trial.allocation import views as allocation
 from shine.trial.audit import views as audit
 from shine.trial.enrollment import views as enrollment
 from shine.trial.records import views as records
+from shine.trial.safety import views as safety
 from shine.trial.reports import views as reports
 
 urlpatterns = [
@@ -57,6 +58,14 @@ urlpatterns = [
     *reports.file_paths("reports/interim/<int:pk>/"),
     path("reports/recommendations/", reports.recommendations, name="reports_recommendations"),
     path("reports/recommendations/<int:pk>/letter.txt", reports.sponsor_letter, name="reports_letter"),
+    path("safety/", safety.safety_home, name="safety"),
+    path("safety/new/", safety.safety_new, name="safety_new"),
+    path("safety/rsi/", safety.safety_rsi, name="safety_rsi"),
+    path("safety/cases/<str:case>/", safety.safety_case, name="safety_case"),
+    path("safety/cases/<str:case>/follow-up/", safety.safety_follow_up, name="safety_follow_up"),
+    path("safety/cases/<str:case>/assess/", safety.safety_assess, name="safety_assess"),
+    path("safety/cases/<str:case>/submission/", safety.safety_submission, name="safety_submission"),
+    path("safety/cases/<str:case>/case.json", safety.safety_case_json, name="safety_case_json"),
     path("api/v1/", api.urls),
 ]
 
