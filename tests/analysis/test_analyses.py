@@ -72,6 +72,10 @@ def test_multiple_imputation_when_more_than_five_percent_missing(tmp_path):
     assert set(r.sensitivity) == {"best-worst", "worst-best", "complete-case"}
     assert r.sensitivity["best-worst"].estimate < r.sensitivity["worst-best"].estimate
     assert r.n_observed_per_arm["iloprost"] < r.n_per_arm["iloprost"]
+    pooled = r.estimate.details  # what results.json gives under primary.estimate
+    assert r.estimate.se > 0 and pooled["df"] > 0 and pooled["imputations"] == 20
+    assert pooled["total_variance"] == pytest.approx(pooled["within_variance"] + 21 / 20 * pooled["between_variance"])
+    assert pooled["fraction_missing_information"] > pooled["lambda"]  # FMI adds 2/(ν + 3) to λ's numerator
     again = analyses.primary_analysis(data, "itt")
     other = analyses.primary_analysis(data, "itt", seed=99)
     assert (again.difference, again.ci_low) == (r.difference, r.ci_low)

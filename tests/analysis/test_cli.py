@@ -112,11 +112,41 @@ def test_through_the_shine_command(data_dir, tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("patients", [4, 8, 16])
-def test_tiny_trials_are_analysed_with_not_estimable_ratios_rather_than_a_crash(tmp_path, patients):
-    from shine.analysis.cli import main
+@pytest.mark.parametrize("patients, seed", [(4, 3), (4, 2), (5, 1), (8, 3), (12, 4), (16, 3), (20, 5)])
+def test_small_trials_give_a_report_with_reasons_and_no_library_warnings(tmp_path, patients, seed, capsys):
+    import warnings
+
     from shine.simulation import generate_dataset
 
-    data = generate_dataset(patients, seed=3).write(tmp_path / "data")
-    assert main([str(data), "--out", str(tmp_path / "report")]) == 0
-    assert (tmp_path / "report" / "results.json").exists()
+    data = generate_dataset(patients, seed=seed).write(tmp_path / "data")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any library warning outside the analyses fails the test
+        assert cli.main([str(data), "--out", str(tmp_path / "report")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    text = (tmp_path / "report" / "results.json").read_text()
+    assert '"warnings"' not in text  # nor inside them (they would be recorded there)
+    results = json.loads(text)
+    for name, r in cli._sections(results):
+        assert "not_estimable" in r or "estimand" in r
+        if "not_estimable" in r:
+            assert r["not_estimable"] and r["not_estimable"] in (tmp_path / "report" / "report.html").read_text()
+    assert "Singular matrix" not in text and "Traceback" not in captured.out
+
+
+def test_a_rehearsal_at_an_early_cut_off_reports_what_it_can(tmp_path, capsys):
+    from shine.simulation import generate_dataset
+
+    # 60 planned patients at 0.3 a day from 2020-02-01; cut-off after 80 days: nobody followed to day 90
+    data = generate_dataset(60, seed=3, data_cutoff="2020-04-21T08:00:00Z").write(tmp_path / "data")
+    assert cli.main([str(data), "--population", "itt", "--out", str(tmp_path / "report")]) == 0
+    out = capsys.readouterr().out
+    results = json.loads((tmp_path / "report" / "results.json").read_text())
+    assert results["mortality"]["90"]["not_estimable"].startswith("90-day mortality needs participants with known "
+                                                                   "status at day 90 in both groups")
+    assert "estimand" in results["mortality"]["90"]
+    assert "difference" in results["primary"] and "hazard_ratio" in results["survival"]
+    assert "90-day mortality" in out.splitlines()[-1]
+    row = [r for r in results["tables"]["outcomes"] if r["outcome"] == "90-day mortality"][0]
+    assert row["estimate"] is None and row["method"].startswith("not estimable: 90-day mortality needs")
+    assert "not estimable" in (tmp_path / "report" / "report.html").read_text()

@@ -15,8 +15,8 @@ import pandas as pd
 
 from shine import protocol as protocol_module
 from shine.analysis import derive, methods
-from shine.analysis.dataset import Dataset
-from shine.analysis.methods import Estimate
+from shine.analysis.dataset import DAY, Dataset
+from shine.analysis.methods import Estimate, NotEstimable
 from shine.analysis.populations import SAFETY, check_population, population_flags
 
 DEFAULT_SEED = 20240901  # bootstrap and multiple imputation; fixed so that re-runs agree
@@ -104,6 +104,7 @@ class PrimaryResult:
     complete_case: Estimate
     sensitivity: dict = field(default_factory=dict)
     seed: int = DEFAULT_SEED
+    estimate: Estimate | None = None  # the primary estimate itself (SE, df; pooling details when imputed)
 
     def summary(self) -> str:
         g1, g0 = self.groups
@@ -126,7 +127,7 @@ def primary_analysis(data: Dataset | Derived, population: str = "per_protocol", 
     f = _population(derived, population)
     groups = derived.groups
     if f["treat"].nunique() < 2:
-        raise ValueError(f"the {population} population needs participants in both groups")
+        raise NotEstimable(f"the {population} population needs participants in both groups")
     y = f["mean_sofa"].to_numpy(dtype=float)
     missing = np.isnan(y)
     observed = f[~missing]
@@ -154,7 +155,7 @@ def primary_analysis(data: Dataset | Derived, population: str = "per_protocol", 
         means=_per_group(f, groups, lambda g: float(g["mean_sofa"].mean())),
         sds=_per_group(f, groups, lambda g: float(g["mean_sofa"].std(ddof=1))),
         n_observed_per_arm=_per_group(observed, groups, len), missing_fraction=fraction, complete_case=cc,
-        sensitivity=sensitivity, seed=seed)
+        sensitivity=sensitivity, seed=seed, estimate=primary)
 
 
 def _replace_method(est: Estimate, method: str) -> Estimate:
@@ -195,7 +196,9 @@ def multiple_imputation(frame: pd.DataFrame, *, seed: int, imputations: int = IM
 @dataclass(frozen=True)
 class MortalityResult:
     """Mortality at ``day``: deaths and known-status participants per group, adjusted and crude risk
-    ratios, the risk difference, and the number with unknown status (censored earlier, left out)."""
+    ratios, the risk difference, and the number left out (``unknown``: status unknown at ``day``, or not yet
+    due), of whom ``not_yet_due`` were randomised less than ``day`` days before the data cut-off (left out
+    whatever their status, so that an early cut-off does not count its early deaths only)."""
 
     day: int
     groups: tuple[str, str]
@@ -205,6 +208,7 @@ class MortalityResult:
     adjusted_rr: Estimate
     crude_rr: Estimate
     risk_difference: Estimate
+    not_yet_due: dict = field(default_factory=dict)  # randomised less than `day` days before the cut-off
 
     def summary(self) -> str:
         g1, g0 = self.groups
@@ -220,14 +224,22 @@ def mortality_analysis(data: Dataset | Derived, day: int, population: str = "per
         raise ValueError(f"day must be one of the protocol's mortality days "
                          f"({', '.join(str(d) for d in protocol_module.load().outcomes.mortality_days)}), got {day}")
     g1, g0 = groups = derived.groups
-    known = f[f[column].notna()]
+    # participants randomised less than `day` days before the data cut-off are not yet due: leaving out only
+    # their survivors (status unknown) would keep their early deaths and overstate mortality
+    cutoff = derived.data.data_cutoff
+    randomised = f["participant_id"].map(derived.data["participants"].set_index("participant_id")["randomised_at"])
+    due = (randomised + day * DAY <= cutoff).to_numpy() if cutoff is not None else np.ones(len(f), bool)
+    not_due = _per_group(f[~due], groups, len)
+    known = f[due & f[column].notna().to_numpy()]
     deaths = _per_group(known, groups, lambda g: int(g[column].sum()))
     n = _per_group(known, groups, len)
-    unknown = _per_group(f[f[column].isna()], groups, len)
+    unknown = _per_group(f[~(due & f[column].notna().to_numpy())], groups, len)
     if min(n.values()) == 0:
-        raise ValueError(f"{day}-day mortality needs participants with known status in both groups")
+        raise NotEstimable(f"{day}-day mortality needs participants with known status at day {day} in both groups"
+                           f" ({', '.join(f'{g}: {k}' for g, k in n.items())}; randomised less than {day} days "
+                           f"before the data cut-off: {sum(not_due.values())})")
     return MortalityResult(
-        day=day, groups=groups, deaths=deaths, n=n, unknown=unknown,
+        day=day, groups=groups, deaths=deaths, n=n, unknown=unknown, not_yet_due=not_due,
         adjusted_rr=methods.adjusted_risk_ratio(known[column], known["treat"], known["site"]),
         crude_rr=methods.crude_risk_ratio(deaths[g1], n[g1], deaths[g0], n[g0]),
         risk_difference=methods.risk_difference(deaths[g1], n[g1], deaths[g0], n[g0]))
@@ -253,6 +265,8 @@ def survival_analysis(data: Dataset | Derived, population: str = "per_protocol")
     derived = derive_all(data)
     f = _population(derived, population)
     groups = derived.groups
+    if any((f["group"] == g).sum() == 0 for g in groups):
+        raise NotEstimable(f"the {population} population needs participants in both groups")
     km = {g: methods.kaplan_meier(f.loc[f["group"] == g, "time_days"], f.loc[f["group"] == g, "died"])
           for g in groups}
     chi2, p = methods.logrank(f["time_days"], f["died"], f["treat"])
@@ -300,7 +314,7 @@ def support_analysis(data: Dataset | Derived, support: str, population: str = "p
     g1, g0 = groups = derived.groups
     y = {g: known.loc[known["group"] == g, column].to_numpy(dtype=float) for g in groups}
     if min(len(v) for v in y.values()) == 0:
-        raise ValueError(f"days without {support} need participants with complete follow-up in both groups")
+        raise NotEstimable(f"days without {support} need participants with complete follow-up in both groups")
     test = methods.van_elteren(known[column], known["treat"] == 1, known["site"])
     return SupportResult(
         support=support, groups=groups, n={g: len(v) for g, v in y.items()},
@@ -354,7 +368,7 @@ def safety_analysis(data: Dataset | Derived, kind: str = "sae", population: str 
     with_event = _per_group(f, groups, lambda g: int(g[f"any_{kind}"].sum()))
     n = _per_group(f, groups, len)
     if min(n.values()) == 0:
-        raise ValueError("safety analysis needs participants in both groups")
+        raise NotEstimable(f"the {population} population needs participants in both groups")
     rr = methods.crude_risk_ratio(with_event[g1], n[g1], with_event[g0], n[g0])
     p, test = methods.two_by_two_test(with_event[g1], n[g1], with_event[g0], n[g0])
     return SafetyResult(kind, int(protocol_module.load().schedule.sae_window_days), groups, events, with_event, n,

@@ -53,6 +53,24 @@ def main(argv: list[str] | None = None) -> int:
     out = report.write(result, args.out)
     p = result.results["primary"]
     g1, g0 = result.results["groups"]
-    print(f"primary ({args.population}): {g1} − {g0} = {p['difference']:.2f} "
-          f"(95 % CI {p['ci_low']:.2f} to {p['ci_high']:.2f}), P = {p['p_value']:.3g}; report in {out}")
+    if "not_estimable" in p:
+        print(f"primary ({args.population}): not estimable: {p['not_estimable']}; report in {out}")
+    else:
+        print(f"primary ({args.population}): {g1} − {g0} = {p['difference']:.2f} "
+              f"(95 % CI {p['ci_low']:.2f} to {p['ci_high']:.2f}), P = {p['p_value']:.3g}; report in {out}")
+    others = [name for name, r in _sections(result.results) if "not_estimable" in r]
+    if others:
+        print("not estimable: " + ", ".join(others))
     return 0
+
+
+def _sections(results: dict):
+    """(name, result) of every analysis in results.json."""
+    yield "primary", results["primary"]
+    for d, m in results["mortality"].items():
+        yield f"{d}-day mortality", m
+    yield "survival", results["survival"]
+    for s, r in results["days_alive_without_support"].items():
+        yield f"days alive without {s.replace('_', ' ')}", r
+    for k, r in results["safety"].items():
+        yield k.replace("_", " "), r

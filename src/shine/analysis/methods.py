@@ -16,6 +16,11 @@ from scipy import stats
 Z975 = stats.norm.ppf(0.975)
 
 
+class NotEstimable(ValueError):
+    """The data cannot give this estimate (too few participants, an empty group, a singular model); the
+    message is the reason in words. The report marks the analysis "not estimable: reason" and goes on."""
+
+
 @dataclass(frozen=True)
 class Estimate:
     """One effect estimate: ``estimate`` on its natural scale (a difference, or a ratio), its two-sided
@@ -67,6 +72,12 @@ def linear_regression(y, treat, site=None, covariates=None, *, level: float = 0.
     y = np.asarray(y, dtype=float)
     if np.isnan(y).any() or np.isnan(X).any():
         raise ValueError("linear_regression: outcome and covariates must not contain missing values")
+    n, k = X.shape
+    if n <= k:
+        raise NotEstimable(f"too few participants ({n}) for the linear model's {k} terms ({', '.join(names)})")
+    if np.linalg.matrix_rank(X) < k:
+        raise NotEstimable("the linear model's terms are collinear (" + ", ".join(names) + "), e.g. a site whose "
+                           "participants are all in one group together with too few others")
     fit = sm.OLS(y, X).fit()
     lo, hi = fit.conf_int(alpha=1 - level)[1]
     adjusted = (["site"] if site is not None else []) + list(covariates or {})
@@ -132,9 +143,15 @@ def adjusted_risk_ratio(y, treat, site=None, *, level: float = 0.95) -> Estimate
     from statsmodels.genmod import families
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, DomainWarning, PerfectSeparationWarning
 
+    from statsmodels.tools.sm_exceptions import SingularMatrixWarning
+
     z = _check_level(level)
     y = np.asarray(y, dtype=float)
     X, _ = design_matrix(treat, site)
+    adjusted = " adjusted for site" if site is not None else ""
+    if len(y) <= X.shape[1] or np.linalg.matrix_rank(X) < X.shape[1]:
+        return ratio_estimate(math.nan, math.nan, z=z, level=level,
+                              method=f"risk ratio{adjusted}: too few participants per site for the model")
     start = np.zeros(X.shape[1])
     start[0] = math.log(max(y.mean(), 1e-3))
     fit, method = None, ""
@@ -143,9 +160,13 @@ def adjusted_risk_ratio(y, treat, site=None, *, level: float = 0.95) -> Estimate
         warnings.simplefilter("error", ConvergenceWarning)
         warnings.simplefilter("error", PerfectSeparationWarning)
         warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("error", SingularMatrixWarning)
         try:
-            candidate = sm.GLM(y, X, family=families.Binomial(link=families.links.Log())).fit(
-                start_params=start, maxiter=200, tol=1e-10)
+            # IRLS stops on the change in the coefficients (not the deviance, which flattens first), then
+            # Newton steps on the exact Hessian polish the estimate to the MLE
+            model = sm.GLM(y, X, family=families.Binomial(link=families.links.Log()))
+            candidate = model.fit(start_params=start, maxiter=500, tol=1e-12, tol_criterion="params")
+            candidate = _newton_polish(model, candidate)
             ok = (candidate.converged and np.all(np.isfinite(candidate.params)) and
                   np.all(np.isfinite(candidate.bse)) and candidate.fittedvalues.max() < 1 - 1e-6
                   and candidate.bse[1] < 10)
@@ -162,8 +183,22 @@ def adjusted_risk_ratio(y, treat, site=None, *, level: float = 0.95) -> Estimate
             except (ValueError, np.linalg.LinAlgError):
                 fit = None
     b, se = (float(fit.params[1]), float(fit.bse[1])) if fit is not None else (math.nan, math.nan)
-    adjusted = " adjusted for site" if site is not None else ""
     return ratio_estimate(b, se, z=z, method=method + adjusted, level=level)
+
+
+def _newton_polish(model, fit, *, steps: int = 20, tol: float = 1e-13):
+    """Newton–Raphson from an IRLS fit on the exact (observed) Hessian of the log-likelihood until the
+    relative step is below ``tol``; the fit refitted at that point (one IRLS pass, so its SE is the usual
+    expected-information SE). Raises ValueError when Newton does not settle."""
+    params = np.asarray(fit.params, dtype=float)
+    for _ in range(steps):
+        step = np.linalg.solve(model.hessian(params), model.score(params))
+        params = params - step
+        if np.max(np.abs(step) / np.maximum(np.abs(params), 1.0)) < tol:
+            break
+    else:
+        raise ValueError("log-binomial Newton steps did not settle")
+    return model.fit(start_params=params, maxiter=1, tol=1e-12, tol_criterion="params")
 
 
 def ratio_estimate(b: float, se: float, *, z: float, method: str, level: float) -> Estimate:
@@ -228,12 +263,23 @@ def cox_hazard_ratio(time, event, treat, strata=None, *, level: float = 0.95) ->
     """Cox proportional hazards ratio of the treatment, stratified by ``strata`` (site), Efron ties."""
     from statsmodels.duration.hazard_regression import PHReg
 
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
     z = _check_level(level)
-    fit = PHReg(np.asarray(time, dtype=float), np.asarray(treat, dtype=float)[:, None],
-                status=np.asarray(event, dtype=float), strata=None if strata is None else np.asarray(strata),
-                ties="efron").fit()
-    b, se = float(fit.params[0]), float(fit.bse[0])
     method = "Cox proportional hazards, Efron ties" + (", stratified by site" if strata is not None else "")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        warnings.simplefilter("error", RuntimeWarning)
+        try:
+            fit = PHReg(np.asarray(time, dtype=float), np.asarray(treat, dtype=float)[:, None],
+                        status=np.asarray(event, dtype=float), strata=None if strata is None else np.asarray(strata),
+                        ties="efron").fit()
+            b, se = float(fit.params[0]), float(fit.bse[0])
+        except (ConvergenceWarning, RuntimeWarning, np.linalg.LinAlgError, ValueError):
+            # no deaths, or deaths in one group only, within the informative strata: the partial likelihood
+            # has no finite maximum
+            return ratio_estimate(math.nan, math.nan, z=z, level=level,
+                                  method=method + ": no finite maximum (too few deaths in a group within sites)")
     return ratio_estimate(b, se, z=z, method=method, level=level)
 
 
@@ -330,10 +376,14 @@ def rubin(estimates, variances, df_complete: float, *, level: float = 0.95) -> E
     se = math.sqrt(total)
     tq = stats.t.ppf(0.5 + level / 2, df)
     p = 2 * stats.t.sf(abs(qbar) / se, df)
+    riv = (1 + 1 / m) * b / ubar if ubar > 0 else math.inf
+    fmi = (riv + 2 / (df + 3)) / (riv + 1)  # Rubin (1987) with the Barnard–Rubin df, as R mice's pool()
     return Estimate(float(qbar), float(qbar - tq * se), float(qbar + tq * se), float(p),
                     f"multiple imputation, {m} imputations, Rubin's rules (Barnard–Rubin df)", se=se, level=level,
                     details={"df": float(df), "between_variance": float(b), "within_variance": float(ubar),
-                             "fraction_missing_information": float(lam)})
+                             "total_variance": float(total), "imputations": m,
+                             "relative_increase_in_variance": float(riv), "lambda": float(lam),
+                             "fraction_missing_information": float(fmi)})
 
 
 def impute_normal(y, X, *, rng: np.random.Generator) -> np.ndarray:
@@ -344,7 +394,7 @@ def impute_normal(y, X, *, rng: np.random.Generator) -> np.ndarray:
     Xo, yo = X[~miss], y[~miss]
     n, k = Xo.shape
     if n <= k:
-        raise ValueError(f"too few observed outcomes ({n}) for the imputation model with {k} terms")
+        raise NotEstimable(f"too few observed outcomes ({n}) for the imputation model with {k} terms")
     xtx_inv = np.linalg.pinv(Xo.T @ Xo)
     beta = xtx_inv @ Xo.T @ yo
     resid = yo - Xo @ beta

@@ -8,6 +8,7 @@ import html
 import io
 import json
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pandas as pd
 from shine import protocol as protocol_module
 from shine.analysis import analyses, derive, estimands
 from shine.analysis.dataset import Dataset
-from shine.analysis.methods import Estimate
+from shine.analysis.methods import Estimate, NotEstimable
 
 RESULTS_FORMAT = "shine-analysis-results/1"
 SIGNIFICANT_DIGITS = 10  # floats in results.json: enough for any check, fixed so that files compare equal
@@ -68,40 +69,137 @@ class Report:
     derived: analyses.Derived
 
 
+@dataclass(frozen=True)
+class NotEstimated:
+    """An analysis the data could not give (e.g. 90-day mortality at an early cut-off): the report says
+    "not estimable: reason" in its place and every other analysis still runs."""
+
+    reason: str
+
+
+def _attempt(fn):
+    """``(result or NotEstimated, warnings)``: numerical warnings of the libraries are recorded with the
+    result in results.json rather than printed."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = fn()
+        except NotEstimable as exc:
+            result = NotEstimated(str(exc))
+        except np.linalg.LinAlgError as exc:
+            result = NotEstimated(f"numerical failure ({exc})")
+    return result, sorted({f"{w.category.__name__}: {w.message}" for w in caught})
+
+
+def _not_estimable(result, *, estimand: dict, notes: list, **extra) -> dict:
+    return {"not_estimable": result.reason, "estimand": estimand, **extra, **({"warnings": notes} if notes else {})}
+
+
 def run(data: Dataset, population: str = "per_protocol", *, seed: int = analyses.DEFAULT_SEED) -> Report:
-    """Every analysis of the plan on one population."""
+    """Every analysis of the plan on one population; an analysis the data cannot give is marked not
+    estimable with its reason and the others still run."""
     proto = protocol_module.load()
     derived = analyses.derive_all(data)
     g1, g0 = groups = derived.groups
-    primary = analyses.primary_analysis(derived, population, seed=seed)
-    mortality = {d: analyses.mortality_analysis(derived, d, population) for d in proto.outcomes.mortality_days}
-    survival = analyses.survival_analysis(derived, population)
-    support = {s: analyses.support_analysis(derived, s, population, seed=seed) for s in derive.SUPPORTS}
     safety_population = estimands.population_of("safety", population)
-    safety = {k: analyses.safety_analysis(derived, k, safety_population) for k in analyses.SAFETY_KINDS}
     estimand = {a: estimands.estimand(a, population) for a in estimands.ANALYSES}
+    primary, primary_notes = _attempt(lambda: analyses.primary_analysis(derived, population, seed=seed))
+    mortality = {d: _attempt(lambda d=d: analyses.mortality_analysis(derived, d, population))
+                 for d in proto.outcomes.mortality_days}
+    survival, survival_notes = _attempt(lambda: analyses.survival_analysis(derived, population))
+    support = {s: _attempt(lambda s=s: analyses.support_analysis(derived, s, population, seed=seed))
+               for s in derive.SUPPORTS}
+    safety = {k: _attempt(lambda k=k: analyses.safety_analysis(derived, k, safety_population))
+              for k in analyses.SAFETY_KINDS}
+    horizon = int(proto.outcomes.primary_horizon_days)
+    window = int(proto.schedule.sae_window_days)
 
-    forest = [dict(outcome="mean daily modified SOFA", panel="difference, SOFA points", estimate=primary.difference,
-                   ci_low=primary.ci_low, ci_high=primary.ci_high, p_value=primary.p_value, method=primary.method,
-                   population=population)]
-    for d, m in mortality.items():
-        forest.append(dict(outcome=f"{d}-day mortality", panel="ratio", **_forest(m.adjusted_rr), population=population))
-    forest.append(dict(outcome=f"death to day {survival.horizon} (hazard ratio)", panel="ratio",
-                       **_forest(survival.hazard_ratio), population=population))
-    for s, r in support.items():
-        forest.append(dict(outcome=f"days alive without {s.replace('_', ' ')}", panel="difference, days",
-                           **{**_forest(r.difference), "p_value": r.van_elteren_p,
-                              "method": f"{r.difference.method}; P: {r.van_elteren_method}"}, population=population))
-    for k, r in safety.items():
-        forest.append(dict(outcome=f"≥ 1 {k.replace('_', ' ')} within {r.window_days} days", panel="ratio",
-                           **{**_forest(r.risk_ratio), "p_value": r.p_value,
-                              "method": f"{r.risk_ratio.method}; P: {r.test}"}, population=safety_population))
+    def row(outcome, panel, result, estimate, pop, method=None, p=None):
+        if isinstance(result, NotEstimated):
+            return dict(outcome=outcome, panel=panel, estimate=math.nan, ci_low=math.nan, ci_high=math.nan,
+                        p_value=math.nan, method=f"not estimable: {result.reason}", population=pop)
+        e = estimate(result)
+        return dict(outcome=outcome, panel=panel, estimate=e.estimate, ci_low=e.ci_low, ci_high=e.ci_high,
+                    p_value=e.p_value if p is None else p(result), method=method(result) if method else e.method,
+                    population=pop)
+
+    forest = [row("mean daily modified SOFA", "difference, SOFA points", primary, lambda r: r.estimate, population)]
+    for d, (m, _) in mortality.items():
+        forest.append(row(f"{d}-day mortality", "ratio", m, lambda r: r.adjusted_rr, population))
+    forest.append(row(f"death to day {horizon} (hazard ratio)", "ratio", survival, lambda r: r.hazard_ratio,
+                      population))
+    for s, (r, _) in support.items():
+        forest.append(row(f"days alive without {s.replace('_', ' ')}", "difference, days", r, lambda r: r.difference,
+                          population, method=lambda r: f"{r.difference.method}; P: {r.van_elteren_method}",
+                          p=lambda r: r.van_elteren_p))
+    for k, (r, _) in safety.items():
+        forest.append(row(f"≥ 1 {k.replace('_', ' ')} within {window} days", "ratio", r, lambda r: r.risk_ratio,
+                          safety_population, method=lambda r: f"{r.risk_ratio.method}; P: {r.test}",
+                          p=lambda r: r.p_value))
     forest_frame = pd.DataFrame(forest, columns=["outcome", "panel", "estimate", "ci_low", "ci_high", "p_value",
                                                  "method", "population"])
 
-    km_points = {}
-    for g, km in survival.kaplan_meier.items():
-        km_points[g] = {str(d): km.at(d) for d in proto.outcomes.mortality_days}
+    def with_notes(d: dict, notes: list) -> dict:
+        return {**d, "warnings": notes} if notes else d
+
+    if isinstance(primary, NotEstimated):
+        primary_out = _not_estimable(primary, estimand=estimand["primary"], notes=primary_notes,
+                                     outcome=proto.outcomes.primary)
+    else:
+        primary_out = with_notes({
+            "outcome": proto.outcomes.primary,
+            "difference": primary.difference, "ci_low": primary.ci_low, "ci_high": primary.ci_high,
+            "p_value": primary.p_value, "method": primary.method, "n_per_arm": primary.n_per_arm,
+            "n_observed_per_arm": primary.n_observed_per_arm, "mean": primary.means, "sd": primary.sds,
+            "missing_fraction": primary.missing_fraction, "estimate": estimate_dict(primary.estimate),
+            "complete_case": estimate_dict(primary.complete_case),
+            "sensitivity": {k: estimate_dict(v) for k, v in primary.sensitivity.items()},
+            "estimand": estimand["primary"]}, primary_notes)
+
+    def mortality_out(m, notes):
+        if isinstance(m, NotEstimated):
+            return _not_estimable(m, estimand=estimand["mortality"], notes=notes)
+        return with_notes({"deaths": m.deaths, "n": m.n, "unknown_status": m.unknown, "not_yet_due": m.not_yet_due,
+                           "risk": {g: m.deaths[g] / m.n[g] for g in groups},
+                           "adjusted_risk_ratio": estimate_dict(m.adjusted_rr),
+                           "crude_risk_ratio": estimate_dict(m.crude_rr),
+                           "risk_difference": estimate_dict(m.risk_difference),
+                           "estimand": estimand["mortality"]}, notes)
+
+    if isinstance(survival, NotEstimated):
+        survival_out = _not_estimable(survival, estimand=estimand["survival"], notes=survival_notes,
+                                      horizon_days=horizon)
+        km_table = pd.DataFrame(columns=["group", "time", "n_risk", "n_events", "survival", "se", "ci_low", "ci_high"])
+    else:
+        km_points = {g: {str(d): km.at(d) for d in proto.outcomes.mortality_days}
+                     for g, km in survival.kaplan_meier.items()}
+        survival_out = with_notes({"horizon_days": survival.horizon, "logrank_chi2": survival.logrank_chi2,
+                                   "logrank_p": survival.logrank_p,
+                                   "hazard_ratio": estimate_dict(survival.hazard_ratio),
+                                   "kaplan_meier_survival": km_points, "estimand": estimand["survival"]},
+                                  survival_notes)
+        km_table = pd.concat([km.table.assign(group=g) for g, km in survival.kaplan_meier.items()],
+                             ignore_index=True)[["group", "time", "n_risk", "n_events", "survival", "se",
+                                                 "ci_low", "ci_high"]]
+
+    def support_out(r, notes):
+        if isinstance(r, NotEstimated):
+            return _not_estimable(r, estimand=estimand["days_without_support"], notes=notes)
+        return with_notes({"n": r.n, "mean": r.mean, "sd": r.sd, "median": r.median, "q1": r.q1, "q3": r.q3,
+                           "difference_in_means": estimate_dict(r.difference), "van_elteren_p": r.van_elteren_p,
+                           "van_elteren_z": r.van_elteren_z, "van_elteren_method": r.van_elteren_method,
+                           "excluded_incomplete_followup": r.excluded_incomplete,
+                           "estimand": estimand["days_without_support"]}, notes)
+
+    def safety_out(r, notes):
+        if isinstance(r, NotEstimated):
+            return _not_estimable(r, estimand=estimand["safety"], notes=notes, population=safety_population,
+                                  window_days=window)
+        return with_notes({"window_days": r.window_days, "events": r.events,
+                           "participants_with_event": r.participants_with_event, "n": r.n,
+                           "risk_ratio": estimate_dict(r.risk_ratio), "p_value": r.p_value, "test": r.test,
+                           "population": safety_population, "estimand": estimand["safety"]}, notes)
+
     results = {
         "format": RESULTS_FORMAT,
         "trial": proto.name,
@@ -134,34 +232,11 @@ def run(data: Dataset, population: str = "per_protocol", *, seed: int = analyses
             "imputations": analyses.IMPUTATIONS, "bootstrap_resamples": analyses.BOOTSTRAP_RESAMPLES,
             "kaplan_meier_ci_transform": "log (R survfit default)",
         },
-        "primary": {
-            "outcome": proto.outcomes.primary,
-            "difference": primary.difference, "ci_low": primary.ci_low, "ci_high": primary.ci_high,
-            "p_value": primary.p_value, "method": primary.method, "n_per_arm": primary.n_per_arm,
-            "n_observed_per_arm": primary.n_observed_per_arm, "mean": primary.means, "sd": primary.sds,
-            "missing_fraction": primary.missing_fraction, "complete_case": estimate_dict(primary.complete_case),
-            "sensitivity": {k: estimate_dict(v) for k, v in primary.sensitivity.items()},
-            "estimand": estimand["primary"],
-        },
-        "mortality": {str(d): {"deaths": m.deaths, "n": m.n, "unknown_status": m.unknown,
-                               "risk": {g: m.deaths[g] / m.n[g] for g in groups},
-                               "adjusted_risk_ratio": estimate_dict(m.adjusted_rr),
-                               "crude_risk_ratio": estimate_dict(m.crude_rr),
-                               "risk_difference": estimate_dict(m.risk_difference),
-                               "estimand": estimand["mortality"]} for d, m in mortality.items()},
-        "survival": {"horizon_days": survival.horizon, "logrank_chi2": survival.logrank_chi2,
-                     "logrank_p": survival.logrank_p, "hazard_ratio": estimate_dict(survival.hazard_ratio),
-                     "kaplan_meier_survival": km_points, "estimand": estimand["survival"]},
-        "days_alive_without_support": {
-            s: {"n": r.n, "mean": r.mean, "sd": r.sd, "median": r.median, "q1": r.q1, "q3": r.q3,
-                "difference_in_means": estimate_dict(r.difference), "van_elteren_p": r.van_elteren_p,
-                "van_elteren_z": r.van_elteren_z, "excluded_incomplete_followup": r.excluded_incomplete,
-                "estimand": estimand["days_without_support"]}
-            for s, r in support.items()},
-        "safety": {k: {"window_days": r.window_days, "events": r.events, "participants_with_event":
-                       r.participants_with_event, "n": r.n, "risk_ratio": estimate_dict(r.risk_ratio),
-                       "p_value": r.p_value, "test": r.test, "population": safety_population,
-                       "estimand": estimand["safety"]} for k, r in safety.items()},
+        "primary": primary_out,
+        "mortality": {str(d): mortality_out(m, notes) for d, (m, notes) in mortality.items()},
+        "survival": survival_out,
+        "days_alive_without_support": {s: support_out(r, notes) for s, (r, notes) in support.items()},
+        "safety": {k: safety_out(r, notes) for k, (r, notes) in safety.items()},
     }
     tables = {
         "outcomes": forest_frame,
@@ -171,18 +246,11 @@ def run(data: Dataset, population: str = "per_protocol", *, seed: int = analyses
         "imputation_gaps": derived.sofa.gaps[derived.sofa.gaps["participant_id"].isin(
             derived.frame.loc[derived.frame[population], "participant_id"])].reset_index(drop=True),
         "daily_sofa_by_day": analyses.daily_sofa_by_day(derived, population),
-        "kaplan_meier": pd.concat([km.table.assign(group=g) for g, km in survival.kaplan_meier.items()],
-                                  ignore_index=True)[["group", "time", "n_risk", "n_events", "survival", "se",
-                                                      "ci_low", "ci_high"]],
+        "kaplan_meier": km_table,
     }
     results["tables"] = {name: frame.to_dict(orient="records") for name, frame in tables.items()
                          if name in ("outcomes", "table1", "consort", "data_quality")}
     return Report(results=results, tables=tables, derived=derived)
-
-
-def _forest(e: Estimate) -> dict:
-    return {"estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high, "p_value": e.p_value,
-            "method": e.method}
 
 
 # ---------------------------------------------------------------------------------------------- figures
@@ -242,7 +310,8 @@ def figures(report: Report) -> dict[str, bytes]:
         ax.fill_between(x, np.nan_to_num(lo), np.nan_to_num(hi, nan=1.0), step="post", color=colours[g], alpha=0.15)
     s = report.results["survival"]
     ax.set(xlim=(0, horizon), ylim=(0, 1.02), xlabel="days since randomisation", ylabel="survival",
-           title=f"Kaplan–Meier (95 % CI, log transform); log-rank P = {s['logrank_p']:.3g}")
+           title="Kaplan–Meier (95 % CI, log transform); " + (
+               f"log-rank P = {s['logrank_p']:.3g}" if "logrank_p" in s else f"not estimable: {s['not_estimable']}"))
     ax.legend()
     fig.tight_layout()
     out["kaplan_meier"] = _figure_bytes(fig)
@@ -298,21 +367,26 @@ def html_report(report: Report, pngs: dict[str, bytes]) -> str:
              f"<p>Input data set SHA-256 ({e(r['input']['fingerprint'])}): <code>{e(r['input']['sha256'])}</code>; "
              f"source {e(str(r['input']['source']))}; data cut-off {e(str(r['input']['data_cutoff']))}. "
              f"Seed {r['seed']}.</p>",
-             "<h2>Primary outcome: mean daily modified SOFA in the ICU up to day 90</h2>",
-             f"<p>{e(g1)}: mean {_fmt(pr['mean'][g1])} (SD {_fmt(pr['sd'][g1])}, n {pr['n_per_arm'][g1]}); "
-             f"{e(g0)}: mean {_fmt(pr['mean'][g0])} (SD {_fmt(pr['sd'][g0])}, n {pr['n_per_arm'][g0]}).<br>"
-             f"Adjusted difference {e(g1)} − {e(g0)}: <b>{_fmt(pr['difference'])}</b> "
-             f"(95 % CI {_fmt(pr['ci_low'])} to {_fmt(pr['ci_high'])}), P = {_p(pr['p_value'])}. "
-             f"Method: {e(pr['method'])}. Outcome missing for {pr['missing_fraction'] * 100:.1f} %.</p>",
-             _estimand_html(pr["estimand"])]
-    if pr["sensitivity"]:
+             "<h2>Primary outcome: mean daily modified SOFA in the ICU up to day 90</h2>"]
+    if "not_estimable" in pr:
+        parts += [f"<p><b>Not estimable</b>: {e(pr['not_estimable'])}.</p>", _estimand_html(pr["estimand"])]
+    else:
+        parts += [
+            f"<p>{e(g1)}: mean {_fmt(pr['mean'][g1])} (SD {_fmt(pr['sd'][g1])}, n {pr['n_per_arm'][g1]}); "
+            f"{e(g0)}: mean {_fmt(pr['mean'][g0])} (SD {_fmt(pr['sd'][g0])}, n {pr['n_per_arm'][g0]}).<br>"
+            f"Adjusted difference {e(g1)} − {e(g0)}: <b>{_fmt(pr['difference'])}</b> "
+            f"(95 % CI {_fmt(pr['ci_low'])} to {_fmt(pr['ci_high'])}), P = {_p(pr['p_value'])}. "
+            f"Method: {e(pr['method'])}. Outcome missing for {pr['missing_fraction'] * 100:.1f} %.</p>",
+            _estimand_html(pr["estimand"])]
+    if pr.get("sensitivity"):
         rows = pd.DataFrame([{"analysis": k, "difference": v["estimate"], "95 % CI": f"{_fmt(v['ci_low'])} to "
                               f"{_fmt(v['ci_high'])}", "P": _p(v["p_value"]), "method": v["method"]}
                              for k, v in pr["sensitivity"].items()])
         parts += ["<h3>Sensitivity analyses</h3>", _table(rows)]
     parts += ["<h2>All outcomes</h2>", _table(_outcome_table(report)),
               f"<img alt='forest plot' src='data:image/png;base64,{base64.b64encode(pngs['forest']).decode()}'>"]
-    mort = pd.DataFrame([{"day": d, f"{g1} deaths/n": f"{m['deaths'][g1]}/{m['n'][g1]}",
+    mort = pd.DataFrame([{"day": d, "not estimable": m["not_estimable"]} if "not_estimable" in m else
+                         {"day": d, f"{g1} deaths/n": f"{m['deaths'][g1]}/{m['n'][g1]}",
                           f"{g0} deaths/n": f"{m['deaths'][g0]}/{m['n'][g0]}",
                           "adjusted RR (95 % CI)": f"{_fmt(m['adjusted_risk_ratio']['estimate'])} "
                           f"({_fmt(m['adjusted_risk_ratio']['ci_low'])} to {_fmt(m['adjusted_risk_ratio']['ci_high'])})",
@@ -324,20 +398,23 @@ def html_report(report: Report, pngs: dict[str, bytes]) -> str:
     s = r["survival"]
     parts += ["<h2>Mortality</h2>", _estimand_html(r["mortality"][next(iter(r["mortality"]))]["estimand"]),
               _table(mort), _estimand_html(s["estimand"], "Estimand of the survival analysis"),
+              f"<p>Survival: <b>not estimable</b>: {e(s['not_estimable'])}.</p>" if "not_estimable" in s else
               f"<p>Log-rank χ² {_fmt(s['logrank_chi2'])}, P = {_p(s['logrank_p'])}. Hazard ratio "
               f"{_fmt(s['hazard_ratio']['estimate'])} (95 % CI {_fmt(s['hazard_ratio']['ci_low'])} to "
               f"{_fmt(s['hazard_ratio']['ci_high'])}); {e(s['hazard_ratio']['method'])}.</p>",
               f"<img alt='Kaplan–Meier curves' src='data:image/png;base64,"
               f"{base64.b64encode(pngs['kaplan_meier']).decode()}'>"]
-    sup = pd.DataFrame([{"support": k, f"{g1} mean (SD)": f"{_fmt(v['mean'][g1], 1)} ({_fmt(v['sd'][g1], 1)})",
+    sup = pd.DataFrame([{"support": k, "not estimable": v["not_estimable"]} if "not_estimable" in v else
+                        {"support": k, f"{g1} mean (SD)": f"{_fmt(v['mean'][g1], 1)} ({_fmt(v['sd'][g1], 1)})",
                          f"{g1} median (IQR)": f"{_fmt(v['median'][g1], 0)} ({_fmt(v['q1'][g1], 0)}–{_fmt(v['q3'][g1], 0)})",
                          f"{g0} mean (SD)": f"{_fmt(v['mean'][g0], 1)} ({_fmt(v['sd'][g0], 1)})",
                          f"{g0} median (IQR)": f"{_fmt(v['median'][g0], 0)} ({_fmt(v['q1'][g0], 0)}–{_fmt(v['q3'][g0], 0)})",
                          "difference in means (95 % bootstrap CI)": f"{_fmt(v['difference_in_means']['estimate'], 1)} "
                          f"({_fmt(v['difference_in_means']['ci_low'], 1)} to {_fmt(v['difference_in_means']['ci_high'], 1)})",
-                         "van Elteren P": _p(v["van_elteren_p"])}
+                         "P (van Elteren)": _p(v["van_elteren_p"])}
                         for k, v in r["days_alive_without_support"].items()])
-    saf = pd.DataFrame([{"events": k, f"{g1} participants (events)": f"{v['participants_with_event'][g1]}/{v['n'][g1]} "
+    saf = pd.DataFrame([{"events": k, "not estimable": v["not_estimable"]} if "not_estimable" in v else
+                        {"events": k, f"{g1} participants (events)": f"{v['participants_with_event'][g1]}/{v['n'][g1]} "
                          f"({v['events'][g1]})", f"{g0} participants (events)":
                          f"{v['participants_with_event'][g0]}/{v['n'][g0]} ({v['events'][g0]})",
                          "RR (95 % CI)": f"{_fmt(v['risk_ratio']['estimate'])} ({_fmt(v['risk_ratio']['ci_low'])} to "
@@ -345,7 +422,7 @@ def html_report(report: Report, pngs: dict[str, bytes]) -> str:
                         for k, v in r["safety"].items()])
     parts += ["<h2>Days alive without organ support within 90 days</h2>",
               _estimand_html(next(iter(r["days_alive_without_support"].values()))["estimand"]), _table(sup),
-              f"<h2>Serious adverse events within {r['settings']['sae_window_days']} days</h2>",
+              f"<h2>Serious adverse events within {r['settings']['sae_window_days']} days (safety population)</h2>",
               _estimand_html(next(iter(r["safety"].values()))["estimand"]), _table(saf),
               "<h2>Daily modified SOFA over time</h2>",
               f"<img alt='daily SOFA by group' src='data:image/png;base64,"
