@@ -108,12 +108,19 @@ def test_production_settings_are_strict(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres://u@localhost/db")
     monkeypatch.setenv("ALLOWED_HOSTS", "shine.example.org")
     monkeypatch.setenv("CPR_ENCRYPTION_KEY", "0" * 43 + "=")
+    monkeypatch.setenv("SHINE_BLINDING_KEY", "b" * 43)
     try:
         prod = importlib.reload(settings_module)
         assert prod.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
         assert prod.SESSION_COOKIE_SECURE and prod.CSRF_COOKIE_SECURE and prod.SECURE_HSTS_SECONDS > 0
-        monkeypatch.delenv("SECRET_KEY")
         from django.core.exceptions import ImproperlyConfigured
+        # a production start without the blinding secret (or with a short one) is refused
+        for value, message in (("", "SHINE_BLINDING_KEY is required"), ("short", "at least 32 characters")):
+            monkeypatch.setenv("SHINE_BLINDING_KEY", value)
+            with pytest.raises(ImproperlyConfigured, match=message):
+                importlib.reload(settings_module)
+        monkeypatch.setenv("SHINE_BLINDING_KEY", "b" * 43)
+        monkeypatch.delenv("SECRET_KEY")
         with pytest.raises(ImproperlyConfigured, match="SECRET_KEY"):
             importlib.reload(settings_module)
     finally:

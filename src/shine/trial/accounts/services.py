@@ -47,7 +47,7 @@ def _sites(codes) -> list[Site]:
     found = {s.code: s for s in Site.objects.filter(code__in=codes)}
     unknown = [c for c in codes if c not in found]
     if unknown:
-        known = ", ".join(Site.objects.values_list("code", flat=True)) or "none (run `shine demo` or migrate)"
+        known = ", ".join(Site.objects.values_list("code", flat=True)) or "none (run `shine migrate`)"
         raise Refused(f"unknown site code {', '.join(unknown)}; known sites: {known}", field="site")
     return [found[c] for c in codes]
 

@@ -20,7 +20,7 @@ class RandomisationList(AuditedModel):
     source = models.CharField(max_length=20, choices=[("generated", "generated in the app"),
                                                       ("imported", "imported and checked")])
     algorithm = models.CharField(max_length=300, blank=True)
-    seed = models.CharField(max_length=64, blank=True)  # hex; regenerates the list, so blinded like the arm
+    seed = models.CharField(max_length=64, blank=True)  # hex
     block_sizes = models.CharField(max_length=40)  # "2,4,6"
     length_per_site = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
@@ -29,7 +29,8 @@ class RandomisationList(AuditedModel):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                    related_name="+")
 
-    audit_blinded = ("seed",)
+    # the seed regenerates the list and the list's hash is a function of its arms: both blinded like the arm
+    audit_blinded = ("seed", "sha256")
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -3,7 +3,15 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 
 from . import selectors
+from .chain import COMMITMENT_PREFIX
 from .forms import AuditFilterForm
+
+BLINDED_ON_PAGE = "(blinded)"
+
+
+def _shown(value):
+    """A commitment is for verifiers (the API gives it whole); on the page it reads as what it stands for."""
+    return BLINDED_ON_PAGE if isinstance(value, str) and value.startswith(COMMITMENT_PREFIX) else value
 
 
 @login_required
@@ -14,7 +22,8 @@ def trail(request):
         else selectors.AuditFilter()
     qs = selectors.events(request.user, f)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    rows = [(ev, selectors.visible_changes(ev, request.user)) for ev in page]
+    rows = [(ev, {name: [_shown(v) for v in pair]
+                  for name, pair in selectors.visible_changes(ev, request.user).items()}) for ev in page]
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "audit/trail.html", {
