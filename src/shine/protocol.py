@@ -72,6 +72,19 @@ class Outcomes:
     mortality_days: tuple[int, ...]
 
 
+MISSING_DATA_SENSITIVITY_RULES = ("missing_component_scores_normal",)
+
+
+@dataclass(frozen=True)
+class MissingData:
+    """The ``[missing_data]`` section: the missing-data codes, how many study days back a missing SOFA
+    component may take its last observed score, and the sensitivity rule."""
+
+    codes: tuple[str, ...]
+    component_carry_forward_days: int
+    sensitivity_rule: str
+
+
 @dataclass(frozen=True)
 class Safety:
     sae_report_hours: int
@@ -174,6 +187,7 @@ class Protocol:
     safety: Safety
     statistics: Statistics
     estimands: Estimands
+    missing_data: MissingData
     source: str = field(default="", compare=False)
 
     @property
@@ -220,6 +234,7 @@ def parse(data: dict, source: str = "") -> Protocol:
         safety=Safety(**_tuples(data["safety"])),
         statistics=Statistics(**data["statistics"]),
         estimands=_estimands(data["estimands"]),
+        missing_data=MissingData(**_tuples(data["missing_data"])),
         source=source,
     )
     problems = validate(p)
@@ -262,6 +277,15 @@ def validate(p: Protocol) -> list[str]:
         if day not in p.schedule.followup_window_days:
             out.append(f"schedule.followup_window_days lacks a window for day {day}")
     out += _validate_estimands(p.estimands)
+    m = p.missing_data
+    from shine.analysis.schema import MISSING_CODES  # the data set's vocabulary (plain Python, no cycle)
+
+    if not m.codes or len(set(m.codes)) != len(m.codes) or not set(m.codes) <= set(MISSING_CODES):
+        out.append(f"missing_data.codes must be distinct codes among {', '.join(MISSING_CODES)}")
+    if m.component_carry_forward_days < 0:
+        out.append("missing_data.component_carry_forward_days must be 0 or more")
+    if m.sensitivity_rule not in MISSING_DATA_SENSITIVITY_RULES:
+        out.append(f"missing_data.sensitivity_rule must be one of {', '.join(MISSING_DATA_SENSITIVITY_RULES)}")
     return out
 
 

@@ -170,7 +170,7 @@ def generate(n: int = 60, seed: int = 1, *, sofa_shift: float = 0.0, death_risk:
     for name, table in TABLES.items():
         if name == "screening" and not screening:
             continue
-        frames[name] = pd.DataFrame(rows[name], columns=list(table.column_names))
+        frames[name] = pd.DataFrame(rows.get(name, []), columns=list(table.column_names))
     frames["_cutoff"] = (last_time + DAY).strftime("%Y-%m-%dT%H:%M:%SZ")
     return frames
 

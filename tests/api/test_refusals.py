@@ -62,6 +62,7 @@ IMPOSSIBLE = {
                  "0001-01-01T00:00:00Z", "2024-02-30T10:00:00Z", "yesterday", 1e308],
     "boolean": ["maybe", 2, [True]],
     "array": ["not a list", [None], [LONG], ["nul\x00byte"]],
+    "object": ["not a map", [1], {"platelets": "nul\x00byte"}, {"platelets": LONG}, {"no_such_input": "x"}],
 }
 ENUMS = {"sex", "kind", "consenter_role", "vital_status", "category", "site_of_infection", "stop_reason",
          "pao2_unit", "fio2_unit", "bilirubin_unit", "creatinine_unit", "site"}
@@ -74,6 +75,7 @@ ODD = {
     "datetime": ["1900-01-01T00:00:00Z", "2000-01-01", "2000-01-01T00:00:00", None],
     "boolean": [0, "true", None],
     "array": [[], ["x"] * 500, None],
+    "object": [{}, None],
 }
 ANY_TYPE = [None, {}, {"a": 1}, [1, 2]]
 
@@ -91,7 +93,7 @@ def scenario(users, populated):
     from shine.trial.records import services as records
     from shine.trial.records.models import Deviation
     from tests.trial.enrollment.factories import ELIGIBLE
-    from tests.trial.records.factories import SOFA_DAY, baseline_values, randomised_ago
+    from tests.trial.records.factories import SOFA_DAY, baseline_values, randomised_ago, whole_daily
 
     nurse = users["nurse_hgh"]
     now = timezone.now()
@@ -146,7 +148,7 @@ def scenario(users, populated):
         "POST /api/v1/participants/{participant_id}/daily-records": (
             "nurse_hgh", f"{P}/daily-records", {**sofa, "study_day": 3}),
         "PUT /api/v1/participants/{participant_id}/daily-records/{day}": (
-            "nurse_hgh", f"{P}/daily-records/1", {**sofa, "reason": "typing error"}),
+            "nurse_hgh", f"{P}/daily-records/1", {**whole_daily(), "reason": "typing error"}),
         "POST /api/v1/participants/{participant_id}/infusion-events": (
             "nurse_hgh", f"{P}/infusion-events",
             {"kind": "start", "at": iso(p.randomised_at + dt.timedelta(minutes=20)),
@@ -157,7 +159,8 @@ def scenario(users, populated):
              "frozen_at": iso(p.randomised_at + dt.timedelta(hours=31)), "comments": ""}),
         "PUT /api/v1/participants/{participant_id}/blood-samples/{day}": (
             "nurse_hgh", f"{P}/blood-samples/1",
-            {"drawn_at": iso(p.randomised_at + dt.timedelta(hours=21)), "comments": "", "reason": "time corrected"}),
+            {"drawn_at": iso(p.randomised_at + dt.timedelta(hours=21)), "frozen_at": None, "comments": "",
+             "reason": "time corrected"}),
         "POST /api/v1/participants/{participant_id}/icu-discharge": (
             "nurse_hgh", f"{P}/icu-discharge", {"discharged_at": iso(now - dt.timedelta(hours=1))}),
         "POST /api/v1/participants/{participant_id}/death": (

@@ -39,8 +39,11 @@ def test_nurse_enters_daily_record_with_units_and_sees_sofa_before_saving(browse
     page.select_option("#id_fio2_unit", "percent")
     page.select_option("#id_bilirubin_unit", "mg/dL")
     page.select_option("#id_creatinine_unit", "mg/dL")
-    page.check("#id_respiratory_support")
-    page.check("#id_mechanical_ventilation")
+    page.check("#id_respiratory_support_0")  # yes
+    page.check("#id_mechanical_ventilation_0")
+    page.check("#id_vasopressor_0")
+    page.check("#id_rrt_1")  # no
+    page.select_option("#id_code_gcs", "not_done")
     for name, value in VALUES.items():
         page.fill(f"#id_{name}", value)
     want = expected_modified()

@@ -77,8 +77,8 @@ def test_threshold(field, value, component, expected):
     s = _both(**kw)
     assert getattr(s, component) == expected
     assert all(getattr(s, c) is None for c in COMPONENTS if c != component)
-    assert s.total == expected
-    assert s.modified == (0 if component == "cns" else expected)
+    # the other components are missing, so neither sum exists: a missing component is never counted 0
+    assert s.total is None and s.modified is None
 
 
 @pytest.mark.parametrize("drugs,expected", VASOPRESSORS)
@@ -121,13 +121,40 @@ def test_issue_example():
     s = sofa(pao2_fio2=180, respiratory_support=True, platelets=90, bilirubin=40, map_mmhg=68,
              norepinephrine=0.15, gcs=None, creatinine=200, urine_output=None)
     assert (s.respiration, s.coagulation, s.liver, s.cardiovascular, s.cns, s.renal) == (3, 2, 2, 4, None, 2)
-    assert (s.total, s.modified, s.missing) == (13, 13, ("cns",))
-    assert "modified 13/20" in s.summary() and "missing: cns" in s.summary()
+    assert (s.total, s.modified, s.missing) == (None, 13, ("cns",))  # GCS missing: no total, modified known
+    assert "SOFA –/24, modified 13/20" in s.summary() and "missing: cns" in s.summary()
 
 
-def test_all_missing_scores_zero():
+def test_all_missing_scores_nothing():
     s = sofa()
-    assert s.total == 0 and s.modified == 0 and s.missing == COMPONENTS
+    assert s.total is None and s.modified is None and s.missing == COMPONENTS
+
+
+def test_one_missing_component_leaves_modified_missing():
+    s = sofa(pao2_fio2=450, platelets=200, bilirubin=10, map_mmhg=80, creatinine=80)
+    assert s.modified == 0
+    s = sofa(pao2_fio2=450, platelets=200, map_mmhg=80, creatinine=80)
+    assert s.liver is None and s.modified is None and s.total is None
+
+
+def test_unknown_dose_is_not_zero():
+    # MAP 80 alone scores 0 only when no drug is given; an unknown noradrenaline dose could score 4
+    assert sofa(map_mmhg=80).cardiovascular == 0
+    assert sofa(map_mmhg=80, norepinephrine=None).cardiovascular is None
+    # ... unless the known inputs already give the highest score
+    assert sofa(map_mmhg=80, epinephrine=0.2, norepinephrine=None).cardiovascular == 4
+    # dobutamine can score at most 2: unknown dobutamine leaves a 3 determined
+    assert sofa(map_mmhg=80, norepinephrine=0.05, dobutamine=None).cardiovascular == 3
+    a = sofa_arrays(map_mmhg=[80, 80, 80], norepinephrine=[0.0, np.nan, 0.2])
+    np.testing.assert_array_equal(a.cardiovascular, [0, np.nan, 4])
+
+
+def test_unknown_support_scores_respiration_only_where_it_cannot_matter():
+    assert sofa(pao2_fio2=250, respiratory_support=None).respiration == 2
+    assert sofa(pao2_fio2=150, respiratory_support=None).respiration is None
+    assert sofa(pao2_fio2=150, respiratory_support=False).respiration == 2
+    a = sofa_arrays(pao2_fio2=[250, 150, 150], respiratory_support=[np.nan, np.nan, 1.0])
+    np.testing.assert_array_equal(a.respiration, [2, np.nan, 3])
 
 
 def test_maximum_and_modified():
@@ -147,7 +174,8 @@ def test_result_is_frozen():
 
 def test_nan_and_pandas_na_mean_missing_in_scalar():
     assert sofa(platelets=float("nan"), norepinephrine=float("nan")).missing == COMPONENTS
-    assert sofa(gcs=pd.NA, respiratory_support=pd.NA, pao2_fio2=150).respiration == 2
+    assert sofa(gcs=pd.NA, respiratory_support=pd.NA, pao2_fio2=150).respiration is None  # support unknown
+    assert sofa(gcs=pd.NA, respiratory_support=pd.NA, pao2_fio2=250).respiration == 2
     assert sofa(gcs=np.int64(14), pao2_fio2=np.float64(150), respiratory_support=np.bool_(True)).respiration == 3
 
 
@@ -167,9 +195,13 @@ def test_arrays_accept_pandas_columns_with_missing_values():
     np.testing.assert_array_equal(r.coagulation, [2, 4, np.nan, 0])
     np.testing.assert_array_equal(r.cardiovascular, [4, np.nan, np.nan, 3])
     np.testing.assert_array_equal(r.cns, [0, np.nan, 4, 3])
-    np.testing.assert_array_equal(r.total, [9, 4, 6, 10])
-    np.testing.assert_array_equal(r.modified, [9, 4, 2, 7])
-    assert r.total.dtype == np.int64 and r.respiration.dtype == np.float64 and len(r) == 4
+    # liver and renal have no inputs in this frame: no day has a total or a modified score
+    np.testing.assert_array_equal(r.total, [np.nan] * 4)
+    np.testing.assert_array_equal(r.modified, [np.nan] * 4)
+    assert r.total.dtype == np.float64 and r.respiration.dtype == np.float64 and len(r) == 4
+    full = sofa_frame(df.assign(bilirubin=10.0, creatinine=80.0))
+    np.testing.assert_array_equal(full.modified, [9, np.nan, np.nan, 7])
+    np.testing.assert_array_equal(full.total, [9, np.nan, np.nan, 10])
     frame = r.to_frame(index=df.index)
     assert frame["cns"].isna().tolist() == [False, True, False, False]
     # float-coded support with NaN (how CSV columns arrive) gives the same answer
@@ -182,6 +214,8 @@ def test_arrays_accept_pandas_columns_with_missing_values():
 def test_arrays_broadcast_scalars():
     r = sofa_arrays(platelets=[10, 200], respiratory_support=True, pao2_fio2=150)
     np.testing.assert_array_equal(r.respiration, [3, 3])
+    r = sofa_arrays(platelets=[10, 200], respiratory_support=True, pao2_fio2=150, bilirubin=10, map_mmhg=80,
+                    creatinine=80, gcs=15)
     np.testing.assert_array_equal(r.total, [7, 3])
 
 
@@ -274,9 +308,10 @@ COMPONENT_OF = {"pao2_fio2": "respiration", "platelets": "coagulation", "bilirub
 @given(day)
 def test_modified_is_total_without_cns(kw):
     s = sofa(**kw)
-    assert s.modified == s.total - (s.cns or 0)
-    assert s.total == sum(v or 0 for v in s.components().values())
-    assert 0 <= s.modified <= 20 and 0 <= s.total <= 24
+    parts = [getattr(s, c) for c in ("respiration", "coagulation", "liver", "cardiovascular", "renal")]
+    assert s.modified == (None if None in parts else sum(parts))
+    assert s.total == (None if s.modified is None or s.cns is None else s.modified + s.cns)
+    assert s.modified is None or 0 <= s.modified <= 20
 
 
 @settings(max_examples=300, deadline=None)
@@ -295,6 +330,8 @@ def test_worse_value_never_lowers_component(kw, field, data):
     component = COMPONENT_OF[field]
     before = getattr(sofa(**kw), component)
     after = getattr(sofa(**{**kw, field: worse}), component)
+    if after is None and component == "respiration" and kw["respiratory_support"] is None:
+        return  # a worse P/F can need the unknown support to be scored: missing, not lower
     # None (not assessable, e.g. no MAP and no drug) ranks below every score
     assert (-1 if after is None else after) >= (-1 if before is None else before)
 

@@ -105,3 +105,21 @@ def test_values_beyond_floating_point_are_refused_without_a_warning(call, match)
         with pytest.raises(ValueError, match=match):
             call()
     assert math.isnan(units.pf_ratio(math.nan, 0.5))  # NaN still means missing
+
+
+def test_plausibility_table_suggests_the_unit_typed():
+    from shine.clinical.units import PLAUSIBLE, plausibility
+
+    assert plausibility("pressure", 75, "kPa") == ("soft", "mmHg")   # 562 mmHg: surely mmHg
+    assert plausibility("pressure", 75, "mmHg") == ("ok", None)
+    assert plausibility("pressure", 10, "kPa") == ("ok", None)
+    assert plausibility("bilirubin", 1.4, "umol/L") == ("soft", "mg/dL")
+    assert plausibility("creatinine", 1.2, "umol/L") == ("hard", "mg/dL")  # impossible in µmol/L
+    assert plausibility("creatinine", 1.2, "mg/dL") == ("ok", None)
+    assert plausibility("bilirubin", 900, "umol/L") == ("soft", None)
+    # the upper limits of the two units of each quantity convert into each other (1 % rounding)
+    for quantity, table in PLAUSIBLE.items():
+        platform, other = list(table)
+        factor = units.to_platform_unit(quantity, 1.0, other)
+        for i in (1, 3):
+            assert table[platform][i] == pytest.approx(table[other][i] * factor, rel=0.01), (quantity, i)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from shine import protocol as protocol_module
 from shine.analysis.dataset import DAY, Dataset
+from shine.analysis.schema import CODED_INPUTS, MISSING_CODES
 from shine.clinical.sofa import sofa_arrays
 
 NON_CNS = ("respiration", "coagulation", "liver", "cardiovascular", "renal")
@@ -24,18 +25,17 @@ def _horizon(proto) -> int:
 
 def daily_scores(data: Dataset) -> pd.DataFrame:
     """Daily modified SOFA per daily record: ``participant_id``, ``study_day``, the five non-CNS components
-    and ``modified`` (NaN when none of the five could be scored, so the day counts as missing)."""
+    (NaN where the record does not determine one) and ``modified`` (NaN unless all five are scored: a
+    missing component is never counted 0; :func:`mean_daily_sofa` applies the protocol's rule to it)."""
     daily = data["daily"]
     scores = sofa_arrays(**{name: daily[name] for name in
                             ("pao2_fio2", "respiratory_support", "platelets", "bilirubin", "map_mmhg", "dopamine",
                              "dobutamine", "epinephrine", "norepinephrine", "gcs", "creatinine", "urine_output")})
     out = pd.DataFrame({"participant_id": daily["participant_id"].to_numpy(),
                         "study_day": daily["study_day"].to_numpy(dtype=np.int64)})
-    scored = np.zeros(len(daily), dtype=bool)
     for c in NON_CNS:
         out[c] = getattr(scores, c)
-        scored |= ~np.isnan(out[c].to_numpy())
-    out["modified"] = np.where(scored, scores.modified.astype(float), np.nan)
+    out["modified"] = scores.modified
     return out
 
 
@@ -72,46 +72,91 @@ def icu_days(data: Dataset, *, horizon: int | None = None) -> pd.DataFrame:
     return days.drop_duplicates(["participant_id", "study_day"]).reset_index(drop=True)
 
 
+PRIMARY_RULE = "carry_component_forward"
+COMPONENT_RULES = (PRIMARY_RULE, *protocol_module.MISSING_DATA_SENSITIVITY_RULES)
+
+
 @dataclass(frozen=True)
 class MeanDailySofa:
     """The primary outcome and its data-quality record.
 
     ``per_participant``: ``participant_id``, ``mean_sofa`` (NaN when no ICU day has a score), ``icu_days``,
-    ``observed_days``, ``carried_days``, ``missing_days``.
-    ``days``: every ICU day with ``score`` and ``source`` (``observed``, ``carried`` or ``missing``).
+    ``observed_days``, ``carried_days``, ``missing_days``, ``components_filled`` (missing components of
+    recorded days filled by the component rule) and ``completed_days`` (observed days that needed it).
+    ``days``: every ICU day with ``score``, ``source`` (``observed``: from the day's own record, its missing
+    components filled by the component rule; ``carried``: the whole day carried forward; ``missing``) and
+    ``components_filled``.
     ``gaps``: each run of missing ICU days not fully filled (too long, or at the start of a stay).
-    ``max_carried``: the carry-forward limit applied.
+    ``max_carried``: the day carry-forward limit applied; ``component_rule`` and ``component_days``: the rule
+    for a missing component (protocol ``[missing_data]``) and its carry-forward limit in study days.
     """
 
     per_participant: pd.DataFrame
     days: pd.DataFrame
     gaps: pd.DataFrame
     max_carried: int
+    component_rule: str = PRIMARY_RULE
+    component_days: int = 0
 
     def summary(self) -> str:
-        t = self.per_participant[["icu_days", "observed_days", "carried_days", "missing_days"]].sum()
+        t = self.per_participant[["icu_days", "observed_days", "carried_days", "missing_days",
+                                  "components_filled", "completed_days"]].sum()
+        how = (f"carried forward ≤ {self.component_days} day(s)" if self.component_rule == PRIMARY_RULE
+               else "scored normal (0)")
         return (f"{len(self.per_participant)} participants, {int(t.icu_days)} ICU days: {int(t.observed_days)} "
-                f"observed, {int(t.carried_days)} carried forward (≤ {self.max_carried} in a row), "
+                f"observed ({int(t.completed_days)} of them with {int(t.components_filled)} missing components "
+                f"{how}), {int(t.carried_days)} carried forward (≤ {self.max_carried} in a row), "
                 f"{int(t.missing_days)} missing in {len(self.gaps)} gaps; outcome missing for "
                 f"{int(self.per_participant.mean_sofa.isna().sum())}")
 
 
-def mean_daily_sofa(data: Dataset, *, max_carried: int | None = None) -> MeanDailySofa:
+def _fill_components(days: pd.DataFrame, rule: str, limit: int) -> tuple[pd.Series, pd.Series]:
+    """The modified SOFA of each ICU day from its own record after the missing-component rule, and how many
+    components the rule filled. ``days``: ICU days in (participant, stay, day) order with the five
+    components (NaN where missing). A day without any observed component is left missing (the day rule
+    handles it); so is a day whose component cannot be filled."""
+    comps = days[list(NON_CNS)]
+    recorded = comps.notna().any(axis=1)
+    if rule == PRIMARY_RULE:
+        # ICU days of a stay are consecutive rows, so a row limit is a limit in study days
+        filled = comps.groupby([days["participant_id"], days["stay"]]).ffill(limit=limit) if limit else comps
+    else:
+        filled = comps.fillna(0.0)
+    filled = filled.where(recorded, np.nan)
+    n_filled = (filled.notna() & comps.isna()).sum(axis=1)
+    score = filled.sum(axis=1, min_count=len(NON_CNS)).where(filled.notna().all(axis=1))
+    return score, n_filled.where(score.notna(), 0).astype(int)
+
+
+def mean_daily_sofa(data: Dataset, *, max_carried: int | None = None, component_rule: str | None = None,
+                    component_days: int | None = None) -> MeanDailySofa:
     """Mean daily modified SOFA over the ICU days from randomisation until ICU discharge, death or the
     horizon (readmissions included).
 
-    A missing ICU day (no record, or no non-CNS component scorable) takes the previous day's score of the
-    same stay, at most ``max_carried`` days in a row (protocol ``outcomes.max_carried_forward_days``);
-    further days of a longer gap, and missing days at the start of a stay, stay missing and are listed in
-    ``gaps``. The mean runs over the days with a score.
+    A recorded ICU day with a missing component (no value, or a missing-data code) first gets the component
+    rule of the protocol's ``[missing_data]``: by default (``carry_component_forward``) the component's last
+    observed score of the same stay from at most ``component_days`` study days before; with
+    ``missing_component_scores_normal`` (the sensitivity analysis) it scores 0. A day still without all five
+    components is missing. A missing ICU day (no record, or a component left missing) takes the previous
+    day's score of the same stay, at most ``max_carried`` days in a row (protocol
+    ``outcomes.max_carried_forward_days``); further days of a longer gap, and missing days at the start of a
+    stay, stay missing and are listed in ``gaps``. The mean runs over the days with a score.
     """
     proto = protocol_module.load()
     limit = int(proto.outcomes.max_carried_forward_days if max_carried is None else max_carried)
     if limit < 0:
         raise ValueError(f"max_carried must be ≥ 0, got {limit}")
+    rule = PRIMARY_RULE if component_rule is None else component_rule
+    if rule not in COMPONENT_RULES:
+        raise ValueError(f"component_rule must be one of {', '.join(COMPONENT_RULES)}, got {rule!r}")
+    c_days = int(proto.missing_data.component_carry_forward_days if component_days is None else component_days)
+    if c_days < 0:
+        raise ValueError(f"component_days must be ≥ 0, got {c_days}")
     days = icu_days(data)
-    scores = daily_scores(data)[["participant_id", "study_day", "modified"]]
+    scores = daily_scores(data)[["participant_id", "study_day", *NON_CNS]]
     days = days.merge(scores, on=["participant_id", "study_day"], how="left")
+    days["modified"], days["components_filled"] = _fill_components(days, rule, c_days)
+    days = days.drop(columns=list(NON_CNS))
     observed = days["modified"].notna()
     if limit:
         filled = days.groupby(["participant_id", "stay"])["modified"].ffill(limit=limit)
@@ -139,11 +184,71 @@ def mean_daily_sofa(data: Dataset, *, max_carried: int | None = None) -> MeanDai
         "observed_days": g["source"].agg(lambda s: int((s == "observed").sum())),
         "carried_days": g["source"].agg(lambda s: int((s == "carried").sum())),
         "missing_days": g["source"].agg(lambda s: int((s == "missing").sum())),
+        "components_filled": g["components_filled"].sum(),
+        "completed_days": g["components_filled"].agg(lambda s: int((s > 0).sum())),
     }).reindex(ids)
-    per[["icu_days", "observed_days", "carried_days", "missing_days"]] = per[
-        ["icu_days", "observed_days", "carried_days", "missing_days"]].astype(float).fillna(0).astype(int)
+    counts = ["icu_days", "observed_days", "carried_days", "missing_days", "components_filled", "completed_days"]
+    per[counts] = per[counts].astype(float).fillna(0).astype(int)
     per = per.rename_axis("participant_id").reset_index()
-    return MeanDailySofa(per_participant=per, days=days.reset_index(drop=True), gaps=gaps, max_carried=limit)
+    return MeanDailySofa(per_participant=per, days=days.reset_index(drop=True), gaps=gaps, max_carried=limit,
+                         component_rule=rule, component_days=c_days)
+
+
+@dataclass(frozen=True)
+class MissingDataReport:
+    """How the primary outcome's inputs were captured and how the missing ones were handled.
+
+    ``inputs``: one row per captured input (:data:`~shine.analysis.schema.CODED_INPUTS`) over the daily
+    records of ICU days: ``value``, one count per missing-data code, and ``not_entered`` (neither).
+    ``primary`` and ``sensitivity``: :class:`MeanDailySofa` under the protocol's component rule and under its
+    sensitivity rule.
+    """
+
+    inputs: pd.DataFrame
+    primary: MeanDailySofa
+    sensitivity: MeanDailySofa
+
+    def as_dict(self) -> dict:
+        def totals(m: MeanDailySofa) -> dict:
+            t = m.per_participant
+            return {"rule": m.component_rule, "component_carry_forward_days": m.component_days,
+                    "day_carry_forward_days": m.max_carried,
+                    **{c: int(t[c].sum()) for c in ("icu_days", "observed_days", "completed_days",
+                                                    "components_filled", "carried_days", "missing_days")},
+                    "outcome_missing": int(t["mean_sofa"].isna().sum()),
+                    "mean_of_means": None if t["mean_sofa"].isna().all() else float(t["mean_sofa"].mean())}
+        return {"inputs": self.inputs.to_dict(orient="records"), "primary": totals(self.primary),
+                "sensitivity": totals(self.sensitivity)}
+
+    def summary(self) -> str:
+        coded = int(self.inputs[list(MISSING_CODES)].to_numpy().sum())
+        blank = int(self.inputs["not_entered"].sum())
+        return (f"missing data: {coded} inputs coded, {blank} not entered; primary rule: {self.primary.summary()}; "
+                f"sensitivity ({self.sensitivity.component_rule}): {self.sensitivity.summary()}")
+
+
+def missing_data_report(data: Dataset) -> MissingDataReport:
+    """Counts of values, codes and blanks per captured input, and the outcome under both component rules."""
+    daily = data["daily"]
+    codes = data["daily_missing"] if data.has("daily_missing") else pd.DataFrame(
+        columns=["participant_id", "study_day", "input", "code"])
+    rows = []
+    for name in CODED_INPUTS:
+        if name == "vasopressor_doses":
+            present = daily[["dopamine", "dobutamine", "epinephrine", "norepinephrine"]].notna().any(axis=1)
+        else:
+            present = daily[name].notna()
+        mine = codes[codes["input"] == name]
+        keyed = pd.MultiIndex.from_frame(mine[["participant_id", "study_day"]].astype({"study_day": "int64"}))
+        key = pd.MultiIndex.from_arrays([daily["participant_id"], daily["study_day"].astype("int64")])
+        coded = key.isin(keyed) & ~present.to_numpy()
+        row = {"input": name, "value": int(present.sum())}
+        for code in MISSING_CODES:
+            row[code] = int((mine["code"] == code).sum())
+        row["not_entered"] = int((~present.to_numpy() & ~coded).sum())
+        rows.append(row)
+    return MissingDataReport(inputs=pd.DataFrame(rows), primary=mean_daily_sofa(data),
+                             sensitivity=mean_daily_sofa(data, component_rule=COMPONENT_RULES[1]))
 
 
 @dataclass(frozen=True)

@@ -148,6 +148,21 @@ DEVIATIONS = Table("deviations", ("participant_id", "deviation_id"), (
     _c("description", "str", False),
 ))
 
+# Missing-data codes (docs/data-model.md): a captured field holds a value, or one of these codes, or nothing yet
+# (not entered). A coded value is missing in its table; the code says why.
+MISSING_CODES = ("not_done", "unknown", "not_applicable")
+# The captured inputs of a daily record that can carry a code: the daily table's columns, and
+# ``vasopressor_doses`` for the four dose columns together.
+CODED_INPUTS = ("pao2_fio2", "respiratory_support", "platelets", "bilirubin", "map_mmhg", "vasopressor",
+                "vasopressor_doses", "gcs", "creatinine", "urine_output", "mechanical_ventilation", "rrt")
+
+DAILY_MISSING = Table("daily_missing", ("participant_id", "study_day", "input"), (
+    _c("participant_id", "str"),
+    _c("study_day", "int", low=1, high=90),
+    _c("input", "str", choices=CODED_INPUTS),
+    _c("code", "str", choices=MISSING_CODES),
+), optional=True)
+
 SCREENING = Table("screening", ("screening_id",), (
     _c("screening_id", "str"),
     _c("site", "str"),
@@ -158,7 +173,8 @@ SCREENING = Table("screening", ("screening_id",), (
 ), optional=True)
 
 TABLES: dict[str, Table] = {t.name: t for t in (
-    PARTICIPANTS, DAILY, ICU_STAYS, DEATHS, INFUSION, ADVERSE_EVENTS, FOLLOWUP, DEVIATIONS, SCREENING)}
+    PARTICIPANTS, DAILY, ICU_STAYS, DEATHS, INFUSION, ADVERSE_EVENTS, FOLLOWUP, DEVIATIONS, SCREENING,
+    DAILY_MISSING)}
 
 
 def _bool_text(value) -> str:

@@ -89,8 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     for c in COMPONENTS:
         value = getattr(score, c)
         print(f"{c:<15}{'missing' if value is None else value:>8}")
-    print(f"{'total':<15}{score.total:>8} / 24")
-    print(f"{'modified':<15}{score.modified:>8} / 20  (without cns)")
+    def shown(v):
+        return "missing" if v is None else v
+
+    print(f"{'total':<15}{shown(score.total):>8} / 24")
+    print(f"{'modified':<15}{shown(score.modified):>8} / 20  (without cns)")
     return 0
 
 

@@ -32,7 +32,8 @@ LIMITS: dict[str, tuple[float, float, str]] = {
     "urine_output": (0.0, 20000.0, "mL/24 h"),
 }
 NUMERIC_INPUTS = tuple(LIMITS)
-# Drugs: missing means not given (0), and a dose of 0 carries no information about the organ.
+# Drugs: a dose of 0 means not given and carries no information about the organ; an explicitly missing dose
+# (None/NaN) is unknown, never 0 (a keyword left out of sofa() is 0: not given).
 DRUGS = ("dopamine", "dobutamine", "epinephrine", "norepinephrine")
 INPUTS = ("pao2_fio2", "respiratory_support", "platelets", "bilirubin", "map_mmhg", *DRUGS, "gcs",
           "creatinine", "urine_output")
@@ -69,9 +70,10 @@ _NP_OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_
 class SofaScore:
     """One patient-day's SOFA.
 
-    ``respiration`` … ``renal``: 0–4, or None when the component's inputs are all missing.
-    ``total``: 0–24, missing components counted 0. ``modified``: 0–20, ``total`` without ``cns`` (the
-    trial's primary outcome scale). ``missing``: names of the components that are None, in table order.
+    ``respiration`` … ``renal``: 0–4, or None when the known inputs do not determine it (see :func:`sofa`).
+    ``total``: 0–24, None when any component is missing. ``modified``: 0–20, the five components without
+    ``cns`` (the trial's primary outcome scale), None when any of them is missing: a missing component is
+    never counted 0. ``missing``: names of the components that are None, in table order.
     """
 
     respiration: int | None
@@ -80,8 +82,8 @@ class SofaScore:
     cardiovascular: int | None
     cns: int | None
     renal: int | None
-    total: int
-    modified: int
+    total: int | None
+    modified: int | None
     missing: tuple[str, ...]
 
     def components(self) -> dict[str, int | None]:
@@ -89,7 +91,8 @@ class SofaScore:
 
     def summary(self) -> str:
         parts = [f"{c} {'–' if v is None else v}" for c, v in self.components().items()]
-        text = f"SOFA {self.total}/24, modified {self.modified}/20 ({', '.join(parts)})"
+        shown = lambda v: "–" if v is None else v  # noqa: E731
+        text = f"SOFA {shown(self.total)}/24, modified {shown(self.modified)}/20 ({', '.join(parts)})"
         return text + (f"; missing: {', '.join(self.missing)}" if self.missing else "")
 
 
@@ -97,8 +100,8 @@ class SofaScore:
 class SofaArrays:
     """SOFA for many patient-days; every array has the broadcast shape of the inputs and is read-only.
 
-    ``respiration`` … ``renal``: float64, 0–4, NaN where the component's inputs are missing.
-    ``total`` (0–24) and ``modified`` (0–20): int64, missing components counted 0.
+    ``respiration`` … ``renal``: float64, 0–4, NaN where the known inputs do not determine the component.
+    ``total`` (0–24) and ``modified`` (0–20): float64, NaN where a component they sum is missing.
     """
 
     respiration: np.ndarray
@@ -118,14 +121,17 @@ class SofaArrays:
         import pandas as pd
 
         data = {c: pd.array(getattr(self, c), dtype="Int64") for c in COMPONENTS}
-        data["total"] = self.total
-        data["modified"] = self.modified
+        data["total"] = pd.array(self.total, dtype="Int64")
+        data["modified"] = pd.array(self.modified, dtype="Int64")
         return pd.DataFrame(data, index=index)
 
     def row(self, i: int) -> SofaScore:
         """Element ``i`` as a :class:`SofaScore`."""
-        comps = {c: None if math.isnan(v := float(getattr(self, c)[i])) else int(v) for c in COMPONENTS}
-        return SofaScore(**comps, total=int(self.total[i]), modified=int(self.modified[i]),
+        def whole(x):
+            return None if math.isnan(v := float(x)) else int(v)
+
+        comps = {c: whole(getattr(self, c)[i]) for c in COMPONENTS}
+        return SofaScore(**comps, total=whole(self.total[i]), modified=whole(self.modified[i]),
                          missing=tuple(c for c in COMPONENTS if comps[c] is None))
 
 
@@ -140,9 +146,9 @@ def _is_missing(value: Any) -> bool:
 
 
 def _scalar(name: str, value: Any) -> float:
-    """A numeric input as float; NaN for missing (drugs: 0)."""
+    """A numeric input as float; NaN for missing (unknown, for a drug dose too)."""
     if _is_missing(value):
-        return 0.0 if name in DRUGS else math.nan
+        return math.nan
     try:
         x = float(value)
     except (TypeError, ValueError):
@@ -155,12 +161,13 @@ def _scalar(name: str, value: Any) -> float:
     return x
 
 
-def _support_scalar(value: Any) -> bool:
+def _support_scalar(value: Any) -> float:
+    """1.0 / 0.0, or NaN when unknown."""
     if _is_missing(value):
-        return False
+        return math.nan
     # bools, 0/1 and numpy booleans
     if isinstance(value, (bool, int, float, np.bool_, np.number)) and value in (True, False):
-        return bool(value)
+        return float(bool(value))
     raise ValueError(f"respiratory_support must be true, false or missing; got {value!r}")
 
 
@@ -172,13 +179,21 @@ def _present_py(name: str, x: float) -> bool:
     return x > 0 if name in DRUGS else not math.isnan(x)
 
 
+def _ceiling(rules) -> int:
+    return max(score for _, _, score in rules)
+
+
 def sofa(*, pao2_fio2=None, respiratory_support=False, platelets=None, bilirubin=None, map_mmhg=None,
          dopamine=0.0, dobutamine=0.0, epinephrine=0.0, norepinephrine=0.0, gcs=None, creatinine=None,
          urine_output=None) -> SofaScore:
     """SOFA for one patient-day from the day's worst values, in the units of :data:`LIMITS`.
 
-    Missing values are None (or NaN); a missing drug counts as not given. Raises ``ValueError`` naming
-    the field and its allowed range for an impossible value.
+    Missing values are None (or NaN), and missing means unknown: a drug dose left out of the call is 0 (not
+    given), one passed as None is unknown, and so is ``respiratory_support=None``. A component is scored from
+    its known inputs; it is None when none of its inputs is present, when a drug dose is unknown and the
+    known inputs score the cardiovascular component below 4, or when respiratory support is unknown and the
+    P/F ratio alone would score 3 or 4 (which needs support). Raises ``ValueError`` naming the field and its
+    allowed range for an impossible value.
     """
     given = dict(pao2_fio2=pao2_fio2, platelets=platelets, bilirubin=bilirubin, map_mmhg=map_mmhg,
                  dopamine=dopamine, dobutamine=dobutamine, epinephrine=epinephrine,
@@ -191,13 +206,20 @@ def sofa(*, pao2_fio2=None, respiratory_support=False, platelets=None, bilirubin
         if not any(_present_py(name, values[name]) for name, _ in inputs):
             scores[component] = None
             continue
-        score = max(_rule_score_py(values[name], rules) for name, rules in inputs)
-        if component == "respiration" and not support:
+        score = max(_rule_score_py(values[name], rules) for name, rules in inputs if not math.isnan(values[name]))
+        if component == "respiration" and support != 1.0:
+            if math.isnan(support) and score > RESPIRATION_MAX_WITHOUT_SUPPORT:
+                scores[component] = None
+                continue
             score = min(score, RESPIRATION_MAX_WITHOUT_SUPPORT)
-        scores[component] = score
-    total = sum(v for v in scores.values() if v is not None)
-    return SofaScore(**scores, total=total, modified=total - (scores["cns"] or 0),
-                     missing=tuple(c for c in COMPONENTS if scores[c] is None))
+        unknown_drug = max((_ceiling(rules) for name, rules in inputs if name in DRUGS and math.isnan(values[name])),
+                           default=0)
+        scores[component] = None if unknown_drug > score else score
+    missing = tuple(c for c in COMPONENTS if scores[c] is None)
+    modified = None if any(scores[c] is None for c in MODIFIED_COMPONENTS) else \
+        sum(scores[c] for c in MODIFIED_COMPONENTS)
+    total = None if missing else modified + scores["cns"]
+    return SofaScore(**scores, total=total, modified=modified, missing=missing)
 
 
 def _as_float_array(name: str, value: Any) -> np.ndarray:
@@ -234,8 +256,9 @@ def sofa_arrays(*, pao2_fio2=None, respiratory_support=None, platelets=None, bil
     """SOFA over many patient-days: the same rules as :func:`sofa`, element by element.
 
     Each input is an array-like (numpy array, pandas Series, list) or a scalar, broadcast together; NaN
-    (or None / pd.NA) means missing. ``respiratory_support`` may be boolean or 0/1 floats, missing meaning
-    False; missing drug doses mean 0. Raises ``ValueError`` naming the field, its allowed range and the
+    (or None / pd.NA) means missing, that is unknown, as in :func:`sofa`. ``respiratory_support`` may be
+    boolean or 0/1 floats; a keyword left out (None) means no support for ``respiratory_support`` and not
+    given for a drug. Raises ``ValueError`` naming the field, its allowed range and the
     first offending position for impossible values.
     """
     given = dict(pao2_fio2=pao2_fio2, respiratory_support=respiratory_support, platelets=platelets,
@@ -256,26 +279,27 @@ def sofa_arrays(*, pao2_fio2=None, respiratory_support=None, platelets=None, bil
         i = int(np.flatnonzero(bad_support)[0])
         raise ValueError(f"respiratory_support must be true, false (1/0) or missing; got "
                          f"{support.reshape(-1)[i]:g} at position {i}")
-    for name in DRUGS:
-        raw[name] = np.nan_to_num(raw[name], nan=0.0)
 
     out: dict[str, np.ndarray] = {}
-    total = np.zeros(shape, dtype=np.int64)
     for component, inputs in COMPONENT_RULES.items():
         score = np.zeros(shape, dtype=np.int8)
         present = np.zeros(shape, dtype=bool)
+        unknown_drug = np.zeros(shape, dtype=np.int8)
         for name, rules in inputs:
             x = raw[name]
             present |= (x > 0) if name in DRUGS else ~np.isnan(x)
+            if name in DRUGS:
+                unknown_drug = np.maximum(unknown_drug, np.where(np.isnan(x), np.int8(_ceiling(rules)), np.int8(0)))
             for op, threshold, value in rules:
                 score = np.maximum(score, np.where(_NP_OPS[op](x, threshold), np.int8(value), np.int8(0)))
+        determined = present & (unknown_drug <= score)
         if component == "respiration":
             capped = np.minimum(score, np.int8(RESPIRATION_MAX_WITHOUT_SUPPORT))
+            determined &= ~(np.isnan(support) & (score > RESPIRATION_MAX_WITHOUT_SUPPORT))
             score = np.where(support == 1, score, capped)
-        total += np.where(present, score, 0)
-        out[component] = np.where(present, score, np.nan)
-    out["modified"] = total - np.nan_to_num(out["cns"], nan=0.0).astype(np.int64)
-    out["total"] = total
+        out[component] = np.where(determined, score, np.nan)
+    out["modified"] = np.sum([out[c] for c in MODIFIED_COMPONENTS], axis=0).reshape(shape)
+    out["total"] = out["modified"] + out["cns"]
     for a in out.values():
         a.setflags(write=False)
     return SofaArrays(**out)

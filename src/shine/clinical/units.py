@@ -20,6 +20,29 @@ UNITS: dict[str, dict[str, float]] = {
     "creatinine": {"µmol/L": 1.0, "umol/L": 1.0, "mg/dL": CREATININE_MG_DL_TO_UMOL_L},
     "platelets": {"10^9/L": 1.0, "10⁹/L": 1.0, "10^3/uL": 1.0, "10³/µL": 1.0},
 }
+# The one table of per-unit limits of the values typed with a unit: quantity -> unit -> (hard low, hard high,
+# soft low, soft high). Outside the hard limits the value is impossible in that unit (refused); outside the soft
+# limits it is unusual (accepted with a warning, flagged for review). A value outside its unit's soft limits but
+# inside another unit's soft limits was probably typed in that unit: the message asks "did you mean …?".
+# PaO2: hard high 800 mmHg (no higher PaO2 without a hyperbaric chamber); soft 40–450 mmHg (5.3–60 kPa).
+PLAUSIBLE: dict[str, dict[str, tuple[float, float, float, float]]] = {
+    "pressure": {"mmHg": (1.0, 800.0, 40.0, 450.0), "kPa": (0.13, 106.7, 5.3, 60.0)},
+    "bilirubin": {"umol/L": (0.0, 1000.0, 3.0, 600.0), "mg/dL": (0.0, 58.5, 0.2, 35.0)},
+    "creatinine": {"umol/L": (10.0, 3000.0, 20.0, 1500.0), "mg/dL": (0.1, 34.0, 0.23, 17.0)},
+}
+
+
+def plausibility(quantity: str, value: float, unit: str) -> tuple[str, str | None]:
+    """Where ``value`` typed in ``unit`` lies in :data:`PLAUSIBLE`: ("ok" | "soft" | "hard", the other unit in
+    whose soft limits it lies, or None)."""
+    table = PLAUSIBLE[quantity]
+    hard_lo, hard_hi, soft_lo, soft_hi = table[unit]
+    if hard_lo <= value <= hard_hi and soft_lo <= value <= soft_hi:
+        return "ok", None
+    other = next((u for u, (_, _, lo, hi) in table.items() if u != unit and lo <= value <= hi), None)
+    return ("soft" if hard_lo <= value <= hard_hi else "hard"), other
+
+
 # FiO2 at or below this is read as a fraction, at or above FIO2_MIN_PERCENT as a percentage.
 FIO2_MAX_FRACTION = 1.0
 FIO2_MIN_PERCENT = 21.0

@@ -14,6 +14,16 @@ SOFA_DAY = dict(pao2=20.0, pao2_unit="kPa", fio2=50, fio2_unit="percent", respir
                 creatinine=2.5, creatinine_unit="mg/dL", urine_output=900, mechanical_ventilation=True)
 
 
+
+def whole_daily(**over) -> dict:
+    """Every value field of a daily record (a PUT names them all): SOFA_DAY, the rest empty."""
+    from shine.trial.records.schemas import DailyUpdateIn
+
+    empty = {k: None for k in DailyUpdateIn.model_fields if k != "reason"}
+    return {**empty, "codes": {}, "comments": {}, "pao2_unit": "mmHg", "fio2_unit": "", "bilirubin_unit": "umol/L",
+            "creatinine_unit": "umol/L", **SOFA_DAY, **over}
+
+
 def randomised_ago(user, *, days: float = 3.0, site: str = "HGH", weight: float = 70.0):
     """A participant randomised ``days`` ago (the allocation's clock set back for that one call)."""
     at = timezone.now() - dt.timedelta(days=days)

@@ -11,7 +11,7 @@ from shine.trial.enrollment import services as enrolment
 from shine.trial.records import services
 from shine.trial.records.models import DailyRecord
 
-from .factories import SOFA_DAY
+from .factories import SOFA_DAY, whole_daily
 
 URL = "/api/v1/participants/{}/daily-records"
 
@@ -52,7 +52,7 @@ HARD = [
     ({"fio2": None}, "fio2", "required"),
     ({"pao2": 90, "pao2_unit": "mmHg", "fio2": 0.1, "fio2_unit": ""}, "fio2", "0.21"),
     ({"platelets": 2500}, "platelets", "0 and 2000"),
-    ({"bilirubin": 60, "bilirubin_unit": "mg/dL"}, "bilirubin", "0 and 1000"),
+    ({"bilirubin": 60, "bilirubin_unit": "mg/dL"}, "bilirubin", "0 and 58.5 mg/dL = 1000 µmol/L"),
     ({"bilirubin": -3}, "bilirubin", "0 or more"),
     ({"map_mmhg": 310}, "map_mmhg", "0 and 300"),
     ({"norepinephrine": 6}, "norepinephrine", "0 and 5"),
@@ -61,11 +61,11 @@ HARD = [
     ({"dobutamine": 60}, "dobutamine", "0 and 50"),
     ({"gcs": 2}, "gcs", "3 and 15"),
     ({"gcs": 16}, "gcs", "3 and 15"),
-    ({"creatinine": 40, "creatinine_unit": "mg/dL"}, "creatinine", "0 and 3000"),
+    ({"creatinine": 40, "creatinine_unit": "mg/dL"}, "creatinine", "0.1 and 34 mg/dL = 3000 µmol/L"),
     ({"urine_output": 25000}, "urine_output", "0 and 20000"),
     ({"bilirubin_unit": "g/L"}, "bilirubin_unit", "umol/L, mg/dL"),
     ({"pao2_unit": "bar"}, "pao2_unit", "mmHg, kPa"),
-    ({"vasopressor": False}, "vasopressor", "ticked"),
+    ({"vasopressor": False}, "vasopressor", "must be yes when a vasopressor or inotrope dose is given"),
     ({"respiratory_support": False}, "respiratory_support", "mechanically ventilated"),
     ({"study_day": 0}, "study_day", "between 1 and 90"),
     ({"study_day": 91}, "study_day", "between 1 and 90"),
@@ -110,7 +110,7 @@ def test_soft_limits_accept_with_warning_and_flag(participant, api_for, over, te
 def test_edit_needs_a_reason_and_is_audited(participant, api_for):
     c = api_for("nurse_hgh")
     assert post(c, participant).status_code == 201
-    changed = {**SOFA_DAY, "platelets": 40}
+    changed = whole_daily(platelets=40)
     r = c.put(URL.format(participant.number) + "/1", changed, content_type="application/json")
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "reason"
     assert DailyRecord.objects.get().platelets == 90
@@ -176,7 +176,7 @@ def test_consent_stop_refuses_new_days_but_not_earlier_ones(participant, trial, 
 def test_page_previews_then_saves(participant, client_for):
     c = client_for("nurse_hgh")
     form = {k: ("" if v is None else v) for k, v in SOFA_DAY.items()}
-    form.update(study_day=1, respiratory_support="on", mechanical_ventilation="on", action="preview")
+    form.update(study_day=1, respiratory_support="true", mechanical_ventilation="true", action="preview")
     r = c.post(f"/participants/{participant.number}/daily/new/", form)
     assert r.status_code == 200 and "Modified SOFA 11/20" in r.content.decode()
     assert not DailyRecord.objects.exists()
@@ -190,7 +190,7 @@ def test_page_previews_then_saves(participant, client_for):
 def test_page_refusal_is_shown_on_the_field(participant, client_for):
     c = client_for("nurse_hgh")
     form = {k: ("" if v is None else v) for k, v in SOFA_DAY.items()}
-    form.update(study_day=1, respiratory_support="on", platelets=2500, action="save")
+    form.update(study_day=1, respiratory_support="true", mechanical_ventilation="true", platelets=2500, action="save")
     r = c.post(f"/participants/{participant.number}/daily/new/", form)
     assert r.status_code == 400
     assert 'data-field="platelets"' in r.content.decode() and "2000" in r.content.decode()
@@ -200,7 +200,7 @@ def test_page_edit_without_reason_is_refused(participant, trial, client_for):
     services.create_daily_record(user=trial["nurse_hgh"], participant=participant, study_day=1, values=SOFA_DAY)
     c = client_for("nurse_hgh")
     form = {k: ("" if v is None else v) for k, v in SOFA_DAY.items()}
-    form.update(respiratory_support="on", mechanical_ventilation="on", platelets=40, action="save")
+    form.update(respiratory_support="true", mechanical_ventilation="true", platelets=40, action="save")
     r = c.post(f"/participants/{participant.number}/daily/1/", form)
     assert r.status_code == 400 and 'data-field="reason"' in r.content.decode()
     form["reason"] = "lab value corrected"

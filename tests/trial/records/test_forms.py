@@ -75,7 +75,7 @@ def test_baseline_edit_needs_reason_and_moves_stay_one(participant, api_for):
 
 def test_baseline_page_prefills_from_screening(fresh, client_for):
     page = client_for("nurse_hgh").get(f"/participants/{fresh.number}/baseline/").content.decode()
-    assert 'name="age" value="69"' in page and 'name="weight_kg" value="70.0"' in page
+    assert 'name="age" value="69"' in page and 'name="weight_kg" value="70"' in page
 
 
 # ---------------------------------------------------------------- infusion
@@ -166,10 +166,11 @@ def test_sample_soft_warning_duplicate_and_edit_reason(participant, api_for):
     assert r.status_code == 201 and "frozen 4.0 h after drawing" in r.json()["warnings"][0]
     r = api(c, participant, "blood-samples", {"study_day": 3, "drawn_at": iso(R + 49 * H), "sample_id": "BIO-1"})
     assert r.status_code == 409 and r.json()["errors"][0]["field"] == "sample_id"
-    r = api(c, participant, "blood-samples/2", {"drawn_at": iso(R + 28 * H), "frozen_at": iso(R + 29 * H)}, "put")
+    r = api(c, participant, "blood-samples/2", {"drawn_at": iso(R + 28 * H), "frozen_at": iso(R + 29 * H),
+                                                 "comments": ""}, "put")
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "reason"
     r = api(c, participant, "blood-samples/2", {"drawn_at": iso(R + 28 * H), "frozen_at": iso(R + 29 * H),
-                                                "reason": "time misread"}, "put")
+                                                "comments": "", "reason": "time misread"}, "put")
     assert r.status_code == 200 and r.json()["warnings"] == [] and not BloodSample.objects.get().needs_review
 
 

@@ -61,7 +61,8 @@ def test_worklist_is_ordered_and_updates(participant, trial, client_for, api_for
     labels = [i["label"] for i in items]
     assert items[0]["status"] == "overdue" and "Daily ICU record, day 1" in labels
     assert [i["status"] for i in items] == sorted((i["status"] for i in items), key=lambda s: s != "overdue")
-    services.create_daily_record(user=nurse, participant=participant, study_day=1, values=SOFA_DAY)
+    complete = {**SOFA_DAY, "rrt": False, "vasopressor": True, "codes": {"gcs": "not_done"}}
+    services.create_daily_record(user=nurse, participant=participant, study_day=1, values=complete)
     page = client_for("nurse_hgh").get("/worklist/").content.decode()
     assert "Daily ICU record, day 1" not in page and "Daily ICU record, day 2" in page
     assert api_for("nurse_rh").get("/api/v1/records/worklist").json() == []

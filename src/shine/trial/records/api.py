@@ -12,10 +12,12 @@ from shine.trial.accounts.selectors import require
 
 from . import selectors, services
 from .models import Baseline, Death, Deviation, IcuStay
-from .schemas import (BaselineIn, BaselineOut, DailyIn, DailyOut, DailyUpdateIn, DailyValuesIn, DeathIn, DeathOut,
-                      DeviationIn, DeviationOut, DischargeIn, FollowUpIn, FollowUpOut, FollowUpUpdateIn,
-                      InfusionEventIn, InfusionOut, OutcomesOut, ReadmissionIn, ReviewIn, SampleIn, SampleOut,
-                      SampleUpdateIn, ScheduleItemOut, SofaOut, StayOut, WorkItemOut)
+from shine.trial.errors import Refused
+
+from .schemas import (BaselineIn, BaselineOut, BaselinePatchIn, DailyIn, DailyOut, DailyUpdateIn, DailyValuesIn,
+                      DeathIn, DeathOut, DeathPatchIn, DeviationIn, DeviationOut, DischargeIn, FollowUpIn, FollowUpOut,
+                      FollowUpPatchIn, FollowUpUpdateIn, InfusionEventIn, InfusionOut, OutcomesOut, ReadmissionIn,
+                      ReviewIn, SampleIn, SampleOut, SampleUpdateIn, ScheduleItemOut, SofaOut, StayOut, WorkItemOut)
 
 router = Router(tags=["case report forms"])
 SOFA_KEYS = ("pao2", "pao2_unit", "fio2", "fio2_unit", "respiratory_support", "platelets", "bilirubin",
@@ -37,9 +39,23 @@ def _sofa(obj) -> dict:
                                                    "renal")}
 
 
+def _whole(payload, *, exclude=("reason",)) -> None:
+    """PUT replaces the whole record: refuse one that leaves fields out, listing them."""
+    missing = [f for f in type(payload).model_fields if f not in exclude and f not in payload.model_fields_set]
+    if missing:
+        raise Refused(f"PUT replaces the whole record: name every field (null for an empty one) or correct single "
+                      f"fields with PATCH; missing: {', '.join(missing)}", field=missing[0])
+
+
+def _changes(payload, *, exclude=("reason",)) -> dict:
+    """PATCH: only the fields the request names."""
+    return payload.dict(exclude_unset=True, exclude=set(exclude))
+
+
 def daily_out(r) -> dict:
     fields = {k: getattr(r, k) for k in DailyOut.model_fields if hasattr(r, k) and k not in ("entered_by",)}
-    return {**fields, "sofa": _sofa(r), "warnings": _warnings(r), "entered_by": r.entered_by.username}
+    return {**fields, "sofa": _sofa(r), "warnings": _warnings(r), "entered_by": r.entered_by.username,
+            "missing_inputs": r.missing_input_list}
 
 
 def baseline_out(b: Baseline) -> dict:
@@ -139,6 +155,28 @@ def baseline_save(request, participant_id: str, payload: BaselineIn):
     return Status(200 if existed else 201, baseline_out(b))
 
 
+@router.put("/participants/{participant_id}/baseline", response=BaselineOut)
+def baseline_replace(request, participant_id: str, payload: BaselineIn):
+    """Change the saved baseline: every field again, and the reason."""
+    p = _writable(request, participant_id)
+    if not Baseline.objects.filter(participant=p).exists():
+        from django.http import Http404
+        raise Http404("no baseline")
+    _whole(payload)
+    b = services.save_baseline(user=request.user, participant=p, values=payload.dict(exclude={"reason"}),
+                               reason=payload.reason, request_id=rid(request))
+    return baseline_out(b)
+
+
+@router.patch("/participants/{participant_id}/baseline", response=BaselineOut)
+def baseline_patch(request, participant_id: str, payload: BaselinePatchIn):
+    """Correct the fields named (with the reason); every other field keeps its saved value."""
+    p = _writable(request, participant_id)
+    b = services.save_baseline(user=request.user, participant=p, values=_changes(payload), reason=payload.reason,
+                               partial=True, request_id=rid(request))
+    return baseline_out(b)
+
+
 @router.post("/participants/{participant_id}/daily-records/preview", response=SofaOut)
 def daily_preview(request, participant_id: str, payload: DailyValuesIn):
     """The SOFA components and modified score of these values, with any warnings; nothing is saved."""
@@ -167,10 +205,21 @@ def daily_get(request, participant_id: str, day: int):
 
 @router.put("/participants/{participant_id}/daily-records/{day}", response=DailyOut)
 def daily_update(request, participant_id: str, day: int, payload: DailyUpdateIn):
-    """Change a saved daily record: every value again, and the reason for the change."""
+    """Replace a saved daily record: every value field named (null where empty), and the reason for the
+    change; a request that leaves fields out is refused with their list (use PATCH for single fields)."""
     record = selectors.daily_record(_writable(request, participant_id), day)
+    _whole(payload)
     r = services.update_daily_record(user=request.user, record=record, values=payload.dict(exclude={"reason"}),
                                      reason=payload.reason, request_id=rid(request))
+    return daily_out(r)
+
+
+@router.patch("/participants/{participant_id}/daily-records/{day}", response=DailyOut)
+def daily_patch(request, participant_id: str, day: int, payload: DailyUpdateIn):
+    """Correct the fields named (with the reason); every other value, code and comment keeps its saved value."""
+    record = selectors.daily_record(_writable(request, participant_id), day)
+    r = services.update_daily_record(user=request.user, record=record, values=_changes(payload),
+                                     reason=payload.reason, partial=True, request_id=rid(request))
     return daily_out(r)
 
 
@@ -204,8 +253,21 @@ def sample_create(request, participant_id: str, payload: SampleIn):
 
 @router.put("/participants/{participant_id}/blood-samples/{day}", response=SampleOut)
 def sample_update(request, participant_id: str, day: int, payload: SampleUpdateIn):
+    """Replace a sample's times and comments (all named), with the reason."""
     sample = selectors.blood_sample(_writable(request, participant_id), day)
+    _whole(payload)
     s = services.update_blood_sample(user=request.user, sample=sample, request_id=rid(request), **payload.dict())
+    return sample_out(s)
+
+
+@router.patch("/participants/{participant_id}/blood-samples/{day}", response=SampleOut)
+def sample_patch(request, participant_id: str, day: int, payload: SampleUpdateIn):
+    """Correct the fields named (with the reason); the others keep their saved values."""
+    sample = selectors.blood_sample(_writable(request, participant_id), day)
+    values = {"drawn_at": sample.drawn_at, "frozen_at": sample.frozen_at, "comments": sample.comments,
+              **_changes(payload)}
+    s = services.update_blood_sample(user=request.user, sample=sample, reason=payload.reason,
+                                     request_id=rid(request), **values)
     return sample_out(s)
 
 
@@ -241,6 +303,20 @@ def death(request, participant_id: str, payload: DeathIn):
     return Status(200 if existed else 201, {"died_at": d.died_at, "cause": d.cause})
 
 
+@router.patch("/participants/{participant_id}/death", response=DeathOut)
+def death_patch(request, participant_id: str, payload: DeathPatchIn):
+    """Correct the time or the cause of the recorded death (the field named), with the reason."""
+    p = _writable(request, participant_id)
+    existing = Death.objects.filter(participant=p).first()
+    if existing is None:
+        from django.http import Http404
+        raise Http404("no death recorded")
+    values = {"died_at": existing.died_at, "cause": existing.cause, **_changes(payload)}
+    d = services.record_death(user=request.user, participant=p, reason=payload.reason or "", request_id=rid(request),
+                              **values)
+    return {"died_at": d.died_at, "cause": d.cause}
+
+
 # ---------------------------------------------------------------- follow-up and deviations
 
 @router.get("/participants/{participant_id}/follow-ups", response=list[FollowUpOut])
@@ -259,8 +335,20 @@ def followup_create(request, participant_id: str, payload: FollowUpIn):
 
 @router.put("/participants/{participant_id}/follow-ups/{day}", response=FollowUpOut)
 def followup_update(request, participant_id: str, day: int, payload: FollowUpUpdateIn):
+    """Replace a follow-up visit: every field named (null where empty), and the reason."""
     visit = selectors.follow_up(_writable(request, participant_id), day)
+    _whole(payload, exclude=("reason", "visit_day"))
     v = services.update_follow_up(user=request.user, visit=visit, values=payload.dict(exclude={"reason", "visit_day"}),
+                                  reason=payload.reason, request_id=rid(request))
+    return followup_out(v)
+
+
+@router.patch("/participants/{participant_id}/follow-ups/{day}", response=FollowUpOut)
+def followup_patch(request, participant_id: str, day: int, payload: FollowUpPatchIn):
+    """Correct the fields named (with the reason); the others keep their saved values."""
+    visit = selectors.follow_up(_writable(request, participant_id), day)
+    saved = {k: getattr(visit, k) for k in FollowUpPatchIn.model_fields if k != "reason"}
+    v = services.update_follow_up(user=request.user, visit=visit, values={**saved, **_changes(payload)},
                                   reason=payload.reason, request_id=rid(request))
     return followup_out(v)
 

@@ -12,10 +12,10 @@ and computes the SOFA with :func:`shine.clinical.sofa.sofa` — the same functio
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
-
 import importlib
+import math
+import re
+from dataclasses import dataclass, field
 
 from shine.clinical import units
 from shine.trial.errors import Refused
@@ -26,23 +26,34 @@ sofa_mod = importlib.import_module("shine.clinical.sofa")  # the package re-expo
 SOFT_LIMITS: dict[str, tuple[float | None, float | None, str]] = {
     "pao2_fio2": (50, 600, "mmHg"),
     "platelets": (5, 1000, "10⁹/L"),
-    "bilirubin": (None, 600, "µmol/L"),
     "map_mmhg": (40, 150, "mmHg"),
     "dopamine": (None, 20, "µg/kg/min"),
     "dobutamine": (None, 20, "µg/kg/min"),
     "epinephrine": (None, 1.0, "µg/kg/min"),
     "norepinephrine": (None, 1.5, "µg/kg/min"),
-    "creatinine": (20, 1500, "µmol/L"),
     "urine_output": (None, 10000, "mL/24 h"),
     "weight_kg": (40, 200, "kg"),
     "age": (None, 100, "years"),
 }
-PAO2_MAX_MMHG = 800.0  # no PaO2 above this without a hyperbaric chamber
 SAMPLE_FREEZE_WARN_HOURS = 2.0  # a sample frozen later than this after drawing is flagged
 LABELS = {"pao2": "PaO2", "fio2": "FiO2", "pao2_fio2": "PaO2/FiO2", "platelets": "platelets",
           "bilirubin": "bilirubin", "map_mmhg": "MAP", "dopamine": "dopamine", "dobutamine": "dobutamine",
           "epinephrine": "adrenaline", "norepinephrine": "noradrenaline", "gcs": "GCS", "creatinine": "creatinine",
-          "urine_output": "urine output", "weight_kg": "weight", "age": "age"}
+          "urine_output": "urine output", "weight_kg": "weight", "age": "age",
+          "respiratory_support": "respiratory support", "vasopressor": "vasopressor given",
+          "vasopressor_doses": "vasopressor doses", "mechanical_ventilation": "mechanical ventilation",
+          "rrt": "renal replacement therapy", "rate_ml_per_h": "rate", "visit_day": "visit day",
+          "study_day": "study day", "eq5d_vas": "EQ VAS"}
+# the captured inputs of the SOFA forms (docs/data-model.md): each needs a value or a missing-data code for the
+# record to be complete. ``pao2_fio2`` is the blood gas (PaO2 and FiO2 together); ``vasopressor_doses`` the four
+# doses together (needed when a vasopressor was given).
+BASELINE_INPUTS = ("pao2_fio2", "respiratory_support", "platelets", "bilirubin", "map_mmhg", "vasopressor_doses",
+                   "gcs", "creatinine", "urine_output")
+DAILY_INPUTS = ("pao2_fio2", "respiratory_support", "platelets", "bilirubin", "map_mmhg", "vasopressor",
+                "vasopressor_doses", "gcs", "creatinine", "urine_output", "mechanical_ventilation", "rrt")
+INPUT_LABELS = {**LABELS, "pao2_fio2": "PaO2 and FiO2"}
+CODE_LABELS = {"not_done": "not done", "unknown": "unknown", "not_applicable": "not applicable"}
+COMMENT_LIMIT = 200
 # the form field that carries each converted value (a refusal of the converted value names the form field)
 FORM_FIELD = {"pao2_fio2": "pao2"}
 COMORBIDITIES = ("heart_failure", "ischaemic_heart_disease", "copd", "diabetes", "chronic_kidney_disease",
@@ -62,14 +73,33 @@ def soft_warning(name: str, value) -> str | None:
     return None
 
 
+_DECIMAL = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)")
+
+
+def decimal(name: str, text: str) -> float:
+    """A number typed by a person: "1,4" and "1.4" are both 1.4 (Danish staff write decimal commas). Text with
+    more than one separator ("1.4,5", "1,400.5", "1.400") is refused as ambiguous, naming the field."""
+    t = text.strip().replace("\u2212", "-")
+    label = LABELS.get(name, name)
+    if not _DECIMAL.fullmatch(t):
+        if re.fullmatch(r"[+-]?[\d.,]+", t) and len(re.findall(r"[.,]", t)) > 1:
+            raise Refused(f"{label}: {text.strip()!r} is ambiguous: write one decimal separator and no thousands "
+                          "separator (1.4 or 1,4; 1400)", field=name)
+        raise Refused(f"{label} must be a number; got {text.strip()!r}", field=name)
+    return float(t.replace(",", "."))
+
+
 def number(name: str, value, *, required: bool = False, whole: bool = False) -> float | int | None:
-    """A finite number (or None), refused with the field named when it is not one."""
-    if value is None or value == "":
+    """A finite number (or None), refused with the field named when it is not one. Text is read by
+    :func:`decimal` (a decimal comma or point)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise Refused(f"{LABELS.get(name, name)} is required", field=name)
         return None
     if isinstance(value, bool):
         raise Refused(f"{LABELS.get(name, name)} must be a number", field=name)
+    if isinstance(value, str):
+        value = decimal(name, value)
     try:
         x = float(value)
     except (TypeError, ValueError):
@@ -91,11 +121,30 @@ def in_range(name: str, value, lo: float, hi: float, unit: str = "") -> None:
 
 @dataclass(frozen=True)
 class SofaResult:
-    """Converted values (model field names), the SOFA score and the soft-limit warnings."""
+    """Converted values (model field names, with ``codes``, ``comments`` and ``missing_inputs``), the SOFA
+    score and the soft-limit warnings."""
 
     values: dict
     score: sofa_mod.SofaScore
     warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def missing_inputs(self) -> tuple[str, ...]:
+        """The captured inputs with neither a value nor a missing-data code (the record is incomplete)."""
+        return tuple(i for i in self.values["missing_inputs"].split(";") if i)
+
+    @property
+    def missing_input_labels(self) -> list[str]:
+        return [INPUT_LABELS[i] for i in self.missing_inputs]
+
+    @property
+    def blank(self) -> bool:
+        """Nothing typed and nothing coded."""
+        v = self.values
+        return not v["codes"] and all(v[k] is None for k in (
+            "pao2_entered", "fio2_entered", "respiratory_support", "platelets", "bilirubin_entered", "map_mmhg",
+            *sofa_mod.DRUGS, "gcs", "creatinine_entered", "urine_output", "vasopressor", "mechanical_ventilation",
+            "rrt") if k in v)
 
     def model_values(self) -> dict:
         s = self.score
@@ -107,7 +156,8 @@ class SofaResult:
         return {"components": s.components(), "total": s.total, "modified": s.modified, "missing": list(s.missing),
                 "summary": s.summary(), "converted": {k: self.values[k] for k in
                                                       ("pao2_fio2", "bilirubin", "creatinine")},
-                "warnings": list(self.warnings)}
+                "warnings": list(self.warnings), "missing_inputs": list(self.missing_inputs),
+                "missing_input_labels": self.missing_input_labels}
 
 
 def _unit(name: str, value: str, allowed: tuple[str, ...], default: str) -> str:
@@ -120,16 +170,57 @@ def _unit(name: str, value: str, allowed: tuple[str, ...], default: str) -> str:
     return value
 
 
-def _bool(name: str, value, default: bool | None = False) -> bool | None:
+def _bool(name: str, value) -> bool | None:
+    """Yes, no, or None (not entered, or unknown with its code)."""
     if value is None or value == "":
-        return default
+        return None
     if isinstance(value, bool):
         return value
     if str(value).lower() in ("true", "on", "1", "yes"):
         return True
     if str(value).lower() in ("false", "off", "0", "no"):
         return False
-    raise Refused(f"{name.replace('_', ' ')} must be true or false", field=name)
+    raise Refused(f"{LABELS.get(name, name)} must be yes or no (or the code unknown)", field=name)
+
+
+def _codes(raw: dict, inputs: tuple[str, ...]) -> dict[str, str]:
+    from shine import protocol as protocol_mod
+
+    allowed = protocol_mod.load().missing_data.codes
+    codes = raw.get("codes") or {}
+    if not isinstance(codes, dict):
+        raise Refused("codes must map inputs to missing-data codes", field="codes")
+    out = {}
+    for name, code in codes.items():
+        if code in (None, ""):
+            continue
+        if name not in inputs:
+            raise Refused(f"a missing-data code for {name!r}: codes are given for {', '.join(inputs)}",
+                          field=f"codes.{name}")
+        if code not in allowed:
+            raise Refused(f"{INPUT_LABELS[name]}: the missing-data code must be one of {', '.join(allowed)}; "
+                          f"got {code!r}", field=f"codes.{name}")
+        out[name] = code
+    return dict(sorted(out.items()))
+
+
+def _comments(raw: dict, inputs: tuple[str, ...]) -> dict[str, str]:
+    from shine.trial.errors import entered_text
+
+    comments = raw.get("comments") or {}
+    if not isinstance(comments, dict):
+        raise Refused("comments must map inputs to text", field="comments")
+    out = {}
+    for name, text in comments.items():
+        if name not in inputs:
+            raise Refused(f"a comment for {name!r}: comments are given for {', '.join(inputs)}",
+                          field=f"comments.{name}")
+        if not isinstance(text, str):
+            raise Refused(f"the comment on {INPUT_LABELS[name]} must be text", field=f"comments.{name}")
+        text = entered_text(f"comments.{name}", text, limit=COMMENT_LIMIT)
+        if text:
+            out[name] = text
+    return dict(sorted(out.items()))
 
 
 def _in_platform_unit(quantity: str, value: float, unit: str, name: str) -> float:
@@ -141,6 +232,26 @@ def _in_platform_unit(quantity: str, value: float, unit: str, name: str) -> floa
         return math.inf
 
 
+def _plausible(name: str, quantity: str, value: float, unit: str, warnings: list[str]) -> None:
+    """Refuse a value impossible in its unit, warn about an unusual one (units.PLAUSIBLE), and ask whether
+    another unit was meant when the value is usual there."""
+    where, other = units.plausibility(quantity, value, unit)
+    if where == "ok":
+        return
+    hard_lo, hard_hi, soft_lo, soft_hi = units.PLAUSIBLE[quantity][unit]
+    shown = {"umol/L": "µmol/L"}.get(unit, unit)
+    meant = f": did you mean {({'umol/L': 'µmol/L'}.get(other, other))}?" if other else ": check the value"
+    label = LABELS[name]
+    if where == "hard":
+        platform = next(iter(units.PLAUSIBLE[quantity]))
+        also = "" if unit == platform else \
+            f" = {units.PLAUSIBLE[quantity][platform][1]:g} {({'umol/L': 'µmol/L'}.get(platform, platform))}"
+        raise Refused(f"{label} {value:g} {shown} is impossible (it must lie between {hard_lo:g} and {hard_hi:g} "
+                      f"{shown}{also}){meant}", field=name)
+    side = f"below {soft_lo:g}" if value < soft_lo else f"above {soft_hi:g}"
+    warnings.append(f"{label} {value:g} {shown} is unusual ({side} {shown}){meant}")
+
+
 def sofa_inputs(raw: dict, *, daily: bool) -> SofaResult:
     """Check and convert the SOFA inputs of a baseline or daily form and compute the SOFA.
 
@@ -148,8 +259,14 @@ def sofa_inputs(raw: dict, *, daily: bool) -> SofaResult:
     (fraction/percent, or empty to infer), ``respiratory_support``, ``platelets``, ``bilirubin`` +
     ``bilirubin_unit`` (umol/L, mg/dL), ``map_mmhg``, the four drug doses, ``gcs``, ``creatinine`` +
     ``creatinine_unit``, ``urine_output``; with ``daily`` also ``vasopressor``, ``mechanical_ventilation``,
-    ``rrt``. Raises :class:`Refused` naming the field and the limit.
+    ``rrt``; ``codes`` (input → missing-data code, inputs of :data:`DAILY_INPUTS` / :data:`BASELINE_INPUTS`)
+    and ``comments`` (input → note). Numbers may be text with a decimal comma. Empty means not entered (never
+    0 or no); yes/no fields are yes, no or empty (with the code ``unknown`` for unknown). Raises
+    :class:`Refused` naming the field and the limit.
     """
+    inputs = DAILY_INPUTS if daily else BASELINE_INPUTS
+    codes = _codes(raw, inputs)
+    comments = _comments(raw, inputs)
     v: dict = {}
     warnings: list[str] = []
     pao2 = number("pao2", raw.get("pao2"))
@@ -164,11 +281,10 @@ def sofa_inputs(raw: dict, *, daily: bool) -> SofaResult:
                       "(the P/F ratio needs both)", field=missing)
     pf = None
     if pao2 is not None:
-        mmhg = _in_platform_unit("pressure", max(pao2, 0.0), pao2_unit, "pao2")
-        if not 0 < pao2 or mmhg > PAO2_MAX_MMHG:
-            kpa = units.mmhg_to_kpa(PAO2_MAX_MMHG)
-            raise Refused(f"PaO2 must lie above 0 and at most {PAO2_MAX_MMHG:g} mmHg ({kpa:.1f} kPa); got "
-                          f"{pao2:g} {pao2_unit}", field="pao2")
+        if not 0 < pao2:
+            raise Refused(f"PaO2 must lie above 0; got {pao2:g} {pao2_unit}", field="pao2")
+        _plausible("pao2", "pressure", pao2, pao2_unit, warnings)
+        mmhg = _in_platform_unit("pressure", pao2, pao2_unit, "pao2")
         try:
             fraction = float(units.fio2_fraction(fio2, fio2_unit or None))
         except ValueError as exc:
@@ -177,18 +293,20 @@ def sofa_inputs(raw: dict, *, daily: bool) -> SofaResult:
         fio2_unit = fio2_unit or ("percent" if fio2 > 1 else "fraction")
     v.update(pao2_entered=pao2, pao2_unit=pao2_unit if pao2 is not None else "", fio2_entered=fio2,
              fio2_unit=fio2_unit if fio2 is not None else "", pao2_fio2=pf)
-    v["respiratory_support"] = bool(_bool("respiratory_support", raw.get("respiratory_support")))
+    v["respiratory_support"] = _bool("respiratory_support", raw.get("respiratory_support"))
     v["platelets"] = number("platelets", raw.get("platelets"))
     for name in ("bilirubin", "creatinine"):
         entered = number(name, raw.get(name))
         unit = _unit(f"{name}_unit", raw.get(f"{name}_unit"), ("umol/L", "mg/dL"), "umol/L")
         if entered is not None and entered < 0:
-            raise Refused(f"{name} must be 0 or more; got {entered:g}", field=name)
+            raise Refused(f"{LABELS[name]} must be 0 or more; got {entered:g}", field=name)
+        if entered is not None:
+            _plausible(name, name, entered, unit, warnings)
         converted = None if entered is None else round(_in_platform_unit(name, entered, unit, name), 6)
         v.update({f"{name}_entered": entered, f"{name}_unit": unit if entered is not None else "", name: converted})
     v["map_mmhg"] = number("map_mmhg", raw.get("map_mmhg"))
     for drug in sofa_mod.DRUGS:
-        v[drug] = number(drug, raw.get(drug)) or 0.0
+        v[drug] = number(drug, raw.get(drug))
     v["gcs"] = number("gcs", raw.get("gcs"), whole=True)
     v["urine_output"] = number("urine_output", raw.get("urine_output"))
     for name in ("pao2_fio2", "platelets", "bilirubin", "map_mmhg", *sofa_mod.DRUGS, "gcs", "creatinine",
@@ -204,17 +322,69 @@ def sofa_inputs(raw: dict, *, daily: bool) -> SofaResult:
         w = soft_warning(name, value)
         if w:
             warnings.append(w)
+    _doses(v, raw, codes, daily)
     if daily:
-        v["mechanical_ventilation"] = bool(_bool("mechanical_ventilation", raw.get("mechanical_ventilation")))
-        v["rrt"] = bool(_bool("rrt", raw.get("rrt")))
-        on_drug = any(v[d] > 0 for d in sofa_mod.DRUGS)
-        vaso = _bool("vasopressor", raw.get("vasopressor"), default=None)
-        if vaso is False and on_drug:
-            raise Refused("vasopressor must be ticked when a vasopressor or inotrope dose is given",
-                          field="vasopressor")
-        v["vasopressor"] = bool(vaso) or on_drug
-        if v["mechanical_ventilation"] and not v["respiratory_support"]:
-            raise Refused("respiratory support must be ticked when the patient is mechanically ventilated",
+        v["mechanical_ventilation"] = _bool("mechanical_ventilation", raw.get("mechanical_ventilation"))
+        v["rrt"] = _bool("rrt", raw.get("rrt"))
+        if v["mechanical_ventilation"] and v["respiratory_support"] is False:
+            raise Refused("respiratory support must be yes when the patient is mechanically ventilated",
                           field="respiratory_support")
+        if v["mechanical_ventilation"] and v["respiratory_support"] is None:
+            v["respiratory_support"] = True  # ventilation is respiratory support
+            codes.pop("respiratory_support", None)
+    present = _present(v, daily)
+    for name, code in codes.items():
+        if present[name] and not (name == "vasopressor_doses" and code == "not_applicable"):
+            raise Refused(f"{INPUT_LABELS[name]} has a value and the code {CODE_LABELS[code]!r}: give one or the "
+                          "other", field=f"codes.{name}")
+    v["codes"] = codes
+    v["comments"] = comments
+    v["missing_inputs"] = ";".join(i for i in inputs if not present[i] and i not in codes
+                                   and not (i == "vasopressor_doses" and v.get("vasopressor") is False))
     score = sofa_mod.sofa(**{k: v[k] for k in sofa_mod.INPUTS})
     return SofaResult(values=v, score=score, warnings=tuple(warnings))
+
+
+def _doses(v: dict, raw: dict, codes: dict, daily: bool) -> None:
+    """The four doses after the cross-field rules: a dose implies a vasopressor was given; "no vasopressor"
+    (or the code not applicable for the doses) makes every dose 0; with some dose typed the others are 0
+    (not given); with none typed and a vasopressor given (or not said) the doses are unknown (None)."""
+    typed = [d for d in sofa_mod.DRUGS if v[d] is not None]
+    on_drug = any(v[d] > 0 for d in typed)
+    vaso = _bool("vasopressor", raw.get("vasopressor")) if daily else None
+    if daily:
+        if vaso is False and on_drug:
+            first = next(d for d in typed if v[d] > 0)
+            raise Refused(f"vasopressor given must be yes when a vasopressor or inotrope dose is given "
+                          f"({LABELS[first]} {v[first]:g})", field="vasopressor")
+        if codes.get("vasopressor_doses") == "not_applicable" and vaso:
+            raise Refused("vasopressor doses cannot be 'not applicable' when a vasopressor was given",
+                          field="codes.vasopressor_doses")
+        if on_drug and vaso is None:
+            vaso = True
+            codes.pop("vasopressor", None)
+        if vaso and typed and not on_drug:
+            raise Refused("vasopressor given is yes: give the dose of the vasopressor or inotrope (every dose "
+                          "typed is 0)", field="norepinephrine")
+        v["vasopressor"] = vaso
+    if (daily and vaso is False) or codes.get("vasopressor_doses") == "not_applicable":
+        if on_drug:
+            raise Refused("vasopressor doses are 'not applicable' but a dose is given", field="codes.vasopressor_doses")
+        for d in sofa_mod.DRUGS:
+            v[d] = 0.0
+    elif typed:
+        for d in sofa_mod.DRUGS:
+            if v[d] is None:
+                v[d] = 0.0
+
+
+def _present(v: dict, daily: bool) -> dict[str, bool]:
+    out = {"pao2_fio2": v["pao2_fio2"] is not None, "respiratory_support": v["respiratory_support"] is not None,
+           "platelets": v["platelets"] is not None, "bilirubin": v["bilirubin"] is not None,
+           "map_mmhg": v["map_mmhg"] is not None, "gcs": v["gcs"] is not None,
+           "creatinine": v["creatinine"] is not None, "urine_output": v["urine_output"] is not None,
+           "vasopressor_doses": any(v[d] is not None for d in sofa_mod.DRUGS)}
+    if daily:
+        out.update(vasopressor=v["vasopressor"] is not None, mechanical_ventilation=v["mechanical_ventilation"]
+                   is not None, rrt=v["rrt"] is not None)
+    return out

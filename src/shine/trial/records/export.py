@@ -33,8 +33,8 @@ from .models import Baseline, DailyRecord, Death, Deviation, FollowUp, IcuStay, 
 
 CHUNK = 200
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-ORDER = ("participants", "daily", "icu_stays", "deaths", "infusion", "adverse_events", "followup", "deviations",
-         "screening")
+ORDER = ("participants", "daily", "daily_missing", "icu_stays", "deaths", "infusion", "adverse_events", "followup",
+         "deviations", "screening")
 SCREENING_OUTCOMES = {"not_eligible": "not_eligible", "not_assessable": "not_assessable",
                       "eligible": "eligible_not_randomised", "eligible_not_randomised": "eligible_not_randomised",
                       "randomised": "randomised"}
@@ -84,6 +84,16 @@ def _daily_rows(ids, cutoff, redact) -> list[tuple]:
     cols = [c for c in TABLES["daily"].column_names if c not in ("participant_id",)]
     return [(r[0], *r[1:]) for r in DailyRecord.objects.filter(participant_id__in=ids)
             .order_by("participant__number", "study_day").values_list("participant__number", *cols)]
+
+
+def _daily_missing_rows(ids, cutoff, redact) -> list[tuple]:
+    """The missing-data code of each coded input (docs/data-model.md), in key order."""
+    out = []
+    for pid, day, codes in (DailyRecord.objects.filter(participant_id__in=ids).exclude(codes={})
+                            .order_by("participant__number", "study_day")
+                            .values_list("participant__number", "study_day", "codes")):
+        out += [(pid, day, name, codes[name]) for name in sorted(codes)]
+    return out
 
 
 def _stay_rows(ids, cutoff, redact) -> list[tuple]:
@@ -138,7 +148,7 @@ def _deviation_rows(ids, cutoff, redact) -> list[tuple]:
             .values_list("participant__number", "number", "category", "major", "description")]
 
 
-BUILDERS = {"daily": _daily_rows, "icu_stays": _stay_rows, "deaths": _death_rows, "infusion": _infusion_rows,
+BUILDERS = {"daily": _daily_rows, "daily_missing": _daily_missing_rows, "icu_stays": _stay_rows, "deaths": _death_rows, "infusion": _infusion_rows,
             "adverse_events": _adverse_event_rows, "followup": _followup_rows, "deviations": _deviation_rows}
 
 

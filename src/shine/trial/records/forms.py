@@ -13,10 +13,31 @@ DT = forms.DateTimeInput(attrs={"type": "datetime-local", "step": 60}, format="%
 YES_NO = [("", "—"), ("true", "yes"), ("false", "no")]
 
 
-def _num(label: str, **kw) -> forms.FloatField:
-    return forms.FloatField(label=label, required=False, widget=forms.NumberInput(attrs={"step": "any",
-                                                                                         "inputmode": "decimal"}),
-                            **kw)
+def _num(label: str, **kw) -> forms.CharField:
+    """A number typed as text: the service reads a decimal comma or point (checks.decimal); the browser's number
+    widget would drop or move the comma."""
+    return forms.CharField(label=label, required=False, max_length=40, strip=True,
+                           widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off",
+                                                         "spellcheck": "false"}), **kw)
+
+
+TRI = [("true", "yes"), ("false", "no"), ("unknown", "unknown")]
+
+
+def _yes_no(label: str) -> forms.ChoiceField:
+    """Yes / no / unknown as large radio buttons; nothing chosen is *not entered* (never "no")."""
+    return forms.ChoiceField(label=label, required=False, choices=TRI,
+                             widget=forms.RadioSelect(attrs={"class": "tri"}))
+
+
+def _code(label: str) -> forms.ChoiceField:
+    from shine import protocol as protocol_mod
+
+    from .checks import CODE_LABELS
+
+    return forms.ChoiceField(label=f"{label}: if no value", required=False,
+                             choices=[("", "—"), *((c, CODE_LABELS[c]) for c in protocol_mod.load().missing_data.codes)],
+                             widget=forms.Select(attrs={"class": "code"}))
 
 
 def _choices(values) -> list[tuple[str, str]]:
@@ -34,39 +55,63 @@ class SofaForm(ReasonMixin):
     fio2 = _num("FiO2 at that PaO2")
     fio2_unit = forms.ChoiceField(label="FiO2 unit", choices=[("percent", "%"), ("fraction", "fraction (0.21–1)")],
                                   initial="percent")
-    respiratory_support = forms.BooleanField(label="Respiratory support (invasive or non-invasive)", required=False)
+    code_pao2_fio2 = _code("Blood gas")
+    respiratory_support = _yes_no("Respiratory support (invasive or non-invasive)")
     platelets = _num("Platelets (10⁹/L)")
+    code_platelets = _code("Platelets")
     bilirubin = _num("Bilirubin (highest)")
     bilirubin_unit = forms.ChoiceField(label="Bilirubin unit", choices=[("umol/L", "µmol/L"), ("mg/dL", "mg/dL")])
+    code_bilirubin = _code("Bilirubin")
     map_mmhg = _num("MAP, lowest (mmHg)")
+    code_map_mmhg = _code("MAP")
     norepinephrine = _num("Noradrenaline (µg/kg/min)")
     epinephrine = _num("Adrenaline (µg/kg/min)")
     dopamine = _num("Dopamine (µg/kg/min)")
     dobutamine = _num("Dobutamine (µg/kg/min)")
-    gcs = forms.IntegerField(label="GCS (lowest, before sedation)", required=False)
+    code_vasopressor_doses = _code("Doses")
+    gcs = _num("GCS (lowest, before sedation)")
+    code_gcs = _code("GCS")
     creatinine = _num("Creatinine (highest)")
     creatinine_unit = forms.ChoiceField(label="Creatinine unit", choices=[("umol/L", "µmol/L"), ("mg/dL", "mg/dL")])
+    code_creatinine = _code("Creatinine")
     urine_output = _num("Urine output (mL/24 h)")
+    code_urine_output = _code("Urine output")
 
-    SOFA_FIELDS = ("pao2", "pao2_unit", "fio2", "fio2_unit", "respiratory_support", "platelets", "bilirubin",
-                   "bilirubin_unit", "map_mmhg", "norepinephrine", "epinephrine", "dopamine", "dobutamine", "gcs",
-                   "creatinine", "creatinine_unit", "urine_output")
+    YES_NO = ("respiratory_support",)
 
     def values(self) -> dict:
-        return {k: v for k, v in self.cleaned_data.items() if k not in ("reason", "action")}
+        """The typed values for the service: text numbers, yes/no as True/False/None, codes gathered (a yes/no
+        answered "unknown" is None with the code unknown)."""
+        out, codes = {}, {}
+        for k, v in self.cleaned_data.items():
+            if k in ("reason", "action", "study_day"):
+                continue
+            if k.startswith("code_"):
+                if v:
+                    codes[k[5:]] = v
+            elif k in self.YES_NO:
+                out[k] = {"true": True, "false": False}.get(v)
+                if v == "unknown":
+                    codes[k] = "unknown"
+            else:
+                out[k] = v
+        out["codes"] = codes
+        return out
 
 
 class DailyForm(SofaForm):
     study_day = forms.IntegerField(label="Study day", min_value=1)
-    vasopressor = forms.BooleanField(label="Vasopressor or inotrope given", required=False)
-    mechanical_ventilation = forms.BooleanField(label="Invasive mechanical ventilation", required=False)
-    rrt = forms.BooleanField(label="Renal replacement therapy", required=False)
+    vasopressor = _yes_no("Vasopressor or inotrope given")
+    mechanical_ventilation = _yes_no("Invasive mechanical ventilation")
+    rrt = _yes_no("Renal replacement therapy")
 
-    def values(self) -> dict:
-        v = super().values()
-        v.pop("study_day", None)
-        v["vasopressor"] = True if v.get("vasopressor") else None  # unticked: derived from the doses
-        return v
+    YES_NO = ("respiratory_support", "vasopressor", "mechanical_ventilation", "rrt")
+
+    field_order = ["study_day", "pao2", "pao2_unit", "fio2", "fio2_unit", "code_pao2_fio2", "respiratory_support",
+                   "mechanical_ventilation", "platelets", "code_platelets", "bilirubin", "bilirubin_unit",
+                   "code_bilirubin", "map_mmhg", "code_map_mmhg", "vasopressor", "norepinephrine", "epinephrine",
+                   "dopamine", "dobutamine", "code_vasopressor_doses", "gcs", "code_gcs", "creatinine",
+                   "creatinine_unit", "code_creatinine", "urine_output", "code_urine_output", "rrt"]
 
 
 class BaselineForm(SofaForm):

@@ -23,23 +23,29 @@ def _choices(values) -> list[tuple[str, str]]:
 
 
 class SofaInputs(AuditedModel):
-    """The worst value of each SOFA input, as entered and converted, and the SOFA computed from them."""
+    """The worst value of each SOFA input, as entered and converted, and the SOFA computed from them.
+
+    Empty (NULL) is *not entered*; ``codes`` says why an input has no value (input → ``not_done``,
+    ``unknown`` or ``not_applicable``, inputs as in ``checks.DAILY_INPUTS``); ``missing_inputs`` lists the
+    inputs with neither (the record is incomplete until it is empty). Yes/no fields are yes, no or NULL.
+    A dose is 0 only when known not given. ``sofa_total``/``sofa_modified`` are NULL when a component they
+    sum is missing: a missing component is never scored 0."""
 
     pao2_entered = models.FloatField(null=True, blank=True)
     pao2_unit = models.CharField(max_length=8, blank=True, choices=[("mmHg", "mmHg"), ("kPa", "kPa")])
     fio2_entered = models.FloatField(null=True, blank=True)
     fio2_unit = models.CharField(max_length=8, blank=True, choices=[("fraction", "fraction"), ("percent", "%")])
     pao2_fio2 = models.FloatField(null=True, blank=True)  # mmHg
-    respiratory_support = models.BooleanField(default=False)
+    respiratory_support = models.BooleanField(null=True, blank=True)
     platelets = models.FloatField(null=True, blank=True)  # 10⁹/L
     bilirubin_entered = models.FloatField(null=True, blank=True)
     bilirubin_unit = models.CharField(max_length=8, blank=True, choices=[("umol/L", "µmol/L"), ("mg/dL", "mg/dL")])
     bilirubin = models.FloatField(null=True, blank=True)  # µmol/L
     map_mmhg = models.FloatField(null=True, blank=True)
-    dopamine = models.FloatField(default=0)  # µg/kg/min
-    dobutamine = models.FloatField(default=0)
-    epinephrine = models.FloatField(default=0)
-    norepinephrine = models.FloatField(default=0)
+    dopamine = models.FloatField(null=True, blank=True)  # µg/kg/min
+    dobutamine = models.FloatField(null=True, blank=True)
+    epinephrine = models.FloatField(null=True, blank=True)
+    norepinephrine = models.FloatField(null=True, blank=True)
     gcs = models.PositiveSmallIntegerField(null=True, blank=True)
     creatinine_entered = models.FloatField(null=True, blank=True)
     creatinine_unit = models.CharField(max_length=8, blank=True, choices=[("umol/L", "µmol/L"), ("mg/dL", "mg/dL")])
@@ -52,8 +58,11 @@ class SofaInputs(AuditedModel):
     sofa_cardiovascular = models.PositiveSmallIntegerField(null=True, blank=True)
     sofa_cns = models.PositiveSmallIntegerField(null=True, blank=True)
     sofa_renal = models.PositiveSmallIntegerField(null=True, blank=True)
-    sofa_total = models.PositiveSmallIntegerField(default=0)
-    sofa_modified = models.PositiveSmallIntegerField(default=0)
+    sofa_total = models.PositiveSmallIntegerField(null=True, blank=True)
+    sofa_modified = models.PositiveSmallIntegerField(null=True, blank=True)
+    codes = models.JSONField(default=dict, blank=True)
+    comments = models.JSONField(default=dict, blank=True)  # input -> the nurse's note beside the value
+    missing_inputs = models.CharField(max_length=300, blank=True)  # ";"-separated
     # soft-limit warnings ("; "-separated) and whether they still await review
     warnings = models.TextField(blank=True)
     needs_review = models.BooleanField(default=False)
@@ -85,9 +94,9 @@ class DailyRecord(SofaInputs):
 
     participant = models.ForeignKey(PARTICIPANT, on_delete=models.PROTECT, related_name="daily_records")
     study_day = models.PositiveSmallIntegerField()
-    vasopressor = models.BooleanField(default=False)
-    mechanical_ventilation = models.BooleanField(default=False)
-    rrt = models.BooleanField(default=False)
+    vasopressor = models.BooleanField(null=True, blank=True)
+    mechanical_ventilation = models.BooleanField(null=True, blank=True)
+    rrt = models.BooleanField(null=True, blank=True)
 
     class Meta:
         ordering = ["participant", "study_day"]
@@ -95,6 +104,20 @@ class DailyRecord(SofaInputs):
 
     def __str__(self) -> str:
         return f"day {self.study_day} of {self.participant_id}"
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing_inputs
+
+    @property
+    def missing_input_list(self) -> list[str]:
+        return [i for i in self.missing_inputs.split(";") if i]
+
+    @property
+    def missing_input_labels(self) -> list[str]:
+        from .checks import INPUT_LABELS
+
+        return [INPUT_LABELS[i] for i in self.missing_input_list]
 
 
 class InfusionSegment(AuditedModel):

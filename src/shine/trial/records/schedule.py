@@ -4,7 +4,8 @@ Everything is counted from the randomisation time R (PROTOCOL.md, docs/data-mode
 ``[R + (d−1)·24 h, R + d·24 h)``. The protocol module gives the days (``schedule.biobank_days``,
 ``daily_record_last_day``, ``followup_days`` and ``followup_window_days``).
 
-Statuses: ``done``; ``upcoming`` (not yet open); ``due`` (open, not yet late); ``overdue`` (late, can
+Statuses: ``done``; ``incomplete`` (a daily record saved with inputs that have neither a value nor a
+missing-data code; ``why`` names them); ``upcoming`` (not yet open); ``due`` (open, not yet late); ``overdue`` (late, can
 still be entered); ``missed`` (its window has closed); ``not_required`` (death, ICU discharge or a
 consent stop made it unnecessary; ``why`` says which).
 """
@@ -21,7 +22,7 @@ BASELINE_GRACE = dt.timedelta(hours=24)       # baseline form overdue after this
 DAILY_GRACE = dt.timedelta(hours=24)          # a day's record is overdue this long after the day ends
 SAMPLE_GRACE = dt.timedelta(hours=24)         # a sample drawn on its day may be entered until then
 INFUSION_START_GRACE = dt.timedelta(hours=6)  # infusion log overdue when not started by then
-URGENCY = {"overdue": 0, "due": 1, "upcoming": 2, "missed": 3, "done": 4, "not_required": 5}
+URGENCY = {"overdue": 0, "due": 1, "incomplete": 1, "upcoming": 2, "missed": 3, "done": 4, "not_required": 5}
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Facts:
     now: dt.datetime
     baseline_done: bool = False
     daily_days: frozenset = frozenset()
+    incomplete_days: tuple = ()               # ((study day, (labels of the inputs without value or code)), …)
     stays: tuple = ()                         # ((admitted_at, discharged_at or None), …)
     died_at: dt.datetime | None = None
     sample_days: frozenset = frozenset()
@@ -121,9 +123,14 @@ def items(facts: Facts, protocol=None) -> list[Item]:
 
     current = min(study_day_of(R, now), s.daily_record_last_day)
     left_from = None
+    incomplete = dict(facts.incomplete_days)
     for d in range(1, current + 1):
         start = day_start(R, d)
         if d in facts.daily_days:
+            if d in incomplete:
+                out.append(Item("daily", f"Daily ICU record, day {d}", d, start, start + DAY + DAILY_GRACE,
+                                "incomplete", "no value or code: " + ", ".join(incomplete[d])))
+                continue
             out.append(Item("daily", f"Daily ICU record, day {d}", d, start, start + DAY + DAILY_GRACE, "done"))
             continue
         if not in_icu_on(facts, d):

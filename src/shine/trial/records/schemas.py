@@ -11,17 +11,23 @@ from shine.api.inputs import Input
 from shine.trial.audit.services import REASON_LIMIT
 
 
+CODES_DOC = ("missing-data codes: input → not_done, unknown or not_applicable, for an input without a value "
+             "(inputs: pao2_fio2, respiratory_support, platelets, bilirubin, map_mmhg, vasopressor, "
+             "vasopressor_doses, gcs, creatinine, urine_output, mechanical_ventilation, rrt)")
+
+
 class SofaIn(Input):
     pao2: float | None = Field(None, description="worst PaO2 of the day, in pao2_unit")
     pao2_unit: str = Field("mmHg", description="mmHg or kPa")
     fio2: float | None = Field(None, description="FiO2 at that PaO2, as a fraction or a percentage")
     fio2_unit: str = Field("", description="fraction, percent, or empty to infer (≤ 1 fraction, ≥ 21 %)")
-    respiratory_support: bool = False
+    respiratory_support: bool | None = Field(None, description="yes/no; empty = not entered (or code unknown)")
     platelets: float | None = Field(None, description="10⁹/L (= 10³/µL)")
     bilirubin: float | None = None
     bilirubin_unit: str = Field("umol/L", description="umol/L or mg/dL")
     map_mmhg: float | None = None
-    dopamine: float | None = Field(None, description="µg/kg/min; empty = not given")
+    dopamine: float | None = Field(None, description="µg/kg/min; empty with another dose given = not given; "
+                                   "empty with no dose given = unknown (unless vasopressor is false)")
     dobutamine: float | None = None
     epinephrine: float | None = None
     norepinephrine: float | None = None
@@ -29,12 +35,15 @@ class SofaIn(Input):
     creatinine: float | None = None
     creatinine_unit: str = Field("umol/L", description="umol/L or mg/dL")
     urine_output: float | None = Field(None, description="mL per 24 h")
+    codes: dict[str, str] = Field(default_factory=dict, description=CODES_DOC)
+    comments: dict[str, str] = Field(default_factory=dict, description="input → the nurse's note beside it")
 
 
 class DailyValuesIn(SofaIn):
-    vasopressor: bool | None = Field(None, description="any vasopressor or inotrope; empty = from the doses")
-    mechanical_ventilation: bool = False
-    rrt: bool = False
+    vasopressor: bool | None = Field(None, description="any vasopressor or inotrope; empty = not entered "
+                                     "(a dose given implies yes)")
+    mechanical_ventilation: bool | None = None
+    rrt: bool | None = None
 
 
 class DailyIn(DailyValuesIn):
@@ -42,17 +51,20 @@ class DailyIn(DailyValuesIn):
 
 
 class DailyUpdateIn(DailyValuesIn):
+    """PUT: every value field named (null for an empty one); PATCH: only the fields that change."""
     reason: str = Field("", max_length=REASON_LIMIT, description="why a saved value changes")
 
 
 class SofaOut(Schema):
     components: dict[str, int | None]
-    total: int
-    modified: int
+    total: int | None
+    modified: int | None
     missing: list[str]
     summary: str
     converted: dict[str, float | None]
     warnings: list[str]
+    missing_inputs: list[str]
+    missing_input_labels: list[str]
 
 
 class DailyOut(Schema):
@@ -62,27 +74,31 @@ class DailyOut(Schema):
     fio2_entered: float | None
     fio2_unit: str
     pao2_fio2: float | None
-    respiratory_support: bool
+    respiratory_support: bool | None
     platelets: float | None
     bilirubin_entered: float | None
     bilirubin_unit: str
     bilirubin: float | None
     map_mmhg: float | None
-    dopamine: float
-    dobutamine: float
-    epinephrine: float
-    norepinephrine: float
+    dopamine: float | None
+    dobutamine: float | None
+    epinephrine: float | None
+    norepinephrine: float | None
     gcs: int | None
     creatinine_entered: float | None
     creatinine_unit: str
     creatinine: float | None
     urine_output: float | None
-    vasopressor: bool
-    mechanical_ventilation: bool
-    rrt: bool
+    vasopressor: bool | None
+    mechanical_ventilation: bool | None
+    rrt: bool | None
+    codes: dict[str, str]
+    comments: dict[str, str]
+    missing_inputs: list[str]
+    complete: bool
     sofa: dict[str, int | None]
-    sofa_total: int
-    sofa_modified: int
+    sofa_total: int | None
+    sofa_modified: int | None
     warnings: list[str]
     needs_review: bool
     entered_by: str
@@ -97,6 +113,18 @@ class BaselineIn(SofaIn):
     site_of_infection: str
     comorbidities: list[str] = []
     icu_admitted_at: dt.datetime
+    reason: str = Field("", max_length=REASON_LIMIT, description="why a saved value changes")
+
+
+class BaselinePatchIn(SofaIn):
+    """PATCH of the baseline: only the fields that change, and the reason."""
+    age: int | None = None
+    sex: str | None = None
+    weight_kg: float | None = None
+    weight_estimated: bool | None = None
+    site_of_infection: str | None = None
+    comorbidities: list[str] | None = None
+    icu_admitted_at: dt.datetime | None = None
     reason: str = Field("", max_length=REASON_LIMIT, description="why a saved value changes")
 
 
@@ -115,9 +143,11 @@ class BaselineOut(Schema):
     gcs: int | None
     creatinine: float | None
     urine_output: float | None
+    codes: dict[str, str]
+    comments: dict[str, str]
     sofa: dict[str, int | None]
-    sofa_total: int
-    sofa_modified: int
+    sofa_total: int | None
+    sofa_modified: int | None
     warnings: list[str]
     needs_review: bool
 
@@ -168,7 +198,8 @@ class SampleIn(Input):
 
 
 class SampleUpdateIn(Input):
-    drawn_at: dt.datetime
+    """PUT: drawn_at, frozen_at and comments named; PATCH: only the fields that change."""
+    drawn_at: dt.datetime | None = None
     frozen_at: dt.datetime | None = None
     comments: str = ""
     reason: str = Field("", max_length=REASON_LIMIT, description="why a saved value changes")
@@ -204,6 +235,13 @@ class DeathIn(Input):
     reason: str = Field("", max_length=REASON_LIMIT, description="why a saved value changes")
 
 
+class DeathPatchIn(Input):
+    """PATCH of the death: the field that changes, and the reason."""
+    died_at: dt.datetime | None = None
+    cause: str | None = None
+    reason: str = Field("", max_length=REASON_LIMIT, description="why a saved value changes")
+
+
 class DeathOut(Schema):
     died_at: dt.datetime
     cause: str
@@ -225,6 +263,22 @@ class FollowUpIn(Input):
 
 
 class FollowUpUpdateIn(FollowUpIn):
+    reason: str = Field("", max_length=REASON_LIMIT, description="why a saved value changes")
+
+
+class FollowUpPatchIn(Input):
+    """PATCH of a follow-up visit: only the fields that change, and the reason."""
+    assessed_at: dt.datetime | None = None
+    vital_status: str | None = None
+    days_vasopressor: int | None = None
+    days_ventilation: int | None = None
+    days_rrt: int | None = None
+    eq5d_mobility: int | None = None
+    eq5d_selfcare: int | None = None
+    eq5d_activities: int | None = None
+    eq5d_pain: int | None = None
+    eq5d_anxiety: int | None = None
+    eq5d_vas: int | None = None
     reason: str = Field("", max_length=REASON_LIMIT, description="why a saved value changes")
 
 

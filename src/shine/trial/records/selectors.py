@@ -70,8 +70,12 @@ def _bulk_facts(participants: list[Participant], now: dt.datetime) -> dict[int, 
     ids = [p.pk for p in participants]
     baseline = set(Baseline.objects.filter(participant_id__in=ids).values_list("participant_id", flat=True))
     daily, samples, visits = defaultdict(set), defaultdict(set), defaultdict(set)
-    for pid, d in DailyRecord.objects.filter(participant_id__in=ids).values_list("participant_id", "study_day"):
+    incomplete = defaultdict(list)
+    for pid, d, missing in DailyRecord.objects.filter(participant_id__in=ids).values_list(
+            "participant_id", "study_day", "missing_inputs"):
         daily[pid].add(d)
+        if missing:
+            incomplete[pid].append((d, missing))
     for pid, d in BloodSample.objects.filter(participant_id__in=ids).values_list("participant_id", "study_day"):
         samples[pid].add(d)
     for pid, d in FollowUp.objects.filter(participant_id__in=ids).values_list("participant_id", "visit_day"):
@@ -86,6 +90,7 @@ def _bulk_facts(participants: list[Participant], now: dt.datetime) -> dict[int, 
     deaths = dict(Death.objects.filter(participant_id__in=ids).values_list("participant_id", "died_at"))
     return {p.pk: sched.Facts(
         randomised_at=p.randomised_at, now=now, baseline_done=p.pk in baseline, daily_days=frozenset(daily[p.pk]),
+        incomplete_days=services.incomplete_days(incomplete[p.pk]),
         stays=tuple(stays[p.pk]), died_at=deaths.get(p.pk), sample_days=frozenset(samples[p.pk]),
         infusion_started=bool(segs[p.pk]), infusion_ended=services.infusion_ended(segs[p.pk]),
         followup_days=frozenset(visits[p.pk]),
@@ -94,8 +99,8 @@ def _bulk_facts(participants: list[Participant], now: dt.datetime) -> dict[int, 
 
 
 def worklist(user: User, *, site: str = "", now: dt.datetime | None = None) -> list[WorkItem]:
-    """Everything due or overdue at the user's sites, most urgent first (overdue longest first, then due
-    by deadline)."""
+    """Everything due or overdue at the user's sites, and the daily records saved incomplete, most urgent
+    first (overdue longest first, then due and incomplete by deadline)."""
     now = now or timezone.now()
     qs = participants_for(user).filter(randomised_at__isnull=False)
     if site:
@@ -107,7 +112,7 @@ def worklist(user: User, *, site: str = "", now: dt.datetime | None = None) -> l
         facts = _bulk_facts(part, now)
         for p in part:
             for item in sched.items(facts[p.pk]):
-                if item.status in ("due", "overdue"):
+                if item.status in ("due", "overdue", "incomplete"):
                     out.append(WorkItem(p.number, p.site.code, item))
     return sorted(out, key=lambda w: (w.item.status != "overdue", w.item.overdue_at, w.participant))
 

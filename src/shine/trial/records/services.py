@@ -112,12 +112,20 @@ def facts(participant: Participant, *, now: dt.datetime | None = None) -> sched.
         randomised_at=participant.randomised_at, now=now or _now(),
         baseline_done=Baseline.objects.filter(participant=participant).exists(),
         daily_days=frozenset(participant.daily_records.values_list("study_day", flat=True)),
+        incomplete_days=incomplete_days(participant.daily_records.exclude(missing_inputs="")
+                                        .values_list("study_day", "missing_inputs")),
         stays=tuple(participant.icu_stays.order_by("stay").values_list("admitted_at", "discharged_at")),
         died_at=death, sample_days=frozenset(participant.blood_samples.values_list("study_day", flat=True)),
         infusion_started=bool(segs), infusion_ended=infusion_ended(segs),
         followup_days=frozenset(participant.follow_ups.values_list("visit_day", flat=True)),
         data_stop_at=None if participant.new_data_allowed else (participant.data_restricted_at or participant.randomised_at),
         vital_status_allowed=participant.continue_vital_status_follow_up)
+
+
+def incomplete_days(rows) -> tuple:
+    """``rows``: (study day, missing_inputs) of incomplete daily records → the schedule's ``incomplete_days``."""
+    return tuple(sorted((day, tuple(checks.INPUT_LABELS[i] for i in missing.split(";") if i))
+                        for day, missing in rows))
 
 
 def infusion_ended(segments) -> bool:
@@ -135,10 +143,49 @@ def preview(values: dict, *, daily: bool = True) -> checks.SofaResult:
     return checks.sofa_inputs(values, daily=daily)
 
 
+def sofa_values_of(record: SofaInputs) -> dict:
+    """The form values of a saved baseline or daily record, as they were entered (the inverse of
+    :func:`checks.sofa_inputs`): what a partial correction (PATCH) starts from."""
+    out = {k: getattr(record, k) for k in ("respiratory_support", "platelets", "map_mmhg", *checks.sofa_mod.DRUGS,
+                                           "gcs", "urine_output")}
+    out.update(pao2=record.pao2_entered, pao2_unit=record.pao2_unit or "mmHg", fio2=record.fio2_entered,
+               fio2_unit=record.fio2_unit, bilirubin=record.bilirubin_entered,
+               bilirubin_unit=record.bilirubin_unit or "umol/L", creatinine=record.creatinine_entered,
+               creatinine_unit=record.creatinine_unit or "umol/L", codes=dict(record.codes),
+               comments=dict(record.comments))
+    if isinstance(record, DailyRecord):
+        out.update(vasopressor=record.vasopressor, mechanical_ventilation=record.mechanical_ventilation,
+                   rrt=record.rrt)
+        if record.vasopressor is False:  # the zeros follow from "no vasopressor"
+            out.update({d: None for d in checks.sofa_mod.DRUGS})
+    return out
+
+
+def _merged(record: SofaInputs, values: dict) -> dict:
+    """``values`` (only the fields a correction names) over the record's saved values. A value named with a
+    code removes the code (and the reverse)."""
+    out = sofa_values_of(record)
+    changes = dict(values)
+    codes = {**out["codes"], **(changes.pop("codes", None) or {})}
+    for name in changes:
+        codes.pop({"pao2": "pao2_fio2", "fio2": "pao2_fio2", "bilirubin_unit": "", "creatinine_unit": "",
+                   **{d: "vasopressor_doses" for d in checks.sofa_mod.DRUGS}}.get(name, name), None)
+    if any(d in changes for d in checks.sofa_mod.DRUGS):
+        out.update({d: None for d in checks.sofa_mod.DRUGS})  # a dose named replaces the set of doses
+    comments = {**out["comments"], **(changes.pop("comments", None) or {})}
+    out.update(changes)
+    out["codes"], out["comments"] = codes, {k: t for k, t in comments.items() if t}
+    return out
+
+
 def _baseline_values(participant: Participant, values: dict) -> tuple[dict, list[str]]:
     p = protocol_mod.load()
     i = p.intervention
     v = checks.sofa_inputs(values, daily=False)
+    if v.score.modified is None:
+        missing = [c for c in v.score.missing if c != "cns"]
+        raise Refused(f"the baseline modified SOFA adjusts the primary analysis: every component but CNS needs a "
+                      f"value (missing: {', '.join(missing)})", field=_COMPONENT_FIELD.get(missing[0]))
     out = v.model_values()
     warnings = list(v.warnings)
     age = checks.number("age", values.get("age"), required=True, whole=True)
@@ -180,13 +227,28 @@ def _baseline_values(participant: Participant, values: dict) -> tuple[dict, list
     return out, warnings
 
 
+_COMPONENT_FIELD = {"respiration": "pao2", "coagulation": "platelets", "liver": "bilirubin",
+                    "cardiovascular": "norepinephrine", "renal": "creatinine"}
+BASELINE_KEYS = ("age", "sex", "weight_kg", "weight_estimated", "site_of_infection", "comorbidities",
+                 "icu_admitted_at")
+
+
 def save_baseline(*, user: User, participant: Participant, values: dict, reason: str = "",
-                  request_id: str = "") -> Baseline:
-    """Create the baseline form (and ICU stay 1), or change it (``reason`` required for a change)."""
+                  partial: bool = False, request_id: str = "") -> Baseline:
+    """Create the baseline form (and ICU stay 1), or change it (``reason`` required for a change). With
+    ``partial`` (a correction naming only some fields) the other fields keep their saved values."""
     actor = Actor.of(user, request_id)
     with transaction.atomic():
         participant = _begin(user, participant)
         _consent(participant, participant.randomised_at)
+        if partial:
+            saved = Baseline.objects.filter(participant=participant).first()
+            if saved is None:
+                raise Refused("there is no baseline to correct yet: enter it whole", status=409)
+            kept = {k: getattr(saved, k) for k in BASELINE_KEYS}
+            kept["comorbidities"] = [c for c in saved.comorbidities.split(";") if c]
+            values = {**kept, **_merged(saved, {k: v for k, v in values.items() if k not in BASELINE_KEYS}),
+                      **{k: v for k, v in values.items() if k in BASELINE_KEYS}}
         out, warnings = _baseline_values(participant, values)
         out.update(_flag(warnings))
         existing = Baseline.objects.select_for_update().filter(participant=participant).first()
@@ -278,17 +340,25 @@ def create_daily_record(*, user: User, participant: Participant, study_day, valu
             raise Refused(f"study day {day} already has a daily record: change it (with a reason) instead",
                           field="study_day", status=409)
         v = checks.sofa_inputs(values, daily=True)
+        if v.blank:
+            raise Refused("nothing is entered: give at least one value, or say why a value is missing (not done, "
+                          "unknown, not applicable)", field="platelets")
         return audit.create(DailyRecord, actor=Actor.of(user, request_id), participant=participant, study_day=day,
                             entered_by=user, entered_at=_now(), **v.model_values(), **_flag(v.warnings))
 
 
-def update_daily_record(*, user: User, record: DailyRecord, values: dict, reason: str,
+def update_daily_record(*, user: User, record: DailyRecord, values: dict, reason: str, partial: bool = False,
                         request_id: str = "") -> DailyRecord:
-    """Change a saved daily record (every value is given again, as on the form); a reason is required."""
+    """Change a saved daily record; a reason is required. ``values`` holds every value again, as on the form,
+    or with ``partial`` only the fields that change (the others keep their saved values)."""
     with transaction.atomic():
         participant = _begin(user, record.participant)
         _consent(participant, sched.day_start(participant.randomised_at, record.study_day))
+        if partial:
+            values = _merged(record, values)
         v = checks.sofa_inputs(values, daily=True)
+        if v.blank:
+            raise Refused("a daily record cannot be emptied: say why each value is missing instead", field="platelets")
         return audit.update(record, actor=Actor.of(user, request_id), reason=reason, **v.model_values(),
                             **_flag(v.warnings))
 

@@ -8,6 +8,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -40,7 +41,9 @@ def _attempt(form, action) -> tuple[object | None, int]:
         form.add_error("reason" if "reason" in form.fields else None, str(exc))
         return None, 400
     except Refused as exc:
-        form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+        name = exc.field or ""
+        name = "code_" + name[6:] if name.startswith("codes.") else name  # a code's select on the page
+        form.add_error(name if name in form.fields else None, str(exc))
         return None, exc.status if exc.status in (400, 409) else 400
 
 
@@ -82,16 +85,56 @@ def participant_records(request, key):
 
 # ---------------------------------------------------------------- SOFA forms
 
-def _sofa_initial(record) -> dict:
+COMMA_LANGUAGES = ("da", "de", "nl", "sv", "nb", "nn", "no", "fi", "fr", "es", "it", "pt", "pl", "is")
+
+
+def decimal_comma(request) -> bool:
+    """Whether the user writes decimal commas: the browser's first language (Accept-Language)."""
+    first = request.META.get("HTTP_ACCEPT_LANGUAGE", "").split(",")[0].strip().lower()
+    return first.split("-")[0] in COMMA_LANGUAGES
+
+
+def _shown(value, comma: bool) -> str:
+    """A saved number as the user writes it (no trailing zeros; a comma where the user writes one)."""
+    if value is None:
+        return ""
+    text = f"{value:.6g}" if isinstance(value, float) else str(value)
+    return text.replace(".", ",") if comma else text
+
+
+def _tri(value, code: str | None) -> str:
+    return "unknown" if code == "unknown" else {True: "true", False: "false"}.get(value, "")
+
+
+def _sofa_initial(record, comma: bool = False) -> dict:
     if record is None:
         return {}
-    init = {k: getattr(record, k) for k in ("respiratory_support", "platelets", "map_mmhg", "norepinephrine",
-                                            "epinephrine", "dopamine", "dobutamine", "gcs", "urine_output")}
-    init.update(pao2=record.pao2_entered, pao2_unit=record.pao2_unit or "kPa", fio2=record.fio2_entered,
-                fio2_unit=record.fio2_unit or "percent", bilirubin=record.bilirubin_entered,
-                bilirubin_unit=record.bilirubin_unit or "umol/L", creatinine=record.creatinine_entered,
-                creatinine_unit=record.creatinine_unit or "umol/L")
+    codes = record.codes or {}
+    init = {k: _shown(getattr(record, k), comma) for k in ("platelets", "map_mmhg", "gcs", "urine_output")}
+    if not (getattr(record, "vasopressor", None) is False or codes.get("vasopressor_doses") == "not_applicable"):
+        init.update({d: _shown(getattr(record, d), comma) for d in ("norepinephrine", "epinephrine", "dopamine",
+                                                                    "dobutamine")})
+    init.update(pao2=_shown(record.pao2_entered, comma), pao2_unit=record.pao2_unit or "kPa",
+                fio2=_shown(record.fio2_entered, comma), fio2_unit=record.fio2_unit or "percent",
+                bilirubin=_shown(record.bilirubin_entered, comma), bilirubin_unit=record.bilirubin_unit or "umol/L",
+                creatinine=_shown(record.creatinine_entered, comma),
+                creatinine_unit=record.creatinine_unit or "umol/L",
+                respiratory_support=_tri(record.respiratory_support, codes.get("respiratory_support")))
+    init.update({f"code_{k}": c for k, c in codes.items() if c != "unknown" or k not in (
+        "respiratory_support", "vasopressor", "mechanical_ventilation", "rrt")})
     return init
+
+
+def _saved(request, record) -> None:
+    """The "saved" confirmation, with what still needs a value and any soft-limit warning."""
+    text = f"Saved: {record}."
+    missing = getattr(record, "missing_input_list", [])
+    if missing:
+        from .checks import INPUT_LABELS
+        text += " Still incomplete: " + ", ".join(INPUT_LABELS[i] for i in missing) + "."
+    if getattr(record, "warnings", ""):
+        text += f" Warnings (flagged for review): {record.warnings}."
+    messages.success(request, text)
 
 
 @login_required
@@ -100,15 +143,16 @@ def baseline_form(request, key):
     p = selectors.randomised_participant(request.user, key, write=True)
     require(request.user, Perm.ENTER_DATA)
     existing = Baseline.objects.filter(participant=p).first()
+    comma = decimal_comma(request)
     if existing:
-        initial = {**_sofa_initial(existing), **{k: getattr(existing, k) for k in (
-            "age", "sex", "weight_kg", "site_of_infection")},
+        initial = {**_sofa_initial(existing, comma), **{k: getattr(existing, k) for k in (
+            "age", "sex", "site_of_infection")}, "weight_kg": _shown(existing.weight_kg, comma),
             "weight_estimated": "true" if existing.weight_estimated else "false",
             "comorbidities": [c for c in existing.comorbidities.split(";") if c],
             "icu_admitted_at": _local(existing.icu_admitted_at)}
     else:
         s = p.screening
-        initial = {"age": s.age, "sex": s.sex, "weight_kg": p.weight_kg,
+        initial = {"age": s.age, "sex": s.sex, "weight_kg": _shown(p.weight_kg, comma),
                    "weight_estimated": {True: "true", False: "false"}.get(p.weight_estimated, "")}
     form = f.BaselineForm(request.POST or None, initial=initial)
     status, preview = 200, None
@@ -123,6 +167,7 @@ def baseline_form(request, key):
                     user=request.user, participant=p, values=values, reason=form.cleaned_data["reason"],
                     request_id=rid(request)))
                 if saved:
+                    _saved(request, saved)
                     return redirect("participant_records", key=p.number)
     return render(request, "records/sofa_form.html", {
         "p": p, "form": form, "title": f"Baseline (day 0) of {p.number}", "editing": existing is not None,
@@ -135,12 +180,14 @@ def daily_form(request, key, day=None):
     p = selectors.randomised_participant(request.user, key, write=True)
     require(request.user, Perm.ENTER_DATA)
     record = selectors.daily_record(p, day) if day is not None else None
-    initial = _sofa_initial(record)
+    initial = _sofa_initial(record, decimal_comma(request))
     if record:
-        initial.update(study_day=record.study_day, vasopressor=record.vasopressor,
-                       mechanical_ventilation=record.mechanical_ventilation, rrt=record.rrt)
+        codes = record.codes or {}
+        initial.update(study_day=record.study_day, **{k: _tri(getattr(record, k), codes.get(k)) for k in (
+            "vasopressor", "mechanical_ventilation", "rrt")})
     else:
         initial["study_day"] = request.GET.get("day") or ""
+    needs_baseline = record is None and not Baseline.objects.filter(participant=p).exists()
     form = f.DailyForm(request.POST or None, initial=initial)
     status, preview = 200, None
     if request.method == "POST":
@@ -161,11 +208,24 @@ def daily_form(request, key, day=None):
                     user=request.user, record=record, values=values, reason=form.cleaned_data["reason"],
                     request_id=rid(request)))
             if request.POST.get("action") != "preview" and status == 200:
+                _saved(request, saved)
                 return redirect("participant_records", key=p.number)
+        if form.errors and request.POST.get("action") != "preview":
+            preview = _keep_preview(form)
     title = f"Daily ICU record of {p.number}" + (f", day {record.study_day}" if record else "")
     return render(request, "records/sofa_form.html", {
         "p": p, "form": form, "title": title, "editing": record is not None, "record": record, "preview": preview,
-        "daily": True}, status=status)
+        "daily": True, "needs_baseline": needs_baseline}, status=status)
+
+
+def _keep_preview(form):
+    """After a refused save, the SOFA preview of the values typed (when they can be scored at all)."""
+    if not hasattr(form, "cleaned_data"):
+        return None
+    try:
+        return services.preview(form.values(), daily=True)
+    except Refused:
+        return None
 
 
 # ---------------------------------------------------------------- infusion, samples, stays, death, follow-up
