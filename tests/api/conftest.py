@@ -19,6 +19,7 @@ def populated(users):
     from shine.trial.allocation.models import Pack, RandomisationList
     from shine.trial.enrollment.models import Participant, Screening
     from shine.trial.records import services as records
+    from shine.trial.safety import services as safety
     from tests.trial.enrollment.factories import enrolled, screening
     from tests.trial.records.factories import SOFA_DAY, baseline_values, randomised_ago
 
@@ -34,8 +35,13 @@ def populated(users):
             records.create_daily_record(user=nurse, participant=p, study_day=day, values=dict(SOFA_DAY))
         records.record_blood_sample(user=nurse, participant=p, study_day=1, sample_id=f"{site}-S1",
                                     drawn_at=p.randomised_at + dt.timedelta(hours=20))
+        case = safety.report_event(user=nurse, participant=p, values={
+            "term": "bleeding", "onset_at": p.randomised_at + dt.timedelta(hours=1), "serious": True,
+            "aware_at": p.randomised_at + dt.timedelta(hours=2), "hospitalisation": True, "severity": "severe",
+            "outcome": "recovering", "action": "stopped", "prespecified": "", "related": True})
     participants = list(Participant.objects.order_by("pk"))
     return {
+        "case_id": [case.number, case.number.lower()],
         "participant_id": [str(p.pk) for p in participants] + [p.number for p in participants],
         "screening_id": [str(s.pk) for s in Screening.objects.all()] + [s.label for s in Screening.objects.all()],
         "list_id": [str(rl.pk) for rl in RandomisationList.objects.all()],

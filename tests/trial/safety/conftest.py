@@ -13,7 +13,7 @@ from tests.trial.records.factories import randomised_ago
 @pytest.fixture
 def trial(users, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    setup_randomisation(pharmacist=users["pharmacist"], length_per_site=30, packs_per_arm_per_site=4)
+    setup_randomisation(pharmacist=users["pharmacist"], length_per_site=30, packs_per_arm_per_site=12)
     return users
 
 
