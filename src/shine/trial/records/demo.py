@@ -56,8 +56,15 @@ def daily_values(row, k: int = 0) -> dict:
             "epinephrine": _num(row["epinephrine"]), "norepinephrine": _num(row["norepinephrine"]),
             "gcs": None if pd.isna(row["gcs"]) else int(row["gcs"]), "creatinine": _num(row["creatinine"]),
             "creatinine_unit": "umol/L", "urine_output": _num(row["urine_output"]),
-            "vasopressor": bool(row["vasopressor"]) or None, "mechanical_ventilation": bool(row["mechanical_ventilation"]),
-            "rrt": bool(row["rrt"])}
+            "vasopressor": bool(row["vasopressor"]) or any((_num(row[d]) or 0) > 0 for d in DOSES),
+            "mechanical_ventilation": bool(row["mechanical_ventilation"]), "rrt": bool(row["rrt"]),
+            # a value the simulation left out was not measured that day: the nurse says so with a code
+            "codes": {name: "not_done" for name, column in CODED.items() if _num(row[column]) is None}}
+
+
+DOSES = ("dopamine", "dobutamine", "epinephrine", "norepinephrine")
+CODED = {"pao2_fio2": "pao2_fio2", "platelets": "platelets", "bilirubin": "bilirubin", "map_mmhg": "map_mmhg",
+         "gcs": "gcs", "creatinine": "creatinine", "urine_output": "urine_output"}
 
 
 def _mid(bands, score) -> float:
