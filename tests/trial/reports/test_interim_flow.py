@@ -143,3 +143,9 @@ def test_pages_and_api_by_role(interim_trial, client_for, api_for):
     r = api_for("dsmb_statistician").post(f"/api/v1/reports/freezes/{freeze.pk}/run", {"prior_sd": 2.0},
                                           content_type="application/json")
     assert r.status_code == 400 and "run before" in r.json()["detail"]
+    # the refused rerun left the recorded reports as they were
+    for side, recorded in (("open", run.open_files), ("closed", run.closed_files)):
+        for name, sha in recorded.items():
+            path = services.freeze_dir(freeze) / "report" / side / name
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == sha, (side, name)
+    assert sorted(p.name for p in services.freeze_dir(freeze).iterdir()) == ["data", "report"]

@@ -116,22 +116,32 @@ def run_interim(freeze: InterimFreeze, *, user: User, out_dir: str | Path | None
         report = interim.run(data, key, freeze=freeze_info(freeze), prior_sd=prior_sd)
     except ValueError as exc:
         raise Refused(f"the interim cannot run on freeze {freeze.pk}: {exc}", field="freeze") from None
-    folder = freeze_dir(freeze) / "report"
-    interim.write(report, folder)
-    if out_dir is not None:
-        interim.write(report, out_dir)
-    open_files = {n: _sha(folder / "open" / n) for n in OPEN_FILES}
-    closed_files = {n: _sha(folder / "closed" / n) for n in CLOSED_FILES}
-    existing = InterimRun.objects.filter(freeze=freeze).first()
-    if existing is not None:
-        if existing.open_files != open_files or existing.closed_files != closed_files or existing.prior_sd != prior_sd:
+    # written aside first: a rerun that disagrees with the recorded reports must not replace them
+    folder = freeze_dir(freeze) / f"incoming-{uuid.uuid4().hex}"
+    try:
+        interim.write(report, folder)
+        open_files = {n: _sha(folder / "open" / n) for n in OPEN_FILES}
+        closed_files = {n: _sha(folder / "closed" / n) for n in CLOSED_FILES}
+        existing = InterimRun.objects.filter(freeze=freeze).first()
+        if existing is not None and (existing.open_files != open_files or existing.closed_files != closed_files
+                                     or existing.prior_sd != prior_sd):
             raise Refused(f"freeze {freeze.pk} was run before with other results (prior SD {existing.prior_sd:g}); "
                           "the recorded reports stand", field="freeze")
-        return existing
-    with transaction.atomic():
-        return audit.create(InterimRun, actor=Actor.of(user, request_id), freeze=freeze, run_at=timezone.now(),
-                            run_by=user, prior_sd=prior_sd, n_analysed=report.closed["interim"]["n_analysed"],
-                            open_files=open_files, closed_files=closed_files)
+        if out_dir is not None:
+            interim.write(report, out_dir)
+        if existing is not None:
+            return existing
+        with transaction.atomic():
+            run = audit.create(InterimRun, actor=Actor.of(user, request_id), freeze=freeze, run_at=timezone.now(),
+                               run_by=user, prior_sd=prior_sd, n_analysed=report.closed["interim"]["n_analysed"],
+                               open_files=open_files, closed_files=closed_files)
+            target = freeze_dir(freeze) / "report"
+            if target.exists():
+                shutil.rmtree(target)
+            folder.rename(target)
+        return run
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def report_file(run: InterimRun, side: str, name: str, *, user: User, request_id: str = "") -> bytes:

@@ -50,6 +50,12 @@ class Command(BaseCommand):
         from shine.trial.records.demo import load_demo_trial
 
         n = int(os.environ.get("SHINE_DEMO_PARTICIPANTS", "40"))  # 0: no simulated participants
+        if os.environ.get("SHINE_DEMO_INTERIM", "") == "1":  # optional: a trial past the interim, all six sites
+            from shine.trial.reports.demo import load_interim_ready_trial
+
+            for line in load_interim_ready_trial(pharmacist=User.objects.get(username="pharmacist"),
+                                                 password=DEMO_PASSWORD):
+                self.stdout.write(f"  {line}")
         if n > 0:
             staff = {"HGH": User.objects.get(username="nurse"), "RH": User.objects.get(username="nurse_rh")}
             for line in load_demo_trial(users=staff, pharmacist=User.objects.get(username="pharmacist"), n_patients=n):
