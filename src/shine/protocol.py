@@ -168,6 +168,28 @@ def _estimands(data: dict) -> Estimands:
                      float(data["per_protocol_start_hours"]))
 
 
+MULTIPLICITY = ("exploratory", "holm")
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """The ``[sensitivity]`` section: the clinically important difference and the normal priors
+    ``(mean, sd)`` of the Bayesian re-analysis, the deltas of the tipping-point analysis, and how the
+    secondary outcomes are treated for multiplicity (:data:`MULTIPLICITY`)."""
+
+    clinically_important_difference: float
+    prior_sceptical: tuple[float, float]
+    prior_neutral: tuple[float, float]
+    prior_enthusiastic: tuple[float, float]
+    tipping_point_deltas: tuple[float, ...]
+    secondary_multiplicity: str
+
+    @property
+    def priors(self) -> dict[str, tuple[float, float]]:
+        return {"sceptical": self.prior_sceptical, "neutral": self.prior_neutral,
+                "enthusiastic": self.prior_enthusiastic}
+
+
 @dataclass(frozen=True)
 class Protocol:
     name: str
@@ -187,6 +209,7 @@ class Protocol:
     safety: Safety
     statistics: Statistics
     estimands: Estimands
+    sensitivity: Sensitivity
     missing_data: MissingData
     source: str = field(default="", compare=False)
 
@@ -234,6 +257,7 @@ def parse(data: dict, source: str = "") -> Protocol:
         safety=Safety(**_tuples(data["safety"])),
         statistics=Statistics(**data["statistics"]),
         estimands=_estimands(data["estimands"]),
+        sensitivity=Sensitivity(**_tuples(data["sensitivity"])),
         missing_data=MissingData(**_tuples(data["missing_data"])),
         source=source,
     )
@@ -277,6 +301,16 @@ def validate(p: Protocol) -> list[str]:
         if day not in p.schedule.followup_window_days:
             out.append(f"schedule.followup_window_days lacks a window for day {day}")
     out += _validate_estimands(p.estimands)
+    sens = p.sensitivity
+    if not sens.clinically_important_difference > 0:
+        out.append("sensitivity.clinically_important_difference must be positive")
+    for name, prior in sens.priors.items():
+        if len(prior) != 2 or not prior[1] > 0:
+            out.append(f"sensitivity.prior_{name} must be [mean, sd] with sd > 0")
+    if not sens.tipping_point_deltas:
+        out.append("sensitivity.tipping_point_deltas must list at least one delta")
+    if sens.secondary_multiplicity not in MULTIPLICITY:
+        out.append(f"sensitivity.secondary_multiplicity must be one of {', '.join(MULTIPLICITY)}")
     m = p.missing_data
     from shine.analysis.schema import MISSING_CODES  # the data set's vocabulary (plain Python, no cycle)
 

@@ -167,11 +167,13 @@ def _replace_method(est: Estimate, method: str) -> Estimate:
 AUXILIARY = ("age", "female", "icu_days", "died")
 
 
-def multiple_imputation(frame: pd.DataFrame, *, seed: int, imputations: int = IMPUTATIONS) -> Estimate:
+def multiple_imputation(frame: pd.DataFrame, *, seed: int, imputations: int = IMPUTATIONS,
+                        delta: float = 0.0) -> Estimate:
     """Impute missing ``mean_sofa`` from group, site, baseline SOFA and auxiliary variables (age, sex, ICU
     days, death within the horizon) by proper Bayesian normal-regression draws, fit the primary model to
     each completed data set and pool with Rubin's rules. Seeded: the same data and seed give the same
-    result."""
+    result. ``delta`` (missing not at random): added to every imputed value of the first group (worse when
+    positive); the draws are those of ``delta = 0``, so only the shift differs."""
     rng = np.random.default_rng(seed)
     aux = {name: frame[name].to_numpy(dtype=float) for name in ("baseline_sofa_modified", *AUXILIARY)}
     X, _ = methods.design_matrix(frame["treat"], frame["site"], aux)
@@ -180,14 +182,17 @@ def multiple_imputation(frame: pd.DataFrame, *, seed: int, imputations: int = IM
     df_complete = None
     for _ in range(imputations):
         completed = methods.impute_normal(y, X, rng=rng)
+        if delta:
+            completed = completed + delta * (np.isnan(y) & (frame["treat"].to_numpy() == 1))
         est = methods.linear_regression(completed, frame["treat"], frame["site"],
                                         {"baseline_sofa_modified": aux["baseline_sofa_modified"]})
         estimates.append(est.estimate)
         variances.append(est.se ** 2)
         df_complete = est.details["df_resid"]
     pooled = methods.rubin(estimates, variances, df_complete)
-    return _replace_method(pooled, pooled.method + f", seed {seed}; imputation model: group, site, baseline SOFA, "
-                           + ", ".join(AUXILIARY) + "; analysis: linear regression adjusted for site, baseline SOFA")
+    shifted = f", first group's imputed values + {delta:g} (delta-adjusted)" if delta else ""
+    return _replace_method(pooled, pooled.method + shifted + f", seed {seed}; imputation model: group, site, "
+                           "baseline SOFA, " + ", ".join(AUXILIARY) + "; analysis: linear regression adjusted for site, baseline SOFA")
 
 
 # -------------------------------------------------------------------------------------------- mortality

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from shine import protocol as protocol_module
-from shine.analysis import analyses, derive, estimands
+from shine.analysis import analyses, derive, estimands, sensitivity
 from shine.analysis.dataset import Dataset
 from shine.analysis.methods import Estimate, NotEstimable
 
@@ -89,6 +89,67 @@ def _attempt(fn):
         except np.linalg.LinAlgError as exc:
             result = NotEstimated(f"numerical failure ({exc})")
     return result, sorted({f"{w.category.__name__}: {w.message}" for w in caught})
+
+
+def _sensitivity(derived, population: str, primary, seed: int, forest: pd.DataFrame) -> dict:
+    """The sensitivity and supportive analyses (shine.analysis.sensitivity), each with its estimand; with
+    the protocol's Holm rule, the Holm-adjusted P of the secondary outcomes is added to the forest table."""
+    proto = protocol_module.load()
+    sens = proto.sensitivity
+    g1, g0 = derived.groups
+    out = {}
+    r, notes = _attempt(lambda: sensitivity.death_as_worst(derived, population))
+    e = estimands.estimand("death_as_worst", population)
+    out["death_as_worst"] = _not_estimable(r, estimand=e, notes=notes) if isinstance(r, NotEstimated) else {
+        "n": r.n, "deaths": r.deaths, "probability_better": r.probability_better, "z": r.z, "p_value": r.p_value,
+        "method": r.method, "left_out": r.left_out, "estimand": e, **({"warnings": notes} if notes else {})}
+    (r, notes) = _attempt(lambda: sensitivity.win_ratio(derived, population))
+    e = estimands.estimand("win_ratio", population)
+    if isinstance(r, NotEstimated):
+        out["win_ratio"] = _not_estimable(r, estimand=e, notes=notes)
+    else:
+        wr, n = r
+        out["win_ratio"] = {"n": n, "wins": wr.wins, "losses": wr.losses, "ties": wr.ties, "win_ratio": wr.ratio,
+                            "ci_low": wr.ci_low, "ci_high": wr.ci_high, "p_value": wr.p_value, "se_log": wr.se_log,
+                            "win_probability": wr.win_probability, "decided_by": wr.decided_by,
+                            "method": "win ratio (death to day 90, then mean daily modified SOFA), U-statistic "
+                                      "variance of log(win ratio), normal CI and P",
+                            "estimand": e, **({"warnings": notes} if notes else {})}
+    e = {**estimands.estimand("primary", population),
+         "summary_measure": "posterior distribution of the difference in means (normal likelihood of the primary "
+                            "estimate and SE; normal priors of the protocol's [sensitivity] section)"}
+    if isinstance(primary, NotEstimated):
+        out["bayesian"] = _not_estimable(primary, estimand=e, notes=[])
+    else:
+        post, notes = _attempt(lambda: sensitivity.bayesian(primary))
+        out["bayesian"] = _not_estimable(post, estimand=e, notes=notes) if isinstance(post, NotEstimated) else {
+            "clinically_important_difference": sens.clinically_important_difference,
+            "priors": {name: {"prior_mean": p.prior_mean, "prior_sd": p.prior_sd, "posterior_mean": p.mean,
+                              "posterior_sd": p.sd, "cri_low": p.cri_low, "cri_high": p.cri_high,
+                              "p_benefit": p.p_benefit, "p_important_benefit": p.p_important_benefit,
+                              "p_harm": p.p_harm} for name, p in post.items()},
+            "method": "conjugate normal posterior; benefit = difference < 0, clinically important benefit = "
+                      f"difference < −{sens.clinically_important_difference:g}", "estimand": e}
+    e = {**estimands.estimand("primary", population),
+         "summary_measure": "difference in means adjusted for site and baseline modified SOFA, missing outcomes "
+                            "imputed with the first group's imputed values shifted by delta (missing not at "
+                            "random)"}
+    tp, notes = _attempt(lambda: sensitivity.tipping_point(derived, population, seed=seed,
+                                                            imputations=analyses.IMPUTATIONS))
+    out["tipping_point"] = _not_estimable(tp, estimand=e, notes=notes) if isinstance(tp, NotEstimated) else {
+        "rows": tp.rows, "tipping_delta": tp.tipping_delta, "alpha": tp.alpha, "missing": tp.missing,
+        "method": f"delta-adjusted multiple imputation ({analyses.IMPUTATIONS} imputations, seed {seed}): delta "
+                  f"added to the imputed mean daily SOFA of {g1}", "estimand": e,
+        **({"warnings": notes} if notes else {})}
+    rule = sens.secondary_multiplicity
+    secondary = ~forest["outcome"].isin(["mean daily modified SOFA"]) & (forest["population"] != "safety")
+    out["multiplicity"] = {"rule": rule, "statement": sensitivity.multiplicity_statement(rule)}
+    if rule == "holm":
+        adjusted = sensitivity.holm({o: p for o, p in zip(forest.loc[secondary, "outcome"],
+                                                          forest.loc[secondary, "p_value"])})
+        forest["p_holm"] = forest["outcome"].map(adjusted).where(secondary)
+        out["multiplicity"]["holm_adjusted"] = adjusted
+    return out
 
 
 def _not_estimable(result, *, estimand: dict, notes: list, **extra) -> dict:
@@ -238,6 +299,7 @@ def run(data: Dataset, population: str = "per_protocol", *, seed: int = analyses
         "days_alive_without_support": {s: support_out(r, notes) for s, (r, notes) in support.items()},
         "safety": {k: safety_out(r, notes) for k, (r, notes) in safety.items()},
     }
+    results["sensitivity_analyses"] = _sensitivity(derived, population, primary, seed, forest_frame)
     tables = {
         "outcomes": forest_frame,
         "table1": analyses.table1(derived, population),
@@ -383,7 +445,9 @@ def html_report(report: Report, pngs: dict[str, bytes]) -> str:
                               f"{_fmt(v['ci_high'])}", "P": _p(v["p_value"]), "method": v["method"]}
                              for k, v in pr["sensitivity"].items()])
         parts += ["<h3>Sensitivity analyses</h3>", _table(rows)]
-    parts += ["<h2>All outcomes</h2>", _table(_outcome_table(report)),
+    parts += _sensitivity_html(r)
+    parts += ["<h2>All outcomes</h2>", f"<p>{e(r['sensitivity_analyses']['multiplicity']['statement'])}</p>",
+              _table(_outcome_table(report)),
               f"<img alt='forest plot' src='data:image/png;base64,{base64.b64encode(pngs['forest']).decode()}'>"]
     mort = pd.DataFrame([{"day": d, "not estimable": m["not_estimable"]} if "not_estimable" in m else
                          {"day": d, f"{g1} deaths/n": f"{m['deaths'][g1]}/{m['n'][g1]}",
@@ -442,7 +506,55 @@ def _outcome_table(report: Report) -> pd.DataFrame:
     return pd.DataFrame({"outcome": f["outcome"], "estimate": f["estimate"].map(_fmt),
                          "95 % CI": [f"{_fmt(a)} to {_fmt(b)}" for a, b in zip(f["ci_low"], f["ci_high"])],
                          "P": f["p_value"].map(_p), "scale": f["panel"], "method": f["method"],
-                         "population": f["population"]})
+                         "population": f["population"],
+                         **({"P (Holm)": f["p_holm"].map(_p)} if "p_holm" in f else {})})
+
+
+def _sensitivity_html(r: dict) -> list[str]:
+    """Death as worst, win ratio, Bayesian re-analysis and tipping point, each with its estimand."""
+    e = html.escape
+    g1, g0 = r["groups"]
+    sa = r["sensitivity_analyses"]
+    parts = ["<h2>Sensitivity and supportive analyses of the primary outcome</h2>"]
+
+    def reason(x):
+        return f"<p><b>Not estimable</b>: {e(x['not_estimable'])}.</p>"
+
+    d = sa["death_as_worst"]
+    parts += ["<h3>Death as the worst outcome (worst rank)</h3>", _estimand_html(d["estimand"])]
+    parts.append(reason(d) if "not_estimable" in d else
+                 f"<p>{e(g1)} n {d['n'][g1]} ({d['deaths'][g1]} deaths), {e(g0)} n {d['n'][g0]} ({d['deaths'][g0]} "
+                 f"deaths); probability that a {e(g1)} participant does better: <b>{_fmt(d['probability_better'], 3)}"
+                 f"</b>, P = {_p(d['p_value'])}. Method: {e(d['method'])}.</p>")
+    w = sa["win_ratio"]
+    parts += ["<h3>Win ratio (death, then mean daily modified SOFA)</h3>", _estimand_html(w["estimand"])]
+    parts.append(reason(w) if "not_estimable" in w else
+                 f"<p>{w['wins']} wins, {w['losses']} losses, {w['ties']} ties for {e(g1)}: win ratio "
+                 f"<b>{_fmt(w['win_ratio'])}</b> (95 % CI {_fmt(w['ci_low'])} to {_fmt(w['ci_high'])}), "
+                 f"P = {_p(w['p_value'])}. Method: {e(w['method'])}.</p>")
+    b = sa["bayesian"]
+    parts += ["<h3>Bayesian re-analysis</h3>", _estimand_html(b["estimand"])]
+    if "not_estimable" in b:
+        parts.append(reason(b))
+    else:
+        mcid = b["clinically_important_difference"]
+        parts.append(_table(pd.DataFrame([{
+            "prior": k, "prior mean (SD)": f"{_fmt(v['prior_mean'])} ({_fmt(v['prior_sd'])})",
+            "posterior mean (95 % CrI)": f"{_fmt(v['posterior_mean'])} ({_fmt(v['cri_low'])} to {_fmt(v['cri_high'])})",
+            "P(any benefit)": _fmt(v["p_benefit"], 3), f"P(benefit > {mcid:g} points)": _fmt(v["p_important_benefit"], 3),
+            "P(harm)": _fmt(v["p_harm"], 3)} for k, v in b["priors"].items()])))
+    t = sa["tipping_point"]
+    parts += ["<h3>Missing not at random: delta-adjusted imputation and tipping point</h3>",
+              _estimand_html(t["estimand"])]
+    if "not_estimable" in t:
+        parts.append(reason(t))
+    else:
+        tip = ("no listed delta changes the conclusion" if t["tipping_delta"] is None else
+               f"tipping point: delta = {t['tipping_delta']:g} SOFA points")
+        parts += [f"<p>{e(t['method'])}; {tip}.</p>", _table(pd.DataFrame([{
+            "delta": x["delta"], "difference": _fmt(x["estimate"]),
+            "95 % CI": f"{_fmt(x['ci_low'])} to {_fmt(x['ci_high'])}", "P": _p(x["p_value"])} for x in t["rows"]]))]
+    return parts
 
 
 def _estimand_html(est: dict, title: str = "Estimand") -> str:
