@@ -16,7 +16,7 @@ from tests.analysis.conftest import edit_table
 SHINE = Path(sys.executable).with_name("shine")
 FILES = {"results.json", "report.html", "forest.png", "kaplan_meier.png", "daily_sofa.png", "outcomes.csv",
          "table1.csv", "consort.csv", "data_quality.csv", "imputation_gaps.csv", "daily_sofa_by_day.csv",
-         "kaplan_meier.csv"}
+         "kaplan_meier.csv", "missing_data.json"}
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,14 @@ def test_report_folder(report_dir, data_dir):
     assert set(results["estimands"]) == {"primary", "mortality", "survival", "days_without_support", "safety"}
     html = (report_dir / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 3 and "<img src='http" not in html
-    assert html.count("<div class='estimand'>") == 5 and "while alive" in html
+    # 5 analyses of the plan and 4 sensitivity analyses, each with its estimand
+    assert html.count("<div class='estimand'>") == 9 and "while alive" in html
+    sa = results["sensitivity_analyses"]
+    assert set(sa) == {"death_as_worst", "win_ratio", "bayesian", "tipping_point", "multiplicity"}
+    assert set(sa["bayesian"]["priors"]) == {"sceptical", "neutral", "enthusiastic"}
+    assert sa["win_ratio"]["estimand"]["intercurrent_events"][0]["strategy"] == "composite"
+    assert sa["multiplicity"]["statement"].startswith("Secondary outcomes are exploratory") and \
+        sa["multiplicity"]["statement"] in html
     assert results["input"]["sha256"] in html
     assert (report_dir / "forest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
