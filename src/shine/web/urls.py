@@ -66,6 +66,8 @@ urlpatterns = [
     path("safety/cases/<str:case>/assess/", safety.safety_assess, name="safety_assess"),
     path("safety/cases/<str:case>/submission/", safety.safety_submission, name="safety_submission"),
     path("safety/cases/<str:case>/case.json", safety.safety_case_json, name="safety_case_json"),
+    path("safety/cases/<str:case>/case.pdf", safety.safety_case_pdf, name="safety_case_pdf"),
+    path("safety/annual/", safety.safety_annual, name="safety_annual"),
     path("api/v1/", api.urls),
 ]
 

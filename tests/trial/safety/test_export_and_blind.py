@@ -78,7 +78,11 @@ def test_a_blinded_view_of_a_susar_is_the_same_in_both_arms(two_susars, persona,
             check(persona, what, r)
         seen[arm] = {what: (r.status_code, _normal(readable(r.content), case, p)) for what, r in views.items()}
     assert seen[ACTIVE] == seen[CONTROL]
-    for url in ("/safety/", "/api/v1/safety/worklist", "/api/v1/safety/cases", "/safety/rsi/"):
+    for case, _ in two_susars.values():
+        check(persona, "case PDF", c.get(f"/safety/cases/{case.number}/case.pdf"))
+    today = timezone.localdate()
+    for url in ("/safety/", "/api/v1/safety/worklist", "/api/v1/safety/cases", "/safety/rsi/", "/safety/annual/",
+                f"/api/v1/safety/annual-report?period_start={today - dt.timedelta(days=9)}&period_end={today}"):
         r = (api if url.startswith("/api/") else c).get(url)
         check(persona, url, r)
         if r.status_code == 200:

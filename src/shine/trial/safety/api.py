@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from ninja import Router, Status
 
-from shine.trial.enrollment.selectors import participant_for_user
-from shine.trial.accounts.roles import Perm
-from shine.trial.accounts.selectors import require
+import datetime as dt
+
 from django.utils import timezone
 
+from shine.trial.accounts.roles import Perm
+from shine.trial.accounts.selectors import require
+from shine.trial.enrollment.selectors import participant_for_user
+from shine.trial.errors import Refused
+
 from . import output, selectors, services
-from .schemas import (AssessIn, AssessmentOut, CaseOut, CaseOutputOut, CaseSummaryOut, EventIn, NewEventIn,
-                      RsiIn, RsiOut, SubmissionIn, WorkItemOut)
+from .report import annual_report
+from .schemas import (AnnualReportOut, AssessIn, CaseOut, CaseOutputOut, CaseSummaryOut, EventIn, NewEventIn, RsiIn,
+                      RsiOut, SubmissionIn, WorkItemOut)
 
 router = Router(tags=["safety"])
 
@@ -124,3 +129,22 @@ def rsi_create(request, payload: RsiIn):
                          request_id=rid(request))
     return Status(201, {"version": r.version, "approved_on": r.approved_on, "in_force_from": r.in_force_from,
                         "expected_reactions": [x for x in r.expected_reactions.splitlines() if x.strip()]})
+
+
+@router.get("/safety/annual-report", response=AnnualReportOut)
+def annual(request, period_start: dt.date, period_end: dt.date):
+    """Line listing of serious adverse reactions and cumulative tabulation of serious adverse events for a
+    period (dates inclusive, in the trial's time zone); coded subjects only, no arm."""
+    user = request.user
+    if not (user.can(Perm.ASSESS_SAFETY) or user.can(Perm.VIEW_SAFETY)):
+        require(user, Perm.VIEW_SAFETY)
+    tz = timezone.get_current_timezone()
+    try:
+        start = dt.datetime.combine(period_start, dt.time.min, tzinfo=tz)
+        end = dt.datetime.combine(period_end, dt.time.max, tzinfo=tz)
+    except (OverflowError, ValueError):
+        raise Refused("period dates must be real dates", field="period_start") from None
+    r = annual_report(selectors.cases_for(user), period_start=start, period_end=end)
+    return {"period_start": r.period_start, "period_end": r.period_end,
+            "sars": [s.__dict__ | {"criteria": list(s.criteria)} for s in r.sars],
+            "tabulation": [{"category": k, "in_period": a, "cumulative": b} for k, a, b in r.tabulation]}

@@ -85,3 +85,9 @@ class RsiForm(forms.Form):
     in_force_from = forms.DateTimeField(label="In force from", widget=DT, required=False)
     expected_reactions = forms.CharField(label="Expected reactions (one per line)",
                                          widget=forms.Textarea(attrs={"rows": 5}), required=False)
+
+
+class PeriodForm(forms.Form):
+    period_start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}), required=False)
+    period_end = forms.DateField(label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"}),
+                                 required=False)

@@ -138,3 +138,29 @@ class CaseOutputOut(Schema):
     case: dict
     valid: bool
     missing: list[str]
+
+
+class SarLineOut(Schema):
+    case_id: str
+    coded_subject: str
+    site: str
+    term: str
+    onset_at: dt.datetime
+    criteria: list[str]
+    outcome: str
+    investigator_causality: str
+    sponsor_causality: str
+    expectedness: str
+
+
+class TabulationOut(Schema):
+    category: str
+    in_period: int
+    cumulative: int
+
+
+class AnnualReportOut(Schema):
+    period_start: dt.datetime
+    period_end: dt.datetime
+    sars: list[SarLineOut]
+    tabulation: list[TabulationOut]

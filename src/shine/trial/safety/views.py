@@ -193,3 +193,47 @@ def safety_rsi(request):
             if saved is not None:
                 return redirect("safety_rsi")
     return render(request, "safety/rsi.html", {"versions": versions, "form": form}, status=status)
+
+
+@login_required
+def safety_case_pdf(request, case):
+    from shine import protocol as protocol_mod
+
+    from .pdf import case_pdf
+
+    c = selectors.case_for_user(request.user, case)
+    out = output.case_output(c, request.user)
+    response = HttpResponse(case_pdf(out, trial=protocol_mod.load().name), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{c.number}-v{out["case_version"]}.pdf"'
+    return response
+
+
+def _period(form) -> tuple:
+    today = timezone.localdate()
+    start = form.cleaned_data.get("period_start") or today.replace(year=today.year - 1)
+    end = form.cleaned_data.get("period_end") or today
+    tz = timezone.get_current_timezone()
+    import datetime as dt
+
+    return (dt.datetime.combine(start, dt.time.min, tzinfo=tz), dt.datetime.combine(end, dt.time.max, tzinfo=tz))
+
+
+@login_required
+def safety_annual(request):
+    from .report import annual_report
+
+    user = request.user
+    if not (user.can(Perm.ASSESS_SAFETY) or user.can(Perm.VIEW_SAFETY)):
+        raise PermissionDenied("your role may not view the annual safety report")
+    form = f.PeriodForm(request.GET or None)
+    report, status = None, 200
+    if not request.GET or form.is_valid():
+        if not request.GET:
+            form = f.PeriodForm({})
+            form.is_valid()
+        start, end = _period(form)
+        report, status = _attempt(form, lambda: annual_report(selectors.cases_for(user), period_start=start,
+                                                              period_end=end))
+    else:
+        status = 400
+    return render(request, "safety/annual.html", {"form": form, "report": report}, status=status)
