@@ -228,7 +228,25 @@ def test_closed_report_carries_the_decision(report, tmp_path):
     assert "drift ~ N(3.2415" in html and "non-binding" in html
     assert sorted(report.key) == ["A", "B"] and "iloprost" not in html.lower()
     assert "iloprost" in paths["closed/key.json"].read_text()
-    assert html.count("Freeze 1 · data cut-off") == len(report.tables_closed) + 2
+    # the page's stamp, the decision, the CONSORT flow and every table carry the freeze id and cut-off
+    assert html.count("Freeze 1 · data cut-off") == len(report.tables_closed) + 3
+
+
+def test_consort_flow_diagrams(report, tmp_path):
+    paths = interim.write(report, tmp_path)
+    consort = dict(zip(report.tables_open["consort_pooled"]["box"], report.tables_open["consort_pooled"]["count"],
+                       strict=True))
+    pooled = paths["open/report.html"].read_text()
+    assert 'aria-label="CONSORT flow diagram"' in pooled
+    assert f"Assessed for eligibility: {consort['assessed for eligibility']}" in pooled
+    assert f"n = {consort['randomised']}</text>" in pooled and "A: Randomised" not in pooled
+    closed = paths["closed/report.html"].read_text()
+    by_arm = report.tables_closed["consort_by_arm"].set_index("box")
+    for g in ("A", "B"):
+        assert f"{g}: Randomised</text>" in closed
+        assert f"n = {by_arm.loc['randomised', g]}</text>" in closed
+    lost = consort["lost to follow-up (past day 90, day-90 outcome unknown)"]
+    assert 0 <= lost <= consort["randomised"] - consort["day-90 outcome known"]
 
 
 def test_run_refuses_a_bad_key(coded):

@@ -267,11 +267,63 @@ def _consort_counts(data: Dataset, frame: pd.DataFrame, complete: pd.Series) -> 
              ("consent to use data withdrawn after randomisation", int((~frame["data_use_consent"]).sum())),
              ("intention-to-treat (data may be used)", int(frame["itt"].sum())),
              ("day-90 outcome known", int(complete.reindex(frame["participant_id"]).fillna(False).sum())),
+             ("lost to follow-up (past day 90, day-90 outcome unknown)", _lost(data, frame, complete)),
              ("analysed (intention-to-treat, day-90 complete, primary outcome available)",
               int((frame["itt"] & frame["mean_sofa"].notna() & frame["day90_complete"]).sum())),
              ("excluded from the interim analysis", int((~(frame["itt"] & frame["mean_sofa"].notna()
                                                           & frame["day90_complete"])).sum()))]
     return rows
+
+
+def _lost(data: Dataset, frame: pd.DataFrame, complete: pd.Series) -> int:
+    if data.data_cutoff is None:
+        return 0
+    horizon = protocol_module.load().outcomes.primary_horizon_days
+    r = frame["participant_id"].map(data["participants"].set_index("participant_id")["randomised_at"])
+    known = complete.reindex(frame["participant_id"]).fillna(False).to_numpy(dtype=bool)
+    return int(((r + horizon * DAY <= data.data_cutoff).to_numpy(dtype=bool) & ~known).sum())
+
+
+# CONSORT 2025 flow (item 22a): the boxes after randomisation, drawn once pooled and once per group
+FLOW = ("randomised", "received the intervention (any infusion)", "consent to use data withdrawn after randomisation",
+        "lost to follow-up (past day 90, day-90 outcome unknown)",
+        "analysed (intention-to-treat, day-90 complete, primary outcome available)",
+        "excluded from the interim analysis")
+
+
+def consort_svg(counts: dict[str, dict[str, int]], screening: pd.DataFrame | None = None) -> str:
+    """A CONSORT flow diagram as SVG: enrolment boxes (when the screening log is given: assessed, excluded
+    by reason), then one column per key of ``counts`` (``{"all": {...}}`` pooled, or one per group) with the
+    boxes of FLOW."""
+    width, box_h, gap = 640, 46, 14
+    columns = list(counts)
+    col_w = (width - gap * (len(columns) + 1)) / len(columns)
+    parts, y = [], gap
+
+    def box(x, y, w, lines, h=box_h):
+        parts.append(f'<rect x="{x:.0f}" y="{y:.0f}" width="{w:.0f}" height="{h:.0f}" fill="#fff" stroke="#333"/>')
+        for k, line in enumerate(lines):
+            parts.append(f'<text x="{x + 6:.0f}" y="{y + 17 + 15 * k:.0f}" font-size="12">{html.escape(line)}</text>')
+
+    first = counts[columns[0]]
+    if screening is not None and "assessed for eligibility" in first:
+        box(gap, y, width - 2 * gap, [f"Assessed for eligibility: {first['assessed for eligibility']}"], 28)
+        y += 28 + gap
+        reasons = [f"{r}: {c}" for r, c in zip(screening["reason"], screening["count"], strict=True)][:8]
+        lines = [f"Excluded: {first['excluded (not eligible, not assessable, or eligible and not randomised)']}",
+                 *reasons]
+        h = 10 + 15 * len(lines)
+        box(gap, y, width - 2 * gap, lines, h)
+        y += h + gap
+    for k, label in enumerate(FLOW):
+        for c, name in enumerate(columns):
+            x = gap + c * (col_w + gap)
+            head = "" if name == "all" else f"{name}: "
+            text = label.split(" (")[0]
+            box(x, y, col_w, [f"{head}{text[0].upper()}{text[1:]}", f"n = {counts[name].get(label, 0)}"])
+        y += box_h + gap
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {y:.0f}" width="100%" role="img" '
+            f'aria-label="CONSORT flow diagram">{"".join(parts)}</svg>')
 
 
 def _completeness(frame: pd.DataFrame) -> pd.DataFrame:
@@ -519,7 +571,9 @@ def open_html(r: InterimReport) -> str:
                 f"{s['alpha_two_sided']:g}, power {s['power']:.0%}.</p>"
                 f"<p>Randomised: {r.open['randomised']}; day-90 outcome known: {r.open['day90_complete']}.</p>"
                 "<p>Pooled over both arms: this report holds no result by arm.</p>")
-    sections = [("Protocol synopsis and stopping rule", synopsis)]
+    consort = dict(zip(r.tables_open["consort_pooled"]["box"], r.tables_open["consort_pooled"]["count"], strict=True))
+    sections = [("Protocol synopsis and stopping rule", synopsis),
+                ("CONSORT flow (pooled)", consort_svg({"all": consort}, r.tables_open["screening_reasons"]))]
     sections += [(_title(k), _html_table(v)) for k, v in r.tables_open.items()]
     return _page("SHINE interim: open report (pooled)", sections, r.open["freeze"])
 
@@ -549,7 +603,9 @@ def closed_html(r: InterimReport) -> str:
         f"{planned['p_stop_h0']:.4f}.</p>"
         "<p>Recommendation options: " + ", ".join(html.escape(o) for o in c["recommendation_options"]) + ".</p>"
         "<p>The A/B key is the separate sealed file key.json.</p>")
-    sections = [("Interim decision", decision)]
+    by_arm = r.tables_closed["consort_by_arm"]
+    flow = {g: dict(zip(by_arm["box"], by_arm[g], strict=True)) for g in BLINDED_ARM_CODES}
+    sections = [("Interim decision", decision), ("CONSORT flow by group", consort_svg(flow))]
     sections += [(_title(k), _html_table(v)) for k, v in r.tables_closed.items()]
     return _page("SHINE interim: closed report (DSMB only, by group A/B)", sections, c["freeze"])
 

@@ -82,3 +82,20 @@ def test_refusals_name_the_field(users, change, field, message):
     with pytest.raises(Refused, match=message) as exc:
         _record(users["dsmb_statistician"], **change)
     assert exc.value.field == field and Recommendation.objects.count() == 0
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"members": ["Dr A\x00", "Dr B"]}, "members"),
+    ({"members": "Dr A"}, "members"),
+    ({"members": [1, 2]}, "members"),
+    ({"rationale": None}, "rationale"),
+    ({"meeting_date": "9999-99-99"}, "meeting_date"),
+    ({"decision": True}, "decision"),
+])
+def test_the_api_refuses_impossible_values_naming_the_field(users, api_for, body, field):
+    base = {"meeting_date": timezone.localdate().isoformat(), "decision": "continue", "rationale": "fine",
+            "members": ["Dr A", "Dr B"]}
+    r = api_for("dsmb_statistician").post("/api/v1/reports/recommendations", {**base, **body},
+                                          content_type="application/json")
+    assert 400 <= r.status_code < 500 and r.json()["errors"][0]["field"].split(".")[0] == field, r.content
+    assert Recommendation.objects.count() == 0
