@@ -18,6 +18,9 @@ NAV = [
     (Perm.VIEW_REPORTS, "reports_progress", "Progress"),
     (Perm.VIEW_REPORTS, "reports_interim", "Interim"),
     (Perm.VIEW_REPORTS, "reports_recommendations", "DSMB recommendations"),
+    (Perm.RAISE_QUERY, "monitoring_queries", "Queries"),
+    (Perm.ENTER_DATA, "monitoring_queries", "Queries"),
+    (Perm.VERIFY_SOURCE, "monitoring_sdv", "Source verification"),
     (Perm.VIEW_AUDIT, "audit_trail", "Audit trail"),
 ]
 

@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "shine.trial.records",
     "shine.trial.reports",
     "shine.trial.safety",
+    "shine.trial.monitoring",
     "shine.web",
 ]
 

@@ -7,6 +7,7 @@ from shine.trial.audit import views as audit
 from shine.trial.enrollment import views as enrollment
 from shine.trial.records import views as records
 from shine.trial.safety import views as safety
+from shine.trial.monitoring import views as monitoring
 from shine.trial.reports import views as reports
 
 urlpatterns = [
@@ -68,6 +69,13 @@ urlpatterns = [
     path("safety/cases/<str:case>/case.json", safety.safety_case_json, name="safety_case_json"),
     path("safety/cases/<str:case>/case.pdf", safety.safety_case_pdf, name="safety_case_pdf"),
     path("safety/annual/", safety.safety_annual, name="safety_annual"),
+    path("monitoring/queries/", monitoring.query_list, name="monitoring_queries"),
+    path("monitoring/queries/<int:number>/", monitoring.query_detail, name="monitoring_query"),
+    path("monitoring/sdv/", monitoring.sdv_worklist, name="monitoring_sdv"),
+    path("monitoring/sdv/plan/", monitoring.sdv_plan, name="monitoring_sdv_plan"),
+    path("participants/<str:key>/queries/", monitoring.participant_queries, name="monitoring_participant_queries"),
+    path("participants/<str:key>/sdv/", monitoring.participant_sdv, name="monitoring_participant_sdv"),
+    path("participants/<str:key>/casebook/", monitoring.participant_casebook, name="monitoring_casebook"),
     path("api/v1/", api.urls),
 ]
 

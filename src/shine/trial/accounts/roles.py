@@ -27,6 +27,7 @@ class Perm(StrEnum):
     MANAGE_RANDOMISATION = "manage_randomisation"
     RAISE_QUERY = "raise_query"
     VERIFY_SOURCE = "verify_source"
+    SIGN_CASEBOOK = "sign_casebook"            # investigator's electronic signature of a participant's casebook
     MANAGE_DATA = "manage_data"                # deviations, locks, freezes, closing queries
     VIEW_REPORTS = "view_reports"
     EXPORT_BLINDED = "export_blinded"
@@ -53,7 +54,7 @@ _SITE_WORK = {P.VIEW_SITES, P.VIEW_PARTICIPANTS, P.SCREEN, P.CONSENT, P.RANDOMIS
               P.REPORT_SAFETY}
 
 ROLES: dict[str, Role] = {r.code: r for r in (
-    Role("investigator", "Investigator", True, False, frozenset(_SITE_WORK | {P.EMERGENCY_UNBLIND})),
+    Role("investigator", "Investigator", True, False, frozenset(_SITE_WORK | {P.EMERGENCY_UNBLIND, P.SIGN_CASEBOOK})),
     Role("nurse", "Research nurse", True, False, frozenset(_SITE_WORK)),
     Role("pharmacist", "Pharmacist (unblinded)", False, True,
          frozenset({P.VIEW_SITES, P.VIEW_ALLOCATION, P.MANAGE_PACKS, P.MANAGE_RANDOMISATION})),

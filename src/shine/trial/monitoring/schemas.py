@@ -1,0 +1,143 @@
+"""Explicit input and output schemas of the monitoring API."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ninja import Schema
+from pydantic import Field
+
+from shine.api.inputs import Input
+
+
+class QueryIn(Input):
+    participant_id: str
+    text: str = Field(..., description="the question to the site")
+    form: str = Field("", description="record's form (eligibility, consent, baseline, daily, ...); empty: the participant")
+    object_id: str = Field("", description="the record's id (see GET /participants/{id}/casebook)")
+    field: str = Field("", description="one field of the record (optional)")
+    candidate: bool = Field(False, description="hold back as a candidate (the site does not see it yet)")
+
+
+class TransitionIn(Input):
+    action: str = Field(..., description="open (release a candidate), answer, requery, close or cancel")
+    text: str
+    corrected: bool = Field(False, description="answer only: the value was corrected on its form since the query")
+
+
+class MessageOut(Schema):
+    number: int
+    action: str
+    text: str
+    author: str
+    at: dt.datetime
+    correction_event: int | None
+
+
+class QueryOut(Schema):
+    query_id: str
+    number: int
+    participant_id: str
+    site: str
+    form: str
+    object_id: str
+    record: str
+    field: str
+    state: str
+    origin: str
+    rule: str
+    raised_at: dt.datetime
+    opened_at: dt.datetime | None
+    state_changed_at: dt.datetime
+    days_open: int | None
+    actions: list[str]
+    messages: list[MessageOut] = []
+
+
+class EntryOut(Schema):
+    form: str
+    object_id: str
+    record: str
+    version_event: int | None
+    content_hash: str
+
+
+class SdvRowOut(EntryOut):
+    required: str
+    status: str
+    verified_by: str | None
+    verified_at: dt.datetime | None
+    verified_version_event: int | None
+
+
+class VerifyIn(Input):
+    form: str
+    object_id: str
+    note: str = ""
+
+
+class PlanIn(Input):
+    rules: dict = Field(..., description='form -> {"all": true} or {"first": N, "percent": X}')
+    seed: str = Field("", description="64 hex digits; empty: drawn from the CSPRNG now")
+    note: str = ""
+
+
+class PlanOut(Schema):
+    version: int
+    seed: str
+    rules: dict
+    note: str
+    created_at: dt.datetime
+
+
+class ProgressOut(Schema):
+    participant_id: str
+    site: str
+    required: int
+    verified: int
+    to_verify: int
+    reverify: int
+
+
+class SignIn(Input):
+    meaning: str = Field(..., description="authorship, review or approval")
+    password: str = Field(..., description="the signer's own password, re-entered")
+
+
+class SignatureOut(Schema):
+    id: int
+    printed_name: str
+    signer: str
+    meaning: str
+    statement: str
+    signed_at: dt.datetime
+    content_hash: str
+    valid: bool
+
+
+class LockIn(Input):
+    reason: str
+    form: str = Field("", description="empty: the whole casebook")
+    object_id: str = ""
+
+
+class UnlockIn(Input):
+    reason: str
+
+
+class LockOut(Schema):
+    id: int
+    record: str
+    reason: str
+    locked_by: str
+    locked_at: dt.datetime
+    unlocked_at: dt.datetime | None
+    unlock_reason: str
+
+
+class CasebookOut(Schema):
+    participant_id: str
+    content_hash: str
+    entries: list[EntryOut]
+    signatures: list[SignatureOut]
+    locks: list[LockOut]
