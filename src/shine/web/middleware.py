@@ -1,7 +1,15 @@
-"""Request id on every request (kept in audit events and returned as X-Request-ID)."""
+"""Request id on every request (kept in audit events and returned as X-Request-ID); session lifetime and
+caching rules for every response."""
 
+import datetime as dt
 import re
 import uuid
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.utils.cache import patch_cache_control
+
+from shine.trial.accounts.services import SESSION_STARTED
 
 _VALID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -12,6 +20,22 @@ def request_id(get_response):
         request.request_id = incoming if _VALID.match(incoming) else uuid.uuid4().hex
         response = get_response(request)
         response["X-Request-ID"] = request.request_id
+        return response
+
+    return middleware
+
+
+def session_lifetime_and_no_store(get_response):
+    """A session ends SESSION_ABSOLUTE_HOURS after its login, however active (the idle timeout is the cookie's
+    age); and no response is kept by a browser or proxy cache (pages and API carry participant data)."""
+    limit = dt.timedelta(hours=settings.SESSION_ABSOLUTE_HOURS)
+
+    def middleware(request):
+        started = request.session.get(SESSION_STARTED) if request.user.is_authenticated else None
+        if started and dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(started) > limit:
+            logout(request)
+        response = get_response(request)
+        patch_cache_control(response, no_store=True, private=True)
         return response
 
     return middleware

@@ -112,3 +112,15 @@ def test_import_through_the_api_and_the_verify_command(users, api_for, capsys):
     with pytest.raises(CommandError, match="differ from their manifest"):
         call_command("allocation", "verify")
     assert not verify().ok
+
+
+def test_an_oversized_csv_field_is_refused_clearly(users, api_for, client_for):
+    text = ",".join(lists.HEADER) + "\nHGH,1,1,1,2," + "x" * 140_000 + "\n"
+    r = api_for("pharmacist").post("/api/v1/allocation/lists/import", {"csv": text}, content_type="application/json")
+    assert r.status_code == 400 and "not readable CSV" in r.json()["detail"]
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("list.csv", text.encode(), content_type="text/csv")
+    page = client_for("pharmacist").post("/allocation/lists/import/", {"name": "big", "file": upload})
+    assert page.status_code == 400 and "not readable CSV" in page.content.decode()
+    assert not RandomisationList.objects.exists()

@@ -26,6 +26,7 @@ from .models import ApiToken, Membership, Site, User
 from .roles import role as role_def
 
 TOKEN_PREFIX = "shine_"
+SESSION_STARTED = "shine_session_started"  # session key: UTC ISO time of the login (shine.web.middleware)
 
 
 def sync_sites_from_protocol(*, actor: Actor) -> list[Site]:
@@ -135,36 +136,55 @@ def user_for_token(raw: str) -> User | None:
     return token.user
 
 
-def is_locked_out(username: str) -> bool:
-    """True after LOGIN_MAX_FAILURES failed logins within LOGIN_LOCKOUT_MINUTES with no success since."""
+def serialise_attempts(key: str) -> None:
+    """Inside a transaction: attempts on one account (a login, a password re-entry) run one after another,
+    so parallel guesses are each counted before the next is judged (PostgreSQL: a transaction-scoped advisory
+    lock on the key; SQLite's write transactions are serialised already)."""
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
+
+
+def too_many_failures(*, object_type: str, object_id: str, failure: str, success: str) -> bool:
+    """True after LOGIN_MAX_FAILURES ``failure`` events on this object within LOGIN_LOCKOUT_MINUTES with no
+    ``success`` since (read from the audit trail, which records every attempt)."""
     since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
-    recent = (AuditEvent.objects.filter(object_type="accounts.login", object_id=username[:64], at__gte=since,
-                                        action__in=("login", "login_failed"))
-              .order_by("-id").values_list("action", flat=True)[: settings.LOGIN_MAX_FAILURES])
-    recent = list(recent)
-    return len(recent) >= settings.LOGIN_MAX_FAILURES and all(a == "login_failed" for a in recent)
+    recent = list(AuditEvent.objects.filter(object_type=object_type, object_id=object_id[:64], at__gte=since,
+                                            action__in=(success, failure))
+                  .order_by("-id").values_list("action", flat=True)[: settings.LOGIN_MAX_FAILURES])
+    return len(recent) >= settings.LOGIN_MAX_FAILURES and all(a == failure for a in recent)
+
+
+def is_locked_out(username: str) -> bool:
+    return too_many_failures(object_type="accounts.login", object_id=username, failure="login_failed",
+                             success="login")
 
 
 def login(request, *, username: str, password: str) -> User:
-    """Check the password, start the session, and audit the attempt either way."""
+    """Check the password, start the session, and audit the attempt either way. Attempts on one username are
+    serialised, so N parallel wrong passwords are counted as N and the lockout holds."""
     request_id = getattr(request, "request_id", "")
     anonymous = Actor(username=username[:150] or "(blank)", role="anonymous", request_id=request_id)
-    if is_locked_out(username):
-        with transaction.atomic():
+    refusal = None
+    with transaction.atomic():
+        serialise_attempts(f"shine-login:{username[:150]}")
+        if is_locked_out(username):
             audit.record(actor=anonymous, action="login_refused_locked", object_type="accounts.login",
                          object_id=username[:64])
-        raise Refused(f"too many failed logins: account locked for {settings.LOGIN_LOCKOUT_MINUTES} minutes",
-                      field="username")
-    user = authenticate(request, username=username, password=password)
-    if user is None:
-        with transaction.atomic():
+            refusal = Refused(f"too many failed logins: account locked for {settings.LOGIN_LOCKOUT_MINUTES} "
+                              "minutes", field="username")
+        elif (user := authenticate(request, username=username, password=password)) is None:
             audit.record(actor=anonymous, action="login_failed", object_type="accounts.login",
                          object_id=username[:64])
-        raise Refused("wrong username or password", field="password")
-    with transaction.atomic():
-        django_login(request, user)
-        audit.record(actor=Actor.of(user, request_id), action="login", object_type="accounts.login",
-                     object_id=username[:64])
+            refusal = Refused("wrong username or password", field="password")
+        else:
+            django_login(request, user)  # a new session id (Django cycles the key at login)
+            request.session[SESSION_STARTED] = dt.datetime.now(dt.UTC).isoformat()
+            audit.record(actor=Actor.of(user, request_id), action="login", object_type="accounts.login",
+                         object_id=username[:64])
+    if refusal is not None:  # raised after the commit: the attempt stays in the trail
+        raise refusal
     return user
 
 

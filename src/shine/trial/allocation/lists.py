@@ -78,6 +78,13 @@ def sha256(entries: list[Entry]) -> str:
 
 def parse(text: str, *, sites: tuple[str, ...], arms: tuple[str, str], block_sizes: tuple[int, ...]) -> list[Entry]:
     """Read an imported list (CSV with :data:`HEADER`) and check it; ValueError lists every problem."""
+    try:
+        return _parse(text, sites=sites, arms=arms, block_sizes=block_sizes)
+    except csv.Error as exc:  # e.g. a field longer than the csv module's limit (128 kB)
+        raise ValueError(f"the list is not readable CSV: {exc}") from None
+
+
+def _parse(text: str, *, sites: tuple[str, ...], arms: tuple[str, str], block_sizes: tuple[int, ...]) -> list[Entry]:
     problems: list[str] = []
     reader = csv.DictReader(io.StringIO(text))
     if tuple(reader.fieldnames or ()) != HEADER:

@@ -22,6 +22,7 @@ from shine.clinical import dosing
 from shine.trial.accounts.models import Site, User
 from shine.trial.accounts.roles import Perm
 from shine.trial.accounts.selectors import require
+from shine.trial.accounts.services import serialise_attempts, too_many_failures
 from shine.trial.audit import services as audit
 from shine.trial.audit.services import Actor
 from shine.trial.enrollment.models import Participant, Screening
@@ -328,6 +329,8 @@ def randomise(participant: Participant, *, user: User, weight_kg, weight_estimat
 
 # ---------------------------------------------------------------- emergency unblinding
 
+UNBLIND_ATTEMPTS = "allocation.unblind_attempts"  # audit object type of password re-entries, keyed by username
+
 def emergency_unblind(participant: Participant, *, user: User, reason: str, password: str,
                       request_id: str = "") -> str:
     """Reveal the arm of one participant to this investigator: reason and password required; audited;
@@ -344,11 +347,26 @@ def emergency_unblind(participant: Participant, *, user: User, reason: str, pass
     allocation = Allocation.objects.select_related("slot").filter(participant=participant).first()
     if allocation is None:
         raise Refused(f"{participant.number} is not randomised: there is nothing to unblind", status=409)
-    if not password or not user.check_password(password):
-        with transaction.atomic():
-            audit.record(actor=actor, action="unblind_refused", object_type="enrollment.participant",
-                         object_id=str(participant.pk), reason="wrong password")
-        raise Refused("the password is wrong: re-enter your own password to unblind", field="password", status=403)
+    refusal = None
+    with transaction.atomic():  # password re-entries by one user are throttled like logins
+        serialise_attempts(f"shine-unblind:{user.username}")
+        if too_many_failures(object_type=UNBLIND_ATTEMPTS, object_id=user.username, failure="unblind_refused",
+                             success="unblind_password_ok"):
+            audit.record(actor=actor, action="unblind_refused_locked", object_type=UNBLIND_ATTEMPTS,
+                         object_id=user.username[:64], reason=f"participant {participant.number}")
+            refusal = Refused(f"too many wrong passwords: unblinding is locked for {settings.LOGIN_LOCKOUT_MINUTES} "
+                              "minutes (any other investigator of the site can unblind)", field="password",
+                              status=403)
+        elif not password or not user.check_password(password):
+            audit.record(actor=actor, action="unblind_refused", object_type=UNBLIND_ATTEMPTS,
+                         object_id=user.username[:64], reason=f"wrong password (participant {participant.number})")
+            refusal = Refused("the password is wrong: re-enter your own password to unblind", field="password",
+                              status=403)
+        else:
+            audit.record(actor=actor, action="unblind_password_ok", object_type=UNBLIND_ATTEMPTS,
+                         object_id=user.username[:64], reason=f"participant {participant.number}")
+    if refusal is not None:
+        raise refusal
     with transaction.atomic():
         unblinding = audit.create(Unblinding, actor=actor, participant=participant, user=user, at=_now(),
                                   clinical_reason=reason)
