@@ -31,6 +31,19 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _missing_data(data, out) -> str:
+    """The missing-data handling (protocol ``[missing_data]``): values, codes and blanks per input and what each
+    rule filled, in ``missing_data.json`` beside the report; returns its one-line summary."""
+    import json
+    from pathlib import Path
+
+    from shine.analysis import derive
+
+    rep = derive.missing_data_report(data)
+    (Path(out) / "missing_data.json").write_text(json.dumps(rep.as_dict(), indent=2, sort_keys=True) + "\n")
+    return rep.summary()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from shine.analysis import analyses, report
@@ -58,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"primary ({args.population}): {g1} − {g0} = {p['difference']:.2f} "
               f"(95 % CI {p['ci_low']:.2f} to {p['ci_high']:.2f}), P = {p['p_value']:.3g}; report in {out}")
+    print(_missing_data(data, out))
     others = [name for name, r in _sections(result.results) if "not_estimable" in r]
     if others:
         print("not estimable: " + ", ".join(others))
