@@ -1,6 +1,6 @@
 """Cross-checks against R on generated data sets (one Rscript call per test).
 
-R calls: stats::lm, stats::glm(binomial(link = "log")), survival::survfit (conf.type = "log"), mice::pool.scalar,
+R calls: stats::lm, stats::glm(binomial(link = "log")), glm(poisson) with sandwich::vcovHC(type = "HC0"), survival::survfit (conf.type = "log"), mice::pool.scalar,
 survival::survdiff, survival::coxph (Efron ties, strata(site)), coin::wilcox_test / independence_test
 (stratified, asymptotic). Tolerances are given at each assertion.
 """
@@ -66,6 +66,23 @@ def test_log_binomial_glm_matches_r(tmp_path):
     assert est.estimate == pytest.approx(rr, rel=1e-6)
     assert est.se == pytest.approx(se, rel=1e-5)
     assert est.p_value == pytest.approx(p, rel=1e-5)
+
+
+def test_modified_poisson_robust_se_matches_r_sandwich(tmp_path):
+    f = _frame(4)
+    path = _write(tmp_path, f)
+    out = rscript(f"""suppressMessages(library(sandwich))
+        d <- read.csv('{path}'); d$site <- factor(d$site, levels = sort(unique(d$site)))
+        m <- glm(dead ~ treat + site, family = poisson(link = 'log'), data = d,
+                 control = glm.control(epsilon = 1e-12, maxit = 100))
+        se <- sqrt(vcovHC(m, type = 'HC0')['treat', 'treat'])
+        cat(sprintf('%.12g', c(exp(coef(m)['treat']), se)))""")
+    est = methods.modified_poisson(f.dead, f.treat, f.site)
+    rr, se = _numbers(out)
+    # sandwich 3.0 vcovHC(type = "HC0") is statsmodels' cov_type "HC0": estimate 1e-8, SE 1e-6
+    assert est.estimate == pytest.approx(rr, rel=1e-8)
+    assert est.se == pytest.approx(se, rel=1e-6)
+    assert est.method == "modified Poisson regression, robust (HC0) SE adjusted for site"
 
 
 def test_survfit_survdiff_coxph_match_r(tmp_path):

@@ -175,15 +175,28 @@ def adjusted_risk_ratio(y, treat, site=None, *, level: float = 0.95) -> Estimate
         except Exception:  # any numerical failure sends us to the documented fallback
             fit = None
     if fit is None:
-        method = "modified Poisson regression, robust (HC0) SE (log-binomial GLM did not converge)"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                fit = sm.GLM(y, X, family=families.Poisson()).fit(cov_type="HC0")
-            except (ValueError, np.linalg.LinAlgError):
-                fit = None
-    b, se = (float(fit.params[1]), float(fit.bse[1])) if fit is not None else (math.nan, math.nan)
-    return ratio_estimate(b, se, z=z, method=method + adjusted, level=level)
+        return modified_poisson(y, treat, site, level=level,
+                                why=" (log-binomial GLM did not converge)")
+    return ratio_estimate(float(fit.params[1]), float(fit.bse[1]), z=z, method=method + adjusted, level=level)
+
+
+def modified_poisson(y, treat, site=None, *, level: float = 0.95, why: str = "") -> Estimate:
+    """Risk ratio of the treatment from a Poisson GLM (log link) with the HC0 sandwich SE (Zou 2004)."""
+    import statsmodels.api as sm
+    from statsmodels.genmod import families
+
+    z = _check_level(level)
+    y = np.asarray(y, dtype=float)
+    X, _ = design_matrix(treat, site)
+    method = "modified Poisson regression, robust (HC0) SE" + why + (" adjusted for site" if site is not None else "")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fit = sm.GLM(y, X, family=families.Poisson()).fit(cov_type="HC0")
+            b, se = float(fit.params[1]), float(fit.bse[1])
+        except (ValueError, np.linalg.LinAlgError):
+            b, se = math.nan, math.nan
+    return ratio_estimate(b, se, z=z, method=method, level=level)
 
 
 def _newton_polish(model, fit, *, steps: int = 20, tol: float = 1e-13):
