@@ -142,6 +142,12 @@ def _cpr_values(raw: str, *, participant_number: str) -> dict:
     return {"cpr_encrypted": cprmod.encrypt(cpr, participant_number=participant_number), "cpr_digest": digest}
 
 
+def _person(name: str) -> str:
+    """A name compared as a person: case, spacing, dots and a "Dr" title do not make another person."""
+    words = name.casefold().replace(".", " ").replace(",", " ").split()
+    return " ".join(w for w in words if w not in ("dr", "doctor", "læge", "overlæge"))
+
+
 def enrol(screening: Screening, *, user: User, consenter_name: str, second_consenter_name: str,
           occurred_at: dt.datetime, form_version: str, cpr: str = "", note: str = "",
           request_id: str = "") -> Participant:
@@ -152,6 +158,9 @@ def enrol(screening: Screening, *, user: User, consenter_name: str, second_conse
         raise Refused("only staff of the screening's site may enrol its patient", status=403)
     name = entered_text("consenter_name", consenter_name, required=True, limit=150)
     second = entered_text("second_consenter_name", second_consenter_name, required=True, limit=150)
+    if _person(name) == _person(second):
+        raise Refused("the scientific guardian is two independent physicians: the second physician must be "
+                      f"another person than {name}", field="second_consenter_name")
     version = entered_text("form_version", form_version, required=True, limit=40)
     note = entered_text("note", note, required=False, limit=400)
     occurred_at = entered_time("occurred_at", occurred_at)

@@ -99,6 +99,15 @@ def _consent(participant: Participant, at: dt.datetime, *, kind: str = "data") -
     assert_data_collection_allowed(participant, kind=kind)
 
 
+def _from_randomisation(participant: Participant, at: dt.datetime) -> dt.datetime:
+    """A time typed to the minute (as the forms prefill it) in the minute of randomisation counts as the
+    randomisation time: the randomisation's seconds must not refuse the prefilled "now"."""
+    r = participant.randomised_at
+    if at < r and at >= r.replace(second=0, microsecond=0) and at.second == 0 and at.microsecond == 0:
+        return r
+    return at
+
+
 def _flag(warnings) -> dict:
     warnings = [w for w in warnings if w]
     return {"warnings": "; ".join(warnings), "needs_review": bool(warnings)}
@@ -397,6 +406,7 @@ def record_infusion_event(*, user: User, participant: Participant, kind: str, at
     conc = protocol_mod.load().intervention.concentration_ng_per_ml
     with transaction.atomic():
         participant = _begin(user, participant)
+        at = _from_randomisation(participant, at)
         _consent(participant, at)
         if at < participant.randomised_at:
             raise Refused(f"the infusion cannot start or change before randomisation "
@@ -465,7 +475,7 @@ def _sample_values(participant: Participant, study_day, drawn_at, frozen_at, com
     if day not in days:
         raise Refused(f"blood samples are taken on study days {', '.join(map(str, days))}; got {day}",
                       field="study_day")
-    drawn = entered_time("drawn_at", drawn_at)
+    drawn = _from_randomisation(participant, entered_time("drawn_at", drawn_at))
     start = sched.day_start(participant.randomised_at, day)
     if not start <= drawn < start + sched.DAY:
         raise Refused(f"drawn at must lie within study day {day} ({_local(start)} to "
