@@ -130,7 +130,7 @@ def _casebook(p) -> dict:
                         "signer": s.signature.signer.username, "meaning": s.signature.meaning,
                         "statement": s.signature.statement, "signed_at": s.signature.signed_at,
                         "content_hash": s.signature.content_hash, "valid": s.valid} for s in selectors.signatures(p)],
-        "locks": [{"id": lk.pk, "record": lk.record_label or "whole casebook", "reason": lk.reason,
+        "locks": [{"id": lk.pk, "record": lk.record_label or "whole casebook", "reason": lk.lock_reason,
                    "locked_by": lk.locked_by.username, "locked_at": lk.locked_at, "unlocked_at": lk.unlocked_at,
                    "unlock_reason": lk.unlock_reason} for lk in selectors.locks(p)],
     }

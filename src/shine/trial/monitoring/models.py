@@ -156,7 +156,7 @@ class Lock(AuditedModel):
     object_type = models.CharField(max_length=80, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     record_label = models.CharField(max_length=80, blank=True)
-    reason = models.CharField(max_length=400)
+    lock_reason = models.CharField(max_length=400)
     locked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     locked_at = models.DateTimeField()
     unlock_reason = models.CharField(max_length=400, blank=True)

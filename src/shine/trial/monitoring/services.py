@@ -131,7 +131,7 @@ def raise_query(*, user: User, participant: Participant, text: str, form: str = 
                    state=S.CANDIDATE if candidate else S.OPEN, origin=Query.Origin.MANUAL)
 
 
-def _correction(query: Query, user: User) -> int:
+def _correction(query: Query) -> int:
     """The audit event of the correction an answer refers to: the latest change of the queried record, made
     after the query was raised."""
     if not query.object_type:
@@ -162,7 +162,7 @@ def transition(*, user: User, query: Query, action: str, text: str, corrected: b
     with transaction.atomic():
         current = Query.objects.select_for_update().get(pk=query.pk)
         return _move(current, action=action, actor=actor, user=user, text=text,
-                     correction_event=_correction(current, user) if corrected else None)
+                     correction_event=_correction(current) if corrected else None)
 
 
 def _move(query: Query, *, action: str, actor: Actor, user: User | None, text: str,
@@ -327,11 +327,11 @@ def assert_not_locked(participant: Participant, record=None) -> None:
     """Refuse a write to a locked casebook or a locked record (the write paths call this before writing)."""
     for lock in active_locks(participant):
         if not lock.object_type:
-            raise Refused(f"the casebook of {participant.number} is locked ({lock.reason}): a data manager must "
+            raise Refused(f"the casebook of {participant.number} is locked ({lock.lock_reason}): a data manager must "
                           "unlock it before any change", status=409)
         if record is not None and lock.object_type == audit.object_type(type(record)) \
                 and lock.object_id == str(record.pk):
-            raise Refused(f"{lock.record_label} of {participant.number} is locked ({lock.reason}): a data manager "
+            raise Refused(f"{lock.record_label} of {participant.number} is locked ({lock.lock_reason}): a data manager "
                           "must unlock it before any change", status=409)
 
 
@@ -349,7 +349,7 @@ def lock(*, user: User, participant: Participant, reason: str, form: str = "", o
         for existing in active_locks(participant):
             if existing.object_type == target["object_type"] and existing.object_id == target["object_id"]:
                 raise Refused(f"{target['record_label'] or 'the casebook'} is already locked", status=409)
-        return audit.create(Lock, actor=Actor.of(user, request_id), participant=participant, reason=reason,
+        return audit.create(Lock, actor=Actor.of(user, request_id), participant=participant, lock_reason=reason,
                             locked_by=user, locked_at=_now(), **target)
 
 
