@@ -25,7 +25,10 @@ BLINDED = [name for name, (role, _) in PERSONAS.items() if ROLES[role].blinded]
 
 
 def _body(response) -> str:
-    return (b"".join(response.streaming_content) if response.streaming else response.content).decode().lower()
+    """The response's text, with compressed PDF streams opened (the blind-leak check's reader)."""
+    from tests.trial.allocation.test_blind_leak import readable
+
+    return readable(b"".join(response.streaming_content) if response.streaming else response.content).lower()
 
 
 def test_freeze_run_and_downloads(interim_trial, tmp_path, client_for, api_for):
@@ -100,11 +103,12 @@ def test_pages_and_api_by_role(interim_trial, client_for, api_for):
     freeze = run.freeze
     assert lines[-1].startswith(f"interim: run on {run.n_analysed} participants")
     assert load_demo_interim(dsmb=interim_trial["dsmb_statistician"]) == ["interim: a freeze exists already; nothing done"]
-    urls = ["/reports/progress/", "/reports/interim/", *[f"/reports/interim/{run.pk}/open/{n}" for n in services.OPEN_FILES],
-            *[f"/reports/interim/{run.pk}/closed/{n}" for n in services.CLOSED_FILES]]
+    files = {"open": (*services.OPEN_FILES, "report.pdf"), "closed": (*services.CLOSED_FILES, "report.pdf")}
+    urls = ["/reports/progress/", "/reports/interim/", "/reports/recommendations/",
+            *[f"/reports/interim/{run.pk}/{side}/{n}" for side, names in files.items() for n in names]]
     api_urls = ["/api/v1/reports/progress", "/api/v1/reports/interim", "/api/v1/reports/freezes",
-                *[f"/api/v1/reports/interim/{run.pk}/{side}/{n}" for side, names in
-                  (("open", services.OPEN_FILES), ("closed", services.CLOSED_FILES)) for n in names]]
+                "/api/v1/reports/recommendations",
+                *[f"/api/v1/reports/interim/{run.pk}/{side}/{n}" for side, names in files.items() for n in names]]
     readers = {"trial_manager", "data_manager", "statistician"}
     for persona in BLINDED:
         c, api = client_for(persona), api_for(persona)
@@ -125,6 +129,15 @@ def test_pages_and_api_by_role(interim_trial, client_for, api_for):
     assert "closed report" in page and "key.json" in page and "take a freeze" in page
     closed = _body(client_for("dsmb_statistician").get(f"/reports/interim/{run.pk}/closed/report.html"))
     assert "conditional power" in closed and "futility boundary" in closed
+    # the PDF: the decision numbers and the reader's name on the page; its download is logged
+    pdf = client_for("dsmb_statistician").get(f"/reports/interim/{run.pk}/closed/report.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-") and pdf["Content-Type"] == "application/pdf"
+    text = _body(pdf)
+    assert "dsmb_statistician" in text and "dsmb confidential" in text and "predictive probability" in text
+    assert list(ReportDownload.objects.filter(file="report.pdf").values_list("user__username", "sha256")) == [
+        ("dsmb_statistician", hashlib.sha256(pdf.content).hexdigest())]
+    opened = _body(client_for("trial_manager").get(f"/reports/interim/{run.pk}/open/report.pdf"))
+    assert "trial_manager" in opened and "open report" in opened
     manager = _body(client_for("trial_manager").get("/reports/progress/"))
     assert "expected interim date" in manager and "95 % interval" in manager and "suh" in manager
     assert "closed report" not in _body(client_for("trial_manager").get("/reports/interim/"))

@@ -64,10 +64,13 @@ def report_file(request, run_id: int, side: str, name: str):
         require(request.user, Perm.VIEW_DSMB)
     r = selectors.run_for(request.user, run_id)
     try:
-        content = services.report_file(r, side, name, user=request.user, request_id=rid(request))
+        if name == "report.pdf":
+            content = services.report_pdf(r, side, user=request.user, request_id=rid(request))
+        else:
+            content = services.report_file(r, side, name, user=request.user, request_id=rid(request))
     except Refused:
         raise Http404("no such report file") from None
-    kind = "application/json" if name.endswith(".json") else "text/html; charset=utf-8"
+    kind = {"json": "application/json", "pdf": "application/pdf"}.get(name.rsplit(".", 1)[-1], "text/html; charset=utf-8")
     response = HttpResponse(content, content_type=kind)
     response["Content-Disposition"] = f'attachment; filename="shine-interim-{r.freeze_id}-{side}-{name}"'
     return response

@@ -211,3 +211,51 @@ def sponsor_letter(recommendation) -> str:
             f"The Data Safety and Monitoring Board met on {recommendation.meeting_date:%d %B %Y} and reviewed the "
             f"interim data.\n\nRecommendation: {recommendation.get_decision_display()}.\n\n"
             "The closed report and the Board's reasons stay with the Board.\n\nSigned,\n" + names + "\n")
+
+
+def report_pdf(run: InterimRun, side: str, *, user: User, request_id: str = "") -> bytes:
+    """The open or closed report as PDF with the reader's name and the time across every page. A closed PDF is
+    for DSMB roles only and its download is recorded, like every closed file."""
+    from .pdf import report_pdf as render
+
+    if side not in ("open", "closed"):
+        raise Refused("report must be open or closed", field="side")
+    results = report_file(run, side, "results.json", user=user, request_id=request_id) if side == "open" else None
+    if side == "closed":
+        require(user, Perm.VIEW_DSMB)
+        results = (freeze_dir(run.freeze) / "report" / "closed" / "results.json").read_bytes()
+        if hashlib.sha256(results).hexdigest() != run.closed_files["results.json"]:
+            raise Refused("the closed report's results.json no longer matches its SHA-256", field="file")
+    data = json.loads(results)
+    when = timezone.now().astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    watermark = f"{user.full_name or user.username} ({user.username}) · {when} · " + (
+        "DSMB CONFIDENTIAL" if side == "closed" else "open report")
+    if side == "closed":
+        s = data["interim"]
+        pr = data["primary"]
+        summary = [
+            f"Primary analysis ({data['population']}): A − B {pr['difference_A_minus_B']:.3f} (95 % CI "
+            f"{pr['ci_low']:.3f} to {pr['ci_high']:.3f}), P = {pr['p_value']:.3g}; {pr['method']}.",
+            f"Observed z {s['z']:.4f} (z > 0 favours the experimental arm); information fraction "
+            f"{s['information_fraction']:.4f} ({s['n_analysed']} of {s['n_max']}).",
+            f"Conditional power under the design effect {s['conditional_power_design']:.4f}, under the trend "
+            f"{s['conditional_power_trend']:.4f}; predictive probability {s['predictive_probability']:.4f} (prior: "
+            f"{s['prior']['description']}).",
+            f"Futility rule: {s['rule_text']} ({'binding' if s['binding'] else 'non-binding'}), z cut-off "
+            f"{s['futility_z']:.4f}: {'met' if s['rule_met'] else 'not met'}.",
+            "Recommendation options: " + ", ".join(data["recommendation_options"]) + ".",
+        ]
+        title = "SHINE interim: closed report (DSMB only, by group A/B)"
+    else:
+        syn = data["synopsis"]
+        summary = [f"Primary outcome: {syn['primary_outcome']}. Interim after {syn['interim_n']} participants with "
+                   f"day-90 follow-up of {syn['max_sample_size']}; rule: {syn['interim_rule_text']}.",
+                   f"Randomised {data['randomised']}; day-90 outcome known {data['day90_complete']}. Pooled over both "
+                   "arms: no result by arm."]
+        title = "SHINE interim: open report (pooled)"
+    content = render(results, title=title, summary=summary, watermark=watermark)
+    if side == "closed":
+        with transaction.atomic():
+            audit.create(ReportDownload, actor=Actor.of(user, request_id), run=run, user=user,
+                         downloaded_at=timezone.now(), file="report.pdf", sha256=hashlib.sha256(content).hexdigest())
+    return content

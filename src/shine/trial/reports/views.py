@@ -17,7 +17,7 @@ from . import selectors, services
 from .forms import RecommendationForm
 from .models import InterimRun
 
-CONTENT_TYPES = {"html": "text/html; charset=utf-8", "json": "application/json"}
+CONTENT_TYPES = {"html": "text/html; charset=utf-8", "json": "application/json", "pdf": "application/pdf"}
 
 
 def _url_name(side: str, name: str) -> str:
@@ -27,11 +27,12 @@ def _url_name(side: str, name: str) -> str:
 def file_paths(prefix: str) -> list:
     """One URL per report file (``<prefix>open/report.html`` …): a fixed set, nothing else can be asked for."""
     return [path(f"{prefix}{side}/{name}", report_file, {"side": side, "name": name}, name=_url_name(side, name))
-            for side, names in (("open", services.OPEN_FILES), ("closed", services.CLOSED_FILES)) for name in names]
+            for side, names in (("open", services.OPEN_FILES), ("closed", services.CLOSED_FILES))
+            for name in (*names, "report.pdf")]
 
 
 def _links(run, side: str, names) -> list[dict]:
-    return [{"name": n, "url": reverse(_url_name(side, n), kwargs={"pk": run.pk})} for n in names]
+    return [{"name": n, "url": reverse(_url_name(side, n), kwargs={"pk": run.pk})} for n in (*names, "report.pdf")]
 
 
 def rid(request) -> str:
@@ -86,7 +87,10 @@ def report_file(request, pk: int, side: str, name: str):
         require(request.user, Perm.VIEW_DSMB)
     run = selectors.run_for(request.user, pk)
     try:
-        content = services.report_file(run, side, name, user=request.user, request_id=rid(request))
+        if name == "report.pdf":
+            content = services.report_pdf(run, side, user=request.user, request_id=rid(request))
+        else:
+            content = services.report_file(run, side, name, user=request.user, request_id=rid(request))
     except Refused:
         raise Http404("no such report file") from None
     kind = CONTENT_TYPES[name.rsplit(".", 1)[-1]]
