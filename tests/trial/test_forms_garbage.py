@@ -36,7 +36,7 @@ POST_ONLY = {"screening_not_randomised": ["reason", "note"], "records_review": [
              "safety_assess": ["expected", "sponsor_related", "comment"], "safety_submission": ["kind", "at", "note"]}
 SECURITY_EVENTS = ("login_failed", "login_refused_locked", "unblind_refused")  # recorded refusals, no data
 SKIP = {"logout", "allocation_list_manifest", "records_sample_labels", "records_export_download",  # no form
-        "safety_case_json", "safety_case_pdf",
+        "safety_case_json", "safety_case_pdf", "safety_case_xml",
         "unblindings"}
 FIELD = re.compile(r'<(?:input|select|textarea)\b[^>]*\bname="([^"]+)"', re.I)
 

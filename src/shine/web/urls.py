@@ -68,6 +68,7 @@ urlpatterns = [
     path("safety/cases/<str:case>/submission/", safety.safety_submission, name="safety_submission"),
     path("safety/cases/<str:case>/case.json", safety.safety_case_json, name="safety_case_json"),
     path("safety/cases/<str:case>/case.pdf", safety.safety_case_pdf, name="safety_case_pdf"),
+    path("safety/cases/<str:case>/case.xml", safety.safety_case_xml, name="safety_case_xml"),
     path("safety/annual/", safety.safety_annual, name="safety_annual"),
     path("monitoring/queries/", monitoring.query_list, name="monitoring_queries"),
     path("monitoring/queries/<int:number>/", monitoring.query_detail, name="monitoring_query"),

@@ -80,6 +80,7 @@ def test_a_blinded_view_of_a_susar_is_the_same_in_both_arms(two_susars, persona,
     assert seen[ACTIVE] == seen[CONTROL]
     for case, _ in two_susars.values():
         check(persona, "case PDF", c.get(f"/safety/cases/{case.number}/case.pdf"))
+        check(persona, "case XML", c.get(f"/safety/cases/{case.number}/case.xml"))
     today = timezone.localdate()
     for url in ("/safety/", "/api/v1/safety/worklist", "/api/v1/safety/cases", "/safety/rsi/", "/safety/annual/",
                 f"/api/v1/safety/annual-report?period_start={today - dt.timedelta(days=9)}&period_end={today}"):

@@ -71,3 +71,34 @@ def test_case_pdf_holds_the_elements(trial, participant, client_for):
     for element in ("EU trial number", "Worldwide case id", case.number, "trial drug"):
         assert element in text, element
     assert not re.search("iloprost|placebo", text, re.I)
+
+
+def test_e2b_shaped_xml_keeps_the_worldwide_id_and_increases_the_version(trial, participant, client_for):
+    import xml.etree.ElementTree as ET
+
+    from shine.trial.safety.e2b import HL7, ROOT_MESSAGE, ROOT_WORLDWIDE
+
+    nurse = trial["nurse_hgh"]
+    case = services.report_event(user=nurse, participant=participant, values=sae(participant, meddra_version="27.1",
+                                                                                 meddra_code="10017955"))
+    c = client_for("monitor")
+
+    def ids():
+        r = c.get(f"/safety/cases/{case.number}/case.xml")
+        assert r.status_code == 200 and r["Content-Type"] == "application/xml"
+        root = ET.fromstring(r.content)
+        ns = {"h": HL7}
+        event = root.find("h:PORR_IN049016UV/h:controlActProcess/h:subject/h:investigationEvent", ns)
+        message_id = root.find("h:PORR_IN049016UV/h:id", ns).get("extension")
+        by_root = {e.get("root"): e.get("extension") for e in event.findall("h:id", ns)}
+        # N.2.r.1 must be identical to C.1.1 (an ICH business rule)
+        assert by_root[ROOT_MESSAGE] == message_id
+        assert event.find(".//h:value[@codeSystem='2.16.840.1.113883.6.163']", ns).get("code") == "10017955"
+        assert not re.search("iloprost|placebo", r.content.decode(), re.I)
+        return by_root
+    first = ids()
+    services.add_follow_up(user=nurse, case=case, values=sae(participant, outcome="recovered", meddra_version="27.1",
+                                                             meddra_code="10017955", aware_at=timezone.now()))
+    second = ids()
+    assert first[ROOT_WORLDWIDE] == second[ROOT_WORLDWIDE]
+    assert first[ROOT_MESSAGE].endswith("-v1") and second[ROOT_MESSAGE].endswith("-v2")

@@ -237,3 +237,17 @@ def safety_annual(request):
     else:
         status = 400
     return render(request, "safety/annual.html", {"form": form, "report": report}, status=status)
+
+
+@login_required
+def safety_case_xml(request, case):
+    from .e2b import case_xml
+
+    c = selectors.case_for_user(request.user, case)
+    out = output.case_output(c, request.user)
+    missing = output.missing_elements(out)
+    if missing:
+        return HttpResponse(f"the case output lacks {', '.join(missing)}", status=409, content_type="text/plain")
+    response = HttpResponse(case_xml(out), content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="{c.number}-v{out["case_version"]}.xml"'
+    return response
