@@ -39,6 +39,12 @@ def test_freeze_run_and_downloads(interim_trial, tmp_path, client_for, api_for):
     assert sum(s["randomised"] for s in progress["sites"]) == progress["randomised"] == 40
     assert {s["code"] for s in progress["sites"] if s["randomised"] == 0} == {"BBH", "NOH", "HVH", "SUH"}
     assert progress["forecast"].median is not None and not progress["interim_reached"]
+    from shine.trial.records.selectors import worklist
+
+    late = [w for w in worklist(manager) if w.item.status == "overdue"]
+    assert {s["code"]: s["overdue"] for s in progress["sites"]} == {
+        code: sum(w.site == code for w in late) for code in P.site_codes}
+    assert all(s["overdue"] is None for s in selectors.progress(dsmb)["sites"])  # no participant access
 
     with pytest.raises(PermissionDenied):
         services.take_freeze(user=manager)

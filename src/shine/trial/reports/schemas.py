@@ -14,6 +14,7 @@ class SiteProgressOut(Schema):
     complete: int
     pending: int
     per_month: float | None
+    overdue: int | None  # overdue forms (the records worklist); None for a role that may not see participants
 
 
 class ForecastOut(Schema):

@@ -63,7 +63,13 @@ def progress(user: User, *, now: dt.datetime | None = None) -> dict:
     fc = interim.forecast_interim(frame, now=pd.Timestamp(now), target=proto.statistics.interim_n,
                                   n_max=proto.max_sample_size, sites=tuple(code for code, _ in sites),
                                   lag_days=float(horizon))
+    overdue = None
+    if user.can(Perm.VIEW_PARTICIPANTS):  # the records worklist, over every site the user may see
+        from shine.trial.records.selectors import worklist
+
+        overdue = Counter(w.site for w in worklist(user, now=now) if w.item.status == "overdue")
     for r in rows:
+        r["overdue"] = None if overdue is None else overdue[r["code"]]
         rate = fc.rates.get(r["code"])
         r["per_month"] = None if rate is None else round(rate * 365.25 / 12, 1)
     months = sorted({p["randomised_at"].astimezone(dt.UTC).strftime("%Y-%m") for p in people})
@@ -80,7 +86,7 @@ def progress(user: User, *, now: dt.datetime | None = None) -> dict:
         "randomised": len(people), "complete": n_complete,
         "interim_percent": min(100, round(100 * n_complete / proto.statistics.interim_n)),
         "max_percent": min(100, round(100 * n_complete / proto.max_sample_size)),
-        "interim_reached": n_complete >= proto.statistics.interim_n,
+        "interim_reached": n_complete >= proto.statistics.interim_n, "shows_overdue": overdue is not None,
         "sites": rows, "site_codes": [code for code, _ in sites], "recruitment": recruitment,
         "screening": [{"outcome": o.replace("_", " "), "count": outcomes[o]} for o in sorted(outcomes)],
         "forecast": fc,
