@@ -64,6 +64,13 @@ class Command(BaseCommand):
 
             for line in load_demo_safety(nurse=staff["HGH"], pharmacovigilance=User.objects.get(username="pharmacovigilance")):
                 self.stdout.write(f"  {line}")
+            from shine.trial.monitoring.demo import load_demo_monitoring
+
+            for line in load_demo_monitoring(nurse=staff["HGH"], investigator=User.objects.get(username="investigator"),
+                                             monitor=User.objects.get(username="monitor"),
+                                             data_manager=User.objects.get(username="data_manager"),
+                                             password=DEMO_PASSWORD):
+                self.stdout.write(f"  {line}")
         if os.environ.get("SHINE_DEMO_INTERIM", "") == "1":  # optional: a freeze and the interim on it
             from shine.trial.reports.demo import load_demo_interim
 

@@ -1,0 +1,26 @@
+"""The demo monitoring data load through the services, in every state the pages show, and the audit verifies."""
+
+from shine.trial.audit.verify import verify
+from shine.trial.monitoring import selectors
+from shine.trial.monitoring.demo import load_demo_monitoring
+from shine.trial.monitoring.models import Query, Signature
+from shine.trial.records.demo import load_demo_trial
+from tests.trial.conftest import PASSWORD
+
+
+def test_demo_monitoring(trial):
+    staff = {"HGH": trial["nurse_hgh"], "RH": trial["nurse_rh"]}
+    load_demo_trial(users=staff, pharmacist=trial["pharmacist"], n_patients=12, seed=20240901)
+    kw = dict(nurse=trial["nurse_hgh"], investigator=trial["investigator_hgh"], monitor=trial["monitor"],
+              data_manager=trial["data_manager"], password=PASSWORD)
+    lines = load_demo_monitoring(**kw)
+    assert lines[0].startswith("monitoring: SDV plan v1"), lines
+    states = set(Query.objects.filter(origin="manual").values_list("state", flat=True))
+    assert states == {"open", "answered", "closed", "cancelled", "candidate"}
+    closed = Query.objects.get(state="closed")
+    assert closed.messages.get(action="answer").correction_event
+    statuses = {r.status for p in closed.participant.site.participants.all() for r in selectors.sdv_rows(p)}
+    assert {"verified", "re-verify", "to verify"} <= statuses
+    assert Signature.objects.count() == 1 and selectors.signatures(Signature.objects.get().participant)[0].valid
+    assert load_demo_monitoring(**kw)[0].endswith("already loaded")
+    assert verify().ok
