@@ -12,12 +12,6 @@ from .conftest import log_in
 
 pytestmark = pytest.mark.browser
 
-FACTS = {"in_icu": "true", "infection": "true", "vasopressor": "true", "pregnant": "unknown",
-         "withdrawal_from_active_therapy": "false", "hypersensitivity": "false", "life_threatening_bleeding": "false",
-         "severe_heart_failure": "false", "acute_coronary_syndrome": "false", "previously_included": "false",
-         "consent_unobtainable": "false", "other_prostacyclin_trial": "false"}
-
-
 def local(t: dt.datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M")
 
@@ -45,8 +39,11 @@ def test_screen_consent_randomise_then_next_of_kin(request, page_fixture, live_a
     page.select_option("#id_sex", "M")
     page.fill("#id_lactate_mmol_l", "3.8")
     page.fill("#id_stm_ng_ml", "14.5")
-    for name, value in FACTS.items():
-        page.select_option(f"#id_{name}", value)
+    for name in ("in_icu", "infection", "vasopressor"):
+        page.check(f"input[name={name}][value=true]")
+    assert page.locator("#id_pregnant").is_hidden()  # a man: the question cannot apply
+    page.check("#id_none_of_the_exclusions")  # one tap for every exclusion answered no
+    assert page.locator("input[name=hypersensitivity][value=false]").is_checked()
     page.click("button:text('Assess and log')")
     page.wait_for_url(re.compile(r".*/screening/\d+/$"))
     assert page.locator("#assessment h2").inner_text() == "Eligible"

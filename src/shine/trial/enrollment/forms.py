@@ -28,7 +28,9 @@ def now_local() -> str:
 
 
 class YesNo(forms.NullBooleanField):
-    widget = forms.NullBooleanSelect
+    """Yes / no / unknown as large radio buttons; nothing chosen is unknown (never "no")."""
+    widget = forms.RadioSelect(choices=[("true", "yes"), ("false", "no"), ("unknown", "unknown")],
+                               attrs={"class": "yesno"})
 
 
 class ScreeningForm(forms.Form):
@@ -54,14 +56,42 @@ class ScreeningForm(forms.Form):
                                      f"{protocol_mod.load().eligibility.other_prostacyclin_trial_days} days",
                                      required=False)
 
+    none_of_the_exclusions = forms.BooleanField(
+        label="None of the exclusion criteria apply", required=False,
+        help_text="one tap for every exclusion below answered no (those already answered keep their answer)")
+
+    EXCLUSIONS = ("pregnant", "withdrawal_from_active_therapy", "hypersensitivity", "life_threatening_bleeding",
+                  "severe_heart_failure", "acute_coronary_syndrome", "previously_included", "consent_unobtainable",
+                  "other_prostacyclin_trial")
+    FACTS = ("shock_diagnosed_at", "age", "sex", "in_icu", "infection", "vasopressor", "lactate_mmol_l",
+             "stm_ng_ml", *EXCLUSIONS)
+    field_order = ["site", "screened_at", "shock_diagnosed_at", "age", "sex", "in_icu", "infection", "vasopressor",
+                   "lactate_mmol_l", "stm_ng_ml", "none_of_the_exclusions", *EXCLUSIONS]
+
     def __init__(self, *args, sites=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["site"].choices = [(s.code, f"{s.code} {s.name}") for s in sites]
+        if "site" in self.fields:
+            self.fields["site"].choices = [(s.code, f"{s.code} {s.name}") for s in sites]
         if not self.is_bound:
             self.initial.setdefault("screened_at", now_local())
 
+    def clean(self):
+        data = super().clean()
+        if data.get("none_of_the_exclusions"):
+            yes = [n for n in self.EXCLUSIONS if data.get(n) is True]
+            if yes:
+                self.add_error("none_of_the_exclusions", f"{self.fields[yes[0]].label} is answered yes")
+            for n in self.EXCLUSIONS:
+                if data.get(n) is None:
+                    data[n] = False
+        if all(data.get(n) in (None, "") for n in self.FACTS):
+            raise forms.ValidationError("Nothing is entered: an untouched form is not logged. Enter the facts "
+                                        "you know (leave the others unknown).")
+        return data
+
     def facts(self) -> dict:
-        return {k: v for k, v in self.cleaned_data.items() if k not in ("site", "screened_at")}
+        return {k: v for k, v in self.cleaned_data.items() if k not in ("site", "screened_at",
+                                                                        "none_of_the_exclusions")}
 
 
 class ScreeningEditForm(ScreeningForm):
@@ -73,7 +103,7 @@ class ScreeningEditForm(ScreeningForm):
         del self.fields["screened_at"]
 
     def facts(self) -> dict:
-        return {k: v for k, v in self.cleaned_data.items() if k != "reason"}
+        return {k: v for k, v in self.cleaned_data.items() if k not in ("reason", "none_of_the_exclusions")}
 
 
 class NotRandomisedForm(forms.Form):

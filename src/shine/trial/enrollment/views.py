@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from shine import protocol as protocol_mod
 from shine.clinical import eligibility
 from shine.trial.accounts.roles import Perm
 from shine.trial.accounts.selectors import require
@@ -73,8 +74,15 @@ def screening_new(request):
                 status = refuse(form, exc)
             else:
                 return redirect("screening_detail", pk=s.pk)
-    return render(request, "enrollment/screening_form.html", {"form": form, "title": "Screen a patient"},
-                  status=status)
+    return render(request, "enrollment/screening_form.html", {"form": form, "title": "Screen a patient",
+                                                               **_screening_page()}, status=status)
+
+
+def _screening_page() -> dict:
+    import json
+
+    return {"pregnancy_exempt_age": protocol_mod.load().eligibility.pregnancy_exempt_age_female,
+            "exclusions_json": json.dumps(list(ScreeningForm.EXCLUSIONS))}
 
 
 @login_required
@@ -115,8 +123,8 @@ def screening_edit(request, pk):
             else:
                 return redirect("screening_detail", pk=s.pk)
     return render(request, "enrollment/screening_form.html", {"form": form, "s": s,
-                                                              "title": f"Complete screening {s.label}"},
-                  status=status)
+                                                              "title": f"Complete screening {s.label}",
+                                                              **_screening_page()}, status=status)
 
 
 @login_required
