@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 
 import pytest
@@ -14,7 +15,7 @@ from shine.trial.accounts.roles import ROLES
 from shine.trial.audit.models import AuditEvent
 from shine.trial.errors import Refused
 from shine.trial.reports import selectors, services
-from shine.trial.reports.models import InterimRun, ReportDownload
+from shine.trial.reports.models import InterimFreeze, InterimRun, ReportDownload
 from tests.trial.conftest import PERSONAS
 
 P = protocol.load()
@@ -48,7 +49,16 @@ def test_freeze_run_and_downloads(interim_trial, tmp_path, client_for, api_for):
 
     with pytest.raises(PermissionDenied):
         services.take_freeze(user=manager)
-    freeze = services.take_freeze(user=dsmb)
+    out = io.StringIO()
+    call_command("interim", "progress", "--user", "trial_manager", stdout=out)
+    assert out.getvalue().startswith(f"day-90 complete: {progress['complete']} of 200 (interim), of 380 (maximum)")
+    assert "interim expected" in out.getvalue() and "SUH  randomised    0" in out.getvalue()
+    out = io.StringIO()
+    call_command("interim", "snapshot", "--user", "dsmb_statistician", stdout=out)
+    freeze = InterimFreeze.objects.get()
+    assert out.getvalue().startswith(f"freeze {freeze.pk}: cut-off ")
+    with pytest.raises(Exception, match="may not view dsmb"):
+        call_command("interim", "snapshot", "--user", "trial_manager")
     # the dashboard (database) and the freeze (the export, through shine.analysis) count day-90 completions alike
     assert freeze.n_day90_complete == progress["complete"] > 10
     assert freeze.n_randomised == 40
