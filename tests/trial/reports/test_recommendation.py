@@ -99,3 +99,14 @@ def test_the_api_refuses_impossible_values_naming_the_field(users, api_for, body
                                           content_type="application/json")
     assert 400 <= r.status_code < 500 and r.json()["errors"][0]["field"].split(".")[0] == field, r.content
     assert Recommendation.objects.count() == 0
+
+
+@pytest.mark.parametrize("junk", ["x" * 100_000, "ab\x00cd", "9999-99-99", "1e308", "-1", "NaN", ""])
+def test_garbage_in_every_field_of_the_form_writes_nothing(users, client_for, junk):
+    from shine.trial.audit.models import AuditEvent
+
+    before = AuditEvent.objects.count()
+    fields = ("meeting_date", "decision", "rationale", "members")
+    r = client_for("dsmb_statistician").post("/reports/recommendations/", {f: junk for f in fields})
+    assert r.status_code == 400 and Recommendation.objects.count() == 0
+    assert AuditEvent.objects.count() == before
