@@ -204,3 +204,10 @@ def test_api(trial, day1, api_for):
     rows = monitor.get("/api/v1/monitoring/queries?site=HGH&state=answered").json()
     assert [x["query_id"] for x in rows] == [qid]
     assert monitor.get("/api/v1/monitoring/queries?min_age_days=-1").status_code == 400
+
+
+def test_home_page_links_what_the_monitor_may_do(client_for):
+    home = client_for("monitor").get("/").content.decode()
+    assert '<a href="/monitoring/queries/">raise query</a>' in home
+    assert '<a href="/monitoring/sdv/">verify source</a>' in home
+    assert 'href="/monitoring/queries/">Queries</a>' in client_for("nurse_hgh").get("/").content.decode()

@@ -33,8 +33,21 @@ def home(request):
     user = request.user
     return render(request, "accounts/home.html", {
         "sites": selectors.sites_for(user) if user.can(Perm.VIEW_SITES) else [],
-        "perms": sorted(p.value.replace("_", " ") for p in user.role_def.perms),
+        "perms": sorted((p.value.replace("_", " "), _page_of(p)) for p in user.role_def.perms),
     })
+
+
+# permissions whose page exists: the home page's list of what the role may do links to it
+PERM_PAGES = {Perm.RAISE_QUERY: "monitoring_queries", Perm.VERIFY_SOURCE: "monitoring_sdv"}
+
+
+def _page_of(perm: Perm) -> str:
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        return reverse(PERM_PAGES[perm]) if perm in PERM_PAGES else ""
+    except NoReverseMatch:
+        return ""
 
 
 @login_required
