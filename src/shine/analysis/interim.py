@@ -466,8 +466,9 @@ def run(data: Dataset, key: dict[str, str], *, freeze: dict, prior_sd: float = D
     n_analysed = int(sum(primary.n_observed_per_arm.values()))
     stats = interim_statistics(z, n_analysed, prior_sd=prior_sd)
     f = derived.frame
-    primary_by_arm = pd.DataFrame([{"group": g, "n": primary.n_per_arm[g], "with outcome": primary.n_observed_per_arm[g],
-                                    "mean": primary.means[g], "sd": primary.sds[g]} for g in groups])
+    primary_by_arm = pd.DataFrame([{"group": g, "n": primary.n_per_arm[g],
+                                    "with outcome": primary.n_observed_per_arm[g], "mean": primary.means[g],
+                                    "sd": primary.sds[g]} for g in groups])
     mortality = {}
     mort_rows = []
     for d in proto.outcomes.mortality_days:
@@ -545,7 +546,8 @@ def _html_table(frame: pd.DataFrame) -> str:
 
 def _stamp(freeze: dict) -> str:
     return (f'<p class="stamp">Freeze {html.escape(str(freeze.get("id")))} · data cut-off '
-            f'{html.escape(str(freeze.get("data_cutoff")))} · input SHA-256 {html.escape(str(freeze.get("sha256")))}</p>')
+            f'{html.escape(str(freeze.get("data_cutoff")))} · input SHA-256 '
+            f'{html.escape(str(freeze.get("sha256")))}</p>')
 
 
 def _page(title: str, sections: list[tuple[str, str]], freeze: dict) -> str:
@@ -565,8 +567,9 @@ def _title(name: str) -> str:
 def open_html(r: InterimReport) -> str:
     s = r.open["synopsis"]
     synopsis = (f"<p>{html.escape(r.open['trial'])} ({html.escape(r.open['registration'])}). Primary outcome: "
-                f"{html.escape(s['primary_outcome'])}. Maximum sample size {s['max_sample_size']}; one futility interim "
-                f"after {s['interim_n']} participants with day-90 follow-up; rule: {html.escape(s['interim_rule_text'])} "
+                f"{html.escape(s['primary_outcome'])}. Maximum sample size {s['max_sample_size']}; one futility "
+                f"interim after {s['interim_n']} participants with day-90 follow-up; rule: "
+                f"{html.escape(s['interim_rule_text'])} "
                 f"({'binding' if s['futility_binding'] else 'non-binding'}); final test two-sided alpha "
                 f"{s['alpha_two_sided']:g}, power {s['power']:.0%}.</p>"
                 f"<p>Randomised: {r.open['randomised']}; day-90 outcome known: {r.open['day90_complete']}.</p>"
@@ -582,6 +585,8 @@ def closed_html(r: InterimReport) -> str:
     c, st = r.closed, r.closed["interim"]
     pr = c["primary"]
     oc, planned = st["operating_characteristics"], st["planned_operating_characteristics"]
+    where = ("below the futility boundary: the rule is met" if st["rule_met"]
+             else "above the futility boundary: the rule is not met")
     decision = (
         f"<p>Primary analysis ({c['population']}, participants with day-90 outcome known): mean daily modified SOFA, "
         f"A − B {pr['difference_A_minus_B']:.3f} (95 % CI {pr['ci_low']:.3f} to {pr['ci_high']:.3f}), P = "
@@ -594,8 +599,9 @@ def closed_html(r: InterimReport) -> str:
         f"{html.escape(st['prior']['description'])}).</p>"
         f"<p>Futility rule ({'binding' if st['binding'] else 'non-binding'}): {html.escape(st['rule_text'])}, i.e. "
         f"stop if z &lt; {st['futility_z']:.4f} at this information fraction. The estimate falls "
-        f"<strong>{'below the futility boundary: the rule is met' if st['rule_met'] else 'above the futility boundary: the rule is not met'}</strong>.</p>"
-        f"<p>Operating characteristics of the rule at this look: power {oc['power']:.4f} (loss {oc['power_loss']:.4f}); "
+        f"<strong>{where}</strong>.</p>"
+        f"<p>Operating characteristics of the rule at this look: power {oc['power']:.4f} "
+        f"(loss {oc['power_loss']:.4f}); "
         f"P(stop) under H0 {oc['p_stop_h0']:.4f}, under H1 {oc['p_stop_h1']:.4f}; type I error binding "
         f"{oc['type1_binding']:.5f}, non-binding {oc['type1_nonbinding']:.5f}; expected N under H0 "
         f"{oc['expected_n_h0']:.1f}, under H1 {oc['expected_n_h1']:.1f}. At the planned look "
