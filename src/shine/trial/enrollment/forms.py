@@ -27,6 +27,27 @@ def now_local() -> str:
     return timezone.localtime().strftime(DT_FORMAT)
 
 
+class DecimalText(forms.FloatField):
+    """A number typed as text (``inputmode="decimal"``): "4,1" and "4.1" are 4.1, text with two separators is
+    refused as ambiguous (the browser's number widget would turn "4,1" into 41)."""
+    widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+
+    def widget_attrs(self, widget):
+        return {}  # no min/max/step: those belong to a number widget
+
+    def to_python(self, value):
+        from shine.trial.errors import Refused
+        from shine.trial.records.checks import decimal
+
+        if value in self.empty_values or (isinstance(value, str) and not value.strip()):
+            return None
+        try:
+            return decimal(self.label or "value", str(value))
+        except Refused as exc:
+            raise forms.ValidationError(str(exc).split(": ", 1)[-1] if "ambiguous" in str(exc) else
+                                        "Enter a number.") from None
+
+
 class YesNo(forms.NullBooleanField):
     """Yes / no / unknown as large radio buttons; nothing chosen is unknown (never "no")."""
     widget = forms.RadioSelect(choices=[("true", "yes"), ("false", "no"), ("unknown", "unknown")],
@@ -42,8 +63,8 @@ class ScreeningForm(forms.Form):
     in_icu = YesNo(label="In the ICU", required=False)
     infection = YesNo(label="Suspected or documented infection", required=False)
     vasopressor = YesNo(label="Vasopressor needed to keep MAP at target", required=False)
-    lactate_mmol_l = forms.FloatField(label="Lactate (mmol/L) after fluids", required=False)
-    stm_ng_ml = forms.FloatField(label="Soluble thrombomodulin, sTM (ng/mL)", required=False)
+    lactate_mmol_l = DecimalText(label="Lactate (mmol/L) after fluids", required=False)
+    stm_ng_ml = DecimalText(label="Soluble thrombomodulin, sTM (ng/mL)", required=False)
     pregnant = YesNo(label="Pregnant (hCG positive)", required=False)
     withdrawal_from_active_therapy = YesNo(label="Withdrawal from active therapy", required=False)
     hypersensitivity = YesNo(label="Known hypersensitivity to the trial drug or excipients", required=False)
@@ -145,7 +166,7 @@ class ConsentForm(forms.Form):
 
 
 class RandomiseForm(forms.Form):
-    weight_kg = forms.FloatField(label="Weight (kg)")
+    weight_kg = DecimalText(label="Weight (kg)")
     weight_estimated = forms.TypedChoiceField(choices=[("false", "weighed"), ("true", "estimated")],
                                               coerce=lambda v: v == "true", widget=forms.RadioSelect,
                                               label="Weight was")
