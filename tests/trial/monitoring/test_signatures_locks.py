@@ -98,22 +98,3 @@ def test_casebook_page_and_api(trial, day1, client_for, api_for):
                                 {"meaning": "approval", "password": PASSWORD}, content_type="application/json")
     assert r.status_code == 403
 
-
-def test_a_locked_record_refuses_every_write_path(trial, day1, client_for, api_for):
-    from shine.trial.records.models import DailyRecord
-    from tests.trial.records.factories import SOFA_DAY
-
-    p, nurse = day1.participant, trial["nurse_hgh"]
-    lk = services.lock(user=trial["data_manager"], participant=p, form="daily", object_id=day1.pk, reason="clean")
-    with pytest.raises(Refused, match="day 1 of .* is locked"):
-        records.update_daily_record(user=nurse, record=day1, values={"platelets": 70}, partial=True, reason="x")
-    r = api_for("nurse_hgh").patch(f"/api/v1/participants/{p.number}/daily-records/1",
-                                   {"platelets": 70, "reason": "x"}, content_type="application/json")
-    assert r.status_code == 409 and "locked" in r.json()["detail"], r.content
-    assert DailyRecord.objects.get(pk=day1.pk).platelets == 90
-    records.create_daily_record(user=nurse, participant=p, study_day=2, values=dict(SOFA_DAY))  # not locked
-    services.unlock(user=trial["data_manager"], lock=lk, reason="query")
-    services.lock(user=trial["data_manager"], participant=p, reason="casebook complete")
-    with pytest.raises(Refused, match="casebook of .* is locked"):
-        records.create_daily_record(user=nurse, participant=p, study_day=3, values=dict(SOFA_DAY))
-    assert not DailyRecord.objects.filter(participant=p, study_day=3).exists()
