@@ -178,3 +178,30 @@ def test_pages_and_api_by_role(interim_trial, client_for, api_for):
             path = services.freeze_dir(freeze) / "report" / side / name
             assert hashlib.sha256(path.read_bytes()).hexdigest() == sha, (side, name)
     assert sorted(p.name for p in services.freeze_dir(freeze).iterdir()) == ["data", "report"]
+
+
+def test_the_interim_notice_is_sent_once(interim_trial, settings, tmp_path, monkeypatch):
+    from django.core import mail
+
+    from shine.trial.audit import services as audit
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    for name in ("trial_manager", "dsmb_statistician", "nurse_hgh"):
+        audit.update(interim_trial[name], actor=audit.Actor.system("tests"), reason="test address",
+                     email=f"{name}@example.org")
+    assert services.notify_interim_reached() == [] and not mail.outbox  # 40 randomised: far from 200
+    complete = selectors.day90_complete_count()
+    amended = tmp_path / "amended.toml"
+    amended.write_text(protocol.DEFAULT_FILE.read_text().replace("interim_n = 200", f"interim_n = {complete}"))
+    monkeypatch.setenv("SHINE_PROTOCOL_FILE", str(amended))
+    out = io.StringIO()
+    call_command("interim", "notify", stdout=out)
+    assert out.getvalue().strip() == "interim reached: notice sent to dsmb_statistician@example.org, " \
+                                     "trial_manager@example.org"
+    assert len(mail.outbox) == 1 and f"{complete} participants" in mail.outbox[0].body
+    for word in ARM_WORDS:
+        assert word not in (mail.outbox[0].subject + mail.outbox[0].body).lower()
+    assert services.notify_interim_reached() == [] and len(mail.outbox) == 1  # once
+    assert AuditEvent.objects.filter(action=services.NOTICE_ACTION).count() == 1
+    page = selectors.progress(interim_trial["trial_manager"])
+    assert page["interim_reached"] and page["forecast"].reached

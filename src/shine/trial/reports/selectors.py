@@ -137,3 +137,11 @@ def recommendation_for(user: User, pk: int):
     if rec is None:
         raise Http404("no such recommendation")
     return rec
+
+
+def day90_complete_count(*, now: dt.datetime | None = None) -> int:
+    """Participants with complete day-90 follow-up (no user: for the system's interim notice)."""
+    now = now or timezone.now()
+    people = list(Participant.objects.filter(randomised_at__isnull=False, randomised_at__lte=now)
+                  .values("pk", "site__code", "randomised_at"))
+    return len(_day90_complete(people, protocol_mod.load().outcomes.primary_horizon_days))

@@ -259,3 +259,36 @@ def report_pdf(run: InterimRun, side: str, *, user: User, request_id: str = "") 
             audit.create(ReportDownload, actor=Actor.of(user, request_id), run=run, user=user,
                          downloaded_at=timezone.now(), file="report.pdf", sha256=hashlib.sha256(content).hexdigest())
     return content
+
+
+NOTICE_ACTION = "interim_reached_notice"
+
+
+def notify_interim_reached(*, now: dt.datetime | None = None) -> list[str]:
+    """Once, when the day-90 completions reach the interim: e-mail every active user whose role may see the
+    progress page (the count, nothing by arm) and record the notice. Returns the addresses written to (empty
+    when not reached yet, already sent, or nobody has an address). Run it from cron: ``shine interim notify``."""
+    from django.core.mail import send_mail
+
+    from shine.trial.accounts.roles import ROLES
+    from shine.trial.audit.models import AuditEvent
+
+    from . import selectors
+
+    proto = protocol_mod.load()
+    count = selectors.day90_complete_count(now=now)
+    if count < proto.statistics.interim_n or AuditEvent.objects.filter(action=NOTICE_ACTION).exists():
+        return []
+    readers = [code for code, r in ROLES.items() if r.can(Perm.VIEW_REPORTS) or r.can(Perm.VIEW_DSMB)]
+    to = sorted(User.objects.filter(is_active=True, role__in=readers).exclude(email="")
+                .values_list("email", flat=True))
+    if not to:
+        return []
+    with transaction.atomic():
+        audit.record(actor=Actor.system("interim"), action=NOTICE_ACTION, object_type="reports.interim",
+                     object_id=str(proto.statistics.interim_n), changes={"complete": [None, count], "to": [None, to]})
+    send_mail(f"{proto.name}: the interim is reached",
+              f"{count} participants of the {proto.name} trial have complete day-90 follow-up; the futility "
+              f"interim is planned at {proto.statistics.interim_n}.\nThe DSMB statistician can take the freeze "
+              "and run the interim on the Interim page.\n", settings.DEFAULT_FROM_EMAIL, to)
+    return to

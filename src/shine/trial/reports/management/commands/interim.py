@@ -1,4 +1,4 @@
-"""shine interim progress | snapshot --user NAME | run --freeze ID --out DIR --user NAME [--prior-sd X]"""
+"""shine interim progress | snapshot --user NAME | run --freeze ID --out DIR --user NAME [--prior-sd X] | notify"""
 
 from __future__ import annotations
 
@@ -61,6 +61,8 @@ class Command(BaseCommand):
         p.add_argument("--user", required=True, help="a user whose role may see reports")
         s = sub.add_parser("snapshot", help="freeze the data now; prints the freeze id")
         s.add_argument("--user", required=True, help="the DSMB statistician taking the freeze (audited)")
+        sub.add_parser("notify", help="e-mail the DSMB statisticians and trial managers once the interim is "
+                                      "reached (run it from cron)")
         r = sub.add_parser("run", help="run the interim on a freeze and write open/ and closed/ into --out")
         r.add_argument("--freeze", type=int, required=True, help="freeze id (from `shine interim snapshot`)")
         r.add_argument("--out", required=True, help="folder to write (created if missing)")
@@ -69,6 +71,12 @@ class Command(BaseCommand):
                        help="SD of the normal prior of the drift, in design drifts (default 1)")
 
     def handle(self, *args, **opts):
+        if opts["action"] == "notify":
+            to = services.notify_interim_reached()
+            self.stdout.write(f"interim reached: notice sent to {', '.join(to)}" if to else
+                              "no notice: the interim is not reached, the notice was sent before, or nobody who "
+                              "may see the progress page has an e-mail address")
+            return
         user = _user(opts["user"])
         try:
             if opts["action"] == "progress":
