@@ -50,6 +50,18 @@ def running_trial(trial, settings):
     allocation.create_packs(user=pharmacist, count_per_arm=1)
     returned = Pack.objects.filter(site__code="RH", status="at_site").first()
     allocation.pack_event(user=pharmacist, numbers=[returned.number], kind="returned", note="damaged")
+    # a serious adverse event assessed by pharmacovigilance as expected (no SUSAR: no one is unblinded by it)
+    from shine.trial.safety import services as safety
+
+    hgh3 = Participant.objects.get(number="HGH-0003")
+    case = safety.report_event(user=nurse, participant=hgh3, values={
+        "term": "bleeding", "onset_at": hgh3.randomised_at, "aware_at": timezone.now(), "serious": True,
+        "hospitalisation": True, "severity": "severe", "outcome": "recovering", "action": "stopped",
+        "prespecified": "severe_bleeding", "related": True})
+    pv = trial["pharmacovigilance"]
+    safety.add_rsi(user=pv, version="SmPC", approved_on=timezone.localdate(), in_force_from=hgh3.randomised_at,
+                   expected_reactions="bleeding")
+    safety.assess(user=pv, case=case, expected=True)
     return trial
 
 
@@ -97,7 +109,8 @@ def _values() -> dict[str, list[str]]:
     return {"key": numbers + ["HGH-9999", "nonsense"], "participant_id": numbers + ["HGH-9999"],
             "pk": screenings + list_ids + ["999999"], "screening_id": screenings + ["999999"],
             "list_id": list_ids + ["999999"], "code": ["HGH", "RH", "XX"], "day": ["1", "28"],
-            "number": ["PK-100000"]}
+            "number": ["PK-100000"], "case": ["HGH-0003-E1", "HGH-0003-E9", "nonsense"],
+            "case_id": ["HGH-0003-E1", "HGH-0003-E9"]}
 
 
 def pages(persona) -> list[str]:

@@ -66,12 +66,17 @@ def sees_arm(user: User, case: Case) -> bool:
     return arm_for(user, case.participant) is not None
 
 
+def decision_of(case: Case) -> SusarDecision | None:
+    """Read afresh (not the case's cached relation): the decision changes after the case was loaded."""
+    return SusarDecision.objects.filter(case_id=case.pk).first()
+
+
 def case_clocks(case: Case, user: User) -> list[clk.Clock]:
     """The case's clocks this user may see: the SAE report for everyone; SUSAR clocks for the unblinded."""
     out = []
     if case.site_aware_at is not None:
         out.append(clk.sae_clock(case.site_aware_at, case.sponsor_aware_at, rules()))
-    decision = SusarDecision.objects.filter(case=case).first()
+    decision = decision_of(case)
     if decision is not None and decision.reportable and sees_arm(user, case):
         out += susar_clocks(decision)
     return out
@@ -86,7 +91,7 @@ def susar_clocks(decision: SusarDecision) -> list[clk.Clock]:
 
 def susar_status(case: Case, user: User) -> str:
     """The SUSAR line of the case, as this user may see it."""
-    decision = SusarDecision.objects.filter(case=case).first()
+    decision = decision_of(case)
     if decision is None:
         return ""
     if not sees_arm(user, case):
@@ -156,7 +161,7 @@ def all_running_clocks(*, now: dt.datetime) -> list[tuple[Case | None, str, Work
         cs = []
         if case.site_aware_at is not None:
             cs.append(clk.sae_clock(case.site_aware_at, case.sponsor_aware_at, rules()))
-        decision = SusarDecision.objects.filter(case=case).first()
+        decision = decision_of(case)
         if decision is not None and decision.reportable:
             cs += susar_clocks(decision)
         for c in cs:
