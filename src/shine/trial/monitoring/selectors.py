@@ -56,7 +56,8 @@ def filtered(user: User, *, site: str = "", state: str = "", min_age_days: int |
 
 def query_for_user(user: User, number) -> Query:
     key = str(number).strip().upper().removeprefix("Q-")
-    q = queries_for(user).filter(number=int(key)).first() if key.isascii() and key.isdigit() else None
+    q = queries_for(user).filter(number=int(key)).first() if key.isascii() and key.isdigit() and len(key) < 10 \
+        else None
     if q is None:
         raise Http404("no such query")
     return q
@@ -199,7 +200,7 @@ def lock_for_user(user: User, pk) -> Lock:
     require(user, Perm.VIEW_PARTICIPANTS)
     key = str(pk)
     lock = scope_to_sites(Lock.objects.select_related("participant"), user, "participant__site").filter(
-        pk=int(key)).first() if key.isascii() and key.isdigit() else None
+        pk=int(key)).first() if key.isascii() and key.isdigit() and len(key) < 18 else None
     if lock is None:
         raise Http404("no such lock")
     return lock

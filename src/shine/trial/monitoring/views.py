@@ -79,7 +79,7 @@ def participant_queries(request, key):
                 user=user, participant=p, text=d["text"], form=rec_form, object_id=oid, field=d["field"],
                 candidate=d["candidate"], request_id=rid(request)))
             if q is not None:
-                return redirect("monitoring_query", number=q.number)
+                return redirect("monitoring_query", pk=q.number)
     now = timezone.now()
     rows = [(q, selectors.age_days(q, now)) for q in selectors.queries_for(user).filter(participant=p)]
     return render(request, "monitoring/participant_queries.html", {
@@ -89,9 +89,10 @@ def participant_queries(request, key):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def query_detail(request, number):
+def query_detail(request, pk):
+    """One query by its number (``pk`` in the route is the query's number, as in Q-00042)."""
     user = request.user
-    q = selectors.query_for_user(user, number)
+    q = selectors.query_for_user(user, pk)
     form = f.TransitionForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -102,7 +103,7 @@ def query_detail(request, number):
                 user=user, query=q, action=d["action"], text=d["text"], corrected=d["corrected"],
                 request_id=rid(request)))
             if done is not None:
-                return redirect("monitoring_query", number=q.number)
+                return redirect("monitoring_query", pk=q.number)
     entry = casebook.entry(q.participant, q.form, q.object_id) if q.form else None
     actions = [(a, services.ACTION_LABELS[a]) for a in services.actions_for(user, q)]
     return render(request, "monitoring/query.html", {
