@@ -210,3 +210,22 @@ def test_log_binomial_converges_on_the_maximum_likelihood_estimate():
     assert est.method == "log-binomial GLM adjusted for site"
     assert est.estimate == pytest.approx(math.exp(b[1]), rel=1e-10)
     assert abs(math.exp(irls.params[1] - b[1]) - 1) > 1e-6  # where IRLS on the deviance alone stops
+
+
+def test_treatment_coefficients_equal_linear_regression_column_by_column():
+    # the multiple-imputation fast path against linear_regression (itself checked against R lm): 1e-10
+    rng = np.random.default_rng(3)
+    n = 80
+    site = np.array(["RH", "BBH", "HGH"])[rng.integers(0, 3, n)]
+    treat = rng.integers(0, 2, n)
+    base = rng.integers(0, 20, n).astype(float)
+    Y = 3 + 0.4 * base[:, None] + 0.5 * treat[:, None] + rng.normal(0, 2, (n, 4))
+    X, _ = methods.design_matrix(treat, site, {"base": base})
+    est, se, df = methods.treatment_coefficients(Y, X)
+    for m in range(4):
+        ref = methods.linear_regression(Y[:, m], treat, site, {"base": base})
+        assert est[m] == pytest.approx(ref.estimate, rel=1e-10)
+        assert se[m] == pytest.approx(ref.se, rel=1e-10)
+        assert df == ref.details["df_resid"]
+    with pytest.raises(methods.NotEstimable, match="too few participants"):
+        methods.treatment_coefficients(Y[:4], X[:4])

@@ -174,25 +174,29 @@ def multiple_imputation(frame: pd.DataFrame, *, seed: int, imputations: int = IM
     each completed data set and pool with Rubin's rules. Seeded: the same data and seed give the same
     result. ``delta`` (missing not at random): added to every imputed value of the first group (worse when
     positive); the draws are those of ``delta = 0``, so only the shift differs."""
+    return multiple_imputation_deltas(frame, seed=seed, imputations=imputations, deltas=(delta,))[0]
+
+
+def multiple_imputation_deltas(frame: pd.DataFrame, *, seed: int, imputations: int = IMPUTATIONS,
+                               deltas=(0.0,)) -> list[Estimate]:
+    """:func:`multiple_imputation` for several deltas from one set of draws (the tipping-point analysis)."""
     rng = np.random.default_rng(seed)
     aux = {name: frame[name].to_numpy(dtype=float) for name in ("baseline_sofa_modified", *AUXILIARY)}
     X, _ = methods.design_matrix(frame["treat"], frame["site"], aux)
     y = frame["mean_sofa"].to_numpy(dtype=float)
-    estimates, variances = [], []
-    df_complete = None
-    for _ in range(imputations):
-        completed = methods.impute_normal(y, X, rng=rng)
-        if delta:
-            completed = completed + delta * (np.isnan(y) & (frame["treat"].to_numpy() == 1))
-        est = methods.linear_regression(completed, frame["treat"], frame["site"],
+    completed = np.column_stack([methods.impute_normal(y, X, rng=rng) for _ in range(imputations)])
+    analysis, _ = methods.design_matrix(frame["treat"], frame["site"],
                                         {"baseline_sofa_modified": aux["baseline_sofa_modified"]})
-        estimates.append(est.estimate)
-        variances.append(est.se ** 2)
-        df_complete = est.details["df_resid"]
-    pooled = methods.rubin(estimates, variances, df_complete)
-    shifted = f", first group's imputed values + {delta:g} (delta-adjusted)" if delta else ""
-    return _replace_method(pooled, pooled.method + shifted + f", seed {seed}; imputation model: group, site, "
-                           "baseline SOFA, " + ", ".join(AUXILIARY) + "; analysis: linear regression adjusted for site, baseline SOFA")
+    shift = (np.isnan(y) & (frame["treat"].to_numpy() == 1)).astype(float)[:, None]
+    out = []
+    for delta in deltas:
+        estimates, ses, df_complete = methods.treatment_coefficients(completed + delta * shift, analysis)
+        pooled = methods.rubin(estimates, ses ** 2, df_complete)
+        shifted = f", first group's imputed values + {delta:g} (delta-adjusted)" if delta else ""
+        out.append(_replace_method(pooled, pooled.method + shifted + f", seed {seed}; imputation model: group, "
+                                   "site, baseline SOFA, " + ", ".join(AUXILIARY) + "; analysis: linear regression "
+                                   "adjusted for site, baseline SOFA"))
+    return out
 
 
 # -------------------------------------------------------------------------------------------- mortality

@@ -86,6 +86,26 @@ def linear_regression(y, treat, site=None, covariates=None, *, level: float = 0.
                     se=float(fit.bse[1]), level=level, details={"df_resid": float(fit.df_resid)})
 
 
+def treatment_coefficients(Y, X) -> tuple[np.ndarray, np.ndarray, float]:
+    """OLS of each column of ``Y`` (n × M) on the full-rank design ``X`` (column 1 the treatment): the
+    treatment coefficients, their SEs and the residual df, by one Cholesky factorisation of XᵀX (the
+    same fit as :func:`linear_regression` for M outcomes at the cost of one)."""
+    from scipy.linalg import cho_factor, cho_solve
+
+    Y = np.asarray(Y, dtype=float).reshape(len(X), -1)
+    n, k = X.shape
+    if n <= k or np.linalg.matrix_rank(X) < k:
+        raise NotEstimable(f"too few participants ({n}) or collinear terms for the linear model's {k} terms")
+    factor = cho_factor(X.T @ X)
+    beta = cho_solve(factor, X.T @ Y)
+    resid = Y - X @ beta
+    df = n - k
+    unit = np.zeros(k)
+    unit[1] = 1.0
+    var_treat = cho_solve(factor, unit)[1]
+    return beta[1], np.sqrt((resid * resid).sum(axis=0) / df * var_treat), float(df)
+
+
 def mean_difference_from_summary(mean_1: float, sd_1: float, n_1: int, mean_0: float, sd_0: float, n_0: int, *,
                                  level: float = 0.95) -> Estimate:
     """Difference in means from published summaries, normal CI with SE = √(s₁²/n₁ + s₀²/n₀) (to re-analyse

@@ -15,7 +15,7 @@ import pandas as pd
 
 from shine import protocol as protocol_module
 from shine.analysis import methods
-from shine.analysis.analyses import Derived, PrimaryResult, _population, derive_all, multiple_imputation
+from shine.analysis.analyses import Derived, PrimaryResult, _population, derive_all, multiple_imputation_deltas
 from shine.analysis.methods import NotEstimable
 
 WORST_RANK_OFFSET = 21.0  # above the highest modified SOFA (20): every death ranks below every survivor
@@ -117,11 +117,10 @@ def tipping_point(data, population: str = "per_protocol", *, seed: int, imputati
     if not missing.any():
         raise NotEstimable("no primary outcome is missing: nothing to impute")
     alpha = proto.statistics.alpha_two_sided
-    rows = []
-    for delta in proto.sensitivity.tipping_point_deltas:
-        e = multiple_imputation(f, seed=seed, imputations=imputations, delta=delta)
-        rows.append({"delta": delta, "estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high,
-                     "p_value": e.p_value})
+    deltas = proto.sensitivity.tipping_point_deltas
+    pooled = multiple_imputation_deltas(f, seed=seed, imputations=imputations, deltas=deltas)
+    rows = [{"delta": delta, "estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high, "p_value": e.p_value}
+            for delta, e in zip(deltas, pooled)]
     significant = [r["p_value"] < alpha for r in rows]
     base = significant[0] if rows and rows[0]["delta"] == 0 else None
     tipping = next((r["delta"] for r, s in zip(rows, significant) if base is not None and s != base), None)
