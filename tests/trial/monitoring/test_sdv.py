@@ -131,3 +131,11 @@ def test_pages_and_api(trial, day1, client_for, api_for):
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "rules"
     page = client_for("data_manager").post("/monitoring/sdv/plan/", {"rules": "not json"})
     assert page.status_code == 400 and "rules must be JSON" in page.content.decode()
+
+
+def test_a_record_on_the_sdv_page_links_to_a_query_on_it(trial, day1, client_for):
+    p = day1.participant
+    monitor = client_for("monitor")
+    link = f"/participants/{p.number}/queries/?record=daily:{day1.pk}"
+    assert link in monitor.get(f"/participants/{p.number}/sdv/").content.decode()
+    assert f'value="daily:{day1.pk}" selected' in monitor.get(link).content.decode()

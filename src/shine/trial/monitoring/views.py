@@ -46,10 +46,8 @@ def query_list(request):
     user = request.user
     if not selectors.may_view_queries(user):
         raise PermissionDenied("your role may not view queries")
-    form = f.FilterForm(request.GET or None)
-    d = form.cleaned_data if form.is_valid() else {}
-    if not request.GET:
-        d = {"state": "active"}
+    form = f.FilterForm(request.GET or None, initial={"state": "active"})  # unfiltered: the queries still active
+    d = (form.cleaned_data if form.is_valid() else {}) if request.GET else {"state": "active"}
     now = timezone.now()
     rows = [(q, selectors.age_days(q, now)) for q in selectors.filtered(
         user, site=d.get("site") or "", state=d.get("state") or "", min_age_days=d.get("min_age_days"),
