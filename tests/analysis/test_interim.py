@@ -305,3 +305,18 @@ def test_forecast_edges():
     assert f.median is not None and f.median > now + pd.Timedelta(days=89)
     same = interim.forecast_interim(few, now=now, target=12, n_max=12, sites=("RH",))
     assert same == f
+
+
+def test_emergency_unblindings_are_listed_by_group_in_the_closed_report_only(coded, report, tmp_path):
+    data, key = coded
+    p = data["participants"].iloc[[3, 10]]
+    unblindings = pd.DataFrame({"participant_id": p["participant_id"].to_numpy(),
+                                "at": (p["randomised_at"] + pd.Timedelta(hours=30)).to_numpy()})
+    with_them = interim.run(data, key, freeze=FREEZE, unblindings=unblindings)
+    listed = with_them.tables_closed["emergency_unblindings"]
+    assert listed["participant_id"].tolist() == sorted(p["participant_id"], key=lambda x: (
+        p.set_index("participant_id").loc[x, "arm"], x))
+    assert listed["study day"].tolist() == [2, 2] and set(listed["group"]) <= {"A", "B"}
+    assert report.tables_closed["emergency_unblindings"].empty
+    one, two = interim.write(report, tmp_path / "one"), interim.write(with_them, tmp_path / "two")
+    assert one["open/report.html"].read_bytes() == two["open/report.html"].read_bytes()

@@ -379,6 +379,16 @@ def _deaths_listing(data: Dataset, frame: pd.DataFrame) -> pd.DataFrame:
     return d[["group", "participant_id", "site", "study_day", "cause"]].rename(columns={"study_day": "day of death"})
 
 
+def _unblindings(data: Dataset, frame: pd.DataFrame, unblindings: pd.DataFrame | None) -> pd.DataFrame:
+    columns = ["group", "participant_id", "site", "study day"]
+    if unblindings is None or not len(unblindings):
+        return pd.DataFrame(columns=columns)
+    u = unblindings.merge(frame[["participant_id", "group", "site"]], on="participant_id")
+    r = u["participant_id"].map(data["participants"].set_index("participant_id")["randomised_at"])
+    u = u.assign(**{"study day": ((u["at"] - r) / DAY).apply(math.floor).astype(int) + 1})
+    return u.sort_values(["group", "participant_id", "at"], kind="mergesort")[columns].reset_index(drop=True)
+
+
 # ------------------------------------------------------------------------------------------ the run
 
 
@@ -408,9 +418,10 @@ def _estimate(e) -> dict:
 
 
 def run(data: Dataset, key: dict[str, str], *, freeze: dict, prior_sd: float = DEFAULT_PRIOR_SD,
-        seed: int = analyses.DEFAULT_SEED) -> InterimReport:
+        seed: int = analyses.DEFAULT_SEED, unblindings: pd.DataFrame | None = None) -> InterimReport:
     """The interim on an A/B-coded data set. ``key``: {"A": arm, "B": arm} (arm names of the protocol);
-    ``freeze``: id, cut-off and input hashes, printed on every table."""
+    ``freeze``: id, cut-off and input hashes, printed on every table; ``unblindings``: emergency unblindings
+    up to the cut-off (``participant_id``, ``at``), listed by group in the closed report."""
     proto = protocol_module.load()
     if not data.blinded:
         raise ValueError("the interim runs on an A/B-coded data set (the freeze); pass the A/B key separately")
@@ -505,6 +516,7 @@ def run(data: Dataset, key: dict[str, str], *, freeze: dict, prior_sd: float = D
         "days_alive_without_support_by_arm": pd.DataFrame(support_rows),
         "serious_events_by_arm": pd.DataFrame(sae_rows), "baseline_by_arm": baseline_closed,
         "consort_by_arm": consort_closed, "deaths_listing": _deaths_listing(data, frame),
+        "emergency_unblindings": _unblindings(data, frame, unblindings),
     }
     closed_results = {
         "freeze": freeze, "groups": list(groups), "population": POPULATION,

@@ -53,6 +53,13 @@ def test_freeze_run_and_downloads(interim_trial, tmp_path, client_for, api_for):
     call_command("interim", "progress", "--user", "trial_manager", stdout=out)
     assert out.getvalue().startswith(f"day-90 complete: {progress['complete']} of 200 (interim), of 380 (maximum)")
     assert "interim expected" in out.getvalue() and "SUH  randomised    0" in out.getvalue()
+    from shine.trial.allocation import services as allocation
+    from shine.trial.enrollment.models import Participant
+    from tests.trial.conftest import PASSWORD
+
+    unblinded = Participant.objects.filter(site__code="HGH").order_by("number").first()
+    allocation.emergency_unblind(unblinded, user=u["investigator_hgh"], password=PASSWORD,
+                                 reason="uncontrolled bleeding, need to know")
     out = io.StringIO()
     call_command("interim", "snapshot", "--user", "dsmb_statistician", stdout=out)
     freeze = InterimFreeze.objects.get()
@@ -77,6 +84,7 @@ def test_freeze_run_and_downloads(interim_trial, tmp_path, client_for, api_for):
     run = InterimRun.objects.get()
     results = json.loads((tmp_path / "one" / "closed" / "results.json").read_text())
     assert results["freeze"]["id"] == freeze.pk and run.n_analysed == results["interim"]["n_analysed"]
+    assert [r["participant_id"] for r in results["tables"]["emergency_unblindings"]] == [unblinded.number]
     with pytest.raises(Exception, match="may not"):
         call_command("interim", "run", "--freeze", str(freeze.pk), "--out", str(tmp_path / "x"), "--user", "statistician")
 

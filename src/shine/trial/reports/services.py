@@ -98,6 +98,19 @@ def _key(user: User, data) -> dict[str, str]:
     return {code: next(iter(v)) for code, v in sorted(key.items())}
 
 
+def _unblindings(user: User, freeze: InterimFreeze):
+    """Emergency unblindings up to the freeze's cut-off, from the allocation module."""
+    import pandas as pd
+
+    from shine.trial.allocation.selectors import unblindings_for
+
+    # the cut-off is kept to the second, as the export writes it: an unblinding in that second is before it
+    rows = list(unblindings_for(user).filter(at__lt=freeze.data_cutoff + dt.timedelta(seconds=1)).order_by("pk")
+                .values_list("participant__number", "at"))
+    return pd.DataFrame({"participant_id": [r[0] for r in rows],
+                         "at": pd.to_datetime([r[1] for r in rows], utc=True)})
+
+
 def freeze_info(freeze: InterimFreeze) -> dict:
     return {"id": freeze.pk, "data_cutoff": freeze.data_cutoff.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "sha256": freeze.dataset_sha256}
@@ -113,7 +126,8 @@ def run_interim(freeze: InterimFreeze, *, user: User, out_dir: str | Path | None
     data = _checked_data(freeze)
     key = _key(user, data)
     try:
-        report = interim.run(data, key, freeze=freeze_info(freeze), prior_sd=prior_sd)
+        report = interim.run(data, key, freeze=freeze_info(freeze), prior_sd=prior_sd,
+                             unblindings=_unblindings(user, freeze))
     except ValueError as exc:
         raise Refused(f"the interim cannot run on freeze {freeze.pk}: {exc}", field="freeze") from None
     # written aside first: a rerun that disagrees with the recorded reports must not replace them
