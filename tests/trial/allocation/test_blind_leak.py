@@ -179,7 +179,12 @@ def test_no_page_or_endpoint_shows_the_arm(running_trial, persona, client_for, a
                   ("/participants/HGH-0001/consent/", {"kind": "died", "occurred_at": "garbage"}),
                   ("/screening/new/", {"site": "HGH", "screened_at": "x"}),
                   ("/allocation/lists/new/", {"length_per_site": "3"}),
-                  ("/allocation/packs/", {"action": "create", "count_per_arm": "1"})]
+                  ("/allocation/packs/", {"action": "create", "count_per_arm": "1"}),
+                  # the daily record's refusals: a blank form, an ambiguous number, a dose with "no vasopressor"
+                  ("/participants/HGH-0001/daily/new/", {"study_day": "1", "action": "save"}),
+                  ("/participants/HGH-0001/daily/new/", {"study_day": "1", "bilirubin": "1,400.5", "action": "save"}),
+                  ("/participants/HGH-0001/daily/new/", {"study_day": "1", "vasopressor": "false",
+                                                         "norepinephrine": "0,2", "action": "preview"})]
     try:  # the blinded export of the data-capture module, when it is installed
         page_forms += [(reverse("records_export_download"), {"blinded": "true"}),
                        (reverse("records_export_download"), {"blinded": "false"})]
