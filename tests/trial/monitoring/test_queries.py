@@ -211,3 +211,21 @@ def test_home_page_links_what_the_monitor_may_do(client_for):
     assert '<a href="/monitoring/queries/">raise query</a>' in home
     assert '<a href="/monitoring/sdv/">verify source</a>' in home
     assert 'href="/monitoring/queries/">Queries</a>' in client_for("nurse_hgh").get("/").content.decode()
+
+
+def test_monitoring_schema_names_are_unique_in_the_api():
+    """The OpenAPI schema keys components by class name: a name shared with another app's schema would make
+    one endpoint document (and be fuzzed against) the other's shape."""
+    import importlib
+    import inspect
+
+    from ninja import Schema
+
+    def names(module):
+        mod = importlib.import_module(module)
+        return {n for n, c in inspect.getmembers(mod, inspect.isclass)
+                if issubclass(c, Schema) and c.__module__ == mod.__name__}
+
+    ours = names("shine.trial.monitoring.schemas")
+    for app in ("accounts", "audit", "enrollment", "allocation", "records", "reports", "safety"):
+        assert not ours & names(f"shine.trial.{app}.schemas"), app

@@ -11,7 +11,7 @@ from shine.trial.enrollment.selectors import participant_for_user
 from shine.trial.errors import Refused
 
 from . import casebook, selectors, services
-from .schemas import (CasebookOut, LockIn, LockOut, PlanIn, PlanOut, ProgressOut, QueryIn, QueryOut, SdvRowOut,
+from .schemas import (CasebookOut, LockIn, LockOut, PlanIn, PlanOut, QueryIn, QueryOut, SdvProgressOut, SdvRowOut,
                       SignatureOut, SignIn, TransitionIn, UnlockIn, VerifyIn)
 
 router = Router(tags=["monitoring"])
@@ -86,7 +86,7 @@ def plan_create(request, payload: PlanIn):
     return Status(201, _plan_out(plan))
 
 
-@router.get("/monitoring/sdv/progress", response=list[ProgressOut])
+@router.get("/monitoring/sdv/progress", response=list[SdvProgressOut])
 def sdv_progress(request, site: str = ""):
     return [{"participant_id": r.participant.number, "site": r.participant.site.code, "required": r.required,
              "verified": r.verified, "to_verify": r.to_verify, "reverify": r.reverify}

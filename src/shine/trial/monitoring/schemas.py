@@ -90,7 +90,7 @@ class PlanOut(Schema):
     created_at: dt.datetime
 
 
-class ProgressOut(Schema):
+class SdvProgressOut(Schema):
     participant_id: str
     site: str
     required: int
