@@ -173,3 +173,14 @@ def test_patch_of_sample_follow_up_and_baseline_keeps_the_rest(participant, tria
     r = c.put(f"/api/v1/participants/{participant.number}/baseline", {"platelets": 60, "reason": "x"},
               content_type="application/json")
     assert r.status_code in (400, 422)
+
+
+def test_a_comment_beside_a_value_is_stored_audited_and_shown_to_the_monitor(participant, trial, api_for, client_for):
+    r = api_for("nurse_hgh").post(URL.format(participant.number), {
+        **COMPLETE, "study_day": 1, "comments": {"pao2_fio2": "blood gas from 04:10, machine down"}},
+        content_type="application/json")
+    assert r.status_code == 201 and r.json()["comments"] == {"pao2_fio2": "blood gas from 04:10, machine down"}
+    event = AuditEvent.objects.filter(object_type="records.dailyrecord", action="create").get()
+    assert "machine down" in event.changes
+    page = client_for("monitor").get(f"/participants/{participant.number}/records/").content.decode()
+    assert "blood gas from 04:10, machine down" in page
