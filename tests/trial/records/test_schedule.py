@@ -9,6 +9,7 @@ from .factories import SOFA_DAY
 
 R = dt.datetime(2024, 1, 1, 8, 0, tzinfo=dt.UTC)
 D = dt.timedelta(days=1)
+H = dt.timedelta(hours=1)
 
 
 def statuses(facts):
@@ -83,3 +84,14 @@ def test_flagged_values_are_listed_and_reviewed(participant, trial, client_for):
     assert r.status_code == 302
     rec.refresh_from_db()
     assert not rec.needs_review and rec.warnings
+
+
+def test_a_running_infusion_needs_nothing_until_its_planned_end():
+    running = dict(randomised_at=R, stays=((R, None),), baseline_done=True, infusion_started=True)
+    s = statuses(sched.Facts(now=R + 30 * H, **running))
+    assert s["Infusion log: record the end"][0] == "upcoming"
+    s = statuses(sched.Facts(now=R + 80 * H, **running))
+    assert s["Infusion log: record the end"][0] == "due"
+    s = statuses(sched.Facts(now=R + 97 * H, **running))
+    assert s["Infusion log: record the end"][0] == "overdue"
+    assert statuses(sched.Facts(randomised_at=R, now=R + 7 * H))["Infusion log: record the start"][0] == "overdue"

@@ -114,12 +114,15 @@ def items(facts: Facts, protocol=None) -> list[Item]:
     out.append(Item("baseline", "Baseline (day 0)", 0, R, R + BASELINE_GRACE,
                     _status(now, R, R + BASELINE_GRACE, facts.baseline_done)))
     if facts.infusion_ended:
-        status = "done"
+        out.append(Item("infusion", "Infusion log", None, R, R + INFUSION_START_GRACE, "done"))
     elif facts.infusion_started:
-        status = _status(now, R, R + (p.intervention.duration_hours + 24) * dt.timedelta(hours=1), False)
+        # a running infusion needs nothing until its planned end: then its end is due, late a day after
+        end = R + p.intervention.duration_hours * dt.timedelta(hours=1)
+        out.append(Item("infusion", "Infusion log: record the end", None, end, end + DAY,
+                        _status(now, end, end + DAY, False)))
     else:
-        status = _status(now, R, R + INFUSION_START_GRACE, False)
-    out.append(Item("infusion", "Infusion log", None, R, R + INFUSION_START_GRACE, status))
+        out.append(Item("infusion", "Infusion log: record the start", None, R, R + INFUSION_START_GRACE,
+                        _status(now, R, R + INFUSION_START_GRACE, False)))
 
     current = min(study_day_of(R, now), s.daily_record_last_day)
     left_from = None
