@@ -11,7 +11,8 @@ from shine.trial.errors import Refused
 
 from . import selectors, services
 from .models import InterimRun
-from .schemas import FreezeOut, LetterOut, ProgressOut, RecommendationIn, RunIn, RunOut
+from .schemas import (DsmbRecommendationIn, InterimFreezeOut, InterimProgressOut, InterimRunIn, InterimRunOut,
+                      SponsorLetterOut)
 
 router = Router(tags=["reports"])
 
@@ -31,29 +32,29 @@ def _run(r) -> dict:
             "n_analysed": r.n_analysed, "open_files": r.open_files}
 
 
-@router.get("/reports/progress", response=ProgressOut)
+@router.get("/reports/progress", response=InterimProgressOut)
 def progress(request):
     p = selectors.progress(request.user)
     return {**p, "forecast": p["forecast"].as_dict()}
 
 
-@router.get("/reports/freezes", response=list[FreezeOut])
+@router.get("/reports/freezes", response=list[InterimFreezeOut])
 def freezes(request):
     return [_freeze(f) for f in selectors.freezes_for(request.user)]
 
 
-@router.post("/reports/freezes", response=FreezeOut)
+@router.post("/reports/freezes", response=InterimFreezeOut)
 def take_freeze(request):
     return _freeze(services.take_freeze(user=request.user, request_id=rid(request)))
 
 
-@router.post("/reports/freezes/{freeze_id}/run", response=RunOut)
-def run(request, freeze_id: int, payload: RunIn):
+@router.post("/reports/freezes/{freeze_id}/run", response=InterimRunOut)
+def run(request, freeze_id: int, payload: InterimRunIn):
     freeze = selectors.freeze_for(request.user, freeze_id)
     return _run(services.run_interim(freeze, user=request.user, prior_sd=payload.prior_sd, request_id=rid(request)))
 
 
-@router.get("/reports/interim", response=list[RunOut])
+@router.get("/reports/interim", response=list[InterimRunOut])
 def runs(request):
     return [_run(r) for r in selectors.runs_for(request.user)]
 
@@ -81,14 +82,14 @@ def _letter(r) -> dict:
             "letter": services.sponsor_letter(r)}
 
 
-@router.get("/reports/recommendations", response=list[LetterOut])
+@router.get("/reports/recommendations", response=list[SponsorLetterOut])
 def recommendations(request):
     """The letters to the sponsor (the rationale stays with the DSMB)."""
     return [_letter(r) for r in selectors.recommendations_for(request.user)]
 
 
-@router.post("/reports/recommendations", response=LetterOut)
-def record_recommendation(request, payload: RecommendationIn):
+@router.post("/reports/recommendations", response=SponsorLetterOut)
+def record_recommendation(request, payload: DsmbRecommendationIn):
     rec = services.record_recommendation(user=request.user, run=InterimRun.objects.order_by("-pk").first(),
                                          request_id=rid(request), **payload.dict())
     return _letter(rec)

@@ -7,7 +7,7 @@ from ninja import Schema
 from shine.api.inputs import Input
 
 
-class SiteProgressOut(Schema):
+class InterimSiteProgressOut(Schema):
     code: str
     name: str
     randomised: int
@@ -17,7 +17,7 @@ class SiteProgressOut(Schema):
     overdue: int | None  # overdue forms (the records worklist); None for a role that may not see participants
 
 
-class ForecastOut(Schema):
+class InterimForecastOut(Schema):
     target: int
     complete: int
     pending: int
@@ -30,17 +30,17 @@ class ForecastOut(Schema):
     method: str
 
 
-class ProgressOut(Schema):
+class InterimProgressOut(Schema):
     interim_n: int
     max_n: int
     randomised: int
     complete: int
     interim_reached: bool
-    sites: list[SiteProgressOut]
-    forecast: ForecastOut
+    sites: list[InterimSiteProgressOut]
+    forecast: InterimForecastOut
 
 
-class FreezeOut(Schema):
+class InterimFreezeOut(Schema):
     id: int
     data_cutoff: str
     n_randomised: int
@@ -49,7 +49,7 @@ class FreezeOut(Schema):
     run_id: int | None
 
 
-class RunOut(Schema):
+class InterimRunOut(Schema):
     id: int
     freeze_id: int
     data_cutoff: str
@@ -57,18 +57,18 @@ class RunOut(Schema):
     open_files: dict[str, str]
 
 
-class RunIn(Input):
+class InterimRunIn(Input):
     prior_sd: float = 1.0  # SD of the normal prior of the drift, in design drifts
 
 
-class RecommendationIn(Input):
+class DsmbRecommendationIn(Input):
     meeting_date: dt.date
     decision: str
     rationale: str
     members: list[str]
 
 
-class LetterOut(Schema):
+class SponsorLetterOut(Schema):
     id: int
     meeting_date: dt.date
     decision: str
