@@ -34,7 +34,9 @@ OWNER = {"allocation": "pharmacist", "allocation_list_new": "pharmacist", "alloc
 # POST-only endpoints (their form lives on another page): the fields they read
 POST_ONLY = {"screening_not_randomised": ["reason", "note"], "records_review": ["note"],
              "safety_assess": ["expected", "sponsor_related", "comment"], "safety_submission": ["kind", "at", "note"]}
-SECURITY_EVENTS = ("login_failed", "login_refused_locked", "unblind_refused")  # recorded refusals, no data
+# recorded refusals and password checks, no data
+SECURITY_EVENTS = ("login_failed", "login_refused_locked", "unblind_refused", "unblind_refused_locked",
+                   "unblind_password_ok", "permission_refused")
 SKIP = {"logout", "allocation_list_manifest", "records_sample_labels", "records_export_download",  # no form
         "safety_case_json", "safety_case_pdf", "safety_case_xml",
         "unblindings"}

@@ -107,3 +107,25 @@ def test_passwords_need_twelve_characters_and_may_be_long(sites):
     with pytest.raises(Refused, match="at least 12 characters"):
         create_user(actor=SYSTEM, username="short", role="nurse", sites=["HGH"], password="elevenchars")
     create_user(actor=SYSTEM, username="long", role="nurse", sites=["HGH"], password="p" * 20 + " words " * 9)
+
+
+def test_security_log_lines_are_json_and_refusals_are_audited(users, client_for, caplog):
+    import json
+    import logging
+
+    from shine.trial.audit.security import JsonLines
+
+    caplog.set_level(logging.INFO, logger="shine.security")
+    nurse = client_for("nurse_hgh")
+    assert nurse.get("/audit/").status_code == 403
+    Client().post("/login/", {"username": "evil\r\n{\"event\": \"login\"}", "password": "x" * 12})
+    formatted = [JsonLines().format(r) for r in caplog.records if r.name == "shine.security"]
+    assert all("\n" not in line for line in formatted)  # a CR/LF typed by a user cannot start a new line
+    lines = [json.loads(line) for line in formatted]
+    refused = [e for e in lines if e["event"] == "permission_refused"]
+    assert refused and refused[0]["route"] == "/audit/" and refused[0]["user"] == "nurse_hgh"
+    failed = [e for e in lines if e["event"] == "login_failed"]
+    assert failed and failed[0]["user"].startswith("evil\r\n")
+    assert not [e for e in lines if e["event"] == "login"]
+    ev = AuditEvent.objects.filter(action="permission_refused").latest("id")
+    assert ev.actor == "nurse_hgh" and ev.reason == "GET /audit/ → 403"

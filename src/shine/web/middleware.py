@@ -39,3 +39,31 @@ def session_lifetime_and_no_store(get_response):
         return response
 
     return middleware
+
+
+def security_log(get_response):
+    """Every refusal of a signed-in or anonymous request (401, 403) is a security event: audited and logged."""
+    def middleware(request):
+        response = get_response(request)
+        if response.status_code in (401, 403):
+            _refusal(request, response.status_code)
+        return response
+
+    return middleware
+
+
+def _refusal(request, status: int) -> None:
+    from django.db import transaction
+
+    from shine.trial.audit import security
+    from shine.trial.audit import services as audit
+
+    user = getattr(request, "user", None)
+    signed_in = user is not None and user.is_authenticated
+    actor = audit.Actor.of(user, request.request_id) if signed_in else \
+        audit.Actor(username="(anonymous)", role="anonymous", request_id=request.request_id)
+    with transaction.atomic():
+        audit.record(actor=actor, action="permission_refused", object_type="security.request",
+                     object_id=request.path[:64], reason=f"{request.method} {request.path[:500]} → {status}")
+    security.event("permission_refused", user=actor.username, role=actor.role, method=request.method,
+                   route=request.path, status=status, request_id=request.request_id)

@@ -132,6 +132,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "shine.web.middleware.session_lifetime_and_no_store",
+    "shine.web.middleware.security_log",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -228,8 +229,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"},
-                 "security": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout"}},
+                 "security": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout",
+                              "formatter": "json_lines"}},
+    "formatters": {"json_lines": {"()": "shine.trial.audit.security.JsonLines"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
-    # security events (audit anchors) always reach stdout, whatever LOG_LEVEL says
+    # the security log (shine.trial.audit.security) always reaches stdout as JSON lines, whatever LOG_LEVEL says
     "loggers": {"shine.security": {"handlers": ["security"], "level": "INFO", "propagate": False}},
 }

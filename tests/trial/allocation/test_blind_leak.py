@@ -19,7 +19,7 @@ from shine.trial.allocation.models import Allocation, Pack, RandomisationList
 from shine.trial.enrollment import services as enrolment
 from shine.trial.enrollment.models import Participant, Screening
 from tests.trial.conftest import PASSWORD, PERSONAS, SYSTEM
-from tests.trial.enrollment.factories import enrolled, randomised, screening
+from tests.trial.enrollment.factories import enrolled, randomised, screening, trial_setup
 
 P = protocol.load()
 FORBIDDEN = {"iloprost", "placebo", P.active_arm.lower(), P.control_arm.lower()}
@@ -29,6 +29,8 @@ BLINDED = [name for name, (role, _) in PERSONAS.items() if ROLES[role].blinded]
 @pytest.fixture
 def running_trial(trial, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # enough packs of each arm at HGH for every randomisation below, however the blocks fall
+    trial_setup(trial["pharmacist"], packs=6)
     nurse, nurse_rh = trial["nurse_hgh"], trial["nurse_rh"]
     for _ in range(3):
         randomised(nurse)

@@ -147,7 +147,8 @@ def test_no_active_list_and_a_used_up_list(users):
     nurse = users["nurse_hgh"]
     p = enrolled(nurse)
     assert "no randomisation list is active" in str(nothing_written(call(p, nurse)))
-    setup_randomisation(pharmacist=users["pharmacist"], length_per_site=2, packs_per_arm_per_site=3)
+    # as many packs of each arm as the longest block, so the list runs out before any arm does
+    setup_randomisation(pharmacist=users["pharmacist"], length_per_site=2, packs_per_arm_per_site=6)
     size = Slot.objects.filter(site__code="HGH").count()
     for _ in range(size):
         randomised(nurse)

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from shine import protocol
+from shine.trial.audit import security
 from shine.trial.audit import services as audit
 from shine.trial.audit.models import AuditEvent
 from shine.trial.audit.services import Actor
@@ -85,7 +86,10 @@ def change_role(user: User, *, actor: Actor, role: str, reason: str) -> User:
         role_def(role)
     except ValueError as exc:
         raise Refused(str(exc), field="role") from None
-    return audit.update(user, actor=actor, reason=reason, role=role)
+    before = user.role
+    user = audit.update(user, actor=actor, reason=reason, role=role)
+    security.event("role_changed", user=user.username, old=before, new=role, by=actor.username)
+    return user
 
 
 def deactivate(user: User, *, actor: Actor, reason: str) -> User:
@@ -133,6 +137,7 @@ def user_for_token(raw: str) -> User | None:
     if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
         token.last_used_at = now
         token.save(update_fields=["last_used_at"])
+        security.event("token_used", user=token.user.username, token=token.prefix)  # at most once a minute
     return token.user
 
 
@@ -183,6 +188,8 @@ def login(request, *, username: str, password: str) -> User:
             request.session[SESSION_STARTED] = dt.datetime.now(dt.UTC).isoformat()
             audit.record(actor=Actor.of(user, request_id), action="login", object_type="accounts.login",
                          object_id=username[:64])
+    outcome = "login" if refusal is None else "login_failed" if refusal.field == "password" else "login_refused_locked"
+    security.event(outcome, user=username[:150], request_id=request_id)
     if refusal is not None:  # raised after the commit: the attempt stays in the trail
         raise refusal
     return user

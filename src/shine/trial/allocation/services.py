@@ -362,14 +362,13 @@ def emergency_unblind(participant: Participant, *, user: User, reason: str, pass
                          object_id=user.username[:64], reason=f"wrong password (participant {participant.number})")
             refusal = Refused("the password is wrong: re-enter your own password to unblind", field="password",
                               status=403)
-        else:
+        else:  # the success that ends a run of failures, in the unblinding's own transaction
             audit.record(actor=actor, action="unblind_password_ok", object_type=UNBLIND_ATTEMPTS,
                          object_id=user.username[:64], reason=f"participant {participant.number}")
+            unblinding = audit.create(Unblinding, actor=actor, participant=participant, user=user, at=_now(),
+                                      clinical_reason=reason)
     if refusal is not None:
         raise refusal
-    with transaction.atomic():
-        unblinding = audit.create(Unblinding, actor=actor, participant=participant, user=user, at=_now(),
-                                  clinical_reason=reason)
     _notify_sponsor(unblinding, actor)
     return allocation.slot.arm
 

@@ -2,7 +2,7 @@
 
 After every commit that adds seals, the new head (seal number and hash) is appended to the anchor file
 (``settings.SHINE_AUDIT_ANCHOR_FILE``, one JSON line each, opened append-only) and logged on the
-``shine.security`` logger. ``shine audit verify --anchor FILE`` then holds the database's chain to every
+security log (``shine.trial.audit.security``). ``shine audit verify --anchor FILE`` then holds the database's chain to every
 line: a trail cut short, a tail deleted, or a chain forged anew from scratch no longer matches the anchor.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-log = logging.getLogger("shine.security")
+from . import security
 
 
 def after_commit(*, using: str, seq: int, hash: str) -> None:
@@ -37,9 +36,9 @@ def write(*, seq: int, hash: str, path: Path | None = None) -> None:
             os.write(fd, (line + "\n").encode())
         finally:
             os.close(fd)
-    except OSError:  # the write stands (it is sealed in the database); the gap in the anchor is logged
-        log.exception("audit anchor: could not append seal #%s to %s", seq, path)
-    log.info("audit anchor seq=%s hash=%s", seq, hash)
+    except OSError as exc:  # the write stands (it is sealed in the database); the gap in the anchor is logged
+        security.event("audit_anchor_failed", seq=seq, path=str(path), error=exc.strerror)
+    security.event("audit_anchor", seq=seq, hash=hash)
 
 
 @dataclass(frozen=True)
