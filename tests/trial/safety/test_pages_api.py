@@ -143,3 +143,25 @@ def test_remind_twice_sends_one_mail_and_one_line_each(trial, rsi, capsys):
     assert len(first) == 1 and first[0] == "safety remind: 1 clock(s) due or overdue, 1 newly mailed"
     assert second == ["safety remind: 1 clock(s) due or overdue, 0 newly mailed"]
     assert len(mail.outbox) == 1 and case.number in mail.outbox[0].body and Reminder.objects.count() == 1
+
+
+def test_safety_schema_names_are_unique_in_the_api():
+    """OpenAPI components are keyed by class name: a name shared with another app's schema would make one
+    endpoint document (and be fuzzed against) the other's shape."""
+    import importlib
+    import inspect
+
+    from ninja import Schema
+
+    def names(module):
+        mod = importlib.import_module(module)
+        return {n for n, c in inspect.getmembers(mod, inspect.isclass)
+                if issubclass(c, Schema) and c.__module__ == mod.__name__}
+
+    ours = names("shine.trial.safety.schemas")
+    for app in ("accounts", "audit", "enrollment", "allocation", "records", "reports", "monitoring"):
+        try:
+            theirs = names(f"shine.trial.{app}.schemas")
+        except ModuleNotFoundError:
+            continue
+        assert not ours & theirs, app

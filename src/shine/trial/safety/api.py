@@ -16,7 +16,7 @@ from shine.trial.errors import Refused
 from . import output, selectors, services
 from .report import annual_report
 from .schemas import (AnnualReportOut, AssessIn, CaseOut, CaseOutputOut, CaseSummaryOut, EventIn, NewEventIn, RsiIn,
-                      RsiOut, SubmissionIn, WorkItemOut)
+                      RsiOut, SafetyWorkItemOut, SubmissionIn)
 
 router = Router(tags=["safety"])
 
@@ -109,7 +109,7 @@ def case_output(request, case_id: str):
     return {"case": out, "valid": not missing, "missing": missing}
 
 
-@router.get("/safety/worklist", response=list[WorkItemOut])
+@router.get("/safety/worklist", response=list[SafetyWorkItemOut])
 def worklist(request):
     return [{"case_id": i.case, "participant_id": i.participant, "what": i.what, "due": i.due, "state": i.state}
             for i in selectors.worklist(request.user)]

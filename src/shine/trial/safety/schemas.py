@@ -84,7 +84,7 @@ class VersionOut(Schema):
     entered_at: dt.datetime
 
 
-class AssessmentOut(Schema):
+class SponsorAssessmentOut(Schema):
     number: int
     case_version: int
     rsi_version: str
@@ -111,7 +111,7 @@ class CaseOut(Schema):
     site_aware_at: dt.datetime | None
     sponsor_aware_at: dt.datetime | None
     versions: list[VersionOut]
-    assessments: list[AssessmentOut]
+    assessments: list[SponsorAssessmentOut]
     clocks: list[ClockOut]
     susar: str
 
@@ -126,7 +126,7 @@ class CaseSummaryOut(Schema):
     version: int
 
 
-class WorkItemOut(Schema):
+class SafetyWorkItemOut(Schema):
     case_id: str
     participant_id: str
     what: str
