@@ -98,3 +98,23 @@ def test_casebook_page_and_api(trial, day1, client_for, api_for):
                                 {"meaning": "approval", "password": PASSWORD}, content_type="application/json")
     assert r.status_code == 403
 
+
+
+def test_a_lock_is_enforced_where_the_forms_write(trial, day1, api_for):
+    """The data manager's locks refuse the records services themselves (pages and API alike), with no extra
+    statement on an unlocked save: the casebook lock is read in the participant's locking statement."""
+    p, dm, nurse = day1.participant, trial["data_manager"], trial["nurse_hgh"]
+    one = services.lock(user=dm, participant=p, form="daily", object_id=day1.pk, reason="verified and clean")
+    with pytest.raises(Refused, match="day 1 of .* is locked") as e:
+        records.update_daily_record(user=nurse, record=day1, values={"platelets": 80}, partial=True, reason="lab")
+    assert e.value.status == 409
+    r = api_for("nurse_hgh").patch(f"/api/v1/participants/{p.number}/daily-records/1",
+                                   {"platelets": 80, "reason": "lab"}, content_type="application/json")
+    assert r.status_code == 409 and "locked" in r.json()["detail"]
+    services.unlock(user=dm, lock=one, reason="query on day 1")
+    records.update_daily_record(user=nurse, record=day1, values={"platelets": 80}, partial=True, reason="lab")
+    services.lock(user=dm, participant=p, reason="casebook complete")
+    with pytest.raises(Refused, match="casebook of .* is locked"):
+        records.update_daily_record(user=nurse, record=day1, values={"platelets": 81}, partial=True, reason="lab")
+    day1.refresh_from_db()
+    assert day1.platelets == 80

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.apps import apps
 from django.db import connection, transaction
 from django.http import Http404
 from django.utils import timezone
@@ -48,9 +49,20 @@ def _local(t: dt.datetime) -> str:
 
 
 
-def _begin(user: User, participant: Participant) -> Participant:
-    """Permission, site and randomisation checks; returns the participant's row, locked (inside a transaction)."""
-    return _locked(user, participant)[0]
+def _begin(user: User, participant: Participant, record=None) -> Participant:
+    """Permission, site, randomisation and data-lock checks (``record``: the saved record about to change);
+    returns the participant's row, locked (inside a transaction)."""
+    row = _locked(user, participant)[0]
+    _refuse_if_locked(row, record)
+    return row
+
+
+def _refuse_if_locked(row: Participant, record) -> None:
+    """Refuse a change to a record the data manager has locked (the casebook lock is checked by _locked)."""
+    if record is not None and row.record_locked:  # some record of this casebook is locked: is it this one?
+        from shine.trial.monitoring.services import assert_not_locked
+
+        assert_not_locked(row, record)
 
 
 def _locked(user: User, participant: Participant, *, day: int | None = None) -> list[Participant]:
@@ -70,13 +82,20 @@ def _locked(user: User, participant: Participant, *, day: int | None = None) -> 
         raise Http404("no such participant")
     if rows[0].randomised_at is None:
         raise Refused(f"{rows[0].number} is not randomised: case report forms start at randomisation", status=409)
+    if rows[0].casebook_lock_reason is not None:
+        raise Refused(f"the casebook of {rows[0].number} is locked ({rows[0].casebook_lock_reason}): a data "
+                      "manager must unlock it before any change", status=409)
     return rows
 
 
 def _lock_sql(*, picture: bool) -> str:
     q = connection.ops.quote_name
     table = {m: q(m._meta.db_table) for m in (Participant, Membership, IcuStay, Death, DailyRecord)}
-    columns, join, order = "p.*", "", ""
+    locks = q(apps.get_model("monitoring", "Lock")._meta.db_table)  # the data manager's locks, in the same statement
+    active = f"FROM {locks} l WHERE l.participant_id = p.id AND l.unlocked_at IS NULL AND l.object_type"
+    columns = (f"p.*, (SELECT l.lock_reason {active} = '' LIMIT 1) AS casebook_lock_reason, "
+               f"EXISTS (SELECT 1 {active} <> '') AS record_locked")
+    join, order = "", ""
     if picture:
         columns += (", s.admitted_at AS picture_admitted_at, s.discharged_at AS picture_discharged_at, "
                     f"(SELECT d.died_at FROM {table[Death]} d WHERE d.participant_id = p.id) AS picture_died_at, "
@@ -261,6 +280,7 @@ def save_baseline(*, user: User, participant: Participant, values: dict, reason:
         out, warnings = _baseline_values(participant, values)
         out.update(_flag(warnings))
         existing = Baseline.objects.select_for_update().filter(participant=participant).first()
+        _refuse_if_locked(participant, existing)
         stay1 = IcuStay.objects.filter(participant=participant, stay=1).first()
         if existing is None:
             baseline = audit.create(Baseline, actor=actor, participant=participant, entered_by=user,
@@ -361,7 +381,7 @@ def update_daily_record(*, user: User, record: DailyRecord, values: dict, reason
     """Change a saved daily record; a reason is required. ``values`` holds every value again, as on the form,
     or with ``partial`` only the fields that change (the others keep their saved values)."""
     with transaction.atomic():
-        participant = _begin(user, record.participant)
+        participant = _begin(user, record.participant, record)
         _consent(participant, sched.day_start(participant.randomised_at, record.study_day))
         if partial:
             values = _merged(record, values)
@@ -521,7 +541,7 @@ def record_blood_sample(*, user: User, participant: Participant, study_day, draw
 def update_blood_sample(*, user: User, sample: BloodSample, drawn_at, frozen_at=None, comments: str = "",
                         reason: str, request_id: str = "") -> BloodSample:
     with transaction.atomic():
-        participant = _begin(user, sample.participant)
+        participant = _begin(user, sample.participant, sample)
         values, warnings = _sample_values(participant, sample.study_day, drawn_at, frozen_at, comments)
         _consent(participant, values["drawn_at"])
         return audit.update(sample, actor=Actor.of(user, request_id), reason=reason, **values, **_flag(warnings))
@@ -620,6 +640,7 @@ def record_death(*, user: User, participant: Participant, died_at, cause: str = 
         if InfusionSegment.objects.filter(participant=participant, started_at__gt=at).exists():
             raise Refused("an infusion segment starts after this time", field="died_at", status=409)
         existing = Death.objects.select_for_update().filter(participant=participant).first()
+        _refuse_if_locked(participant, existing)
         if existing is None:
             death = audit.create(Death, actor=actor, reason=entered_text("reason", reason, limit=audit.REASON_LIMIT),
                                  participant=participant, died_at=at, cause=cause, entered_by=user)
@@ -692,7 +713,7 @@ def record_follow_up(*, user: User, participant: Participant, visit_day, values:
 
 def update_follow_up(*, user: User, visit: FollowUp, values: dict, reason: str, request_id: str = "") -> FollowUp:
     with transaction.atomic():
-        participant = _begin(user, visit.participant)
+        participant = _begin(user, visit.participant, visit)
         out, kind = _followup_values(participant, visit.visit_day, values)
         _consent(participant, out["assessed_at"], kind=kind)
         return audit.update(visit, actor=Actor.of(user, request_id), reason=reason, **out)
