@@ -140,3 +140,21 @@ def test_mortality_risk_ratio():
     r1, r0 = (days[active] <= 90).mean(), (days[~active] <= 90).mean()
     se_log = math.sqrt((1 - r1) / (r1 * active.sum()) + (1 - r0) / (r0 * (~active).sum()))
     assert abs(math.log(r1 / r0) - math.log(0.8)) <= 3 * se_log
+
+
+
+def test_the_effect_acts_after_randomisation_not_on_the_baseline():
+    """With a large effect the baseline modified SOFA is the same in both arms (within 3 SE), while the mean
+    daily modified SOFA is lower on the active arm: the drug cannot act before randomisation."""
+    tables = generate_dataset(3000, 5, effect=3.0).tables
+    p = tables["participants"]
+    active = p["arm"] == protocol.load().active_arm
+    base = p["baseline_sofa_modified"]
+    se = math.sqrt(base[active].var() / active.sum() + base[~active].var() / (~active).sum())
+    assert abs(base[active].mean() - base[~active].mean()) <= 3 * se
+    daily = tables["daily"].merge(p[["participant_id", "arm"]], on="participant_id")
+    scores = sofa_arrays(**{k: daily[k].to_numpy(dtype=float) for k in SOFA_INPUTS if k in daily})
+    daily = daily.assign(modified=np.asarray(scores.modified, dtype=float))
+    per_patient = daily.groupby(["participant_id", "arm"])["modified"].mean().reset_index()
+    gap = per_patient.groupby("arm")["modified"].mean()
+    assert gap[protocol.load().control_arm] - gap[protocol.load().active_arm] > 1.5

@@ -225,7 +225,8 @@ def generate_dataset(n_patients: int = 279, seed: int = 1, *, effect: float | No
     # latent organ severities: patient level + recovery or terminal worsening + AR(1) day-to-day noise
     means = np.asarray(par.organ_means) + par.severity
     level0 = means + np.outer(frailty, par.organ_frailty) + rng.normal(0, 0.6, (n, len(ORGANS)))
-    level0 -= np.where(arm, par.effect * par.effect_scale / len(ORGANS), 0.0)[:, None]
+    # the drug acts after randomisation: the baseline is drawn from the untreated level
+    treated = level0 - np.where(arm, par.effect * par.effect_scale / len(ORGANS), 0.0)[:, None]
     noise = np.empty((n, horizon + 1, len(ORGANS)))
     rho, sd = par.day_to_day_correlation, par.day_to_day_sd
     noise[:, 0] = rng.normal(0, sd, (n, len(ORGANS)))
@@ -233,7 +234,7 @@ def generate_dataset(n_patients: int = 279, seed: int = 1, *, effect: float | No
         noise[:, d] = rho * noise[:, d - 1] + math.sqrt(1 - rho * rho) * rng.normal(0, sd, (n, len(ORGANS)))
     t = dd - 0.5
     recovering = np.where(icu_death[di], 0.3, 1.0)
-    latent = (level0[di] - np.outer(recovering * np.minimum(t, 10), par.recovery_per_day)
+    latent = (treated[di] - np.outer(recovering * np.minimum(t, 10), par.recovery_per_day)
               + (par.terminal_worsening * np.clip(3 - (death_day[di] - t), 0, 3) * icu_death[di])[:, None]
               + noise[di, dd])
     score = np.clip(np.floor(latent), 0, 4).astype(int)
