@@ -131,6 +131,10 @@ def rsi_create(request, payload: RsiIn):
                         "expected_reactions": [x for x in r.expected_reactions.splitlines() if x.strip()]})
 
 
+# the trial's possible reporting years (a date far outside them has no meaning, and no fixed UTC offset)
+ANNUAL_REPORT_YEARS = (2019, 2100)
+
+
 @router.get("/safety/annual-report", response=AnnualReportOut)
 def annual(request, period_start: dt.date, period_end: dt.date):
     """Line listing of serious adverse reactions and cumulative tabulation of serious adverse events for a
@@ -139,11 +143,14 @@ def annual(request, period_start: dt.date, period_end: dt.date):
     if not (user.can(Perm.ASSESS_SAFETY) or user.can(Perm.VIEW_SAFETY)):
         require(user, Perm.VIEW_SAFETY)
     tz = timezone.get_current_timezone()
-    try:
-        start = dt.datetime.combine(period_start, dt.time.min, tzinfo=tz)
-        end = dt.datetime.combine(period_end, dt.time.max, tzinfo=tz)
-    except (OverflowError, ValueError):
-        raise Refused("period dates must be real dates", field="period_start") from None
+    for name, day in (("period_start", period_start), ("period_end", period_end)):
+        if not ANNUAL_REPORT_YEARS[0] <= day.year <= ANNUAL_REPORT_YEARS[1]:
+            raise Refused(f"{name.replace('_', ' ')} must lie in the years {ANNUAL_REPORT_YEARS[0]}–"
+                          f"{ANNUAL_REPORT_YEARS[1]}; got {day.isoformat()}", field=name)
+    if period_end < period_start:
+        raise Refused("period end must be on or after the period start", field="period_end")
+    start = dt.datetime.combine(period_start, dt.time.min, tzinfo=tz)
+    end = dt.datetime.combine(period_end, dt.time.max, tzinfo=tz)
     r = annual_report(selectors.cases_for(user), period_start=start, period_end=end)
     return {"period_start": r.period_start, "period_end": r.period_end,
             "sars": [s.__dict__ | {"criteria": list(s.criteria)} for s in r.sars],
