@@ -14,8 +14,9 @@ $(BIN)/shine: pyproject.toml
 
 install: $(BIN)/shine
 
+# the demo trial includes one past the interim (SHINE_DEMO_INTERIM=0 leaves it out: a faster load)
 demo: install
-	$(BIN)/shine demo
+	SHINE_DEMO_INTERIM=$${SHINE_DEMO_INTERIM:-1} $(BIN)/shine demo
 	$(BIN)/shine serve --port $(PORT)
 
 test: install

@@ -233,6 +233,8 @@ LOGGING = {
                               "formatter": "json_lines"}},
     "formatters": {"json_lines": {"()": "shine.trial.audit.security.JsonLines"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
-    # the security log (shine.trial.audit.security) always reaches stdout as JSON lines, whatever LOG_LEVEL says
-    "loggers": {"shine.security": {"handlers": ["security"], "level": "INFO", "propagate": False}},
+    # the security log (shine.trial.audit.security) reaches stdout as JSON lines whatever LOG_LEVEL says; in the
+    # demo only its warnings (a chain head per write would bury what the demo prints)
+    "loggers": {"shine.security": {"handlers": ["security"], "propagate": False,
+                                   "level": os.environ.get("SECURITY_LOG_LEVEL", "INFO" if PRODUCTION else "WARNING")}},
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import secrets
 
 from django.conf import settings
@@ -189,7 +190,8 @@ def login(request, *, username: str, password: str) -> User:
             audit.record(actor=Actor.of(user, request_id), action="login", object_type="accounts.login",
                          object_id=username[:64])
     outcome = "login" if refusal is None else "login_failed" if refusal.field == "password" else "login_refused_locked"
-    security.event(outcome, user=username[:150], request_id=request_id)
+    security.event(outcome, level=logging.INFO if refusal is None else logging.WARNING, user=username[:150],
+                   request_id=request_id)
     if refusal is not None:  # raised after the commit: the attempt stays in the trail
         raise refusal
     return user

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,7 @@ def write(*, seq: int, hash: str, path: Path | None = None) -> None:
         finally:
             os.close(fd)
     except OSError as exc:  # the write stands (it is sealed in the database); the gap in the anchor is logged
-        security.event("audit_anchor_failed", seq=seq, path=str(path), error=exc.strerror)
+        security.event("audit_anchor_failed", level=logging.ERROR, seq=seq, path=str(path), error=exc.strerror)
     security.event("audit_anchor", seq=seq, hash=hash)
 
 

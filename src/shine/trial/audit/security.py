@@ -21,5 +21,5 @@ class JsonLines(logging.Formatter):
         return json.dumps(entry, ensure_ascii=True, default=str, sort_keys=True)
 
 
-def event(name: str, **fields) -> None:
-    log.info(name, extra={"security": fields})
+def event(name: str, *, level: int = logging.INFO, **fields) -> None:
+    log.log(level, name, extra={"security": fields})
