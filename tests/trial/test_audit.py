@@ -216,3 +216,11 @@ def test_createsuperuser_goes_through_the_audit(db, sites):
     ev = AuditEvent.objects.order_by("-id").first()
     assert ev.object_type == "accounts.user" and ev.actor == "system:createuser"
     assert verify().ok
+
+
+def test_the_audit_page_shows_times_in_utc_as_its_column_says(users, client_for):
+    import datetime as dt
+
+    ev = AuditEvent.objects.order_by("-id").first()
+    page = client_for("auditor").get("/audit/").content.decode()
+    assert "Time (UTC)" in page and ev.at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S") in page
