@@ -48,3 +48,24 @@ def entered_time(name: str, value, *, required: bool = True) -> dt.datetime | No
     if value > timezone.now() + CLOCK_SKEW:
         raise Refused(f"{label} must not be in the future", field=name)
     return value
+
+
+def rid(request) -> str:
+    """The request's id (set by ``shine.web.middleware.request_id``), for the audit events of its writes."""
+    return getattr(request, "request_id", "")
+
+
+def refuse(form, exc: Refused, *, field: str | None = None) -> int:
+    """Put a refusal on a page's form (on its field, ``field`` or the refusal's own, when the form has it);
+    returns the status to answer with."""
+    name = exc.field if field is None else field
+    form.add_error(name if name in form.fields else None, str(exc))
+    return exc.status if exc.status in (400, 403, 409) else 400
+
+
+def attempt(form, action) -> tuple[object | None, int]:
+    """Run a page's service call: (its result, 200), or (None, status) with the refusal on the form."""
+    try:
+        return action(), 200
+    except Refused as exc:
+        return None, refuse(form, exc)

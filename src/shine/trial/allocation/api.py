@@ -7,17 +7,13 @@ import dataclasses
 from ninja import Header, Router, Status
 
 from shine.trial.enrollment.selectors import participant_for_user
-from shine.trial.errors import Refused
+from shine.trial.errors import Refused, rid
 
 from . import selectors, services
 from .schemas import (AllocationOut, CreatePacksIn, GenerateListIn, ImportListIn, ListOut, PackEventIn, PackOut,
                       RandomisedOut, RandomiseIn, UnblindIn, UnblindingOut, UnblindOut)
 
 router = Router(tags=["allocation"])
-
-
-def rid(request) -> str:
-    return getattr(request, "request_id", "")
 
 
 @router.post("/participants/{participant_id}/randomise", response=RandomisedOut)

@@ -14,8 +14,7 @@ from shine.trial.accounts.models import Site
 from shine.trial.accounts.roles import Perm
 from shine.trial.accounts.selectors import require
 from shine.trial.enrollment.selectors import participant_for_user
-from shine.trial.enrollment.views import refuse, rid
-from shine.trial.errors import Refused
+from shine.trial.errors import Refused, refuse, rid
 
 from . import lists, selectors, services
 from .forms import CreatePacksForm, GenerateListForm, ImportListForm, PackEventForm, UnblindForm

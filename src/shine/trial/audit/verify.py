@@ -10,7 +10,7 @@ from django.apps import apps
 
 from . import anchor as anchor_mod
 from . import chain
-from .models import AuditedModel, AuditEvent, AuditSeal
+from .models import AuditedModel, AuditEvent
 from .services import content_hash_of, object_type, seal_pending, snapshot
 
 DATA_ACTIONS = ("create", "update", "delete")

@@ -11,7 +11,7 @@ from ninja import Query, Router, Status
 from pydantic import Field
 
 from shine.api.inputs import Input
-from shine.trial.errors import Refused
+from shine.trial.errors import Refused, rid
 
 from . import selectors, services
 from .models import Participant, Screening
@@ -20,10 +20,6 @@ from .schemas import (ConsentEventOut, ConsentIn, CprIn, EnrolIn, NotRandomisedI
 from .views import reason_text
 
 router = Router(tags=["enrolment"])
-
-
-def rid(request) -> str:
-    return getattr(request, "request_id", "")
 
 
 def screening_out(s: Screening) -> dict:

@@ -11,22 +11,12 @@ from shine import protocol as protocol_mod
 from shine.clinical import eligibility
 from shine.trial.accounts.roles import Perm
 from shine.trial.accounts.selectors import require
-from shine.trial.errors import Refused
+from shine.trial.errors import Refused, refuse, rid
 
 from . import consent as rules
 from . import selectors, services
 from .forms import ConsentForm, EnrolForm, NotRandomisedForm, RandomiseForm, ScreeningEditForm, ScreeningForm
 from .models import Screening
-
-
-def refuse(form, exc: Refused) -> int:
-    """Put a refusal on the form (on its field when the form has it); the status to answer with."""
-    form.add_error(exc.field if exc.field in form.fields else None, str(exc))
-    return exc.status if exc.status in (400, 403, 409) else 400
-
-
-def rid(request) -> str:
-    return getattr(request, "request_id", "")
 
 
 def reason_text(failure: eligibility.Failure) -> str:

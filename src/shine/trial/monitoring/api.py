@@ -8,17 +8,13 @@ from ninja import Router, Status
 from shine.trial.accounts.roles import Perm
 from shine.trial.accounts.selectors import require
 from shine.trial.enrollment.selectors import participant_for_user
-from shine.trial.errors import Refused
+from shine.trial.errors import Refused, rid
 
 from . import casebook, selectors, services
-from .schemas import (CasebookOut, LockIn, LockOut, PlanIn, PlanOut, QueryIn, QueryOut, SdvProgressOut, SdvRowOut,
-                      SignatureOut, SignIn, TransitionIn, UnlockIn, VerifyIn)
+from .schemas import (CasebookOut, LockIn, PlanIn, PlanOut, QueryIn, QueryOut, SdvProgressOut, SdvRowOut,
+                      SignIn, TransitionIn, UnlockIn, VerifyIn)
 
 router = Router(tags=["monitoring"])
-
-
-def rid(request) -> str:
-    return getattr(request, "request_id", "")
 
 
 def query_out(q, user, *, messages: bool = True) -> dict:

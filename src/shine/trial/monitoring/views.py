@@ -13,22 +13,10 @@ from django.views.decorators.http import require_http_methods
 from shine.trial.accounts.roles import Perm
 from shine.trial.accounts.selectors import require, sites_for
 from shine.trial.enrollment.selectors import participant_for_user
-from shine.trial.errors import Refused
+from shine.trial.errors import Refused, attempt, rid
 
 from . import casebook, selectors, services
 from . import forms as f
-
-
-def rid(request) -> str:
-    return getattr(request, "request_id", "")
-
-
-def _attempt(form, action):
-    try:
-        return action(), 200
-    except Refused as exc:
-        form.add_error(exc.field if exc.field in form.fields else None, str(exc))
-        return None, exc.status if exc.status in (400, 403, 409) else 400
 
 
 def _record(value: str) -> tuple[str, str]:
@@ -73,7 +61,7 @@ def participant_queries(request, key):
         if form.is_valid():
             d = form.cleaned_data
             rec_form, oid = _record(d["record"])
-            q, status = _attempt(form, lambda: services.raise_query(
+            q, status = attempt(form, lambda: services.raise_query(
                 user=user, participant=p, text=d["text"], form=rec_form, object_id=oid, field=d["field"],
                 candidate=d["candidate"], request_id=rid(request)))
             if q is not None:
@@ -97,7 +85,7 @@ def query_detail(request, pk):
         status = 400
         if form.is_valid():
             d = form.cleaned_data
-            done, status = _attempt(form, lambda: services.transition(
+            done, status = attempt(form, lambda: services.transition(
                 user=user, query=q, action=d["action"], text=d["text"], corrected=d["corrected"],
                 request_id=rid(request)))
             if done is not None:
@@ -135,7 +123,7 @@ def participant_sdv(request, key):
         status = 400
         if form.is_valid():
             rec_form, oid = _record(form.cleaned_data["record"])
-            v, status = _attempt(form, lambda: services.verify(user=user, participant=p, form=rec_form,
+            v, status = attempt(form, lambda: services.verify(user=user, participant=p, form=rec_form,
                                                                object_id=oid, note=form.cleaned_data["note"],
                                                                request_id=rid(request)))
             if v is not None:
@@ -168,7 +156,7 @@ def sdv_plan(request):
                     raise Refused("rules must be JSON", field="rules") from None
                 return services.create_plan(user=user, rules=parsed, seed=d["seed"], note=d["note"],
                                             request_id=rid(request))
-            plan, status = _attempt(form, act)
+            plan, status = attempt(form, act)
             if plan is not None:
                 return redirect("monitoring_sdv_plan")
     return render(request, "monitoring/sdv_plan.html", {
@@ -201,7 +189,7 @@ def participant_casebook(request, key):
         if action == "sign":
             form = forms_["sign_form"] = f.SignForm(request.POST)
             if form.is_valid():
-                done, status = _attempt(form, lambda: services.sign(
+                done, status = attempt(form, lambda: services.sign(
                     user=user, participant=participant_for_user(user, key, write=True),
                     meaning=form.cleaned_data["meaning"], password=form.cleaned_data["password"],
                     request_id=rid(request)))
@@ -211,7 +199,7 @@ def participant_casebook(request, key):
             form = forms_["lock_form"] = f.LockForm(request.POST)
             if form.is_valid():
                 rec_form, oid = _record(form.cleaned_data["record"])
-                done, status = _attempt(form, lambda: services.lock(
+                done, status = attempt(form, lambda: services.lock(
                     user=user, participant=p, form=rec_form, object_id=oid, reason=form.cleaned_data["reason"],
                     request_id=rid(request)))
                 if done is not None:
@@ -223,7 +211,7 @@ def participant_casebook(request, key):
                 lk = selectors.lock_for_user(user, lock_id)
                 if lk.participant_id != p.pk:
                     raise PermissionDenied("that lock belongs to another participant")
-                done, status = _attempt(form, lambda: services.unlock(
+                done, status = attempt(form, lambda: services.unlock(
                     user=user, lock=lk, reason=form.cleaned_data["reason"], request_id=rid(request)))
                 if done is not None:
                     return redirect("monitoring_casebook", key=p.number)

@@ -12,7 +12,7 @@ from shine.trial.accounts.selectors import require
 
 from . import selectors, services
 from .models import Baseline, Death, Deviation, IcuStay
-from shine.trial.errors import Refused
+from shine.trial.errors import Refused, rid
 
 from .schemas import (BaselineIn, BaselineOut, BaselinePatchIn, DailyIn, DailyOut, DailyUpdateIn, DailyValuesIn,
                       DeathIn, DeathOut, DeathPatchIn, DeviationIn, DeviationOut, DischargeIn, FollowUpIn, FollowUpOut,
@@ -24,10 +24,6 @@ SOFA_KEYS = ("pao2", "pao2_unit", "fio2", "fio2_unit", "respiratory_support", "p
              "bilirubin_unit", "map_mmhg", "dopamine", "dobutamine", "epinephrine", "norepinephrine", "gcs",
              "creatinine", "creatinine_unit", "urine_output")
 DAILY_KEYS = (*SOFA_KEYS, "vasopressor", "mechanical_ventilation", "rrt")
-
-
-def rid(request) -> str:
-    return getattr(request, "request_id", "")
 
 
 def _warnings(obj) -> list[str]:
@@ -372,7 +368,6 @@ def daily_review(request, participant_id: str, day: int, payload: ReviewIn):
     record = selectors.daily_record(_readable(request, participant_id), day)
     return daily_out(services.mark_reviewed(user=request.user, record=record, note=payload.note,
                                             request_id=rid(request)))
-
 
 
 if os.environ.get("SHINE_BENCH") == "1":  # bench/crf_save.py's baseline only: never registered otherwise

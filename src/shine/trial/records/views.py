@@ -20,17 +20,13 @@ from shine.trial.accounts.roles import Perm
 from shine.trial.accounts.selectors import require
 from shine.trial.audit.services import ReasonRequired
 from shine.trial.enrollment.selectors import member_site_ids
-from shine.trial.errors import Refused
+from shine.trial.errors import Refused, refuse, rid
 
 from . import api as out
 from . import forms as f
 from . import selectors, services
 from .labels import labels_pdf
 from .models import Baseline, Death, IcuStay
-
-
-def rid(request) -> str:
-    return getattr(request, "request_id", "")
 
 
 def _attempt(form, action) -> tuple[object | None, int]:
@@ -42,9 +38,7 @@ def _attempt(form, action) -> tuple[object | None, int]:
         return None, 400
     except Refused as exc:
         name = exc.field or ""
-        name = "code_" + name[6:] if name.startswith("codes.") else name  # a code's select on the page
-        form.add_error(name if name in form.fields else None, str(exc))
-        return None, exc.status if exc.status in (400, 409) else 400
+        return None, refuse(form, exc, field="code_" + name[6:] if name.startswith("codes.") else name)
 
 
 def _can_write(request, participant) -> bool:

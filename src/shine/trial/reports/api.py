@@ -7,7 +7,7 @@ from ninja import Router
 
 from shine.trial.accounts.roles import Perm
 from shine.trial.accounts.selectors import require
-from shine.trial.errors import Refused
+from shine.trial.errors import Refused, rid
 
 from . import selectors, services
 from .models import InterimRun
@@ -15,10 +15,6 @@ from .schemas import (DsmbRecommendationIn, InterimFreezeOut, InterimProgressOut
                       SponsorLetterOut)
 
 router = Router(tags=["reports"])
-
-
-def rid(request) -> str:
-    return getattr(request, "request_id", "")
 
 
 def _freeze(f) -> dict:

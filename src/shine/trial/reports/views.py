@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from shine.trial.accounts.roles import Perm
 from shine.trial.accounts.selectors import require
-from shine.trial.errors import Refused
+from shine.trial.errors import Refused, rid
 
 from . import selectors, services
 from .forms import RecommendationForm
@@ -33,10 +33,6 @@ def file_paths(prefix: str) -> list:
 
 def _links(run, side: str, names) -> list[dict]:
     return [{"name": n, "url": reverse(_url_name(side, n), kwargs={"pk": run.pk})} for n in (*names, "report.pdf")]
-
-
-def rid(request) -> str:
-    return getattr(request, "request_id", "")
 
 
 @login_required

@@ -11,7 +11,7 @@ from django.utils import timezone
 from shine.trial.accounts.roles import Perm
 from shine.trial.accounts.selectors import require
 from shine.trial.enrollment.selectors import participant_for_user
-from shine.trial.errors import Refused
+from shine.trial.errors import Refused, rid
 
 from . import output, selectors, services
 from .report import annual_report
@@ -19,10 +19,6 @@ from .schemas import (AnnualReportOut, AssessIn, CaseOut, CaseOutputOut, CaseSum
                       RsiOut, SafetyWorkItemOut, SubmissionIn)
 
 router = Router(tags=["safety"])
-
-
-def rid(request) -> str:
-    return getattr(request, "request_id", "")
 
 
 def version_out(v) -> dict:

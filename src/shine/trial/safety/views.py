@@ -13,22 +13,10 @@ from django.views.decorators.http import require_http_methods
 
 from shine.trial.accounts.roles import Perm
 from shine.trial.enrollment.selectors import participant_for_user
-from shine.trial.errors import Refused
+from shine.trial.errors import Refused, attempt, rid
 
 from . import forms as f
 from . import output, selectors, services
-
-
-def rid(request) -> str:
-    return getattr(request, "request_id", "")
-
-
-def _attempt(form, action):
-    try:
-        return action(), 200
-    except Refused as exc:
-        form.add_error(exc.field if exc.field in form.fields else None, str(exc))
-        return None, exc.status if exc.status in (400, 409) else 400
 
 
 def _can_report(user) -> bool:
@@ -80,7 +68,7 @@ def safety_new(request):
                 except Exception:
                     raise Refused(f"no participant {key} at your sites", field="participant") from None
                 return services.report_event(user=user, participant=p, values=form.values(), request_id=rid(request))
-            case, status = _attempt(form, act)
+            case, status = attempt(form, act)
             if case is not None:
                 return redirect("safety_case", case=case.number)
     return render(request, "safety/event_form.html", {"form": form, "title": "Report an adverse event"},
@@ -116,7 +104,7 @@ def safety_follow_up(request, case):
     if request.method == "POST":
         status = 400
         if form.is_valid():
-            saved, status = _attempt(form, lambda: services.add_follow_up(user=user, case=c, values=form.values(),
+            saved, status = attempt(form, lambda: services.add_follow_up(user=user, case=c, values=form.values(),
                                                                          request_id=rid(request)))
             if saved is not None:
                 return redirect("safety_case", case=c.number)
@@ -135,7 +123,7 @@ def safety_assess(request, case):
     saved, status = None, 400
     if form.is_valid():
         d = form.cleaned_data
-        saved, status = _attempt(form, lambda: services.assess(
+        saved, status = attempt(form, lambda: services.assess(
             user=user, case=c, expected=d["expected"], sponsor_related=d["sponsor_related"], comment=d["comment"],
             request_id=rid(request)))
     if saved is not None:
@@ -155,7 +143,7 @@ def safety_submission(request, case):
     saved, status = None, 400
     if form.is_valid():
         d = form.cleaned_data
-        saved, status = _attempt(form, lambda: services.record_submission(
+        saved, status = attempt(form, lambda: services.record_submission(
             user=user, case=c, kind=d["kind"], at=d["at"], note=d["note"], request_id=rid(request)))
     if saved is not None:
         return redirect("safety_case", case=c.number)
@@ -187,7 +175,7 @@ def safety_rsi(request):
         status = 400
         if form.is_valid():
             d = form.cleaned_data
-            saved, status = _attempt(form, lambda: services.add_rsi(
+            saved, status = attempt(form, lambda: services.add_rsi(
                 user=user, version=d["version"], approved_on=d["approved_on"], in_force_from=d["in_force_from"],
                 expected_reactions=d["expected_reactions"], request_id=rid(request)))
             if saved is not None:
@@ -232,7 +220,7 @@ def safety_annual(request):
             form = f.PeriodForm({})
             form.is_valid()
         start, end = _period(form)
-        report, status = _attempt(form, lambda: annual_report(selectors.cases_for(user), period_start=start,
+        report, status = attempt(form, lambda: annual_report(selectors.cases_for(user), period_start=start,
                                                               period_end=end))
     else:
         status = 400
