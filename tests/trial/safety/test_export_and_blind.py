@@ -113,3 +113,34 @@ def test_blinded_export_with_safety_cases_names_no_arm(two_susars, client_for):
         check(persona, "blinded export", r)
         again = client_for(persona).post("/exports/analysis-dataset.zip", {"blinded": "true"})
         assert "acute liver failure" in readable(b"".join(again.streaming_content) if again.streaming else again.content)
+
+
+def test_a_life_threatening_susar_leaves_the_same_trail_in_both_arms(trial, rsi):
+    """The follow-up step exists on placebo too ("nothing sent"), so the number, kind and reasons of
+    pharmacovigilance's audited entries do not tell the arm (they once differed by the follow-up report)."""
+    from shine.trial.audit.models import AuditEvent
+    from shine.trial.safety import clocks as clk
+    from shine.trial.safety import selectors
+    from shine.trial.safety.models import SusarDecision
+
+    pv, nurse = trial["pharmacovigilance"], trial["nurse_hgh"]
+    (active,), (control,) = of_arm(trial, ACTIVE), of_arm(trial, CONTROL)
+    shapes = {}
+    for arm, p in ((ACTIVE, active), (CONTROL, control)):
+        case = services.report_event(user=nurse, participant=p, values=sae(p, term="anaphylaxis",
+                                                                              life_threatening=True))
+        services.assess(user=pv, case=case, expected=False)
+        # the unblinded pharmacovigilance user sees the same steps due in both outcomes
+        now = timezone.now()
+        due = [c.kind for c in selectors.case_clocks(case, pv) if c.met_at is None]
+        assert due == [clk.SUSAR_INITIAL, clk.SUSAR_FOLLOWUP], (arm, due)
+        first = {ACTIVE: {"kind": "initial"}, CONTROL: {"kind": "close", "note": "placebo: nothing to send"}}[arm]
+        services.record_submission(user=pv, case=case, at=timezone.now(), **first)
+        services.record_submission(user=pv, case=case, kind="followup", at=timezone.now())
+        decision = SusarDecision.objects.get(case=case)
+        shapes[arm] = [(e.action, e.reason, sorted(__import__("json").loads(e.changes)))
+                       for e in AuditEvent.objects.filter(object_type="safety.susardecision",
+                                                          object_id=str(decision.pk)).order_by("id")]
+        assert not [c.kind for c in selectors.case_clocks(case, pv) if c.met_at is None and c.state(now) != "met"
+                    and c.kind != clk.SAE_REPORT]
+    assert shapes[ACTIVE] == shapes[CONTROL] and len(shapes[ACTIVE]) == 3

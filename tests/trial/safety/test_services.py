@@ -199,7 +199,7 @@ def test_a_susar_unblinds_one_participant_for_pharmacovigilance_only(trial, rsi,
     blinded_line = selectors.susar_status(case, trial["monitor"])
     assert blinded_line.startswith("serious, related and unexpected: assessed by pharmacovigilance")
     kinds = [c.kind for c in selectors.case_clocks(case, pv)]
-    assert kinds == (["sae_report", "susar_initial"] if arm == ACTIVE else ["sae_report"])
+    assert kinds == ["sae_report", "susar_initial"]  # on placebo the step records that nothing is sent
     assert [c.kind for c in selectors.case_clocks(case, trial["nurse_hgh"])] == ["sae_report"]
     # a second assessment does not unblind again
     services.assess(user=pv, case=case, expected=False)
@@ -248,7 +248,13 @@ def test_a_placebo_decision_is_closed_not_reported(trial, rsi):
     (p,) = of_arm(trial, CONTROL)
     case = services.report_event(user=trial["nurse_hgh"], participant=p, values=sae(p))
     services.assess(user=pv, case=case, expected=False)
-    with pytest.raises(Refused):
-        services.record_submission(user=pv, case=case, kind="initial", at=timezone.now())
+    with pytest.raises(Refused, match="follow-up report is due only"):
+        services.record_submission(user=pv, case=case, kind="followup", at=timezone.now())
+    with pytest.raises(Refused, match="note is required"):
+        services.record_submission(user=pv, case=case, kind="close", at=timezone.now())
     services.record_submission(user=pv, case=case, kind="close", at=timezone.now(), note="placebo: not a SUSAR")
     assert "closed" in selectors.susar_status(case, pv)
+    for kind in ("close", "initial"):  # the initial step is taken: closing was it
+        with pytest.raises(Refused):
+            services.record_submission(user=pv, case=case, kind=kind, at=timezone.now(), note="again")
+    assert all(c.met_at is not None for c in selectors.case_clocks(case, pv) if c.kind != "sae_report")

@@ -72,12 +72,13 @@ def decision_of(case: Case) -> SusarDecision | None:
 
 
 def case_clocks(case: Case, user: User) -> list[clk.Clock]:
-    """The case's clocks this user may see: the SAE report for everyone; SUSAR clocks for the unblinded."""
+    """The case's clocks this user may see: the SAE report for everyone; SUSAR clocks for the unblinded, in
+    both outcomes (on placebo each step records that nothing is sent, so the steps cannot tell the arm)."""
     out = []
     if case.site_aware_at is not None:
         out.append(clk.sae_clock(case.site_aware_at, case.sponsor_aware_at, rules()))
     decision = decision_of(case)
-    if decision is not None and decision.reportable and sees_arm(user, case):
+    if decision is not None and sees_arm(user, case):
         out += susar_clocks(decision)
     return out
 

@@ -233,7 +233,7 @@ def add_rsi(*, user: User, version: str, approved_on, in_force_from, expected_re
         else in_force_from
     if timezone.is_naive(start):
         start = timezone.make_aware(start)
-    if start.date() < approved_on:
+    if timezone.localdate(start) < approved_on:  # the approval date is a date in the trial's time zone
         raise Refused("in force from must not be before the approval date", field="in_force_from")
     reactions = entered_text("expected_reactions", expected_reactions, limit=20000, required=True)
     with transaction.atomic():
@@ -304,8 +304,9 @@ def _decide_susar(case: Case, version: CaseVersion, *, user: User, actor: Actor,
 
 
 def record_submission(*, user: User, case: Case, kind: str, at, note: str = "", request_id: str = "") -> SusarDecision:
-    """Pharmacovigilance records a report sent to the authority (``initial``, ``followup``, ``restart``) or
-    closes a decision that needs none (``close``, with a note). Only the user who saw the arm may."""
+    """Pharmacovigilance records a report sent to the authority (``initial``, ``followup``, ``restart``); on
+    placebo the same steps record that nothing is sent (``close`` with a note is the initial one). Only the
+    user who saw the arm may."""
     from shine.trial.allocation.selectors import arm_for
 
     require(user, Perm.ASSESS_SAFETY)
@@ -326,11 +327,12 @@ def record_submission(*, user: User, case: Case, kind: str, at, note: str = "", 
                 raise Refused("a SUSAR to report closes with its reports, not with a note", field="kind", status=409)
             if not note:
                 raise Refused("note is required to close a decision", field="note")
-            if "close" in log:
+            if "close" in log or "initial" in log:
                 raise Refused("the decision is closed already", field="kind", status=409)
+            kind = "initial"  # on placebo, closing is the initial step: the same steps in both outcomes
         else:
-            if not decision.reportable:
-                raise Refused("not reportable: nothing is sent to the authority", field="kind", status=409)
+            # on placebo each step is recorded too ("nothing sent"), at the same points as a report would be,
+            # so the number and timing of pharmacovigilance's entries cannot tell the arm
             if kind == "followup" and not decision.fatal:
                 raise Refused("a follow-up report is due only for a fatal or life-threatening SUSAR", field="kind",
                               status=409)
