@@ -2,6 +2,7 @@
 caching rules for every response."""
 
 import datetime as dt
+import json
 import logging
 import re
 import uuid
@@ -63,8 +64,10 @@ def _refusal(request, status: int) -> None:
     signed_in = user is not None and user.is_authenticated
     actor = audit.Actor.of(user, request.request_id) if signed_in else \
         audit.Actor(username="(anonymous)", role="anonymous", request_id=request.request_id)
+    # the path as typed, escaped (a hostile path may hold NUL or control characters no database text takes)
+    path = json.dumps(request.path)[1:-1]
     with transaction.atomic():
         audit.record(actor=actor, action="permission_refused", object_type="security.request",
-                     object_id=request.path[:64], reason=f"{request.method} {request.path[:500]} → {status}")
+                     object_id=path[:64], reason=f"{request.method} {path[:500]} → {status}")
     security.event("permission_refused", level=logging.WARNING, user=actor.username, role=actor.role, method=request.method,
                    route=request.path, status=status, request_id=request.request_id)
