@@ -1,0 +1,61 @@
+// The SOFA preview while the nurse types: the form is posted to the preview API as values change.
+(function () {
+  var form = document.getElementById("crf");
+  if (!form) return;
+  // the server says where to preview and whether this is a daily record (data attributes: no inline script)
+  var url = form.dataset.previewUrl;
+  var daily = form.dataset.daily === "true";
+  var timer = null;
+  var NUMBER = /^[+-]?(\d+([.,]\d*)?|[.,]\d+)$/;
+  function body() {
+    var out = {codes: {}};
+    ["pao2","fio2","platelets","bilirubin","map_mmhg","norepinephrine","epinephrine","dopamine","dobutamine","gcs","creatinine","urine_output"].forEach(function (n) {
+      var el = form.elements[n]; if (!el) return;
+      var v = el.value.trim();
+      // the server reads the comma; an ambiguous text goes as it is and comes back refused, naming the field
+      out[n] = v === "" ? null : (NUMBER.test(v) ? Number(v.replace(",", ".")) : v);
+    });
+    ["pao2_unit","fio2_unit","bilirubin_unit","creatinine_unit"].forEach(function (n) { if (form.elements[n]) out[n] = form.elements[n].value; });
+    ["respiratory_support","vasopressor","mechanical_ventilation","rrt"].forEach(function (n) {
+      var el = form.elements[n]; if (!el) return;
+      var v = el.value;  // a RadioNodeList: the chosen value or ""
+      out[n] = v === "true" ? true : (v === "false" ? false : null);
+      if (v === "unknown") out.codes[n] = "unknown";
+    });
+    Array.prototype.forEach.call(form.querySelectorAll("select.code"), function (el) {
+      if (el.value) out.codes[el.name.slice(5)] = el.value;
+    });
+    return out;
+  }
+  function show(data, ok) {
+    var panel = document.getElementById("sofa-preview");
+    var m = document.getElementById("sofa-modified"), dl = document.getElementById("sofa-components"), ul = document.getElementById("sofa-warnings");
+    dl.innerHTML = ""; ul.innerHTML = "";
+    if (!ok) {
+      m.className = "error";
+      m.textContent = (data.errors && data.errors.length) ? data.errors.map(function (e) { return e.message; }).join("; ") : (data.detail || "cannot compute");
+      return;
+    }
+    m.className = "big";
+    m.textContent = data.modified === null ? "Modified SOFA not scored: missing " + data.missing.join(", ") : "Modified SOFA " + data.modified + "/20";
+    if (data.missing_input_labels.length) { var li0 = document.createElement("li"); li0.className = "warning"; li0.textContent = "Incomplete: no value or code for " + data.missing_input_labels.join(", "); ul.appendChild(li0); }
+    var rows = Object.keys(data.components).map(function (k) { return [k, data.components[k] === null ? "–" : data.components[k]]; });
+    function rounded(x) { return x === null ? "–" : String(Math.round(x)); }  // clinical precision
+    rows.push(["P/F (mmHg)", rounded(data.converted.pao2_fio2)]);
+    rows.push(["Bilirubin (µmol/L)", rounded(data.converted.bilirubin)]);
+    rows.push(["Creatinine (µmol/L)", rounded(data.converted.creatinine)]);
+    rows.push(["SOFA total", (data.total === null ? "–" : data.total) + "/24"]);
+    rows.forEach(function (r) { var dt = document.createElement("dt"), dd = document.createElement("dd"); dt.textContent = r[0]; dd.textContent = r[1]; dl.appendChild(dt); dl.appendChild(dd); });
+    data.warnings.forEach(function (w) { var li = document.createElement("li"); li.className = "warning"; li.textContent = w; ul.appendChild(li); });
+    panel.dataset.modified = data.modified;
+  }
+  function update() {
+    if (!daily) return;
+    fetch(url, {method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json",
+      "X-CSRFToken": form.elements["csrfmiddlewaretoken"].value}, body: JSON.stringify(body())})
+      .then(function (r) { return r.json().then(function (d) { show(d, r.ok); }); })
+      .catch(function () {});
+  }
+  form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(update, 300); });
+  form.addEventListener("change", function () { clearTimeout(timer); timer = setTimeout(update, 50); });
+})();
