@@ -8,6 +8,7 @@ import json
 import pytest
 
 from .conftest import log_in
+from .strict_csp import visit_under_strict_csp
 
 pytestmark = pytest.mark.browser
 
@@ -34,6 +35,7 @@ def test_trial_manager_sees_progress_and_forecast_on_a_phone(phone_page, live_ap
     assert randomised >= 40
     assert sum(int(rows.nth(i).locator("td").nth(1).inner_text()) for i in range(6)) == randomised
     _fits(page)
+    visit_under_strict_csp(page, ["/reports/progress/", "/reports/interim/", "/reports/recommendations/"])
 
 
 def test_dsmb_statistician_runs_and_downloads_the_interim_report(phone_page, live_app, chromium):
@@ -49,6 +51,7 @@ def test_dsmb_statistician_runs_and_downloads_the_interim_report(phone_page, liv
     page.wait_for_url("**/reports/interim/", timeout=120_000)
     assert "participants analysed" in page.locator(".messages").inner_text()
     _fits(page)
+    visit_under_strict_csp(page, ["/reports/interim/", "/reports/recommendations/", "/reports/progress/"])
     with page.expect_download() as info:
         page.click("#runs a.closed:text('report.html')")
     path = info.value.path()
