@@ -14,22 +14,19 @@ import json
 from pathlib import Path
 
 from . import metadata as md
-from .source import rows
-from .values import is_missing, text
 
 VERSION = "1.1.0"
 SCHEMA_FILE = Path(__file__).parent / "schemas" / "dataset-json-1.1.schema.json"
 DATA_TYPES = {"str": "string", "int": "integer", "float": "decimal", "time": "datetime", "bool": "boolean"}
 
 
-def _value(value, kind: str):
-    if is_missing(value):
-        return None
+def _column(texts: list[str], kind: str) -> list:
+    """A column's CSV text as Dataset-JSON values (``None`` for missing)."""
     if kind == "int":
-        return int(value)
+        return [int(t) if t else None for t in texts]
     if kind == "bool":
-        return bool(value)
-    return text(value, kind)
+        return [None if not t else t == "true" for t in texts]
+    return [t or None for t in texts]
 
 
 def header(source, table: md.TableMeta, created: str) -> dict:
@@ -73,11 +70,13 @@ def write_table(source, name: str, out_dir: Path, *, created: str, blinded: bool
         js.write(opening[:-1] + ', "rows": [')
         nd.write(opening + "\n")
         first = True
-        for row in rows(source, name):
-            line = json.dumps([_value(v, k) for v, k in zip(row, kinds)], ensure_ascii=False)
-            js.write(("\n" if first else ",\n") + line)
-            nd.write(line + "\n")
-            first = False
+        for chunk in source.text_chunks(name):
+            columns = [_column(chunk[c].tolist(), k) for c, k in zip(chunk.columns, kinds)]
+            lines = [json.dumps(list(row), ensure_ascii=False) for row in zip(*columns)]
+            if lines:
+                js.write(("\n" if first else ",\n") + ",\n".join(lines))
+                nd.write("\n".join(lines) + "\n")
+                first = False
         js.write("\n]}\n")
     return [json_path, ndjson_path]
 

@@ -25,7 +25,6 @@ from shine.analysis.schema import CODED_INPUTS, TABLES
 
 from . import metadata as md
 from .source import by_participant
-from .values import is_missing, text
 
 NS = "http://www.cdisc.org/ns/odm/v1.3"
 ODM_TYPES = {"str": "text", "int": "integer", "float": "float", "time": "datetime", "bool": "boolean"}
@@ -64,10 +63,6 @@ def _esc(value: str) -> str:
 
 def _odm_time(value) -> str:
     return pd.Timestamp(value).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S+00:00")
-
-
-def _value(value, kind: str) -> str:
-    return _odm_time(value) if kind == "time" else text(value, kind)
 
 
 def _metadata_xml(meta: md.StudyMetadata, groups: list[ItemGroupMap]) -> str:
@@ -163,8 +158,10 @@ def write(source, path: str | Path, *, created: str | None = None) -> Path:
                               if g.repeating else "")
                     parts.append(f'<ItemGroupData ItemGroupOID="{g.table.oid}"{repeat}>')
                     for v, value in zip(g.table.variables, row):
-                        if not is_missing(value):
-                            parts.append(f'<ItemData ItemOID="{v.oid}" Value="{_esc(_value(value, v.kind))}"/>')
+                        if value:
+                            if v.kind == "time":
+                                value = value[:-1] + "+00:00"
+                            parts.append(f'<ItemData ItemOID="{v.oid}" Value="{_esc(value)}"/>')
                         elif g.table is daily and (code := codes.get((int(row[1]), v.name))):
                             parts.append(f'<ItemData ItemOID="{v.oid}" IsNull="Yes"><Annotation SeqNum="1"><Flag>'
                                          f'<FlagValue CodeListOID="{meta.missing.oid}">'

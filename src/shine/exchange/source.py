@@ -6,7 +6,7 @@ writes. Before any row is given out the manifest's row counts and SHA-256 are ch
 (hashed in blocks), so an edited table is refused rather than converted. :class:`InMemoryDataset` wraps
 frames already in memory (a loaded :class:`~shine.analysis.dataset.Dataset`, or tables built in a test).
 
-Rows come as typed frames: ``str`` columns as objects with ``None`` for missing, ``int`` as ``Int64``,
+Rows come as the canonical CSV text (``text_chunks``, ``""`` for missing) or typed (``chunks``): ``str`` columns as objects with ``None`` for missing, ``int`` as ``Int64``,
 ``float`` as ``float64``, ``bool`` as ``boolean``, ``time`` as UTC timestamps to the second.
 """
 
@@ -95,8 +95,9 @@ class DatasetFolder:
     def has(self, name: str) -> bool:
         return name in self.manifest.rows
 
-    def chunks(self, name: str) -> Iterator[pd.DataFrame]:
-        """The table's rows in key order, ``chunk_rows`` at a time (at least one, possibly empty, frame)."""
+    def text_chunks(self, name: str) -> Iterator[pd.DataFrame]:
+        """The table's canonical CSV text in key order (``""`` for missing), ``chunk_rows`` rows at a time
+        (at least one, possibly empty, frame)."""
         columns = list(TABLES[name].column_names)
         reader = pd.read_csv(self.path / f"{name}.csv", dtype=str, keep_default_na=False,
                              chunksize=self.chunk_rows)
@@ -105,9 +106,14 @@ class DatasetFolder:
             if list(text.columns) != columns:
                 raise SourceError(f"{name}.csv: columns do not match the schema")
             given = True
-            yield _typed(name, text)
+            yield text
         if not given:
-            yield _typed(name, pd.DataFrame({c: pd.Series([], dtype=str) for c in columns}))
+            yield pd.DataFrame({c: pd.Series([], dtype=str) for c in columns})
+
+    def chunks(self, name: str) -> Iterator[pd.DataFrame]:
+        """The same chunks typed."""
+        for text in self.text_chunks(name):
+            yield _typed(name, text)
 
 
 class InMemoryDataset:
@@ -130,10 +136,14 @@ class InMemoryDataset:
     def has(self, name: str) -> bool:
         return name in self._csv
 
-    def chunks(self, name: str) -> Iterator[pd.DataFrame]:
+    def text_chunks(self, name: str) -> Iterator[pd.DataFrame]:
         text = pd.read_csv(io.BytesIO(self._csv[name]), dtype=str, keep_default_na=False)
         for start in range(0, max(len(text), 1), self.chunk_rows):
-            yield _typed(name, text.iloc[start:start + self.chunk_rows].reset_index(drop=True))
+            yield text.iloc[start:start + self.chunk_rows].reset_index(drop=True)
+
+    def chunks(self, name: str) -> Iterator[pd.DataFrame]:
+        for text in self.text_chunks(name):
+            yield _typed(name, text)
 
 
 def open_source(path_or_dataset) -> DatasetFolder | InMemoryDataset:
@@ -144,21 +154,21 @@ def open_source(path_or_dataset) -> DatasetFolder | InMemoryDataset:
     return InMemoryDataset.of(path_or_dataset)
 
 
-def rows(source, name: str) -> Iterator[tuple]:
-    """The table's rows as tuples in column order, missing values as ``None``."""
-    for chunk in source.chunks(name):
-        frame = chunk.astype(object).where(chunk.notna(), None)
-        yield from frame.itertuples(index=False, name=None)
+def text_rows(source, name: str) -> Iterator[tuple[str, ...]]:
+    """The table's rows as tuples of the canonical CSV text in column order, ``""`` for missing."""
+    for chunk in source.text_chunks(name):
+        yield from zip(*(chunk[c].tolist() for c in chunk.columns))
 
 
 def by_participant(source, names: tuple[str, ...]) -> Iterator[tuple[tuple, dict[str, list[tuple]]]]:
     """(participant row, {table: its rows}) for each participant in key order, merging the tables' streams
-    (every table is sorted by ``participant_id`` first), so memory holds one participant's rows."""
+    (every table is sorted by ``participant_id`` first), so memory holds one participant's rows. Rows are
+    tuples of text (:func:`text_rows`)."""
     streams = {}
     for name in names:
         if source.has(name):
-            streams[name] = [rows(source, name), None]
-    for person in rows(source, "participants"):
+            streams[name] = [text_rows(source, name), None]
+    for person in text_rows(source, "participants"):
         pid = person[0]
         group: dict[str, list[tuple]] = {}
         for name, state in streams.items():
