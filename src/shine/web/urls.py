@@ -7,6 +7,7 @@ from shine.trial.audit import views as audit
 from shine.trial.enrollment import views as enrollment
 from shine.trial.records import views as records
 from shine.trial.safety import views as safety
+from shine.trial.monitoring import data_management_views as monitoring_dm
 from shine.trial.monitoring import views as monitoring
 from shine.trial.reports import views as reports
 
@@ -77,6 +78,9 @@ urlpatterns = [
     path("participants/<str:key>/queries/", monitoring.participant_queries, name="monitoring_participant_queries"),
     path("participants/<str:key>/sdv/", monitoring.participant_sdv, name="monitoring_participant_sdv"),
     path("participants/<str:key>/casebook/", monitoring.participant_casebook, name="monitoring_casebook"),
+    path("participants/<str:key>/sdv/<str:form>/<str:object_id>/", monitoring_dm.record_fields,
+         name="monitoring_record_fields"),
+    path("monitoring/database-lock/", monitoring_dm.database_lock_page, name="monitoring_database_lock"),
     path("api/v1/", api.urls),
 ]
 

@@ -29,6 +29,7 @@ class Perm(StrEnum):
     VERIFY_SOURCE = "verify_source"
     SIGN_CASEBOOK = "sign_casebook"            # investigator's electronic signature of a participant's casebook
     MANAGE_DATA = "manage_data"                # deviations, locks, freezes, closing queries
+    UNLOCK_DATABASE = "unlock_database"        # lift the database lock (the sponsor's decision), with a reason
     VIEW_REPORTS = "view_reports"
     EXPORT_BLINDED = "export_blinded"
     VIEW_DSMB = "view_dsmb"                    # interim report by arm, list of unblindings
@@ -61,7 +62,7 @@ ROLES: dict[str, Role] = {r.code: r for r in (
     # the trial manager acts for the sponsor (investigator-initiated trial): sees the list of unblindings
     Role("trial_manager", "Trial manager", True, True,
          frozenset({P.VIEW_SITES, P.VIEW_PARTICIPANTS, P.MANAGE_DATA, P.VIEW_REPORTS, P.RAISE_QUERY,
-                    P.VIEW_UNBLINDINGS, P.VIEW_SAFETY})),
+                    P.VIEW_UNBLINDINGS, P.VIEW_SAFETY, P.UNLOCK_DATABASE})),
     Role("data_manager", "Data manager", True, True,
          frozenset({P.VIEW_SITES, P.VIEW_PARTICIPANTS, P.MANAGE_DATA, P.VIEW_REPORTS, P.RAISE_QUERY,
                     P.EXPORT_BLINDED})),

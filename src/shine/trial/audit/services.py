@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.conf import settings
-from django.db import connections, models, router, transaction
+from django.db import DatabaseError, connections, models, router, transaction
 
 from shine.trial.blinding import audit_commitment_key
+from shine.trial.errors import Refused
 
 from . import anchor, chain
 from .models import AuditedModel, AuditEvent, AuditSeal, _write_permit
@@ -140,12 +141,21 @@ def _insert_event(event: AuditEvent, connection) -> bool | None:
            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {q(AuditEvent._meta.pk.column)}"
            + (", pg_try_advisory_xact_lock(%s)" if pg else ""))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, CHAIN_LOCK_KEY] if pg else values)
+        try:
+            cursor.execute(sql, [*values, CHAIN_LOCK_KEY] if pg else values)
+        except DatabaseError as exc:
+            if DATABASE_LOCKED in str(exc):  # the database lock's trigger (monitoring migration 0002)
+                raise Refused("the trial database is locked for the final analysis: no trial data may change "
+                              "until the trial manager unlocks it", status=409) from None
+            raise
         row = cursor.fetchone()
     event.pk = row[0]
     event._state.adding, event._state.db = False, connection.alias
     return bool(row[1]) if pg else None
 
+
+# the message of the database lock's trigger on the audit trail
+DATABASE_LOCKED = "SHINE database lock"
 
 # how far back (in event ids) a writer looks for events committed out of order and not yet sealed
 SEAL_LOOKBACK = 256

@@ -10,7 +10,7 @@ from shine.trial.accounts.selectors import require
 from shine.trial.enrollment.selectors import participant_for_user
 from shine.trial.errors import Refused, rid
 
-from . import casebook, selectors, services
+from . import casebook, field_sdv, selectors, services
 from .schemas import (CasebookOut, LockIn, PlanIn, PlanOut, QueryIn, QueryOut, SdvProgressOut, SdvRowOut,
                       SignIn, TransitionIn, UnlockIn, VerifyIn)
 
@@ -90,12 +90,17 @@ def sdv_progress(request, site: str = ""):
 
 
 def _sdv_rows(p) -> list[dict]:
-    return [{"form": r.entry.form, "object_id": r.entry.object_id, "record": r.entry.label,
+    rows = selectors.sdv_rows(p)
+    fields = field_sdv.summaries(p, [r.entry for r in rows])
+    none = field_sdv.FieldSummary(0, 0)
+    return [{"fields_verified": fields.get((r.entry.object_type, r.entry.object_id), none).verified,
+             "fields_reverify": fields.get((r.entry.object_type, r.entry.object_id), none).reverify,
+             "form": r.entry.form, "object_id": r.entry.object_id, "record": r.entry.label,
              "version_event": r.entry.version_event, "content_hash": r.entry.content_hash, "required": r.required,
              "status": r.status, "verified_by": r.verification.verified_by.username if r.verification else None,
              "verified_at": r.verification.verified_at if r.verification else None,
              "verified_version_event": r.verification.version_event if r.verification else None}
-            for r in selectors.sdv_rows(p)]
+            for r in rows]
 
 
 @router.get("/participants/{participant_id}/sdv", response=list[SdvRowOut])
@@ -167,3 +172,6 @@ def lock_unlock(request, lock_id: str, payload: UnlockIn):
     lk = selectors.lock_for_user(request.user, lock_id)
     services.unlock(user=request.user, lock=lk, reason=payload.reason, request_id=rid(request))
     return _casebook(lk.participant)
+
+
+from . import data_management_api  # noqa: E402,F401  (adds its routes to this router)

@@ -54,6 +54,17 @@ def content_hash(instance) -> str:
     return hashlib.sha256(canonical_json(snapshot(instance)).encode("utf-8")).hexdigest()
 
 
+# bookkeeping the services write, not values a site enters (never queried or verified on their own)
+BOOKKEEPING = ("entered_at", "warnings", "needs_review", "missing_inputs")
+
+
+def record_fields(instance) -> list[str]:
+    """The entered fields of a record, by the audit trail's names: what a query or a verification may name."""
+    hidden = set(type(instance).audit_blinded)
+    return sorted(n for n in snapshot(instance) if not n.endswith("_id") and n not in BOOKKEEPING
+                  and n not in hidden)
+
+
 def _label(form: str, r) -> str:
     if form == "daily":
         return f"day {r.study_day}"

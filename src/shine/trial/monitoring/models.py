@@ -166,3 +166,77 @@ class Lock(AuditedModel):
 
     class Meta:
         ordering = ["-locked_at", "-pk"]
+
+
+class FieldVerification(AuditedModel):
+    """A monitor has compared one field of a record with the source: the SHA-256 of the field's value as
+    verified and the audit event of the record's version then. A later change of that field (its own audit
+    event) asks for re-verification; the record's other fields keep theirs."""
+
+    participant = models.ForeignKey(PARTICIPANT, on_delete=models.PROTECT, related_name="field_verifications")
+    object_type = models.CharField(max_length=80)
+    object_id = models.CharField(max_length=64)
+    form = models.CharField(max_length=20)
+    field = models.CharField(max_length=40)
+    value_hash = models.CharField(max_length=64)
+    version_event = models.BigIntegerField()
+    note = models.CharField(max_length=400, blank=True)
+    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    verified_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-verified_at", "-pk"]
+        indexes = [models.Index(fields=["object_type", "object_id", "field"], name="monitoring_fieldverif_obj")]
+
+
+class DatabaseLock(AuditedModel):
+    """The lock of the whole trial database for the final analysis, made by a data manager once the pre-lock
+    checklist is green (``checklist``: the items as they stood). In force until ``unlocked_at``; while it is,
+    the database itself refuses every audited write on trial data (a trigger on the audit trail)."""
+
+    lock_reason = models.CharField(max_length=400)
+    checklist = models.JSONField()
+    locked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    locked_at = models.DateTimeField()
+    unlock_reason = models.CharField(max_length=400, blank=True)
+    unlocked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    unlocked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-locked_at", "-pk"]
+
+
+class MonitoringVisit(AuditedModel):
+    """A monitoring visit to a site: date, kind, monitor, findings and follow-up actions. The monitor signs
+    the report (password re-entered); the signature covers the SHA-256 of the report's content and nothing
+    in it changes afterwards."""
+
+    class Kind(models.TextChoices):
+        INITIATION = "initiation", "site initiation"
+        ROUTINE = "routine", "routine monitoring"
+        REMOTE = "remote", "remote monitoring"
+        CLOSEOUT = "close-out", "close-out"
+
+    number = models.PositiveIntegerField(unique=True)
+    site = models.ForeignKey("accounts.Site", on_delete=models.PROTECT, related_name="+")
+    visit_date = models.DateField()
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    monitor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    findings = models.TextField()
+    actions = models.TextField(blank=True)  # follow-up actions, one a line
+    created_at = models.DateTimeField()
+    signed_at = models.DateTimeField(null=True, blank=True)
+    printed_name = models.CharField(max_length=150, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-visit_date", "-number"]
+
+    @property
+    def label(self) -> str:
+        return f"MV-{self.number:04d}"
+
+    @property
+    def action_list(self) -> list[str]:
+        return [line.strip() for line in self.actions.splitlines() if line.strip()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from ninja import Schema
 from pydantic import Field
@@ -68,6 +69,8 @@ class SdvRowOut(EntryOut):
     verified_by: str | None
     verified_at: dt.datetime | None
     verified_version_event: int | None
+    fields_verified: int = Field(..., description="fields of the record verified one by one, current")
+    fields_reverify: int = Field(..., description="fields verified one by one and changed since")
 
 
 class VerifyIn(Input):
@@ -141,3 +144,41 @@ class CasebookOut(Schema):
     entries: list[EntryOut]
     signatures: list[SignatureOut]
     locks: list[LockOut]
+
+
+# ---------------------------------------------------------------- SDV per field, database lock, CSM, visits
+
+class FieldVerifyIn(Input):
+    form: str
+    object_id: str
+    fields: list[str] = Field(..., description="the record's fields to mark verified (see GET …/sdv/{form}/{object_id})")
+    note: str = ""
+
+
+class FieldRowOut(Schema):
+    field: str
+    value: Any = Field(None, description="the field's current value as the audit trail encodes it")
+    status: str = Field(..., description="verified, re-verify or not verified")
+    verified_by: str | None
+    verified_at: dt.datetime | None
+    changed_by_event: int | None = Field(None, description="audit event that changed the field after its verification")
+
+
+class ChecklistItemOut(Schema):
+    code: str
+    title: str
+    ok: bool
+    failures: list[str]
+    more: int = Field(..., description="failures not listed")
+
+
+class DatabaseLockOut(Schema):
+    locked: bool
+    locked_at: dt.datetime | None = None
+    locked_by: str | None = None
+    reason: str = ""
+    checklist: list[ChecklistItemOut] = Field(..., description="now (open database) or as it stood when locked")
+
+
+class DatabaseLockIn(Input):
+    reason: str

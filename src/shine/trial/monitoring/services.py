@@ -90,8 +90,7 @@ def _target(participant: Participant, form: str, object_id, field: str) -> dict:
                       field="object_id")
     field = (field or "").strip()
     if field:
-        names = sorted(n for n in audit.snapshot(e.instance) if not n.endswith("_id") and n not in
-                       ("entered_at", "warnings", "needs_review", "missing_inputs"))
+        names = casebook.record_fields(e.instance)
         if field not in names:
             raise Refused(f"field must be one of the record's fields: {', '.join(names)}", field="field")
     return {"object_type": e.object_type, "object_id": e.object_id, "form": form, "record_label": e.label,

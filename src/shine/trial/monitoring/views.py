@@ -15,7 +15,7 @@ from shine.trial.accounts.selectors import require, sites_for
 from shine.trial.enrollment.selectors import participant_for_user
 from shine.trial.errors import Refused, attempt, rid
 
-from . import casebook, selectors, services
+from . import casebook, field_sdv, selectors, services
 from . import forms as f
 
 
@@ -128,8 +128,11 @@ def participant_sdv(request, key):
                                                                request_id=rid(request)))
             if v is not None:
                 return redirect("monitoring_participant_sdv", key=p.number)
+    rows = selectors.sdv_rows(p)
+    fields = field_sdv.summaries(p, [r.entry for r in rows])
     return render(request, "monitoring/participant_sdv.html", {
-        "participant": p, "rows": selectors.sdv_rows(p), "form": form,
+        "participant": p, "rows": [(r, fields.get((r.entry.object_type, r.entry.object_id))) for r in rows],
+        "form": form,
         "can_verify": user.can(Perm.VERIFY_SOURCE)}, status=status)
 
 

@@ -1,0 +1,85 @@
+"""API of per-field SDV, the database lock, central statistical monitoring and monitoring visits (the routes
+join the monitoring router; the same services and selectors as the pages)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from ninja import Status
+
+from shine.trial.accounts.roles import Perm
+from shine.trial.accounts.selectors import require
+from shine.trial.enrollment.selectors import participant_for_user
+from shine.trial.errors import rid
+
+from . import casebook, database_lock, field_sdv, selectors
+from .api import router
+from .schemas import DatabaseLockIn, DatabaseLockOut, FieldRowOut, FieldVerifyIn
+
+
+def _field_rows(p, entry) -> list[dict]:
+    return [{"field": r.field, "value": r.value, "status": r.status, "changed_by_event": r.changed_by_event,
+             "verified_by": r.verification.verified_by.username if r.verification else None,
+             "verified_at": r.verification.verified_at if r.verification else None}
+            for r in field_sdv.field_rows(p, entry)]
+
+
+def _entry(p, form: str, object_id: str):
+    entry = casebook.entry(p, form, object_id) if form in casebook.FORMS else None
+    if entry is None:
+        raise Http404("no such record")
+    return entry
+
+
+@router.get("/participants/{participant_id}/sdv/{form}/{object_id}", response=list[FieldRowOut])
+def record_fields(request, participant_id: str, form: str, object_id: str):
+    """Each field of one record with its verification status (verified, re-verify, not verified)."""
+    if not selectors.may_view_sdv(request.user):
+        raise PermissionDenied("your role may not view source data verification")
+    p = participant_for_user(request.user, participant_id)
+    return _field_rows(p, _entry(p, form, object_id))
+
+
+@router.post("/participants/{participant_id}/sdv/field-verifications", response={201: list[FieldRowOut]})
+def verify_fields(request, participant_id: str, payload: FieldVerifyIn):
+    require(request.user, Perm.VERIFY_SOURCE)
+    p = participant_for_user(request.user, participant_id)
+    field_sdv.verify_fields(user=request.user, participant=p, form=payload.form, object_id=payload.object_id,
+                            fields=payload.fields, note=payload.note, request_id=rid(request))
+    return Status(201, _field_rows(p, _entry(p, payload.form, payload.object_id)))
+
+
+# ---------------------------------------------------------------- database lock
+
+def _lock_state() -> dict:
+    lk = database_lock.current()
+    if lk is None:
+        return {"locked": False, "checklist": [i.as_dict() for i in database_lock.checklist()]}
+    return {"locked": True, "locked_at": lk.locked_at, "locked_by": lk.locked_by.username, "reason": lk.lock_reason,
+            "checklist": lk.checklist}
+
+
+def _may_see_lock(user) -> None:
+    if not (user.can(Perm.MANAGE_DATA) or user.can(Perm.UNLOCK_DATABASE)):
+        raise PermissionDenied("your role may not lock the database")
+
+
+@router.get("/monitoring/database-lock", response=DatabaseLockOut)
+def database_lock_state(request):
+    """Whether the trial database is locked, and the pre-lock checklist."""
+    _may_see_lock(request.user)
+    return _lock_state()
+
+
+@router.post("/monitoring/database-lock", response={201: DatabaseLockOut})
+def database_lock_create(request, payload: DatabaseLockIn):
+    """Lock the database (data manager); 409 naming every failing item of the checklist."""
+    database_lock.lock_database(user=request.user, reason=payload.reason, request_id=rid(request))
+    return Status(201, _lock_state())
+
+
+@router.post("/monitoring/database-lock/unlock", response=DatabaseLockOut)
+def database_lock_lift(request, payload: DatabaseLockIn):
+    """Lift the lock (trial manager), with a reason."""
+    database_lock.unlock_database(user=request.user, reason=payload.reason, request_id=rid(request))
+    return _lock_state()
