@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-CORE = ["shine.protocol", "shine.clinical", "shine.design", "shine.analysis", "shine.simulation"]
+CORE = ["shine.protocol", "shine.clinical", "shine.design", "shine.analysis", "shine.simulation",
+        "shine.central_monitoring"]
 
 BLOCK_DJANGO = """
 import importlib, sys

@@ -81,6 +81,9 @@ urlpatterns = [
     path("participants/<str:key>/sdv/<str:form>/<str:object_id>/", monitoring_dm.record_fields,
          name="monitoring_record_fields"),
     path("monitoring/database-lock/", monitoring_dm.database_lock_page, name="monitoring_database_lock"),
+    path("monitoring/central/", monitoring_dm.central_monitoring_page, name="monitoring_central"),
+    path("monitoring/visits/", monitoring_dm.visit_list, name="monitoring_visits"),
+    path("monitoring/visits/<int:number>/", monitoring_dm.visit_detail, name="monitoring_visit"),
     path("api/v1/", api.urls),
 ]
 

@@ -12,9 +12,9 @@ from shine.trial.accounts.selectors import require
 from shine.trial.enrollment.selectors import participant_for_user
 from shine.trial.errors import rid
 
-from . import casebook, database_lock, field_sdv, selectors
+from . import casebook, database_lock, field_sdv, selectors, visits
 from .api import router
-from .schemas import DatabaseLockIn, DatabaseLockOut, FieldRowOut, FieldVerifyIn
+from .schemas import DatabaseLockIn, DatabaseLockOut, FieldRowOut, FieldVerifyIn, VisitIn, VisitOut, VisitSignIn
 
 
 def _field_rows(p, entry) -> list[dict]:
@@ -83,3 +83,42 @@ def database_lock_lift(request, payload: DatabaseLockIn):
     """Lift the lock (trial manager), with a reason."""
     database_lock.unlock_database(user=request.user, reason=payload.reason, request_id=rid(request))
     return _lock_state()
+
+
+# ---------------------------------------------------------------- monitoring visits
+
+def _visit_out(v) -> dict:
+    seen = visits.verified_at_visit(v)
+    return {"visit_id": v.label, "site": v.site.code, "visit_date": v.visit_date, "kind": v.kind,
+            "monitor": v.monitor.username, "findings": v.findings, "actions": v.action_list, "signed_at": v.signed_at,
+            "printed_name": v.printed_name, "content_hash": v.content_hash,
+            "signature_valid": v.signed_at is not None and v.content_hash == visits.content_hash(v),
+            "verified_records": seen["records"], "verified_fields": seen["fields"]}
+
+
+@router.get("/monitoring/visits", response=list[VisitOut])
+def visit_list(request, site: str = ""):
+    """Monitoring visits, newest first, optionally of one site."""
+    if not visits.may_view(request.user):
+        raise PermissionDenied("your role may not view monitoring visits")
+    return [_visit_out(v) for v in visits.visits(request.user, site=site)[:500]]
+
+
+@router.post("/monitoring/visits", response={201: VisitOut})
+def visit_create(request, payload: VisitIn):
+    v = visits.record_visit(user=request.user, site_code=payload.site, visit_date=payload.visit_date,
+                            kind=payload.kind, findings=payload.findings, actions=payload.actions,
+                            request_id=rid(request))
+    return Status(201, _visit_out(v))
+
+
+@router.get("/monitoring/visits/{visit_id}", response=VisitOut)
+def visit_detail(request, visit_id: str):
+    return _visit_out(visits.visit_for_user(request.user, visit_id))
+
+
+@router.post("/monitoring/visits/{visit_id}/signature", response=VisitOut)
+def visit_sign(request, visit_id: str, payload: VisitSignIn):
+    v = visits.visit_for_user(request.user, visit_id)
+    return _visit_out(visits.sign_visit(user=request.user, visit=v, password=payload.password,
+                                        request_id=rid(request)))

@@ -15,7 +15,10 @@ from shine.trial.accounts.selectors import require
 from shine.trial.enrollment.selectors import participant_for_user
 from shine.trial.errors import attempt, rid
 
-from . import casebook, database_lock, field_sdv, selectors
+from shine.trial.accounts.models import Site
+
+from . import casebook, database_lock, field_sdv, selectors, visits
+from .models import MonitoringVisit
 
 
 class FieldVerifyForm(forms.Form):
@@ -91,3 +94,76 @@ def database_lock_page(request):
     return render(request, "monitoring/database_lock.html", {
         "current": current, "items": items, "history": database_lock.history(), "form": form,
         "can_lock": user.can(Perm.MANAGE_DATA), "can_unlock": user.can(Perm.UNLOCK_DATABASE)}, status=status)
+
+
+# ---------------------------------------------------------------- central statistical monitoring
+
+@login_required
+def central_monitoring_page(request):
+    """Every site's signals against the other sites (blinded), flagged ones first."""
+    from . import central
+    from shine.central_monitoring import CHECKS
+
+    if not central.may_view(request.user):
+        raise PermissionDenied("your role may not view central monitoring")
+    signals = central.report(request.user)
+    rows = sorted(signals, key=lambda s: (not s.flagged, s.p is None, s.p if s.p is not None else 1, s.site))
+    return render(request, "monitoring/central.html", {"rows": rows, "checks": CHECKS,
+                                                        "flagged": sum(s.flagged for s in signals)})
+
+
+# ---------------------------------------------------------------- monitoring visits
+
+class VisitForm(forms.Form):
+    site = forms.CharField(max_length=8)
+    visit_date = forms.DateField(label="Visit date", widget=forms.DateInput(attrs={"type": "date"}))
+    kind = forms.ChoiceField(choices=MonitoringVisit.Kind.choices)
+    findings = forms.CharField(max_length=4000, widget=forms.Textarea(attrs={"rows": 4}))
+    actions = forms.CharField(required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 3}),
+                              label="Follow-up actions (one a line)")
+
+
+class VisitSignForm(forms.Form):
+    password = forms.CharField(widget=forms.PasswordInput, max_length=200, label="Re-enter your password")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def visit_list(request):
+    user = request.user
+    if not visits.may_view(user):
+        raise PermissionDenied("your role may not view monitoring visits")
+    form, status = VisitForm(request.POST or None, initial={"kind": "routine"}), 200
+    if request.method == "POST":
+        require(user, Perm.VERIFY_SOURCE)
+        status = 400
+        if form.is_valid():
+            d = form.cleaned_data
+            v, status = attempt(form, lambda: visits.record_visit(
+                user=user, site_code=d["site"], visit_date=d["visit_date"], kind=d["kind"], findings=d["findings"],
+                actions=d["actions"], request_id=rid(request)))
+            if v is not None:
+                return redirect("monitoring_visit", number=v.number)
+    site = (request.GET.get("site") or "")[:8]
+    return render(request, "monitoring/visits.html", {
+        "rows": visits.visits(user, site=site), "site": site, "form": form, "sites": Site.objects.order_by("code"),
+        "can_record": user.can(Perm.VERIFY_SOURCE)}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def visit_detail(request, number):
+    user = request.user
+    v = visits.visit_for_user(user, number)
+    form, status = VisitSignForm(request.POST or None), 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            done, status = attempt(form, lambda: visits.sign_visit(
+                user=user, visit=v, password=form.cleaned_data["password"], request_id=rid(request)))
+            if done is not None:
+                return redirect("monitoring_visit", number=v.number)
+    return render(request, "monitoring/visit.html", {
+        "visit": v, "verified": visits.verified_at_visit(v), "form": form,
+        "valid": v.signed_at is not None and v.content_hash == visits.content_hash(v),
+        "can_sign": v.signed_at is None and v.monitor_id == user.pk}, status=status)

@@ -182,3 +182,31 @@ class DatabaseLockOut(Schema):
 
 class DatabaseLockIn(Input):
     reason: str
+
+
+class VisitIn(Input):
+    site: str
+    visit_date: dt.date
+    kind: str = Field(..., description="initiation, routine, remote or close-out")
+    findings: str
+    actions: str = Field("", description="follow-up actions, one a line")
+
+
+class VisitSignIn(Input):
+    password: str
+
+
+class VisitOut(Schema):
+    visit_id: str
+    site: str
+    visit_date: dt.date
+    kind: str
+    monitor: str
+    findings: str
+    actions: list[str]
+    signed_at: dt.datetime | None
+    printed_name: str
+    content_hash: str
+    signature_valid: bool
+    verified_records: int
+    verified_fields: int
