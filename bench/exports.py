@@ -20,7 +20,7 @@ from pathlib import Path
 
 from shine.exchange import codebook, datasetjson, odm, rcsv, stats
 from shine.exchange.source import DatasetFolder
-from shine.simulation.patients import generate_dataset
+from shine.simulation.patients import DatasetParameters, generate_dataset
 
 FORMATS = {
     "baseline: read every CSV": lambda s, out: [list(s.text_chunks(n)) and None for n in s.manifest.rows],
@@ -70,7 +70,9 @@ def main() -> None:
         for n in sizes:
             folder = Path(tmp) / f"data-{n}"
             t0 = time.perf_counter()
-            generate_dataset(n, 20).write(folder, parquet=False)
+            # recruitment over about 3.5 years at every size (the default rate is the trial's own, 0.3 a day)
+            parameters = DatasetParameters(patients_per_day=max(0.3, n / 1270))
+            generate_dataset(n, 20, parameters=parameters).write(folder, parquet=False)
             rows = DatasetFolder(folder).manifest.rows
             print(f"{n:,} participants simulated in {time.perf_counter() - t0:.1f} s: {rows['daily']:,} daily rows, "
                   f"{sum(rows.values()):,} rows in all")

@@ -20,6 +20,7 @@ from shine.trial.enrollment.api import router as enrollment_router
 from shine.trial.records.api import router as records_router
 from shine.trial.safety.api import router as safety_router
 from shine.trial.reports.api import router as reports_router
+from shine.trial.reports.export_api import router as exports_router
 from shine.trial.monitoring.api import router as monitoring_router
 from shine.trial.errors import Refused
 
@@ -54,6 +55,7 @@ api.add_router("/", allocation_router)
 api.add_router("/", records_router)
 api.add_router("/", safety_router)
 api.add_router("/", reports_router)
+api.add_router("/", exports_router)
 api.add_router("/", monitoring_router)
 
 

@@ -83,3 +83,34 @@ class Recommendation(AuditedModel):
 
     class Meta:
         ordering = ["-pk"]
+
+
+class ExportJob(AuditedModel):
+    """One export in the standard formats (docs/exports.md), made in the background: requested through the
+    API, run by the export runner, polled, then downloaded by the user who asked for it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+    blinded = models.BooleanField()
+    formats = models.JSONField()  # the bundle's formats, in order
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    stage = models.CharField(max_length=30, blank=True)  # the format being written
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    data_cutoff = models.CharField(max_length=20, blank=True)
+    error = models.TextField(blank=True)
+    archive_sha256 = models.CharField(max_length=64, blank=True)
+    archive_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+
+    # progress is bookkeeping while the job runs; every change of status is audited
+    audit_exclude = ("progress", "stage")
+
+    class Meta:
+        ordering = ["-pk"]

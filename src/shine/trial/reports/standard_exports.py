@@ -1,0 +1,225 @@
+"""Exports in the standard formats (docs/exports.md): the analysis data set as made by :func:`.exports.
+export_dataset` (same permission rule, same arm coding), converted by :mod:`shine.exchange`, audited.
+
+On the command line (``shine export odm --out DIR``) the bundle is written directly. Through the API an
+:class:`~.models.ExportJob` is created and run in the background, so a large export never holds a request:
+
+* ``SHINE_EXPORT_RUNNER = "thread"`` (default): the job starts in a thread of the web process once the
+  request's transaction has committed. Needs no broker and works on SQLite and PostgreSQL; a job whose
+  process ends mid-way stays ``running`` until :func:`run_pending` is called with ``stale_after``.
+* ``"worker"``: jobs wait as ``pending`` for ``shine export jobs`` (``--once`` for one pass, from cron or a
+  systemd timer), which runs them in its own process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+import tempfile
+import threading
+import zipfile
+from pathlib import Path
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from shine.exchange.bundle import FORMATS, write_bundle
+from shine.trial.accounts.models import User
+from shine.trial.accounts.roles import Perm
+from shine.trial.accounts.selectors import require
+from shine.trial.audit import services as audit
+from shine.trial.audit.services import Actor
+from shine.trial.errors import Refused
+
+from .models import ExportJob
+
+SYSTEM = Actor.system("export")
+
+
+def check_may_export(user: User | None, *, blinded: bool) -> None:
+    """The rule of the analysis export: unblinded only for a role that may see the allocation."""
+    from shine.trial.accounts import roles
+
+    may_export = getattr(roles, "may_export", None)
+    if may_export is not None and user is not None:
+        if not may_export(user, blinded=blinded):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied("your role may not make this export" if blinded else
+                                   "your role may not make an unblinded export (it would show the allocation)")
+        return
+    if not blinded:
+        if user is None:
+            raise PermissionError("an unblinded export needs --user with a role that may see the allocation")
+        require(user, Perm.VIEW_ALLOCATION)
+    elif user is not None and not (user.can(Perm.EXPORT_BLINDED) or user.can(Perm.VIEW_ALLOCATION)):
+        require(user, Perm.EXPORT_BLINDED)
+
+
+def _formats(formats) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(formats or FORMATS))
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown:
+        raise Refused(f"formats: {unknown[0]!r} is not an export format; the formats are {', '.join(FORMATS)}",
+                      "formats")
+    return chosen
+
+
+def export_standard(out_dir: str | Path, *, user: User | None, blinded: bool, formats=FORMATS,
+                    request_id: str = "", progress=None) -> dict:
+    """Write a bundle of ``formats`` into ``out_dir`` and audit it. Returns the bundle's manifest."""
+    from .exports import export_dataset
+
+    check_may_export(user, blinded=blinded)
+    formats = _formats(formats)
+    with tempfile.TemporaryDirectory(prefix="shine-export-") as tmp:
+        export_dataset(Path(tmp) / "data", user=user, blinded=blinded, request_id=request_id, parquet=False)
+        manifest = write_bundle(Path(tmp) / "data", out_dir, formats=formats,
+                                exported_by=user.username if user is not None else "system", progress=progress)
+    actor = Actor.of(user, request_id) if user is not None else SYSTEM
+    with transaction.atomic():
+        audit.record(actor=actor, action="export", object_type="reports.standard_export",
+                     object_id=manifest["data_cutoff"] or "",
+                     changes={"blinded": [None, blinded], "formats": [None, list(formats)],
+                              "manifest_sha256": [None, hashlib.sha256(
+                                  (Path(out_dir) / "manifest.json").read_bytes()).hexdigest()]})
+    return manifest
+
+
+# ---------------------------------------------------------------- background jobs
+
+def runner() -> str:
+    """``thread`` or ``worker``: the Django setting, else the environment variable, else ``thread``."""
+    value = getattr(settings, "SHINE_EXPORT_RUNNER", None) or os.environ.get("SHINE_EXPORT_RUNNER") or "thread"
+    if value not in ("thread", "worker"):
+        raise ValueError(f"SHINE_EXPORT_RUNNER must be thread or worker, not {value!r}")
+    return value
+
+
+def job_dir(job: ExportJob) -> Path:
+    return Path(settings.VAR_DIR) / "exports" / f"job-{job.pk}"
+
+
+def archive_path(job: ExportJob) -> Path:
+    return job_dir(job) / f"shine-export-{job.pk}.zip"
+
+
+def request_export(*, user: User, blinded: bool, formats=None, request_id: str = "") -> ExportJob:
+    """Create a pending job (permission checked now, and again when it runs and when it is downloaded)."""
+    check_may_export(user, blinded=blinded)
+    chosen = _formats(formats)
+    with transaction.atomic():
+        job = audit.create(ExportJob, actor=Actor.of(user, request_id), requested_by=user,
+                           requested_at=timezone.now(), blinded=blinded, formats=list(chosen))
+        if runner() == "thread":
+            transaction.on_commit(lambda: start_thread(job.pk))
+    return job
+
+
+def start_thread(job_id: int) -> threading.Thread:
+    def target():
+        try:
+            run_job(job_id)
+        finally:
+            close_old_connections()
+
+    thread = threading.Thread(target=target, name=f"shine-export-{job_id}", daemon=True)
+    thread.start()
+    return thread
+
+
+def _claim(job_id: int) -> ExportJob | None:
+    """Mark a pending job running; None when another runner took it first."""
+    with transaction.atomic():
+        job = ExportJob.objects.select_for_update().filter(pk=job_id, status=ExportJob.Status.PENDING).first()
+        if job is None:
+            return None
+        return audit.update(job, actor=SYSTEM, reason="export started", status=ExportJob.Status.RUNNING,
+                            started_at=timezone.now())
+
+
+def run_job(job_id: int) -> ExportJob | None:
+    job = _claim(job_id)
+    if job is None:
+        return None
+    out = job_dir(job)
+    bundle = out / "bundle"
+
+    def progress(done: int, total: int, stage: str) -> None:
+        job.progress, job.stage = int(100 * done / total * 0.95), stage[:30]
+        job.save(update_fields=["progress", "stage"])
+
+    try:
+        if out.exists():
+            shutil.rmtree(out)
+        manifest = export_standard(bundle, user=job.requested_by, blinded=job.blinded, formats=job.formats,
+                                   progress=progress)
+        archive = archive_path(job)
+        with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(bundle.rglob("*")):
+                if path.is_file():
+                    zf.write(path, path.relative_to(bundle).as_posix())
+        shutil.rmtree(bundle)
+        sha = hashlib.sha256()
+        with open(archive, "rb") as fh:
+            while block := fh.read(1 << 20):
+                sha.update(block)
+        job.progress, job.stage = 100, "done"
+        job.save(update_fields=["progress", "stage"])
+        with transaction.atomic():
+            return audit.update(job, actor=SYSTEM, reason="export finished", status=ExportJob.Status.DONE,
+                                finished_at=timezone.now(), data_cutoff=manifest["data_cutoff"] or "",
+                                archive_sha256=sha.hexdigest(), archive_bytes=archive.stat().st_size)
+    except Exception as exc:  # the job must end failed with the reason, never stay running
+        shutil.rmtree(out, ignore_errors=True)
+        message = str(exc) or type(exc).__name__
+        with transaction.atomic():
+            return audit.update(job, actor=SYSTEM, reason="export failed", status=ExportJob.Status.FAILED,
+                                finished_at=timezone.now(), error=message[:2000])
+
+
+def run_pending(*, stale_after: dt.timedelta | None = None) -> int:
+    """Run every pending job (oldest first); with ``stale_after``, first fail jobs left running longer than that
+    (their process ended). Returns how many jobs were run."""
+    if stale_after is not None:
+        limit = timezone.now() - stale_after
+        for job in ExportJob.objects.filter(status=ExportJob.Status.RUNNING, started_at__lt=limit):
+            with transaction.atomic():
+                audit.update(job, actor=SYSTEM, reason="export runner ended", status=ExportJob.Status.FAILED,
+                             finished_at=timezone.now(), error="the export stopped before it finished; ask again")
+    count = 0
+    for job_id in ExportJob.objects.filter(status=ExportJob.Status.PENDING).order_by("pk").values_list("pk", flat=True):
+        if run_job(job_id) is not None:
+            count += 1
+    return count
+
+
+def jobs_for(user: User):
+    """A user's own export jobs (nobody sees another's: its timing and size are the requester's)."""
+    return ExportJob.objects.filter(requested_by=user)
+
+
+def job_for(user: User, job_id: int) -> ExportJob:
+    from django.http import Http404
+
+    job = jobs_for(user).filter(pk=job_id).first()
+    if job is None:
+        raise Http404("no such export")
+    return job
+
+
+def open_download(job: ExportJob, *, user: User, request_id: str = ""):
+    """The finished archive, opened for streaming; audited as a download (access log)."""
+    if job.status != ExportJob.Status.DONE:
+        raise Refused(f"the export is {job.status}, not done", "status", status=409)
+    check_may_export(user, blinded=job.blinded)  # a role changed since the request gets nothing unblinded
+    path = archive_path(job)
+    if not path.is_file():
+        raise Refused("the export's file is no longer kept; ask for a new export", "status", status=410)
+    with transaction.atomic():
+        audit.record(actor=Actor.of(user, request_id), action="download", object_type="reports.exportjob",
+                     object_id=str(job.pk), changes={"archive_sha256": [None, job.archive_sha256]})
+    return open(path, "rb")

@@ -1,0 +1,67 @@
+"""The ``shine export`` subcommands of the standard formats (docs/exports.md) and of the export worker:
+
+    shine export odm|dataset-json|xpt|stata|spss|csv|all --out DIR [--blinded] [--user NAME] [--formats a,b]
+    shine export jobs [--once] [--every SECONDS] [--stale-after MINUTES]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from shine.exchange.bundle import FORMATS
+
+
+@dataclass(frozen=True)
+class Export:
+    help: str
+    arguments: Callable
+    run: Callable[[dict], str]
+
+
+def _bundle_arguments(parser) -> None:
+    parser.add_argument("--out", required=True, help="folder to write (created if missing)")
+    parser.add_argument("--blinded", action="store_true", help="arms as A/B")
+    parser.add_argument("--user", default="", help="the user the export is made for (audited)")
+
+
+def _run_bundle(formats: tuple[str, ...]):
+    def run(opts: dict) -> str:
+        from shine.trial.reports.management.commands.export import active_user
+        from shine.trial.reports.standard_exports import export_standard
+
+        manifest = export_standard(opts["out"], user=active_user(opts["user"]), blinded=opts["blinded"],
+                                   formats=formats)
+        return (f"{', '.join(formats)} ({'blinded' if manifest['blinded'] else 'unblinded'}, cut-off "
+                f"{manifest['data_cutoff']}) written to {opts['out']}: {len(manifest['files'])} files, "
+                f"{manifest['rows'].get('participants', 0)} participants")
+    return run
+
+
+def _jobs_arguments(parser) -> None:
+    parser.add_argument("--once", action="store_true", help="run the pending jobs and stop")
+    parser.add_argument("--every", type=float, default=5.0, help="seconds between looks for new jobs")
+    parser.add_argument("--stale-after", type=float, default=0,
+                        help="minutes after which a job still running is failed (its process ended)")
+
+
+def _jobs(opts: dict) -> str:
+    from shine.trial.reports.standard_exports import run_pending
+
+    stale = dt.timedelta(minutes=opts["stale_after"]) if opts["stale_after"] else None
+    total = run_pending(stale_after=stale)
+    while not opts["once"]:
+        time.sleep(max(opts["every"], 0.5))
+        total += run_pending(stale_after=stale)
+    return f"{total} export job(s) run"
+
+
+STANDARD_EXPORTS: dict[str, Export] = {
+    **{fmt: Export(f"{fmt} files of the analysis data set with a codebook and manifest (docs/exports.md)",
+                   _bundle_arguments, _run_bundle((fmt,))) for fmt in FORMATS},
+    "all": Export("every standard format in one bundle (docs/exports.md)", _bundle_arguments, _run_bundle(FORMATS)),
+    "jobs": Export("run the export jobs requested through the API (SHINE_EXPORT_RUNNER=worker)", _jobs_arguments,
+                   _jobs),
+}
