@@ -342,8 +342,10 @@ def support_analysis(data: Dataset | Derived, support: str, population: str = "p
 
 @dataclass(frozen=True)
 class SafetyResult:
-    """Serious events within the SAE window for one kind (``sae``, ``sar``, ``prespecified_sae``): event
-    counts and participants with ≥ 1 per group, the crude risk ratio of having ≥ 1, and its test."""
+    """Serious events within the SAE window for one kind (``sae``, ``sar``, ``susar``, ``prespecified_sae``):
+    event counts and participants with ≥ 1 per group, the crude risk ratio of having ≥ 1 and its test, and
+    the rate ratio of the event counts. ``unknown``: participants left out because whether they had the
+    event is not known yet (a SAR awaiting the sponsor's expectedness, for ``susar``)."""
 
     kind: str
     window_days: int
@@ -354,6 +356,8 @@ class SafetyResult:
     risk_ratio: Estimate
     p_value: float
     test: str
+    rate_ratio: Estimate
+    unknown: dict
 
     def summary(self) -> str:
         g1, g0 = self.groups
@@ -362,26 +366,34 @@ class SafetyResult:
                 f"({self.events[g0]} events); RR {self.risk_ratio.summary()}; {self.test} P = {self.p_value:.3g}")
 
 
-SAFETY_KINDS = ("sae", "sar", "prespecified_sae")
+SAFETY_KINDS = derive.SAFETY_COUNTS
+NO_SAFETY_DATA = ("no safety data were captured: the data set has no adverse_events table, so safety outcomes "
+                  "are not reported (they are unknown, not zero)")
 
 
 def safety_analysis(data: Dataset | Derived, kind: str = "sae", population: str = SAFETY) -> SafetyResult:
     """Safety in the safety population (received any infusion, as treated) unless ``population`` says
-    otherwise."""
+    otherwise. Refuses (NotEstimable) a data set that captured no safety data."""
     if kind not in SAFETY_KINDS:
         raise ValueError(f"kind must be one of {', '.join(SAFETY_KINDS)}, got {kind!r}")
     derived = derive_all(data)
-    f = _population(derived, population)
+    if not derived.data.has("adverse_events"):
+        raise NotEstimable(NO_SAFETY_DATA)
+    everyone = _population(derived, population)
     g1, g0 = groups = derived.groups
+    known_mask = everyone[f"any_{kind}"].notna().to_numpy(dtype=bool)
+    f = everyone[known_mask]
+    unknown = _per_group(everyone[~known_mask], groups, len)
     events = _per_group(f, groups, lambda g: int(g[kind].sum()))
-    with_event = _per_group(f, groups, lambda g: int(g[f"any_{kind}"].sum()))
+    with_event = _per_group(f, groups, lambda g: int(g[f"any_{kind}"].astype(bool).sum()))
     n = _per_group(f, groups, len)
     if min(n.values()) == 0:
         raise NotEstimable(f"the {population} population needs participants in both groups")
     rr = methods.crude_risk_ratio(with_event[g1], n[g1], with_event[g0], n[g0])
     p, test = methods.two_by_two_test(with_event[g1], n[g1], with_event[g0], n[g0])
+    rate = methods.rate_ratio(events[g1], n[g1], events[g0], n[g0])
     return SafetyResult(kind, int(protocol_module.load().schedule.sae_window_days), groups, events, with_event, n,
-                        rr, p, test)
+                        rr, p, test, rate, unknown)
 
 
 # ------------------------------------------------------------------------------------------------ tables

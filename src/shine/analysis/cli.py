@@ -72,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"primary ({args.population}): {g1} − {g0} = {p['difference']:.2f} "
               f"(95 % CI {p['ci_low']:.2f} to {p['ci_high']:.2f}), P = {p['p_value']:.3g}; report in {out}")
     print(_missing_data(data, out))
+    if any(r.get("not_estimable") == analyses.NO_SAFETY_DATA for r in result.results["safety"].values()):
+        print(f"safety outcomes not reported: {analyses.NO_SAFETY_DATA}")
     others = [name for name, r in _sections(result.results) if "not_estimable" in r]
     if others:
         print("not estimable: " + ", ".join(others))

@@ -334,10 +334,26 @@ def days_without_support(data: Dataset, *, horizon: int | None = None) -> pd.Dat
     return out.rename_axis("participant_id").reset_index()
 
 
+SAFETY_COUNTS = ("sae", "sar", "susar", "prespecified_sae")
+
+
 def adverse_events_in_window(data: Dataset, *, days: int | None = None) -> pd.DataFrame:
     """Serious events with onset within ``days`` (protocol ``schedule.sae_window_days``) of randomisation,
-    per participant: ``sae`` (count), ``sar`` (serious and related), ``prespecified_sae`` (serious and one
-    of the protocol's prespecified events), and ``any_…`` indicators of each."""
+    per participant: ``sae`` (count), ``sar`` (serious and related), ``susar`` (a SAR the sponsor judged
+    unexpected), ``prespecified_sae`` (serious and one of the protocol's prespecified events), ``any_…``
+    indicators of each, and ``sar_expectedness_unknown`` (SARs not yet assessed for expectedness).
+
+    A data set without the ``adverse_events`` table captured no safety data: every count is then missing
+    (NaN, ``any_…`` ``<NA>``), never zero. A participant with a SAR of unknown expectedness and no known
+    SUSAR has ``any_susar`` ``<NA>``: whether they had a SUSAR is not known yet."""
+    ids = data["participants"]["participant_id"]
+    if not data.has("adverse_events"):
+        out = pd.DataFrame({"participant_id": ids.to_numpy()})
+        for c in (*SAFETY_COUNTS, "sar_expectedness_unknown"):
+            out[c] = np.nan
+        for c in SAFETY_COUNTS:
+            out[f"any_{c}"] = pd.array([pd.NA] * len(out), dtype="boolean")
+        return out
     proto = protocol_module.load()
     days = int(proto.schedule.sae_window_days if days is None else days)
     ae = data["adverse_events"]
@@ -345,13 +361,19 @@ def adverse_events_in_window(data: Dataset, *, days: int | None = None) -> pd.Da
     inside = ((ae["onset_at"] - r) < days * DAY).to_numpy(dtype=bool)
     e = ae[inside]
     serious = e["serious"].astype(bool)
+    sar = serious & e["related"].astype(bool)
+    expected = e["expected"].astype("boolean")
+    by = e["participant_id"]
     counts = pd.DataFrame({
-        "sae": serious.groupby(e["participant_id"]).sum(),
-        "sar": (serious & e["related"].astype(bool)).groupby(e["participant_id"]).sum(),
-        "prespecified_sae": (serious & (e["prespecified"] != "")).groupby(e["participant_id"]).sum(),
+        "sae": serious.groupby(by).sum(),
+        "sar": sar.groupby(by).sum(),
+        "susar": (sar & (expected == False).fillna(False).astype(bool)).groupby(by).sum(),  # noqa: E712
+        "prespecified_sae": (serious & (e["prespecified"] != "")).groupby(by).sum(),
+        "sar_expectedness_unknown": (sar & expected.isna().to_numpy()).groupby(by).sum(),
     })
-    ids = data["participants"]["participant_id"]
     counts = counts.reindex(ids).fillna(0).astype(int)
-    for c in ("sae", "sar", "prespecified_sae"):
-        counts[f"any_{c}"] = counts[c] > 0
+    for c in SAFETY_COUNTS:
+        counts[f"any_{c}"] = (counts[c] > 0).astype("boolean")
+    unknown = (counts["susar"] == 0) & (counts["sar_expectedness_unknown"] > 0)
+    counts.loc[unknown, "any_susar"] = pd.NA
     return counts.rename_axis("participant_id").reset_index()

@@ -145,6 +145,28 @@ def crude_risk_ratio(events_1: int, n_1: int, events_0: int, n_0: int, *, level:
     return Estimate(rr, rr * math.exp(-z * se), rr * math.exp(z * se), p, method, "ratio", se, level)
 
 
+def rate_ratio(events_1: int, n_1: int, events_0: int, n_0: int, *, level: float = 0.95) -> Estimate:
+    """Ratio of event rates per participant (group 1 / group 0) over a window of the same length for
+    everyone: the Poisson MLE (e₁/n₁)/(e₀/n₀) with the Wald log CI, SE = √(1/e₁ + 1/e₀), which is what a
+    Poisson GLM of the counts on the group gives. With no event in a group, 0.5 is added to each count
+    and the method says so."""
+    for name, v in (("events_1", events_1), ("n_1", n_1), ("events_0", events_0), ("n_0", n_0)):
+        if v < 0:
+            raise ValueError(f"{name} must be ≥ 0, got {v}")
+    if n_1 == 0 or n_0 == 0:
+        raise ValueError("each group needs ≥ 1 participant")
+    z = _check_level(level)
+    a, b = float(events_1), float(events_0)
+    method = "rate ratio of event counts (Poisson), Wald log CI"
+    if a == 0 or b == 0:
+        a, b = a + 0.5, b + 0.5
+        method += " (0.5 added to each count: no event in a group)"
+    rr = (a / n_1) / (b / n_0)
+    se = math.sqrt(1 / a + 1 / b)
+    p = 2 * stats.norm.sf(abs(math.log(rr)) / se)
+    return Estimate(rr, rr * math.exp(-z * se), rr * math.exp(z * se), p, method, "ratio", se, level)
+
+
 def risk_difference(events_1: int, n_1: int, events_0: int, n_0: int, *, level: float = 0.95) -> Estimate:
     """Risk difference with the Wald CI (in proportions)."""
     z = _check_level(level)

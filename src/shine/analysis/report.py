@@ -259,7 +259,10 @@ def run(data: Dataset, population: str = "per_protocol", *, seed: int = analyses
         return with_notes({"window_days": r.window_days, "events": r.events,
                            "participants_with_event": r.participants_with_event, "n": r.n,
                            "risk_ratio": estimate_dict(r.risk_ratio), "p_value": r.p_value, "test": r.test,
-                           "population": safety_population, "estimand": estimand["safety"]}, notes)
+                           "rate_ratio": estimate_dict(r.rate_ratio), "unknown": r.unknown,
+                           "population": safety_population, "estimand": estimand["safety"]},
+                          notes + ([f"left out: {sum(r.unknown.values())} participants with a serious adverse "
+                                    "reaction not yet assessed for expectedness"] if sum(r.unknown.values()) else []))
 
     results = {
         "format": RESULTS_FORMAT,

@@ -128,8 +128,8 @@ ADVERSE_EVENTS = Table("adverse_events", ("participant_id", "event_id"), (
     _c("prespecified", "str", False),
     _c("serious", "bool"),
     _c("related", "bool"),
-    _c("expected", "bool"),
-))
+    _c("expected", "bool", False),  # empty until the sponsor has assessed expectedness
+), optional=True)  # absent: no safety data were captured, and the safety outcomes are refused (never zero)
 
 FOLLOWUP = Table("followup", ("participant_id", "visit_day"), (
     _c("participant_id", "str"),
