@@ -6,7 +6,7 @@ import sys
 import pytest
 
 CORE = ["shine.protocol", "shine.clinical", "shine.design", "shine.analysis", "shine.simulation",
-        "shine.central_monitoring"]
+        "shine.central_monitoring", "shine.exchange"]
 
 BLOCK_DJANGO = """
 import importlib, sys
