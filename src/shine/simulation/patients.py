@@ -80,10 +80,23 @@ class DatasetParameters:
     minor_deviation: float = 0.06
     next_of_kin_refusal: float = 0.03
     sae_risk: float = 0.15
+    # disease-related serious events of septic shock (assumed): exempt from expedited reporting, any time to
+    # day 14 (so some fall outside the SAE window), rarely judged related
+    disease_sae_risk: float = 0.2
+    disease_sae_related: float = 0.05
+    # the sponsor judges expectedness within this many days of a SAR's onset (assumed): SARs more recent
+    # than this at the cut-off have no expectedness yet
+    expectedness_lag_days: float = 3.0
 
     def check(self) -> None:
         if not math.isfinite(self.effect) or abs(self.effect) > 10:
             raise ValueError(f"effect must lie between -10 and 10 SOFA points; got {self.effect!r}")
+        for name in ("disease_sae_risk", "disease_sae_related"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and 0 <= v <= 1):
+                raise ValueError(f"{name} must be a probability between 0 and 1; got {v!r}")
+        if not (math.isfinite(self.expectedness_lag_days) and 0 <= self.expectedness_lag_days <= 90):
+            raise ValueError(f"expectedness_lag_days must lie between 0 and 90; got {self.expectedness_lag_days!r}")
         for name in ("mortality_rr", "sae_rr"):
             v = getattr(self, name)
             if not (math.isfinite(v) and 0 < v <= 5):
@@ -267,6 +280,8 @@ def generate_dataset(n_patients: int = 279, seed: int = 1, *, effect: float | No
                      readmit, re_discharged, frailty, codes[site])
     participants["data_use_consent"] = events.pop("data_use_consent")
     withdrawn_day = events.pop("withdrawn_day")
+    events["adverse_events"] = _disease_related_saes(events["adverse_events"], seed, par, proto, pid, randomised_s,
+                                                     death_day, withdrawn_day)
     # no new data after a withdrawal of consent
     cut = pd.Series(withdrawn_day, index=pid)
     daily = daily[~(daily["study_day"] > daily["participant_id"].map(cut))].reset_index(drop=True)
@@ -293,7 +308,7 @@ def generate_dataset(n_patients: int = 279, seed: int = 1, *, effect: float | No
               else base + pd.Timedelta(seconds=int(randomised_s.max()) + 105 * DAY))
     if cutoff.tzinfo is None:
         cutoff = cutoff.tz_localize("UTC")
-    tables, consent = _truncate(tables, consent, cutoff)
+    tables, consent = _truncate(tables, consent, cutoff, par)
     if blinded:
         codes_ab = dict(zip(proto.arms, rng.permutation(["A", "B"])))
         tables["participants"] = tables["participants"].assign(arm=tables["participants"]["arm"].map(codes_ab))
@@ -439,6 +454,28 @@ def _events(rng, par, proto, n, pid, arm, weight, randomised_s, death_day, disch
 TIME_COLUMNS = ("started_at", "stopped_at", "onset_at", "assessed_at", "at", "screened_at")
 
 
+def _disease_related_saes(aes: pd.DataFrame, seed, par, proto, pid, randomised_s, death_day,
+                          withdrawn_day) -> pd.DataFrame:
+    """Add the protocol's exempt (disease-related) serious events: onset up to day 14, before death and
+    before a withdrawal of consent. Drawn from a stream of their own so that adding them leaves every
+    other simulated value unchanged for the same seed."""
+    terms = list(proto.safety.exempt_events)
+    if not terms or par.disease_sae_risk == 0:
+        return aes
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 17]))
+    n = len(pid)
+    has = rng.random(n) < par.disease_sae_risk
+    onset_day = rng.uniform(0.1, 14.0, n)
+    related = rng.random(n) < par.disease_sae_related
+    which = rng.integers(0, len(terms), n)
+    keep = has & (onset_day < death_day) & (onset_day < withdrawn_day)
+    taken = aes.groupby("participant_id").size()
+    rows = [(pid[i], f"AE-{int(taken.get(pid[i], 0)) + 1}", int(randomised_s[i] + int(onset_day[i] * DAY)),
+             terms[which[i]].replace("_", " "), "", True, bool(related[i]), True) for i in np.flatnonzero(keep)]
+    extra = pd.DataFrame(rows, columns=aes.columns)
+    return pd.concat([aes, extra], ignore_index=True) if len(aes) else extra
+
+
 def _times(frame: pd.DataFrame, base: pd.Timestamp) -> pd.DataFrame:
     out = frame.copy()
     for c in TIME_COLUMNS:
@@ -485,7 +522,7 @@ def _screening(rng, par, proto, randomised_s, site, pid, base) -> pd.DataFrame:
     return frame
 
 
-def _truncate(tables: dict, consent: pd.DataFrame, cutoff: pd.Timestamp) -> tuple[dict, pd.DataFrame]:
+def _truncate(tables: dict, consent: pd.DataFrame, cutoff: pd.Timestamp, par) -> tuple[dict, pd.DataFrame]:
     """The tables as an export taken at ``cutoff`` would hold them."""
     out = dict(tables)
     p = tables["participants"]
@@ -516,7 +553,12 @@ def _truncate(tables: dict, consent: pd.DataFrame, cutoff: pd.Timestamp) -> tupl
     f.loc[running, "stopped_at"] = cutoff
     f.loc[running, "stop_reason"] = None
     out["infusion"] = f
-    out["adverse_events"] = out["adverse_events"][out["adverse_events"]["onset_at"] <= cutoff]
+    ae = out["adverse_events"][out["adverse_events"]["onset_at"] <= cutoff].copy()
+    ae["expected"] = ae["expected"].astype("boolean")
+    pending = (ae["serious"].astype(bool) & ae["related"].astype(bool)
+               & (cutoff - ae["onset_at"] < pd.Timedelta(days=par.expectedness_lag_days)))
+    ae.loc[pending, "expected"] = pd.NA  # the sponsor has not judged expectedness yet
+    out["adverse_events"] = ae
     out["followup"] = out["followup"][out["followup"]["assessed_at"] <= cutoff]
     sc = tables["screening"]
     sc = sc[sc["screened_at"] <= cutoff]
