@@ -24,3 +24,12 @@ def test_demo_monitoring(trial):
     assert Signature.objects.count() == 1 and selectors.signatures(Signature.objects.get().participant)[0].valid
     assert load_demo_monitoring(**kw)[0].endswith("already loaded")
     assert verify().ok
+    # fields verified one by one, one corrected since; a signed visit report
+    from shine.trial.monitoring import casebook, field_sdv, visits
+    from shine.trial.monitoring.models import FieldVerification, MonitoringVisit
+
+    fv = FieldVerification.objects.order_by("pk").first()
+    entry = casebook.entry(fv.participant, fv.form, fv.object_id)
+    assert {r.status for r in field_sdv.field_rows(fv.participant, entry)} >= {"verified", "re-verify", "not verified"}
+    visit = MonitoringVisit.objects.get()
+    assert visit.signed_at and visit.content_hash == visits.content_hash(visit) and visit.action_list

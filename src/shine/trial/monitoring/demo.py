@@ -1,15 +1,18 @@
 """Demo monitoring data, loaded through the services: the SDV plan (version 1, the default rules), some
 verified records (one made stale by a later correction), queries in each state, the edit checks' system
-queries, and an investigator's signature."""
+queries, an investigator's signature, fields verified one by one (one corrected since) and a signed
+monitoring visit."""
 
 from __future__ import annotations
+
+from django.utils import timezone
 
 from shine.trial.accounts.models import User
 from shine.trial.enrollment.models import Participant
 from shine.trial.records import services as records
 from shine.trial.records.models import DailyRecord
 
-from . import casebook, checks, services
+from . import casebook, checks, field_sdv, services, visits
 from .models import Query, SdvPlan
 
 
@@ -51,8 +54,23 @@ def load_demo_monitoring(*, nurse: User, investigator: User, monitor: User, data
                          candidate=True)
     c = services.raise_query(user=monitor, participant=second, text="Duplicate of an earlier question.")
     services.transition(user=monitor, query=c, action="cancel", text="Raised twice by mistake.")
+    # per field: two fields verified, then one corrected (it shows re-verify, the other stays verified)
+    fields = [f for f in ("platelets", "map_mmhg") if getattr(day2, f) is not None]
+    if fields:
+        field_sdv.verify_fields(user=monitor, participant=second, form="daily", object_id=day2.pk, fields=fields,
+                                note="ICU chart and lab report")
+        day2.refresh_from_db()
+        records.update_daily_record(user=nurse, record=day2, values={fields[0]: getattr(day2, fields[0]) + 1},
+                                    partial=True, reason="value copied from the wrong line of the chart")
+    visit = visits.record_visit(user=monitor, site_code=second.site.code, visit_date=timezone.localdate(),
+                                kind="routine", findings="Investigator site file complete. Source data verified "
+                                "for the first participants; one MAP misread on the ICU chart, corrected.",
+                                actions="Nurse to re-check the platelet count of day "
+                                f"{day2.study_day} against the lab report\nInvestigator to sign the casebooks")
+    visits.sign_visit(user=monitor, visit=visit, password=password)
     ran = checks.run()
     services.sign(user=investigator, participant=second, meaning="approval", password=password)
     return [f"monitoring: SDV plan v{plan.version}, {verified} records verified (one to re-verify), "
             f"{Query.objects.filter(origin='manual').count()} queries, {ran['opened']} system queries from the edit "
-            f"checks, 1 signed casebook ({second.number})"]
+            f"checks, 1 signed casebook ({second.number}), fields verified one by one (one to re-verify), "
+            f"monitoring visit {visit.label} signed; the database-lock checklist and central monitoring read these"]
