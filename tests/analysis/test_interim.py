@@ -320,3 +320,48 @@ def test_emergency_unblindings_are_listed_by_group_in_the_closed_report_only(cod
     assert report.tables_closed["emergency_unblindings"].empty
     one, two = interim.write(report, tmp_path / "one"), interim.write(with_them, tmp_path / "two")
     assert one["open/report.html"].read_bytes() == two["open/report.html"].read_bytes()
+
+
+def test_serious_event_listings_by_group_are_in_the_closed_report_only(coded, report, tmp_path):
+    data, _ = coded
+    listing = report.tables_closed["serious_adverse_events_listing"]
+    ae = data["adverse_events"]
+    serious = ae[ae["serious"].astype(bool)]
+    assert len(listing) == len(serious) > 0
+    assert set(listing["group"]) == {"A", "B"}
+    arm = data["participants"].set_index("participant_id")["arm"]
+    assert (listing["group"] == listing["participant_id"].map(arm)).all()
+    assert listing["group"].is_monotonic_increasing
+    susars = report.tables_closed["susar_listing"]
+    expected_susars = serious[serious["related"].astype(bool) & (serious["expected"].astype("boolean") == False)]  # noqa: E712
+    assert len(susars) == len(expected_susars) > 0 and (susars["SUSAR"] == "yes").all()
+    by_arm = report.tables_closed["serious_events_by_arm"]
+    assert set(by_arm["event"]) == {"sae", "sar", "susar", "prespecified sae"}
+    # the open report's generator refuses either listing, and neither reaches the open files
+    for name in ("serious_adverse_events_listing", "susar_listing", "serious_events_by_arm"):
+        with pytest.raises(interim.ArmTableRefused, match="grouped by arm"):
+            interim.pooled_table(report.tables_closed[name], name, groups=("A", "B", "iloprost", "placebo"))
+        assert name not in report.tables_open and name not in report.open["tables"]
+    paths = interim.write(report, tmp_path)
+    opened = paths["open/report.html"].read_text() + paths["open/results.json"].read_text()
+    closed = paths["closed/report.html"].read_text()
+    assert "Serious adverse events listing" in closed and "Susar listing" in closed
+    assert "listing" not in opened.lower() and "susar" not in opened.lower()
+    first = listing.iloc[0]
+    assert f"<td>{first['participant_id']}</td><td>{first['site']}</td><td>{first['event_id']}</td>" in closed
+
+
+def test_interim_without_safety_data_says_so_instead_of_zero(coded):
+    data, key = coded
+    from dataclasses import replace
+    from types import MappingProxyType
+
+    tables = {k: v for k, v in data.tables.items() if k != "adverse_events"}
+    without = replace(data, tables=MappingProxyType(tables))
+    r = interim.run(without, key, freeze=FREEZE)
+    pooled = dict(zip(r.tables_open["safety_pooled"]["item"], r.tables_open["safety_pooled"]["count"], strict=True))
+    assert pooled["adverse event records"] == interim.NO_SAFETY_DATA
+    assert pooled["participants with a serious adverse event within 7 days"] == interim.NO_SAFETY_DATA
+    by_arm = r.tables_closed["serious_events_by_arm"]
+    assert (by_arm["event"] == interim.NO_SAFETY_DATA).all() and by_arm["participants"].isna().all()
+    assert r.tables_closed["serious_adverse_events_listing"].empty

@@ -32,7 +32,7 @@ from scipy.special import ndtr, ndtri
 
 from shine import design
 from shine import protocol as protocol_module
-from shine.analysis import analyses
+from shine.analysis import analyses, derive
 from shine.analysis.dataset import BLINDED_ARM_CODES, Dataset
 from shine.analysis.report import clean, dumps
 
@@ -353,14 +353,71 @@ def _adherence(data: Dataset, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["item", "value"])
 
 
+NO_SAFETY_DATA = "no safety data captured"
+
+
 def _safety_pooled(frame: pd.DataFrame, data: Dataset) -> pd.DataFrame:
     n = len(frame)
+    window = int(protocol_module.load().schedule.sae_window_days)
+    captured = data.has("adverse_events")
     rows = [("deaths by day 28", int((frame["mortality_28"] == 1).sum())),
             ("deaths by day 90", int((frame["mortality_90"] == 1).sum())),
             ("deaths recorded (any time)", int(frame["participant_id"].isin(data["deaths"]["participant_id"]).sum())),
-            ("participants with a serious adverse event within 7 days", int((frame["sae"] > 0).sum())),
-            ("adverse event records", len(data["adverse_events"]))]
+            (f"participants with a serious adverse event within {window} days",
+             int((frame["sae"] > 0).sum()) if captured else NO_SAFETY_DATA),
+            ("adverse event records", len(data["adverse_events"]) if captured else NO_SAFETY_DATA)]
     return pd.DataFrame([(k, v) for k, v in rows], columns=["item", "count"]).assign(participants=n)
+
+
+def _serious_events_by_group(f: pd.DataFrame, data: Dataset, groups) -> pd.DataFrame:
+    """Participants with ≥ 1 and events of each kind within the SAE window, per group; for SUSARs also the
+    participants whose SAR still awaits the sponsor's expectedness (not counted as none)."""
+    columns = ["event", "group", "participants", "events", "awaiting expectedness", "n"]
+    if not data.has("adverse_events"):
+        return pd.DataFrame([{"event": NO_SAFETY_DATA, "group": g, "participants": None, "events": None,
+                              "awaiting expectedness": None, "n": int((f["group"] == g).sum())} for g in groups],
+                            columns=columns)
+    rows = []
+    for kind in derive.SAFETY_COUNTS:
+        for g in groups:
+            x = f[f["group"] == g]
+            rows.append({"event": kind.replace("_", " "), "group": g,
+                         "participants": int(x[f"any_{kind}"].fillna(False).astype(bool).sum()),
+                         "events": int(x[kind].sum()),
+                         "awaiting expectedness": int(x[f"any_{kind}"].isna().sum()), "n": len(x)})
+    return pd.DataFrame(rows, columns=columns)
+
+
+SERIOUS_LISTING_COLUMNS = ["group", "participant_id", "site", "event_id", "onset study day", "term", "prespecified",
+                           "related", "expected", "SUSAR", "in the SAE window"]
+
+
+def _serious_events_listing(data: Dataset, frame: pd.DataFrame) -> pd.DataFrame:
+    """Every serious adverse event up to the cut-off, by group, participant and onset (closed report only)."""
+    if not data.has("adverse_events"):
+        return pd.DataFrame(columns=SERIOUS_LISTING_COLUMNS)
+    window = int(protocol_module.load().schedule.sae_window_days)
+    ae = data["adverse_events"]
+    ae = ae[ae["serious"].astype(bool)].merge(frame[["participant_id", "group", "site"]], on="participant_id")
+    since = ae["onset_at"] - ae["participant_id"].map(data["participants"].set_index("participant_id")["randomised_at"])
+    related = ae["related"].astype(bool)
+    expected = ae["expected"].astype("boolean")
+
+    def words(v) -> str:
+        return "not yet assessed" if pd.isna(v) else ("yes" if v else "no")
+
+    out = pd.DataFrame({
+        "group": ae["group"], "participant_id": ae["participant_id"], "site": ae["site"], "event_id": ae["event_id"],
+        "onset study day": (since // DAY).astype(int) + 1, "term": ae["term"],
+        "prespecified": ae["prespecified"].str.replace("_", " "),
+        "related": np.where(related, "yes", "no"),
+        "expected": [words(v) for v in expected],
+        "SUSAR": [("unknown (expectedness not yet assessed)" if pd.isna(e) else "yes" if not e else "no") if r else "no"
+                  for r, e in zip(related, expected, strict=True)],
+        "in the SAE window": np.where(since < window * DAY, "yes", "no"),
+        "_onset": ae["onset_at"]})
+    out = out.sort_values(["group", "participant_id", "_onset", "event_id"], kind="mergesort")
+    return out[SERIOUS_LISTING_COLUMNS].reset_index(drop=True)
 
 
 def _quality(derived: analyses.Derived) -> pd.DataFrame:
@@ -499,12 +556,7 @@ def run(data: Dataset, key: dict[str, str], *, freeze: dict, prior_sd: float = D
             support_rows.append({"support": s.replace("_", " "), "group": g, "n": len(x),
                                  "mean": float(x.mean()) if len(x) else math.nan,
                                  "median": float(x.median()) if len(x) else math.nan})
-    sae_rows = []
-    for kind in ("sae", "sar", "prespecified_sae"):
-        for g in groups:
-            x = f[f["group"] == g]
-            sae_rows.append({"event": kind.replace("_", " "), "group": g, "participants": int((x[kind] > 0).sum()),
-                             "events": int(x[kind].sum()), "n": len(x)})
+    serious_listing = _serious_events_listing(data, frame)
     baseline_closed = analyses.table1(derived_all, POPULATION)
     consort_closed = pd.DataFrame([{"box": box, **_by_group(frame, groups, lambda x, b=box: dict(
         _consort_counts(data, x, complete)).get(b, 0)), "all": count}
@@ -514,8 +566,10 @@ def run(data: Dataset, key: dict[str, str], *, freeze: dict, prior_sd: float = D
     tables_closed = {
         "primary_by_arm": primary_by_arm, "mortality_by_arm": pd.DataFrame(mort_rows),
         "days_alive_without_support_by_arm": pd.DataFrame(support_rows),
-        "serious_events_by_arm": pd.DataFrame(sae_rows), "baseline_by_arm": baseline_closed,
+        "serious_events_by_arm": _serious_events_by_group(f, data, groups), "baseline_by_arm": baseline_closed,
         "consort_by_arm": consort_closed, "deaths_listing": _deaths_listing(data, frame),
+        "serious_adverse_events_listing": serious_listing,
+        "susar_listing": serious_listing[serious_listing["SUSAR"] == "yes"].reset_index(drop=True),
         "emergency_unblindings": _unblindings(data, frame, unblindings),
     }
     closed_results = {
