@@ -2,8 +2,8 @@
 
 Each case gives one row with what was known at the cut-off: its latest version entered by then and the
 sponsor's latest assessment made by then. ``related`` is the investigator's or the sponsor's "related";
-``expected`` is the sponsor's expectedness, and ``true`` for an event the sponsor has not assessed (only a
-sponsor's "unexpected" makes a SUSAR). No arm, and nothing derived from the SUSAR decision.
+``expected`` is the sponsor's expectedness, and empty for an event the sponsor has not assessed: unknown, so
+the analysis neither counts it as a SUSAR nor as "no SUSAR" (only a sponsor's "unexpected" makes a SUSAR). No arm, and nothing derived from the SUSAR decision.
 """
 
 from __future__ import annotations
@@ -30,5 +30,5 @@ def adverse_event_rows(ids, cutoff: dt.datetime, redact) -> list[tuple]:
         a = assessed.get(case_id)
         related = v.related or bool(a is not None and a.sponsor_related)
         rows.append((v.case.participant.number, v.case.number, _utc(v.onset_at), redact(v.term),
-                     v.prespecified or None, v.serious, related, True if a is None else a.expected))
+                     v.prespecified or None, v.serious, related, None if a is None else a.expected))
     return rows
