@@ -15,7 +15,7 @@ def populated(users):
     not assessable), an enrolled participant awaiting randomisation and randomised participants with baseline,
     daily records, a blood sample, a follow-up visit and a deviation. Returns the real keys the fuzzer mixes
     into path parameters and bodies."""
-    from shine.trial.allocation.demo import setup_randomisation
+    from shine.demo.randomisation import setup_randomisation
     from shine.trial.allocation.models import Pack, RandomisationList
     from shine.trial.enrollment.models import Participant, Screening
     from shine.trial.records import services as records

@@ -55,7 +55,7 @@ def form_pages() -> list[tuple[str, URLPattern]]:
 @pytest.fixture
 def world(users):
     """A randomised HGH participant with baseline and a daily record, an eligible screening, an active list."""
-    from shine.trial.allocation.demo import setup_randomisation
+    from shine.demo.randomisation import setup_randomisation
     from shine.trial.allocation.models import RandomisationList
     from shine.trial.records import services as records
     from tests.trial.enrollment.factories import screening

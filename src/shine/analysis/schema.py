@@ -55,6 +55,7 @@ def _c(name, kind, required=True, low=None, high=None, choices=None) -> Column:
 SITES_OF_INFECTION = ("pulmonary", "abdominal", "urinary", "skin_soft_tissue", "bloodstream", "cns", "other",
                       "unknown")
 STOP_REASONS = ("planned_end", "interrupted", "rate_change", "adverse_event", "death", "discharge", "other")
+VITAL_STATUSES = ("alive", "dead", "unknown")
 DEVIATION_CATEGORIES = ("eligibility", "consent", "randomisation", "intervention", "data_collection", "other")
 SCREENING_OUTCOMES = ("not_eligible", "eligible_not_randomised", "randomised", "not_assessable")
 
@@ -135,7 +136,7 @@ FOLLOWUP = Table("followup", ("participant_id", "visit_day"), (
     _c("participant_id", "str"),
     _c("visit_day", "int", choices=None, low=28, high=90),
     _c("assessed_at", "time"),
-    _c("vital_status", "str", choices=("alive", "dead", "unknown")),
+    _c("vital_status", "str", choices=VITAL_STATUSES),
     *(_c(f"eq5d_{d}", "int", False, 1, 5) for d in ("mobility", "selfcare", "activities", "pain", "anxiety")),
     _c("eq5d_vas", "int", False, 0, 100),
 ))

@@ -22,6 +22,7 @@ from shine.trial.safety.api import router as safety_router
 from shine.trial.reports.api import router as reports_router
 from shine.trial.reports.export_api import router as exports_router
 from shine.trial.monitoring.api import router as monitoring_router
+from shine.trial.monitoring.deviation_api import router as deviation_router
 from shine.trial.errors import Refused
 
 
@@ -57,6 +58,7 @@ api.add_router("/", safety_router)
 api.add_router("/", reports_router)
 api.add_router("/", exports_router)
 api.add_router("/", monitoring_router)
+api.add_router("/", deviation_router)
 
 
 def envelope(request, status: int, detail: str, errors: list[dict] | None = None):

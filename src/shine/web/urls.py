@@ -8,7 +8,9 @@ from shine.trial.enrollment import views as enrollment
 from shine.trial.records import views as records
 from shine.trial.safety import views as safety
 from shine.trial.monitoring import data_management_views as monitoring_dm
+from shine.trial.monitoring import deviation_views as deviations
 from shine.trial.monitoring import views as monitoring
+from shine.trial.reports import export_views as exports
 from shine.trial.reports import views as reports
 
 urlpatterns = [
@@ -48,11 +50,11 @@ urlpatterns = [
     path("participants/<str:key>/icu/", records.icu_stay, name="records_icu"),
     path("participants/<str:key>/death/", records.death_form, name="records_death"),
     path("participants/<str:key>/follow-up/<int:day>/", records.followup_form, name="records_followup"),
-    path("participants/<str:key>/deviations/", records.deviations, name="records_deviations"),
-    path("participants/<str:key>/review/<str:form_name>/<int:pk>/", records.review, name="records_review"),
+    path("participants/<str:key>/deviations/", deviations.deviation_list, name="records_deviations"),
+    path("participants/<str:key>/review/<str:form_name>/<int:pk>/", deviations.review, name="records_review"),
     path("worklist/", records.worklist, name="records_worklist"),
-    path("exports/", records.export_page, name="records_export"),
-    path("exports/analysis-dataset.zip", records.export_download, name="records_export_download"),
+    path("exports/", exports.export_page, name="records_export"),
+    path("exports/analysis-dataset.zip", exports.export_download, name="records_export_download"),
     path("reports/progress/", reports.progress, name="reports_progress"),
     path("reports/interim/", reports.interim_page, name="reports_interim"),
     path("reports/interim/freeze/", reports.take_freeze, name="reports_freeze"),

@@ -11,7 +11,7 @@ from django.db import connection
 
 from shine.trial.accounts.services import create_user
 from shine.trial.allocation import services
-from shine.trial.allocation.demo import setup_randomisation
+from shine.demo.randomisation import setup_randomisation
 from shine.trial.allocation.models import Allocation, Slot
 from shine.trial.audit.models import AuditEvent
 from shine.trial.audit.verify import verify

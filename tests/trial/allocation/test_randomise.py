@@ -142,7 +142,7 @@ def test_no_pack_at_the_site_is_refused_in_the_same_words_for_either_arm(trial):
 
 
 def test_no_active_list_and_a_used_up_list(users):
-    from shine.trial.allocation.demo import setup_randomisation
+    from shine.demo.randomisation import setup_randomisation
 
     nurse = users["nurse_hgh"]
     p = enrolled(nurse)

@@ -8,7 +8,7 @@ import itertools
 from django.utils import timezone
 
 from shine.trial.allocation import services as allocation
-from shine.trial.allocation.demo import setup_randomisation
+from shine.demo.randomisation import setup_randomisation
 from shine.trial.enrollment import services
 
 NO = False
@@ -32,9 +32,11 @@ def enrolled(user, site="HGH", *, cpr: str = "", hours_ago: float = 0.0, **overr
                           occurred_at=s.screened_at + dt.timedelta(seconds=10), form_version="v2.1", cpr=cpr)
 
 
-def randomised(user, site="HGH", *, weight=70.0, **kw):
+def randomised(user, site="HGH", *, weight=70.0, at=None, **kw):
+    """An enrolled participant randomised now (or ``at``: the randomisation's clock)."""
     p = enrolled(user, site, **kw)
-    r = allocation.randomise(p, user=user, weight_kg=weight, weight_estimated=False, request_id=f"req-{next(_requests)}")
+    r = allocation.randomise(p, user=user, weight_kg=weight, weight_estimated=False, request_id=f"req-{next(_requests)}",
+                             clock=None if at is None else (lambda: at))
     p.refresh_from_db()
     return p, r
 

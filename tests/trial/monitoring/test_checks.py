@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import call_command
 
-from shine.trial.monitoring import checks
+from shine.trial.monitoring import checks, deviations
 from shine.trial.monitoring.models import Query
 from shine.trial.records import services as records
 from tests.trial.records.factories import SOFA_DAY
@@ -34,6 +34,6 @@ def test_a_reviewed_flag_opens_no_query(trial, participant):
     nurse = trial["nurse_hgh"]
     odd = records.create_daily_record(user=nurse, participant=participant, study_day=1,
                                       values=dict(SOFA_DAY, platelets=1500))
-    records.mark_reviewed(user=trial["data_manager"], record=odd, note="confirmed with the lab")
+    deviations.mark_reviewed(user=trial["data_manager"], record=odd, note="confirmed with the lab")
     checks.run()
     assert not Query.objects.filter(object_id=str(odd.pk), rule__icontains="platelets").exists()

@@ -4,7 +4,7 @@ from shine.trial.audit.verify import verify
 from shine.trial.monitoring import selectors
 from shine.trial.monitoring.demo import load_demo_monitoring
 from shine.trial.monitoring.models import Query, Signature
-from shine.trial.records.demo import load_demo_trial
+from shine.demo.trial import load_demo_trial
 from tests.trial.conftest import PASSWORD
 
 

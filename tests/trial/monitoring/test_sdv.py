@@ -33,7 +33,7 @@ def _rules(percent):
 
 @pytest.fixture
 def big_trial(users):
-    from shine.trial.allocation.demo import setup_randomisation
+    from shine.demo.randomisation import setup_randomisation
 
     setup_randomisation(pharmacist=users["pharmacist"], length_per_site=30, packs_per_arm_per_site=12)
     return users

@@ -1,7 +1,7 @@
 import pytest
 
 from shine.trial.records import services
-from shine.trial.allocation.demo import setup_randomisation
+from shine.demo.randomisation import setup_randomisation
 
 from .factories import baseline_values, randomised_ago
 

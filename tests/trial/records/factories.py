@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from unittest import mock
 
 from django.utils import timezone
 
@@ -25,10 +24,9 @@ def whole_daily(**over) -> dict:
 
 
 def randomised_ago(user, *, days: float = 3.0, site: str = "HGH", weight: float = 70.0):
-    """A participant randomised ``days`` ago (the allocation's clock set back for that one call)."""
+    """A participant randomised ``days`` ago (the randomisation given that time as its clock)."""
     at = timezone.now() - dt.timedelta(days=days)
-    with mock.patch("shine.trial.allocation.services._now", return_value=at):
-        p, _ = randomised(user, site, weight=weight, hours_ago=days * 24 + 1)
+    p, _ = randomised(user, site, weight=weight, hours_ago=days * 24 + 1, at=at)
     p.refresh_from_db()
     return p
 

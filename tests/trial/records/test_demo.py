@@ -4,8 +4,8 @@ from django.core.management import call_command
 
 from shine.analysis.cli import main as analyse
 from shine.trial.enrollment.models import Participant
-from shine.trial.records.commands import export_dataset
-from shine.trial.records.demo import load_demo_trial
+from shine.trial.reports.exports import export_dataset
+from shine.demo.trial import load_demo_trial
 from shine.trial.records.models import DailyRecord
 
 

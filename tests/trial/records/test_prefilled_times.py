@@ -1,7 +1,6 @@
 """Times the forms prefill (to the minute) are never refused for the randomisation's seconds."""
 
 import datetime as dt
-from unittest import mock
 
 from django.utils import timezone
 
@@ -14,8 +13,7 @@ from tests.trial.enrollment.factories import randomised
 def test_infusion_start_and_sample_in_the_minute_of_randomisation(trial):
     nurse = trial["nurse_hgh"]
     at = timezone.now().replace(second=41, microsecond=250000) - dt.timedelta(minutes=3)
-    with mock.patch("shine.trial.allocation.services._now", return_value=at):
-        p, _ = randomised(nurse, "HGH", weight=70.0, hours_ago=1)
+    p, _ = randomised(nurse, "HGH", weight=70.0, hours_ago=1, at=at)
     p.refresh_from_db()
     minute = p.randomised_at.replace(second=0, microsecond=0)  # what the form shows and posts back
     assert minute < p.randomised_at

@@ -1,6 +1,6 @@
 import pytest
 
-from shine.trial.records.demo import load_demo_trial
+from shine.demo.trial import load_demo_trial
 
 
 @pytest.fixture

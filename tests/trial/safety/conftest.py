@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from shine import protocol
-from shine.trial.allocation.demo import setup_randomisation
+from shine.demo.randomisation import setup_randomisation
 from shine.trial.allocation.models import Allocation
 from shine.trial.safety import services
 from tests.trial.records.factories import randomised_ago

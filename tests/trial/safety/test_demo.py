@@ -2,8 +2,8 @@
 
 from shine.analysis.dataset import load
 from shine.trial.audit.verify import verify
-from shine.trial.records.commands import export_dataset
-from shine.trial.records.demo import load_demo_trial
+from shine.trial.reports.exports import export_dataset
+from shine.demo.trial import load_demo_trial
 from shine.trial.safety.demo import load_demo_safety
 from shine.trial.safety.models import Case, SusarDecision
 

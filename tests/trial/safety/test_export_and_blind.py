@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from shine.analysis.dataset import load
-from shine.trial.records.commands import export_dataset
+from shine.trial.reports.exports import export_dataset
 from shine.trial.safety import services
 from tests.trial.allocation.test_blind_leak import BLINDED, check, readable
 

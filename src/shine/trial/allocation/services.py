@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -257,9 +258,11 @@ def _same_request(participant: Participant, request_id: str) -> Randomised | Non
 
 
 def randomise(participant: Participant, *, user: User, weight_kg, weight_estimated: bool,
-              request_id: str) -> Randomised:
+              request_id: str, clock: Callable[[], dt.datetime] | None = None) -> Randomised:
     """Randomise an enrolled participant. Refused unless eligible, the guardian has consented (and nobody
-    has refused or withdrawn since), not yet randomised, and a pack of the allocated arm is at the site."""
+    has refused or withdrawn since), not yet randomised, and a pack of the allocated arm is at the site.
+    ``clock`` (default: now) gives the randomisation time; only the demo loader and tests pass one (pages and
+    the API never do), to enter a trial that started in the past."""
     require(user, Perm.RANDOMISE)
     if participant.site_id not in member_site_ids(user):
         raise Refused("only staff of the participant's site may randomise", status=403)
@@ -310,7 +313,7 @@ def randomise(participant: Participant, *, user: User, weight_kg, weight_estimat
         if pack is None:  # the same words whatever the arm: the message must not hint at it
             raise Refused(f"no trial drug pack is available at {site.code}: the pharmacy must send packs before "
                           "randomisation", field="site", status=409)
-        now = _now()
+        now = (clock or _now)()
         reason = f"randomisation of {participant.number}"
         audit.update(slot, actor=actor, reason=reason, used_at=now)
         audit.update(pack, actor=actor, reason=reason, status=Pack.Status.DISPENSED)

@@ -37,7 +37,7 @@ class DecimalText(forms.FloatField):
 
     def to_python(self, value):
         from shine.trial.errors import Refused
-        from shine.trial.records.checks import decimal
+        from shine.trial.records.edit_checks import decimal
 
         if value in self.empty_values or (isinstance(value, str) and not value.strip()):
             return None

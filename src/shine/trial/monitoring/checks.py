@@ -1,6 +1,6 @@
 """The edit checks as system queries: what fires on the data now, for ``shine checks run``.
 
-Daily records are checked again with the current rules of :mod:`shine.trial.records.checks` (so a rule
+Daily records are checked again with the current rules of :mod:`shine.trial.records.edit_checks` (so a rule
 change reaches old data); the other forms' soft warnings are those their services stored with the record. A
 record whose flag a monitor or data manager has already reviewed raises no query for the warnings it had
 then. An incomplete daily record past its window (the schedule's day plus grace) is a finding too.
@@ -13,10 +13,10 @@ import datetime as dt
 from django.utils import timezone
 
 from shine.trial.audit.services import object_type
-from shine.trial.records import checks as record_checks
+from shine.trial.records import edit_checks as record_checks
 from shine.trial.records import schedule as sched
 from shine.trial.records.models import Baseline, BloodSample, DailyRecord, FollowUp, InfusionSegment
-from shine.trial.records.services import sofa_values_of
+from shine.trial.records.edit_checks import sofa_values_of
 
 from . import casebook, services
 

@@ -6,28 +6,23 @@ import os
 
 from ninja import Router, Status
 
-from shine.clinical import dosing
 from shine.trial.accounts.roles import Perm
 from shine.trial.accounts.selectors import require
 
 from . import selectors, services
-from .models import Baseline, Death, Deviation, IcuStay
+from .models import Baseline, Death, IcuStay
 from shine.trial.errors import Refused, rid
 
 from .schemas import (BaselineIn, BaselineOut, BaselinePatchIn, DailyIn, DailyOut, DailyUpdateIn, DailyValuesIn,
-                      DeathIn, DeathOut, DeathPatchIn, DeviationIn, DeviationOut, DischargeIn, FollowUpIn, FollowUpOut,
+                      DeathIn, DeathOut, DeathPatchIn, DischargeIn, FollowUpIn, FollowUpOut,
                       FollowUpPatchIn, FollowUpUpdateIn, InfusionEventIn, InfusionOut, OutcomesOut, ReadmissionIn,
-                      ReviewIn, SampleIn, SampleOut, SampleUpdateIn, ScheduleItemOut, SofaOut, StayOut, WorkItemOut)
+                      SampleIn, SampleOut, SampleUpdateIn, ScheduleItemOut, SofaOut, StayOut, WorkItemOut)
 
 router = Router(tags=["case report forms"])
 SOFA_KEYS = ("pao2", "pao2_unit", "fio2", "fio2_unit", "respiratory_support", "platelets", "bilirubin",
              "bilirubin_unit", "map_mmhg", "dopamine", "dobutamine", "epinephrine", "norepinephrine", "gcs",
              "creatinine", "creatinine_unit", "urine_output")
 DAILY_KEYS = (*SOFA_KEYS, "vasopressor", "mechanical_ventilation", "rrt")
-
-
-def _warnings(obj) -> list[str]:
-    return [w for w in obj.warnings.split("; ") if w] if obj.warnings else []
 
 
 def _sofa(obj) -> dict:
@@ -50,47 +45,26 @@ def _changes(payload, *, exclude=("reason",)) -> dict:
 
 def daily_out(r) -> dict:
     fields = {k: getattr(r, k) for k in DailyOut.model_fields if hasattr(r, k) and k not in ("entered_by",)}
-    return {**fields, "sofa": _sofa(r), "warnings": _warnings(r), "entered_by": r.entered_by.username,
+    return {**fields, "sofa": _sofa(r), "warnings": selectors.warnings_of(r), "entered_by": r.entered_by.username,
             "missing_inputs": r.missing_input_list}
 
 
 def baseline_out(b: Baseline) -> dict:
     fields = {k: getattr(b, k) for k in BaselineOut.model_fields if hasattr(b, k) and k != "comorbidities"}
     return {**fields, "comorbidities": [c for c in b.comorbidities.split(";") if c], "sofa": _sofa(b),
-            "warnings": _warnings(b)}
+            "warnings": selectors.warnings_of(b)}
 
 
-def segment_out(s) -> dict:
-    return {k: getattr(s, k) for k in ("segment", "started_at", "stopped_at", "rate_ml_per_h",
-                                       "concentration_ng_per_ml", "stop_reason", "note")} | {"warnings": _warnings(s)}
-
-
-def infusion_out(participant) -> dict:
-    segs = list(participant.infusion_segments.order_by("segment"))
-    d = services.delivered(participant)
-    ended = services.infusion_ended([(s.stopped_at, s.stop_reason) for s in segs])
-    early = segs[-1].stop_reason if ended and segs[-1].stop_reason != "planned_end" else None
-    rate = dosing.infusion_rate_ml_per_h(participant.weight_kg) if participant.weight_kg else None
-    return {"segments": [segment_out(s) for s in segs], "running": bool(segs) and segs[-1].stopped_at is None,
-            "ended": ended, "early_stop": early, "computed_rate_ml_per_h": rate,
-            "delivered": None if d is None else {
-                "total_ng": d.total_ng, "hours_infused": d.hours_infused, "planned_ng": d.planned_ng,
-                "fraction_of_planned": d.fraction_of_planned,
-                "longest_interruption_hours": d.longest_interruption_hours, "summary": d.summary()}}
+infusion_out = selectors.infusion_summary
 
 
 def sample_out(s) -> dict:
     return {k: getattr(s, k) for k in ("study_day", "sample_id", "drawn_at", "frozen_at", "comments")} | {
-        "warnings": _warnings(s)}
+        "warnings": selectors.warnings_of(s)}
 
 
 def followup_out(v) -> dict:
-    return {k: getattr(v, k) for k in FollowUpOut.model_fields if k != "warnings"} | {"warnings": _warnings(v)}
-
-
-def deviation_out(d: Deviation) -> dict:
-    return {"deviation_id": d.label, "category": d.category, "major": d.major, "description": d.description,
-            "occurred_at": d.occurred_at, "entered_by": d.entered_by.username, "entered_at": d.entered_at}
+    return {k: getattr(v, k) for k in FollowUpOut.model_fields if k != "warnings"} | {"warnings": selectors.warnings_of(v)}
 
 
 def item_out(i) -> dict:
@@ -313,7 +287,7 @@ def death_patch(request, participant_id: str, payload: DeathPatchIn):
     return {"died_at": d.died_at, "cause": d.cause}
 
 
-# ---------------------------------------------------------------- follow-up and deviations
+# ---------------------------------------------------------------- follow-up
 
 @router.get("/participants/{participant_id}/follow-ups", response=list[FollowUpOut])
 def followups(request, participant_id: str):
@@ -347,27 +321,6 @@ def followup_patch(request, participant_id: str, day: int, payload: FollowUpPatc
     v = services.update_follow_up(user=request.user, visit=visit, values={**saved, **_changes(payload)},
                                   reason=payload.reason, request_id=rid(request))
     return followup_out(v)
-
-
-@router.get("/participants/{participant_id}/deviations", response=list[DeviationOut])
-def deviations(request, participant_id: str):
-    p = _readable(request, participant_id)
-    return [deviation_out(d) for d in p.deviations.select_related("entered_by").order_by("number")]
-
-
-@router.post("/participants/{participant_id}/deviations", response={201: DeviationOut})
-def deviation_create(request, participant_id: str, payload: DeviationIn):
-    p = _writable(request, participant_id)
-    d = services.record_deviation(user=request.user, participant=p, request_id=rid(request), **payload.dict())
-    return Status(201, deviation_out(d))
-
-
-@router.post("/participants/{participant_id}/daily-records/{day}/review", response=DailyOut)
-def daily_review(request, participant_id: str, day: int, payload: ReviewIn):
-    """A data manager or monitor clears the review flag of a daily record (note required; audited)."""
-    record = selectors.daily_record(_readable(request, participant_id), day)
-    return daily_out(services.mark_reviewed(user=request.user, record=record, note=payload.note,
-                                            request_id=rid(request)))
 
 
 if os.environ.get("SHINE_BENCH") == "1":  # bench/crf_save.py's baseline only: never registered otherwise

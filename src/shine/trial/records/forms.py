@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django import forms
 
-from shine.analysis.schema import DEVIATION_CATEGORIES, SITES_OF_INFECTION
+from shine.analysis.schema import SITES_OF_INFECTION
 
-from .checks import COMORBIDITIES
-from .services import INFUSION_KINDS, STOP_KINDS
+from .edit_checks import COMORBIDITIES
+from .infusion_log import KINDS as INFUSION_KINDS
+from .infusion_log import STOP_KINDS
 
 DT = forms.DateTimeInput(attrs={"type": "datetime-local", "step": 60}, format="%Y-%m-%dT%H:%M")
 YES_NO = [("", "—"), ("true", "yes"), ("false", "no")]
@@ -33,7 +34,7 @@ def _yes_no(label: str) -> forms.ChoiceField:
 def _code(label: str) -> forms.ChoiceField:
     from shine import protocol as protocol_mod
 
-    from .checks import CODE_LABELS
+    from .edit_checks import CODE_LABELS
 
     return forms.ChoiceField(label=f"{label}: if no value", required=False,
                              choices=[("", "—"), *((c, CODE_LABELS[c]) for c in protocol_mod.load().missing_data.codes)],
@@ -177,15 +178,3 @@ class FollowUpForm(ReasonMixin):
     eq5d_anxiety = forms.TypedChoiceField(label="Anxiety / depression (1–5)", choices=EQ5D_LEVELS, coerce=int,
                                           empty_value=None, required=False)
     eq5d_vas = forms.IntegerField(label="EQ VAS (0–100)", required=False)
-
-
-class DeviationForm(forms.Form):
-    category = forms.ChoiceField(label="Category", choices=_choices(DEVIATION_CATEGORIES))
-    major = forms.TypedChoiceField(label="Severity", choices=[("false", "minor"), ("true", "major")],
-                                   coerce=lambda v: v == "true")
-    description = forms.CharField(label="Description", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
-    occurred_at = forms.DateTimeField(label="Occurred at", required=False, widget=DT)
-
-
-class ReviewForm(forms.Form):
-    note = forms.CharField(label="Review note", max_length=400)

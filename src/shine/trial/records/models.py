@@ -1,5 +1,5 @@
 """Case report forms after randomisation: baseline, daily ICU records, infusion log, blood samples, ICU stays,
-death, follow-up visits and protocol deviations.
+death, follow-up visits and protocol deviations (entered through :mod:`shine.trial.monitoring.deviations`).
 
 Every SOFA input is stored twice where the form offers a unit: as entered (value and unit, for source data
 verification) and in the platform's unit under the analysis data set's name (``pao2_fio2``, ``bilirubin``,
@@ -26,7 +26,7 @@ class SofaInputs(AuditedModel):
     """The worst value of each SOFA input, as entered and converted, and the SOFA computed from them.
 
     Empty (NULL) is *not entered*; ``codes`` says why an input has no value (input → ``not_done``,
-    ``unknown`` or ``not_applicable``, inputs as in ``checks.DAILY_INPUTS``); ``missing_inputs`` lists the
+    ``unknown`` or ``not_applicable``, inputs as in ``edit_checks.DAILY_INPUTS``); ``missing_inputs`` lists the
     inputs with neither (the record is incomplete until it is empty). Yes/no fields are yes, no or NULL.
     A dose is 0 only when known not given. ``sofa_total``/``sofa_modified`` are NULL when a component they
     sum is missing: a missing component is never scored 0."""
@@ -115,7 +115,7 @@ class DailyRecord(SofaInputs):
 
     @property
     def missing_input_labels(self) -> list[str]:
-        from .checks import INPUT_LABELS
+        from .edit_checks import INPUT_LABELS
 
         return [INPUT_LABELS[i] for i in self.missing_input_list]
 
@@ -209,6 +209,10 @@ class FollowUp(AuditedModel):
 
 
 class Deviation(AuditedModel):
+    """A protocol deviation of one participant, entered and listed by :mod:`shine.trial.monitoring.deviations`.
+    The model stays in the records app (table, migrations and audit name ``records.deviation``): trails
+    written before deviations moved to monitoring replay as they are (``shine audit verify``)."""
+
     participant = models.ForeignKey(PARTICIPANT, on_delete=models.PROTECT, related_name="deviations")
     number = models.PositiveSmallIntegerField()
     category = models.CharField(max_length=20, choices=_choices(DEVIATION_CATEGORIES))

@@ -298,23 +298,6 @@ class FollowUpOut(Schema):
     warnings: list[str]
 
 
-class DeviationIn(Input):
-    category: str
-    major: bool
-    description: str
-    occurred_at: dt.datetime | None = None
-
-
-class DeviationOut(Schema):
-    deviation_id: str
-    category: str
-    major: bool
-    description: str
-    occurred_at: dt.datetime | None
-    entered_by: str
-    entered_at: dt.datetime
-
-
 class ScheduleItemOut(Schema):
     form: str
     label: str
@@ -340,7 +323,3 @@ class OutcomesOut(Schema):
     horizon_days: int
     daily: list[dict]
     problems: list[str]
-
-
-class ReviewIn(Input):
-    note: str

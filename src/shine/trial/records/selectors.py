@@ -1,4 +1,5 @@
-"""Reads of the case report forms, always through the participant's scoped lookup (site isolation)."""
+"""Reads of the case report forms, always through the participant's scoped lookup (site isolation): the
+schedule's facts, the worklist, the infusion's summary and delivered dose, the derived outcomes."""
 
 from __future__ import annotations
 
@@ -10,12 +11,16 @@ from dataclasses import dataclass
 from django.http import Http404
 from django.utils import timezone
 
+from shine.clinical import dosing
+
 from shine.trial.accounts.models import User
 from shine.trial.enrollment.models import Participant
-from shine.trial.enrollment.selectors import participant_for_user, participants_for  # noqa: F401 (re-exported)
+from shine.trial.accounts.roles import Perm
+from shine.trial.enrollment.selectors import member_site_ids, participant_for_user, participants_for
 
+from . import infusion_log
 from . import schedule as sched
-from . import services
+from .edit_checks import INPUT_LABELS
 from .models import Baseline, BloodSample, DailyRecord, Death, FollowUp, IcuStay, InfusionSegment
 
 
@@ -25,6 +30,11 @@ def randomised_participant(user: User, key, *, write: bool = False) -> Participa
     if p.randomised_at is None:
         raise Http404("not randomised")
     return p
+
+
+def may_write(user: User, participant: Participant) -> bool:
+    """Whether the user may enter this participant's data (staff of its site with ENTER_DATA)."""
+    return user.can(Perm.ENTER_DATA) and participant.site_id in member_site_ids(user)
 
 
 def daily_record(participant: Participant, day) -> DailyRecord:
@@ -50,7 +60,7 @@ def follow_up(participant: Participant, day) -> FollowUp:
 
 
 def schedule_for(participant: Participant, *, now: dt.datetime | None = None) -> list[sched.Item]:
-    return sched.items(services.facts(participant, now=now))
+    return sched.items(facts([participant], now or timezone.now())[participant.pk])
 
 
 # ---------------------------------------------------------------- worklist
@@ -66,7 +76,9 @@ class WorkItem:
         return max(0.0, (timezone.now() - self.item.overdue_at).total_seconds() / 3600)
 
 
-def _bulk_facts(participants: list[Participant], now: dt.datetime) -> dict[int, sched.Facts]:
+def facts(participants: list[Participant], now: dt.datetime) -> dict[int, sched.Facts]:
+    """The schedule's facts of each participant (participant pk → facts), in seven statements whatever their
+    number: one participant's page and the worklist's chunks read them the same way."""
     ids = [p.pk for p in participants]
     baseline = set(Baseline.objects.filter(participant_id__in=ids).values_list("participant_id", flat=True))
     daily, samples, visits = defaultdict(set), defaultdict(set), defaultdict(set)
@@ -90,12 +102,17 @@ def _bulk_facts(participants: list[Participant], now: dt.datetime) -> dict[int, 
     deaths = dict(Death.objects.filter(participant_id__in=ids).values_list("participant_id", "died_at"))
     return {p.pk: sched.Facts(
         randomised_at=p.randomised_at, now=now, baseline_done=p.pk in baseline, daily_days=frozenset(daily[p.pk]),
-        incomplete_days=services.incomplete_days(incomplete[p.pk]),
+        incomplete_days=incomplete_days(incomplete[p.pk]),
         stays=tuple(stays[p.pk]), died_at=deaths.get(p.pk), sample_days=frozenset(samples[p.pk]),
-        infusion_started=bool(segs[p.pk]), infusion_ended=services.infusion_ended(segs[p.pk]),
+        infusion_started=bool(segs[p.pk]), infusion_ended=infusion_log.ended(segs[p.pk]),
         followup_days=frozenset(visits[p.pk]),
         data_stop_at=None if p.new_data_allowed else (p.data_restricted_at or p.randomised_at),
         vital_status_allowed=p.continue_vital_status_follow_up) for p in participants}
+
+
+def incomplete_days(rows) -> tuple:
+    """``rows``: (study day, missing_inputs) of incomplete daily records → the schedule's ``incomplete_days``."""
+    return tuple(sorted((day, tuple(INPUT_LABELS[i] for i in missing.split(";") if i)) for day, missing in rows))
 
 
 def worklist(user: User, *, site: str = "", now: dt.datetime | None = None) -> list[WorkItem]:
@@ -109,22 +126,50 @@ def worklist(user: User, *, site: str = "", now: dt.datetime | None = None) -> l
     participants = list(qs.select_related("site"))
     for start in range(0, len(participants), 200):
         part = participants[start:start + 200]
-        facts = _bulk_facts(part, now)
+        known = facts(part, now)
         for p in part:
-            for item in sched.items(facts[p.pk]):
+            for item in sched.items(known[p.pk]):
                 if item.status in ("due", "overdue", "incomplete"):
                     out.append(WorkItem(p.number, p.site.code, item))
     return sorted(out, key=lambda w: (w.item.status != "overdue", w.item.overdue_at, w.participant))
 
 
-def flagged(user: User) -> list[tuple[str, str, object]]:
-    """Records with soft-limit warnings awaiting review: (participant, form, record)."""
-    visible = participants_for(user).values("pk")
-    out = []
-    for form, model in services.REVIEWABLE.items():
-        for r in model.objects.filter(needs_review=True, participant__in=visible).select_related("participant"):
-            out.append((r.participant.number, form, r))
-    return sorted(out, key=lambda t: (t[0], t[1]))
+# ---------------------------------------------------------------- infusion
+
+def delivered(participant: Participant, *, until: dt.datetime | None = None) -> dosing.DeliveredDose | None:
+    """Delivered dose and fraction of the planned dose (a running segment counts up to ``until``/now)."""
+    segs = list(InfusionSegment.objects.filter(participant=participant).order_by("segment"))
+    if not segs or not participant.weight_kg:
+        return None
+    until = until or timezone.now()
+    rows = [dosing.Segment(s.started_at, s.stopped_at or max(until, s.started_at + dt.timedelta(seconds=1)),
+                           s.rate_ml_per_h, s.concentration_ng_per_ml) for s in segs]
+    return dosing.delivered_dose(rows, participant.weight_kg)
+
+
+def infusion_summary(participant: Participant) -> dict:
+    """The infusion log of one participant as the page and the API show it: segments, state, computed rate
+    and delivered dose."""
+    segs = list(participant.infusion_segments.order_by("segment"))
+    d = delivered(participant)
+    ended = infusion_log.ended([(s.stopped_at, s.stop_reason) for s in segs])
+    early = segs[-1].stop_reason if ended and segs[-1].stop_reason != "planned_end" else None
+    rate = dosing.infusion_rate_ml_per_h(participant.weight_kg) if participant.weight_kg else None
+    return {"segments": [segment_out(s) for s in segs], "running": bool(segs) and segs[-1].stopped_at is None,
+            "ended": ended, "early_stop": early, "computed_rate_ml_per_h": rate,
+            "delivered": None if d is None else {
+                "total_ng": d.total_ng, "hours_infused": d.hours_infused, "planned_ng": d.planned_ng,
+                "fraction_of_planned": d.fraction_of_planned,
+                "longest_interruption_hours": d.longest_interruption_hours, "summary": d.summary()}}
+
+
+def warnings_of(obj) -> list[str]:
+    return [w for w in obj.warnings.split("; ") if w] if obj.warnings else []
+
+
+def segment_out(s) -> dict:
+    return {k: getattr(s, k) for k in ("segment", "started_at", "stopped_at", "rate_ml_per_h",
+                                       "concentration_ng_per_ml", "stop_reason", "note")} | {"warnings": warnings_of(s)}
 
 
 # ---------------------------------------------------------------- derived outcomes of one participant
@@ -149,7 +194,7 @@ def outcomes(participant: Participant) -> Outcomes:
     from shine.analysis import derive
     from shine.analysis.dataset import DatasetError
 
-    from .export import participant_dataset
+    from shine.trial.reports.analysis_dataset import participant_dataset
 
     horizon_max = protocol_mod.load().outcomes.primary_horizon_days
     now = timezone.now()

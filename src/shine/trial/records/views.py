@@ -1,26 +1,22 @@
-"""Pages of the case report forms, the worklist and the export: thin views over the services."""
+"""Pages of the case report forms and the worklist: thin views over the services."""
 
 from __future__ import annotations
 
 import io
-import shutil
-import tempfile
-import zipfile
-from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from shine import protocol as protocol_mod
 from shine.trial.accounts.roles import Perm
 from shine.trial.accounts.selectors import require
 from shine.trial.audit.services import ReasonRequired
-from shine.trial.enrollment.selectors import member_site_ids
 from shine.trial.errors import Refused, refuse, rid
+from shine.trial.monitoring.deviations import flagged
 
 from . import api as out
 from . import forms as f
@@ -39,10 +35,6 @@ def _attempt(form, action) -> tuple[object | None, int]:
     except Refused as exc:
         name = exc.field or ""
         return None, refuse(form, exc, field="code_" + name[6:] if name.startswith("codes.") else name)
-
-
-def _can_write(request, participant) -> bool:
-    return request.user.can(Perm.ENTER_DATA) and participant.site_id in member_site_ids(request.user)
 
 
 def _local(t):
@@ -73,7 +65,7 @@ def participant_records(request, key):
         "infusion": out.infusion_out(p), "stays": IcuStay.objects.filter(participant=p).order_by("stay"),
         "death": Death.objects.filter(participant=p).first(), "samples": p.blood_samples.order_by("study_day"),
         "visits": p.follow_ups.order_by("visit_day"), "deviations": p.deviations.order_by("number"),
-        "can_write": _can_write(request, p), "followup_days": protocol_mod.load().schedule.followup_days,
+        "can_write": selectors.may_write(request.user, p), "followup_days": protocol_mod.load().schedule.followup_days,
     })
 
 
@@ -124,7 +116,7 @@ def _saved(request, record) -> None:
     text = f"Saved: {record}."
     missing = getattr(record, "missing_input_list", [])
     if missing:
-        from .checks import INPUT_LABELS
+        from .edit_checks import INPUT_LABELS
         text += " Still incomplete: " + ", ".join(INPUT_LABELS[i] for i in missing) + "."
     if getattr(record, "warnings", ""):
         text += f" Warnings (flagged for review): {record.warnings}."
@@ -241,7 +233,7 @@ def infusion(request, key):
             if seg is not None:
                 return redirect("records_infusion", key=p.number)
     return render(request, "records/infusion.html", {"p": p, "form": form, "infusion": out.infusion_out(p),
-                                                     "can_write": _can_write(request, p)}, status=status)
+                                                     "can_write": selectors.may_write(request.user, p)}, status=status)
 
 
 @login_required
@@ -372,25 +364,7 @@ def followup_form(request, key, day):
         status=status)
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def deviations(request, key):
-    p = selectors.randomised_participant(request.user, key)
-    form = f.DeviationForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        p = selectors.randomised_participant(request.user, key, write=True)
-        status = 400
-        if form.is_valid():
-            saved, status = _attempt(form, lambda: services.record_deviation(
-                user=request.user, participant=p, request_id=rid(request), **form.cleaned_data))
-            if saved is not None:
-                return redirect("records_deviations", key=p.number)
-    return render(request, "records/deviations.html", {"p": p, "form": form, "items": p.deviations.order_by("number"),
-                                                       "can_write": _can_write(request, p)}, status=status)
-
-
-# ---------------------------------------------------------------- worklist, review, export
+# ---------------------------------------------------------------- worklist
 
 @login_required
 def worklist(request):
@@ -398,62 +372,5 @@ def worklist(request):
     site = request.GET.get("site", "")
     items = selectors.worklist(request.user, site=site)
     return render(request, "records/worklist.html", {
-        "items": items, "flagged": selectors.flagged(request.user), "site": site,
+        "items": items, "flagged": flagged(request.user), "site": site,
         "can_review": request.user.can(Perm.MANAGE_DATA) or request.user.can(Perm.RAISE_QUERY)})
-
-
-@login_required
-@require_POST
-def review(request, key, form_name, pk):
-    p = selectors.randomised_participant(request.user, key)
-    model = services.REVIEWABLE.get(form_name)
-    record = model.objects.filter(participant=p, pk=pk).first() if model else None
-    if record is None:
-        raise Http404("no such record")
-    form = f.ReviewForm(request.POST)
-    if form.is_valid():
-        try:
-            services.mark_reviewed(user=request.user, record=record, note=form.cleaned_data["note"],
-                                   request_id=rid(request))
-        except Refused as exc:
-            from django.contrib import messages
-            messages.error(request, str(exc))
-    return redirect("records_worklist")
-
-
-def _may_export(user, blinded: bool) -> None:
-    if not blinded:
-        require(user, Perm.VIEW_ALLOCATION)
-    elif not (user.can(Perm.EXPORT_BLINDED) or user.can(Perm.VIEW_ALLOCATION)):
-        require(user, Perm.EXPORT_BLINDED)
-
-
-@login_required
-def export_page(request):
-    if not (request.user.can(Perm.EXPORT_BLINDED) or request.user.can(Perm.VIEW_ALLOCATION)):
-        require(request.user, Perm.EXPORT_BLINDED)
-    return render(request, "records/export.html", {"can_unblinded": request.user.can(Perm.VIEW_ALLOCATION)})
-
-
-@login_required
-@require_POST
-def export_download(request):
-    from .commands import export_dataset
-
-    blinded = request.POST.get("blinded", "true") != "false"
-    _may_export(request.user, blinded)
-    tmp = Path(tempfile.mkdtemp(prefix="shine-export-"))
-    try:
-        result = export_dataset(tmp / "data", user=request.user, blinded=blinded, request_id=rid(request))
-        zpath = tmp / "dataset.zip"
-        with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as z:
-            for file in sorted((tmp / "data").iterdir()):
-                z.write(file, f"shine-dataset/{file.name}")
-        handle = open(zpath, "rb")
-    finally:
-        shutil.rmtree(tmp / "data", ignore_errors=True)
-    name = f"shine-{'blinded' if blinded else 'unblinded'}-{result.data_cutoff[:10]}.zip"
-    response = FileResponse(handle, content_type="application/zip", as_attachment=True, filename=name)
-    response._resource_closers.append(lambda: shutil.rmtree(tmp, ignore_errors=True))
-    return response
-

@@ -21,7 +21,7 @@ INTERIM_PARTICIPANTS = 260  # with the records demo's seed, about 230 of them pa
 def load_interim_ready_trial(*, pharmacist: User, password: str, n_patients: int = INTERIM_PARTICIPANTS) -> list[str]:
     """Site nurses ``nurse_<site>`` at the sites without demo staff, and ``n_patients`` simulated participants
     spread over all six sites (nothing when participants are randomised already)."""
-    from shine.trial.records.demo import load_demo_trial
+    from shine.demo.trial import load_demo_trial
 
     staff = {}
     for code in protocol_mod.load().site_codes:

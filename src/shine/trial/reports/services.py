@@ -41,9 +41,9 @@ def _sha(path: Path) -> str:
 
 
 def take_freeze(*, user: User, request_id: str = "") -> InterimFreeze:
-    """Snapshot the A/B-coded analysis export (records' ``export_dataset``) with the SHA-256 of every file."""
+    """Snapshot the A/B-coded analysis export (``reports.exports.export_dataset``) with the SHA-256 of every file."""
     from shine.analysis.dataset import load
-    from shine.trial.records.commands import export_dataset
+    from shine.trial.reports.exports import export_dataset
 
     require(user, Perm.VIEW_DSMB)
     root = interim_root()
@@ -86,7 +86,7 @@ def _checked_data(freeze: InterimFreeze):
 
 def _key(user: User, data) -> dict[str, str]:
     """A/B → arm, from the allocation module (``unblinded_arms`` checks VIEW_ALLOCATION)."""
-    from shine.trial.records.arms import unblinded_arms
+    from shine.trial.reports.arms import unblinded_arms
 
     arms = unblinded_arms(user)
     key: dict[str, set] = {}

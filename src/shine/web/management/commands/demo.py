@@ -41,13 +41,13 @@ class Command(BaseCommand):
                 create_user(actor=actor, username=username, role=role, sites=sites, password=password,
                             full_name=username.replace("_", " ").title())
             self.stdout.write(f"  {username:<18} {password:<32} {role:<18} {', '.join(sites) or 'all'}")
-        from shine.trial.allocation.demo import setup_randomisation
+        from shine.demo.randomisation import setup_randomisation
 
         for line in setup_randomisation(pharmacist=User.objects.get(username="pharmacist")):
             self.stdout.write(f"  {line}")
         import os
 
-        from shine.trial.records.demo import load_demo_trial
+        from shine.demo.trial import load_demo_trial
 
         n = int(os.environ.get("SHINE_DEMO_PARTICIPANTS", "40"))  # 0: no simulated participants
         if os.environ.get("SHINE_DEMO_INTERIM", "") == "1":  # optional: a trial past the interim, all six sites

@@ -4,7 +4,7 @@ Participants are taken in chunks (``CHUNK`` at a time, in participant-id order) 
 chunk by chunk with the schema's own formatter (:func:`shine.analysis.schema.to_csv_bytes`) into its CSV
 and Parquet files, hashing as it goes: memory holds one chunk, not the trial. Every table's key starts
 with ``participant_id`` (screening: ``screening_id``), so chunks in key order give the same bytes as
-:func:`shine.analysis.schema.write_dataset` on the whole tables (tests/trial/records/test_export.py proves
+:func:`shine.analysis.schema.write_dataset` on the whole tables (tests/trial/reports/test_export.py proves
 it). :func:`participant_dataset` gives the same rows for one participant as an in-memory
 :class:`~shine.analysis.dataset.Dataset`, so the participant page derives its outcomes with
 :mod:`shine.analysis.derive`, the analysis's own rules.
@@ -29,7 +29,8 @@ from shine.analysis.dataset import Dataset
 from shine.analysis.schema import SCHEMA_VERSION, TABLES, to_csv_bytes, to_typed_frame
 from shine.trial.enrollment.models import Participant, Screening
 
-from .models import Baseline, DailyRecord, Death, Deviation, FollowUp, IcuStay, InfusionSegment
+from shine.trial.records.models import (Baseline, DailyRecord, Death, Deviation, FollowUp, IcuStay,
+                                        InfusionSegment)
 
 CHUNK = 200
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"

@@ -11,13 +11,20 @@ from django.core.management import CommandError, call_command
 from shine.analysis.dataset import load
 from shine.analysis.schema import TABLES, write_dataset
 from shine.trial.audit.models import AuditEvent
+from shine.demo.randomisation import setup_randomisation
+from shine.trial.monitoring import deviations
 from shine.trial.records import services
-from shine.trial.records.commands import export_dataset
-from shine.trial.records.export import write_export
-
-from .factories import SOFA_DAY, baseline_values, randomised_ago
+from shine.trial.reports.analysis_dataset import write_export
+from shine.trial.reports.exports import export_dataset
+from tests.trial.records.factories import SOFA_DAY, baseline_values, randomised_ago
 
 H = dt.timedelta(hours=1)
+
+
+@pytest.fixture
+def trial(users):
+    setup_randomisation(pharmacist=users["pharmacist"], length_per_site=30, packs_per_arm_per_site=4)
+    return users
 
 
 @pytest.fixture
@@ -37,8 +44,8 @@ def course(trial):
     services.record_infusion_event(user=nurse, participant=p, kind="stop", at=p.randomised_at + 10 * H,
                                    stop_reason="interrupted")
     services.record_icu_discharge(user=nurse, participant=p, discharged_at=p.randomised_at + 70 * H)
-    services.record_deviation(user=nurse, participant=p, category="intervention", major=True,
-                              description="placebo pack label torn")
+    deviations.record_deviation(user=nurse, participant=p, category="intervention", major=True,
+                                description="placebo pack label torn")
     p2, nurse2 = out[1]
     services.record_death(user=nurse2, participant=p2, died_at=p2.randomised_at + 80 * H, cause="shock")
     return [p for p, _ in out]

@@ -15,7 +15,7 @@ from shine.trial.audit.services import Actor
 from shine.trial.enrollment.models import Participant
 
 from . import arms
-from .export import ExportResult, write_export
+from .analysis_dataset import ExportResult, write_export
 
 
 def export_dataset(out_dir: str | Path, *, user: User | None, blinded: bool, request_id: str = "",

@@ -1,4 +1,6 @@
-"""Edit checks of the case report forms, as plain functions (no database).
+"""Edit checks of the case report forms, as plain functions (no database): each form's values are checked
+here, the services hold only the transaction, the cross-form facts read under the participant's lock and the
+audited write.
 
 * **Hard limits** refuse impossible values: the clinical core's limits (:data:`shine.clinical.sofa.LIMITS`,
   :func:`shine.clinical.units.fio2_fraction`, the protocol's weight limits) and the data set's ranges. The
@@ -12,13 +14,20 @@ and computes the SOFA with :func:`shine.clinical.sofa.sofa` — the same functio
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import math
 import re
 from dataclasses import dataclass, field
 
-from shine.clinical import units
-from shine.trial.errors import Refused
+from django.utils import timezone
+
+from shine import protocol as protocol_mod
+from shine.analysis.schema import SITES_OF_INFECTION, VITAL_STATUSES
+from shine.clinical import dosing, units
+from shine.trial.errors import Refused, entered_text, entered_time
+
+from . import schedule
 
 sofa_mod = importlib.import_module("shine.clinical.sofa")  # the package re-exports sofa() under the same name
 
@@ -388,3 +397,200 @@ def _present(v: dict, daily: bool) -> dict[str, bool]:
         out.update(vasopressor=v["vasopressor"] is not None, mechanical_ventilation=v["mechanical_ventilation"]
                    is not None, rrt=v["rrt"] is not None)
     return out
+
+
+def sofa_values_of(record) -> dict:
+    """The form values of a saved baseline or daily record, as they were entered (the inverse of
+    :func:`sofa_inputs`): what a partial correction (PATCH) starts from."""
+    out = {k: getattr(record, k) for k in ("respiratory_support", "platelets", "map_mmhg", *sofa_mod.DRUGS,
+                                           "gcs", "urine_output")}
+    out.update(pao2=record.pao2_entered, pao2_unit=record.pao2_unit or "mmHg", fio2=record.fio2_entered,
+               fio2_unit=record.fio2_unit, bilirubin=record.bilirubin_entered,
+               bilirubin_unit=record.bilirubin_unit or "umol/L", creatinine=record.creatinine_entered,
+               creatinine_unit=record.creatinine_unit or "umol/L", codes=dict(record.codes),
+               comments=dict(record.comments))
+    if hasattr(record, "study_day"):  # a daily record
+        out.update(vasopressor=record.vasopressor, mechanical_ventilation=record.mechanical_ventilation,
+                   rrt=record.rrt)
+        if record.vasopressor is False:  # the zeros follow from "no vasopressor"
+            out.update({d: None for d in sofa_mod.DRUGS})
+    return out
+
+
+# ---------------------------------------------------------------- per-form value checks (no database)
+# Each takes the entered values and the facts of the participant it needs (randomisation time, dosing weight,
+# time of death) and returns the values to save and the soft-limit warnings, or raises Refused naming the field.
+
+EQ5D = ("eq5d_mobility", "eq5d_selfcare", "eq5d_activities", "eq5d_pain", "eq5d_anxiety")
+SUPPORT_DAYS = ("days_vasopressor", "days_ventilation", "days_rrt")
+BASELINE_KEYS = ("age", "sex", "weight_kg", "weight_estimated", "site_of_infection", "comorbidities",
+                 "icu_admitted_at")
+MAX_RATE_ML_PER_H = 50
+COMPONENT_FIELD = {"respiration": "pao2", "coagulation": "platelets", "liver": "bilirubin",
+                   "cardiovascular": "norepinephrine", "renal": "creatinine"}
+FREE_TEXT_LIMIT = 400  # a sample's comments, a cause of death, an infusion note
+SAMPLE_ID_LIMIT = 40
+
+
+def local(t: dt.datetime) -> str:
+    """A time as staff read it in a message (the trial's time zone, to the minute)."""
+    return timezone.localtime(t).strftime("%Y-%m-%d %H:%M")
+
+
+def from_randomisation(randomised_at: dt.datetime, at: dt.datetime) -> dt.datetime:
+    """A time typed to the minute (as the forms prefill it) in the minute of randomisation counts as the
+    randomisation time: the randomisation's seconds must not refuse the prefilled "now"."""
+    r = randomised_at
+    if r.replace(second=0, microsecond=0) <= at < r and at.second == 0 and at.microsecond == 0:
+        return r
+    return at
+
+
+def flag(warnings) -> dict:
+    """The review flag of a record saved with these warnings."""
+    warnings = [w for w in warnings if w]
+    return {"warnings": "; ".join(warnings), "needs_review": bool(warnings)}
+
+
+def baseline_values(values: dict, *, randomised_at: dt.datetime,
+                    dosing_weight_kg: float | None) -> tuple[dict, list[str]]:
+    """The baseline form: the SOFA inputs (all but CNS required) and the patient's characteristics."""
+    p = protocol_mod.load()
+    i = p.intervention
+    v = sofa_inputs(values, daily=False)
+    if v.score.modified is None:
+        missing = [c for c in v.score.missing if c != "cns"]
+        raise Refused(f"the baseline modified SOFA adjusts the primary analysis: every component but CNS needs a "
+                      f"value (missing: {', '.join(missing)})", field=COMPONENT_FIELD.get(missing[0]))
+    out = v.model_values()
+    warnings = list(v.warnings)
+    age = number("age", values.get("age"), required=True, whole=True)
+    in_range("age", age, p.eligibility.min_age_years, 110, "years")
+    sex = (values.get("sex") or "").upper()
+    if sex not in ("F", "M"):
+        raise Refused("sex must be F or M", field="sex")
+    weight = number("weight_kg", values.get("weight_kg"), required=True)
+    in_range("weight_kg", weight, i.min_weight_kg, i.max_weight_kg, "kg")
+    estimated = values.get("weight_estimated")
+    if estimated not in (True, False):
+        raise Refused("say whether the weight is estimated (true) or weighed (false)", field="weight_estimated")
+    site = values.get("site_of_infection") or ""
+    if site not in SITES_OF_INFECTION:
+        raise Refused(f"site of infection must be one of {', '.join(SITES_OF_INFECTION)}", field="site_of_infection")
+    comorb = values.get("comorbidities") or []
+    if isinstance(comorb, str):
+        comorb = [c for c in comorb.replace(",", ";").split(";") if c.strip()]
+    comorb = [c.strip() for c in comorb]
+    unknown = [c for c in comorb if c not in COMORBIDITIES]
+    if unknown:
+        raise Refused(f"unknown comorbidity {unknown[0]!r}; one of {', '.join(COMORBIDITIES)}", field="comorbidities")
+    admitted = entered_time("icu_admitted_at", values.get("icu_admitted_at"))
+    if admitted > randomised_at:
+        raise Refused(f"ICU admission must be at or before randomisation ({local(randomised_at)}): "
+                      "the patient is in the ICU when randomised", field="icu_admitted_at")
+    if randomised_at - admitted > dt.timedelta(days=365):
+        raise Refused("ICU admission must lie within a year before randomisation", field="icu_admitted_at")
+    warnings += [soft_warning("age", age), soft_warning("weight_kg", weight)]
+    if dosing_weight_kg and abs(weight - dosing_weight_kg) > 0.5:
+        warnings.append(f"weight {weight:g} kg differs from the weight used for dosing at randomisation "
+                        f"({dosing_weight_kg:g} kg)")
+    if randomised_at - admitted > dt.timedelta(days=7):
+        warnings.append("ICU admission more than 7 days before randomisation: check the date")
+    out.update(age=age, sex=sex, weight_kg=weight, weight_estimated=estimated, site_of_infection=site,
+               comorbidities=";".join(sorted(set(comorb))), icu_admitted_at=admitted)
+    return out, warnings
+
+
+def study_day(day) -> int:
+    """The study day of a daily record (1 to the protocol's last day)."""
+    last = protocol_mod.load().schedule.daily_record_last_day
+    day = number("study_day", day, required=True, whole=True)
+    if not 1 <= day <= last:
+        raise Refused(f"study day must lie between 1 and {last}; got {day}", field="study_day")
+    return day
+
+
+def infusion_rate(rate, *, weight_kg: float | None) -> tuple[float, list[str]]:
+    """An infusion rate, warned when it differs from the rate computed from the dosing weight."""
+    rate = number("rate_ml_per_h", rate, required=True)
+    in_range("rate_ml_per_h", rate, 0, MAX_RATE_ML_PER_H, "mL/h")
+    warnings = []
+    if weight_kg and rate > 0:
+        c = dosing.check_rate(rate, weight_kg)
+        if c.warn:
+            warnings.append(f"rate {rate:g} mL/h differs from the computed {c.expected_ml_per_h:.2f} mL/h "
+                            f"({c.relative_difference:+.0%}, tolerance {c.tolerance:.0%})")
+    return rate, warnings
+
+
+def sample_values(study_day, drawn_at, frozen_at, comments, *, randomised_at: dt.datetime,
+                  died_at: dt.datetime | None) -> tuple[dict, list[str]]:
+    """A biobank sample: drawn within its study day, frozen after drawing (late freezing warned)."""
+    days = protocol_mod.load().schedule.biobank_days
+    day = number("study_day", study_day, required=True, whole=True)
+    if day not in days:
+        raise Refused(f"blood samples are taken on study days {', '.join(map(str, days))}; got {day}",
+                      field="study_day")
+    drawn = from_randomisation(randomised_at, entered_time("drawn_at", drawn_at))
+    start = schedule.day_start(randomised_at, day)
+    if not start <= drawn < start + schedule.DAY:
+        raise Refused(f"drawn at must lie within study day {day} ({local(start)} to "
+                      f"{local(start + schedule.DAY)})", field="drawn_at")
+    frozen = entered_time("frozen_at", frozen_at, required=False)
+    warnings = []
+    if frozen is not None:
+        if frozen < drawn:
+            raise Refused("frozen at must not be before drawn at", field="frozen_at")
+        hours = (frozen - drawn).total_seconds() / 3600
+        if hours > SAMPLE_FREEZE_WARN_HOURS:
+            warnings.append(f"sample frozen {hours:.1f} h after drawing (more than "
+                            f"{SAMPLE_FREEZE_WARN_HOURS:g} h): check the times")
+    if died_at and drawn > died_at:
+        raise Refused(f"drawn at is after the participant's death ({local(died_at)})", field="drawn_at",
+                      status=409)
+    return {"study_day": day, "drawn_at": drawn, "frozen_at": frozen,
+            "comments": entered_text("comments", comments, limit=FREE_TEXT_LIMIT)}, warnings
+
+
+def followup_values(visit_day, values: dict, *, randomised_at: dt.datetime,
+                    died_at: dt.datetime | None) -> tuple[dict, str]:
+    """A follow-up visit: in its window, vital status consistent with the death, EQ-5D-5L whole or empty.
+    Returns the values and the consent kind they need (``data``, or ``vital_status`` for status alone)."""
+    s = protocol_mod.load().schedule
+    day = number("visit_day", visit_day, required=True, whole=True)
+    if day not in s.followup_days:
+        raise Refused(f"visit day must be one of {', '.join(map(str, s.followup_days))}", field="visit_day")
+    lo, hi = s.followup_window_days[day]
+    at = entered_time("assessed_at", values.get("assessed_at"))
+    opens, closes = schedule.day_start(randomised_at, lo), randomised_at + hi * schedule.DAY
+    if not opens <= at < closes:
+        raise Refused(f"the day-{day} visit must take place in its window, study days {lo}–{hi} "
+                      f"({local(opens)} to before {local(closes)})", field="assessed_at")
+    status = values.get("vital_status") or ""
+    if status not in VITAL_STATUSES:
+        raise Refused(f"vital status must be {', '.join(VITAL_STATUSES[:-1])} or {VITAL_STATUSES[-1]}",
+                      field="vital_status")
+    if status == "dead" and (died_at is None or died_at > at):
+        raise Refused("vital status dead needs the death recorded first (on or before the visit)",
+                      field="vital_status", status=409)
+    if status == "alive" and died_at is not None and died_at <= at:
+        raise Refused(f"the participant died {local(died_at)}, before this visit", field="vital_status",
+                      status=409)
+    out = {"assessed_at": at, "vital_status": status}
+    for name in EQ5D:
+        out[name] = number(name, values.get(name), whole=True)
+        in_range(name, out[name], 1, 5)
+    out["eq5d_vas"] = number("eq5d_vas", values.get("eq5d_vas"), whole=True)
+    in_range("eq5d_vas", out["eq5d_vas"], 0, 100)
+    for name in SUPPORT_DAYS:
+        out[name] = number(name, values.get(name), whole=True)
+        in_range(name, out[name], 0, day)
+    answered = [n for n in (*EQ5D, "eq5d_vas") if out[n] is not None]
+    if status != "alive" and answered:
+        raise Refused("EQ-5D-5L is answered only by a participant known to be alive", field=answered[0])
+    if answered and len(answered) < len(EQ5D) + 1:
+        missing = [n for n in (*EQ5D, "eq5d_vas") if out[n] is None]
+        raise Refused(f"EQ-5D-5L: answer all five dimensions and the VAS, or none ({missing[0]} is missing)",
+                      field=missing[0])
+    kind = "data" if answered or any(out[n] is not None for n in SUPPORT_DAYS) else "vital_status"
+    return out, kind

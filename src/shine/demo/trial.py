@@ -2,8 +2,8 @@
 entered through the same services as real entry (screen → guardian consent → randomise → case report
 forms → later consent events), so the audit trail is complete and ``shine audit verify`` passes.
 
-The simulated times are shifted so that the data cut-off is now; the allocation's clock is set to each
-simulated randomisation time for that one call (the audit trail still records when each entry was made).
+The simulated times are shifted so that the data cut-off is now; each randomisation is given the simulated
+randomisation time as its clock (the audit trail still records when each entry was made).
 Arms come from the real concealed list, not from the simulation. Simulated sites are mapped onto the sites
 that have demo staff. Safe to call again: it loads nothing when participants are already randomised.
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
-from unittest import mock
 
 import pandas as pd
 from django.utils import timezone
@@ -21,11 +20,14 @@ from django.utils import timezone
 from shine.simulation import generate_dataset
 from shine.simulation.patients import BILIRUBIN_BANDS, CREATININE_BANDS, PF_BANDS, PLATELET_BANDS
 from shine.trial.accounts.models import User
+from shine.trial.allocation import services as allocation
 from shine.trial.enrollment import services as enrolment
 from shine.trial.enrollment.models import Participant
 from shine.trial.errors import Refused
+from shine.trial.monitoring import deviations
+from shine.trial.records import infusion_log, services
 
-from . import services
+from .randomisation import setup_randomisation
 
 NO = False
 EXCLUSIONS = dict(withdrawal_from_active_therapy=NO, hypersensitivity=NO, life_threatening_bleeding=NO,
@@ -101,8 +103,8 @@ def infusion_events(rows: pd.DataFrame, shift: dt.timedelta, now: dt.datetime) -
         if why == "planned_end":
             events.append({"kind": "end", "at": stop})
         else:
-            events.append({"kind": "stop", "at": stop, "stop_reason": why if why in services.STOP_KINDS else "other",
-                           "note": "" if why in services.STOP_KINDS else str(why)})
+            events.append({"kind": "stop", "at": stop, "stop_reason": why if why in infusion_log.STOP_KINDS else "other",
+                           "note": "" if why in infusion_log.STOP_KINDS else str(why)})
     return events
 
 
@@ -131,12 +133,10 @@ class _Loader:
                                 shock_diagnosed_at=screened - dt.timedelta(hours=4), **EXCLUSIONS)
         p = enrolment.enrol(s, user=nurse, consenter_name="Dr Demo Guardian", second_consenter_name="Dr Demo Second",
                             occurred_at=screened + dt.timedelta(minutes=20), form_version="1.0")
-        from shine.trial.allocation import services as allocation
-
         self.requests += 1
-        with mock.patch("shine.trial.allocation.services._now", return_value=R):
-            allocation.randomise(p, user=nurse, weight_kg=float(row["weight_kg"]),
-                                 weight_estimated=bool(row["weight_estimated"]), request_id=f"demo-{pid}-{self.requests}")
+        allocation.randomise(p, user=nurse, weight_kg=float(row["weight_kg"]),
+                             weight_estimated=bool(row["weight_estimated"]), request_id=f"demo-{pid}-{self.requests}",
+                             clock=lambda: R)
         p.refresh_from_db()
         self.forms(sim, pid, p, nurse, row)
         return p
@@ -186,7 +186,7 @@ class _Loader:
             self.attempt("followup", services.record_follow_up, user=nurse, participant=p,
                          visit_day=int(v["visit_day"]), values=values)
         for d in of["deviations"].to_dict("records"):
-            self.attempt("deviation", services.record_deviation, user=nurse, participant=p, category=d["category"],
+            self.attempt("deviation", deviations.record_deviation, user=nurse, participant=p, category=d["category"],
                          major=bool(d["major"]), description=d["description"])
         self.consent(sim, pid, p, nurse)
 
@@ -216,8 +216,6 @@ def load_demo_trial(*, users: dict[str, User], pharmacist: User, n_patients: int
     Returns lines for the command's output; does nothing when participants are already randomised."""
     if Participant.objects.filter(randomised_at__isnull=False).exists():
         return ["trial data: participants already randomised; nothing loaded"]
-    from shine.trial.allocation.demo import setup_randomisation
-
     first = generate_dataset(n_patients, seed)
     last_randomised = first.tables["participants"]["randomised_at"].max()
     sim_cutoff = last_randomised + pd.Timedelta(hours=36)

@@ -1,4 +1,4 @@
-"""Demo data for enrolment: an active randomisation list and packs at every site, made through the services
+"""Demo data for randomisation: an active randomisation list and packs at every site, made through the services
 (so ``shine audit verify`` passes). Called by ``shine demo``; safe to call again (it tops up, never duplicates).
 """
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 from shine import protocol as protocol_mod
 from shine.trial.accounts.models import Site, User
 
-from . import services
-from .models import Pack, RandomisationList
+from shine.trial.allocation import services
+from shine.trial.allocation.models import Pack, RandomisationList
 
 
 def setup_randomisation(*, pharmacist: User, length_per_site: int = 60, packs_per_arm_per_site: int = 5,
