@@ -77,3 +77,154 @@ def test_query_raised_answered_with_a_correction_closed_and_verified_on_a_phone(
     row = monitor.locator(f"tr:has(a[href='/participants/{number}/daily/{day}/'])")
     assert row.locator(".badge").inner_text() == "verified"
     assert monitor.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+# an HGH daily record with platelets and MAP that no earlier step verified field by field or changed
+FIND_FIELDS = """
+from shine.trial.monitoring.models import FieldVerification
+from shine.trial.records.models import DailyRecord
+done = set(FieldVerification.objects.values_list("object_id", flat=True))
+r = next(r for r in DailyRecord.objects.filter(participant__site__code="HGH", participant__new_data_allowed=True,
+         participant__death__isnull=True, platelets__isnull=False, map_mmhg__isnull=False, needs_review=False)
+         .order_by("-participant__randomised_at", "study_day") if str(r.pk) not in done)
+print(r.participant.number, r.study_day, r.pk, r.platelets)
+"""
+
+
+def test_monitor_verifies_fields_the_nurse_edits_one_it_shows_re_verify(phone_page, chromium, live_app):
+    number, day, pk, platelets = live_app.shine("shell", "-c", FIND_FIELDS).stdout.strip().splitlines()[-1].split()
+    monitor = phone_page
+    log_in(monitor, "monitor", live_app.password)
+    monitor.wait_for_url("**/")
+    monitor.goto(f"/participants/{number}/sdv/")
+    monitor.click(f"a[href='/participants/{number}/sdv/daily/{pk}/']")
+    monitor.wait_for_url(f"**/participants/{number}/sdv/daily/{pk}/")
+    monitor.check("#f-platelets")
+    monitor.check("#f-map_mmhg")
+    monitor.fill("#id_note", "ICU chart and lab report")
+    monitor.click("#verify-fields")
+    monitor.wait_for_url(f"**/participants/{number}/sdv/daily/{pk}/")
+    badge = lambda field: monitor.locator(f"tr[data-field='{field}'] .badge").inner_text()  # noqa: E731
+    assert badge("platelets") == badge("map_mmhg") == "verified"
+    assert monitor.evaluate("document.documentElement.scrollWidth") <= 390
+
+    nurse_context = chromium.new_context(base_url=live_app.url, viewport={"width": 390, "height": 844},
+                                         is_mobile=True, has_touch=True)
+    nurse = nurse_context.new_page()
+    log_in(nurse, "nurse", live_app.password)
+    nurse.wait_for_url("**/")
+    nurse.goto(f"/participants/{number}/daily/{day}/")
+    nurse.fill("#id_platelets", str(int(float(platelets)) + 3))
+    nurse.fill("#id_reason", "platelets copied from the wrong lab report")
+    nurse.click("#save-button")
+    nurse.wait_for_url(f"**/participants/{number}/records/")
+    nurse_context.close()
+
+    monitor.reload()
+    assert badge("platelets") == "re-verify" and badge("map_mmhg") == "verified"
+    assert "changed by audit event" in monitor.locator("tr[data-field='platelets']").inner_text()
+    monitor.goto(f"/participants/{number}/sdv/")
+    assert "1 re-verify" in monitor.locator(f"a[href='/participants/{number}/sdv/daily/{pk}/']").inner_text()
+
+
+# a trial of one participant whose casebook is complete, verified and signed, with one open query
+CLEAN = """
+from shine.trial.accounts.models import User
+from tests.trial.monitoring.test_database_lock import clean_trial
+from shine.trial.monitoring import services
+u = {k: User.objects.get(username=v) for k, v in (("nurse_hgh", "nurse"), ("investigator_hgh", "investigator"),
+     ("monitor", "monitor"), ("data_manager", "data_manager"))}
+p = clean_trial(u, password="%s")
+q = services.raise_query(user=u["monitor"], participant=p, text="Which version of the consent form was used?")
+print(p.number, q.number)
+"""
+
+
+@pytest.fixture(scope="module")
+def small_app(tmp_path_factory):
+    """A server of its own (the lock would stop every other test's writes): demo users, no participants."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from shine.web.management.commands.demo import DEMO_PASSWORD
+
+    from .conftest import LiveApp, _free_port
+
+    var = tmp_path_factory.mktemp("locked")
+    env = {**os.environ, "SHINE_VAR_DIR": str(var), "DATABASE_URL": f"sqlite:///{var}/shine.sqlite3",
+           "SHINE_DEMO_PARTICIPANTS": "0", "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend"}
+    app = LiveApp(url="", password=DEMO_PASSWORD, env=env, var_dir=var)
+    app.shine("demo")
+    port = _free_port()
+    log = open(var / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "shine.cli", "serve", "--port", str(port), "--workers", "1"],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    app.url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            urllib.request.urlopen(app.url + "/login/", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("the server did not start:\n" + (var / "server.log").read_text())
+            time.sleep(0.3)
+    yield app
+    os.killpg(proc.pid, 15)
+    proc.wait(timeout=30)
+    log.close()
+
+
+def test_database_lock_refused_while_a_query_is_open_then_locked_and_writes_refused(chromium, small_app):
+    number, query = small_app.shine("shell", "-c", CLEAN % small_app.password).stdout.strip().splitlines()[-1].split()
+    context = chromium.new_context(base_url=small_app.url, viewport={"width": 390, "height": 844},
+                                   is_mobile=True, has_touch=True)
+    dm = context.new_page()
+    log_in(dm, "data_manager", small_app.password)
+    dm.wait_for_url("**/")
+    dm.goto("/monitoring/database-lock/")
+    assert dm.locator("#lock-state").inner_text() == "open"
+    dm.fill("#id_reason", "final analysis")
+    dm.click("#lock-database")
+    summary = dm.locator("#error-summary").inner_text()
+    assert "1 item of the checklist failing" in summary and f"Q-{int(query):05d} is open" in summary
+    assert dm.locator("li[data-item='queries']").get_attribute("class") == "warning"
+    assert dm.locator("li[data-item='signatures']").get_attribute("class") == "ok"
+    assert dm.evaluate("document.documentElement.scrollWidth") <= 390
+
+    small_app.shine("shell", "-c", f"""
+from shine.trial.accounts.models import User
+from shine.trial.monitoring import services
+from shine.trial.monitoring.models import Query
+services.transition(user=User.objects.get(username="nurse"), query=Query.objects.get(number={query}),
+                    action="answer", text="Version 3, as in the ISF.")""")
+    dm.goto(f"/monitoring/queries/{query}/")
+    dm.fill("#id_text", "Matches the ISF copy.")
+    dm.click("button[value=close]")
+    dm.wait_for_url(f"**/monitoring/queries/{query}/")
+    assert "closed" in dm.locator("h1").inner_text()
+
+    dm.goto("/monitoring/database-lock/")
+    dm.fill("#id_reason", "final analysis")
+    dm.click("#lock-database")
+    dm.wait_for_url("**/monitoring/database-lock/")
+    assert dm.locator("#lock-state").inner_text() == "locked"
+
+    dm.goto(f"/participants/{number}/queries/")
+    dm.fill("#id_text", "One more question after the lock.")
+    dm.click("main button[type=submit]")
+    assert "database is locked" in dm.locator("#error-summary").inner_text()
+    refused = small_app.shine("shell", "-c", f"""
+from shine.trial.accounts.models import User
+from shine.trial.enrollment.models import Participant
+from shine.trial.monitoring import services
+try:
+    services.raise_query(user=User.objects.get(username="monitor"), participant=Participant.objects.get(
+        number="{number}"), text="from a command")
+except Exception as exc:
+    print("refused:", exc)""").stdout
+    assert "refused: the trial database is locked" in refused
+    context.close()

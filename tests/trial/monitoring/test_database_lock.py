@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 H, M = dt.timedelta(hours=1), dt.timedelta(minutes=1)
 
 
-def clean_trial(users):
+def clean_trial(users, password=PASSWORD):
     """One participant whose casebook is complete: consent refused at randomisation (data collected may be
     used, no follow-up) three hours after randomisation, with what was due until then entered; every record
     verified, the casebook signed."""
@@ -37,7 +37,7 @@ def clean_trial(users):
     services.create_plan(user=users["data_manager"], rules=services.DEFAULT_RULES)
     for e in casebook.entries(p):
         services.verify(user=users["monitor"], participant=p, form=e.form, object_id=e.object_id)
-    services.sign(user=users["investigator_hgh"], participant=p, meaning="approval", password=PASSWORD)
+    services.sign(user=users["investigator_hgh"], participant=p, meaning="approval", password=password)
     p.refresh_from_db()
     return p
 
