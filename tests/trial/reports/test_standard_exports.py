@@ -149,3 +149,13 @@ def test_command_writes_each_format(tmp_path, capsys):
     call_command("export", "stata", "--out", str(tmp_path / "open"), "--user", "dsmb_statistician")
     assert (tmp_path / "open" / "stata" / "participants.dta").is_file()
     assert "written to" in capsys.readouterr().out
+
+
+def test_demo_leaves_a_finished_blinded_export_for_the_statistician(users, worker_runner, api_for):
+    from shine.trial.reports.export_demo import load_demo_exports
+
+    lines = load_demo_exports(statistician=users["statistician"])
+    assert len(lines) == 1 and "done" in lines[0], lines
+    jobs = api_for("statistician").get("/api/v1/exports").json()
+    assert jobs[0]["status"] == "done" and jobs[0]["blinded"] is True
+    assert load_demo_exports(statistician=users["statistician"]) == []  # once

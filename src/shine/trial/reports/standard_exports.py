@@ -107,14 +107,17 @@ def archive_path(job: ExportJob) -> Path:
     return job_dir(job) / f"shine-export-{job.pk}.zip"
 
 
-def request_export(*, user: User, blinded: bool, formats=None, request_id: str = "") -> ExportJob:
-    """Create a pending job (permission checked now, and again when it runs and when it is downloaded)."""
+def request_export(*, user: User, blinded: bool, formats=None, request_id: str = "",
+                   start: bool = True) -> ExportJob:
+    """Create a pending job (permission checked now, and again when it runs and when it is downloaded).
+    With the thread runner it starts once the transaction commits, unless ``start`` is False (the caller runs
+    it)."""
     check_may_export(user, blinded=blinded)
     chosen = _formats(formats)
     with transaction.atomic():
         job = audit.create(ExportJob, actor=Actor.of(user, request_id), requested_by=user,
                            requested_at=timezone.now(), blinded=blinded, formats=list(chosen))
-        if runner() == "thread":
+        if start and runner() == "thread":
             transaction.on_commit(lambda: start_thread(job.pk))
     return job
 

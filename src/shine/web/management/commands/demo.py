@@ -71,6 +71,10 @@ class Command(BaseCommand):
                                              data_manager=User.objects.get(username="data_manager"),
                                              password=DEMO_PASSWORD):
                 self.stdout.write(f"  {line}")
+            from shine.trial.reports.export_demo import load_demo_exports
+
+            for line in load_demo_exports(statistician=User.objects.get(username="statistician")):
+                self.stdout.write(f"  {line}")
         if os.environ.get("SHINE_DEMO_INTERIM", "") == "1":  # optional: a freeze and the interim on it
             from shine.trial.reports.demo import load_demo_interim
 
