@@ -14,6 +14,7 @@ from shine.trial.accounts.selectors import require
 from shine.trial.errors import Refused, refuse, rid
 
 from . import consent as rules
+from . import reasons
 from . import selectors, services
 from .forms import ConsentForm, EnrolForm, NotRandomisedForm, RandomiseForm, ScreeningEditForm, ScreeningForm
 from .models import Screening
@@ -34,16 +35,54 @@ def assessment_context(a: eligibility.Assessment) -> dict:
 
 @login_required
 def screening_log(request):
-    qs = selectors.screenings_for(request.user).select_related("participant")
+    qs = selectors.screenings_for(request.user).select_related("participant", "site")
     outcome = request.GET.get("outcome", "")
     if outcome in Screening.Outcome.values:
         qs = qs.filter(outcome=outcome)
+    if request.GET.get("format") == "csv":
+        return _screening_log_csv(request, qs, outcome)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    for s in page.object_list:
+        s.reasons_in_words = reasons.of_screening(s)
+    consort = selectors.consort(request.user)
     return render(request, "enrollment/screening_log.html", {
         "page": page, "outcome": outcome, "outcomes": Screening.Outcome.choices,
-        "counts": selectors.counts_per_site_month(request.user), "consort": selectors.consort(request.user),
+        "counts": selectors.counts_per_site_month(request.user), "consort": consort,
+        "not_eligible_by_criterion": [(reasons.criterion_in_words(k), v)
+                                      for k, v in consort.not_eligible_by_criterion.items()],
+        "not_randomised_by_reason": [(reasons.not_randomised_in_words(k), v)
+                                     for k, v in consort.not_randomised_by_reason.items()],
         "can_screen": request.user.can(Perm.SCREEN) and bool(selectors.member_site_ids(request.user)),
     })
+
+
+def _screening_log_csv(request, qs, outcome: str):
+    """The screening log as the page shows it (reasons in words), every row, one audited export."""
+    import csv
+    import io
+
+    from django.db import transaction
+    from django.http import HttpResponse
+    from django.utils import timezone
+
+    from shine.trial.audit import services as audit
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["screening", "site", "screened_at", "outcome", "reasons", "participant"])
+    n = 0
+    for s in qs.order_by("screened_at", "pk"):
+        writer.writerow([s.label, s.site.code, timezone.localtime(s.screened_at).strftime("%Y-%m-%d %H:%M"),
+                         s.get_outcome_display(), reasons.of_screening(s), s.participant.number if hasattr(s, "participant") else ""])
+        n += 1
+    with transaction.atomic():
+        audit.record(actor=audit.Actor.of(request.user, rid(request)), action="export",
+                     object_type="enrollment.screening_log", reason=f"screening log CSV: {n} rows"
+                     + (f", outcome {outcome}" if outcome else ""))
+    response = HttpResponse(out.getvalue().encode("utf-8-sig"), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="screening-log.csv"'
+    return response
 
 
 @login_required
