@@ -109,7 +109,7 @@ def _schedule(item: Item, people: list[Participant], now: dt.datetime) -> None:
 
     for start in range(0, len(people), 200):
         part = people[start:start + 200]
-        facts = records._bulk_facts(part, now)
+        facts = records.facts(part, now)
         for p in part:
             for it in sched.items(facts[p.pk]):
                 if it.status in NOT_DONE:
@@ -140,7 +140,7 @@ def _safety(item: Item, people: list[Participant]) -> None:
 
 
 def _flagged(item: Item, people: list[Participant]) -> None:
-    from shine.trial.records.services import REVIEWABLE
+    from shine.trial.monitoring.deviations import REVIEWABLE
 
     for form, model in REVIEWABLE.items():
         for r in model.objects.filter(needs_review=True, participant__in=people).select_related("participant"):
