@@ -41,7 +41,6 @@ def setup(n: int, days_ago: int) -> None:
     """In a child process: n HGH participants randomised ``days_ago`` days ago with their baseline; print
     the nurse's API token and the participant numbers as JSON."""
     import datetime as dt
-    from unittest import mock
 
     import django
     django.setup()
@@ -51,7 +50,7 @@ def setup(n: int, days_ago: int) -> None:
     from shine.trial.accounts.models import User
     from shine.trial.accounts.services import create_token
     from shine.trial.allocation import services as allocation
-    from shine.trial.allocation.demo import setup_randomisation
+    from shine.demo.randomisation import setup_randomisation
     from shine.trial.audit.services import Actor
     from shine.trial.enrollment import services as enrolment
     from shine.trial.records import services
@@ -71,8 +70,8 @@ def setup(n: int, days_ago: int) -> None:
                                 consent_unobtainable=False, other_prostacyclin_trial=False)
         p = enrolment.enrol(s, user=nurse, consenter_name="Dr A", second_consenter_name="Dr B",
                             occurred_at=screened + dt.timedelta(minutes=10), form_version="1")
-        with mock.patch("shine.trial.allocation.services._now", return_value=R):
-            allocation.randomise(p, user=nurse, weight_kg=75, weight_estimated=False, request_id=f"bench-{i}")
+        allocation.randomise(p, user=nurse, weight_kg=75, weight_estimated=False, request_id=f"bench-{i}",
+                             clock=lambda: R)
         p.refresh_from_db()
         services.save_baseline(user=nurse, participant=p, values={
             "age": 70, "sex": "M", "weight_kg": 75.0, "weight_estimated": False, "site_of_infection": "pulmonary",
