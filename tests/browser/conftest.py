@@ -43,6 +43,9 @@ class LiveApp:
         return result
 
 
+_running: dict[str, LiveApp] = {}  # the session's server, for log_in's second step
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -72,7 +75,9 @@ def live_app(tmp_path_factory):
             if proc.poll() is not None or time.time() > deadline:
                 raise RuntimeError("the server did not start:\n" + (var / "server.log").read_text())
             time.sleep(0.3)
+    _running["app"] = app
     yield app
+    _running.pop("app", None)
     os.killpg(proc.pid, 15)
     proc.wait(timeout=30)
     log.close()
@@ -107,7 +112,36 @@ def phone_page(chromium, live_app):
 
 
 def log_in(page, username: str, password: str) -> None:
+    """Log in through the page; a role with an authenticator (the demo enrols one for each role that needs it)
+    also gets the code step done, with a code computed from the device's secret as the user's phone would."""
     page.goto("/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("button[type=submit]")
+    if page.url.split("?")[0].endswith("/login/code/"):
+        page.fill("#id_code", totp_code(_running["app"], username))
+        page.click("button[type=submit]")
+
+
+def totp_code(app: LiveApp, username: str) -> str:
+    """The current code of the user's authenticator in the live app's database: one step past the last code
+    accepted (codes are single use, and the device takes the step after now too), waiting if even that is used."""
+    import sqlite3
+
+    from django_otp.oath import TOTP
+
+    db = sqlite3.connect(app.var_dir / "shine.sqlite3")
+    try:
+        key, step, t0, digits, drift, last_t = db.execute(
+            "SELECT d.key, d.step, d.t0, d.digits, d.drift, d.last_t FROM otp_totp_totpdevice d JOIN accounts_user u "
+            "ON u.id = d.user_id WHERE u.username = ? AND d.confirmed", (username,)).fetchone()
+    finally:
+        db.close()
+    clock = TOTP(bytes.fromhex(key), step, t0, digits, drift)
+    clock.time = time.time()
+    while clock.t() <= last_t - 1:  # the step after now is spent as well: wait for the clock
+        time.sleep(1)
+        clock.time = time.time()
+    if clock.t() <= last_t:
+        clock.time += step
+    return f"{clock.token():0{digits}d}"

@@ -8,6 +8,7 @@ database refuses every way of shortening or rewriting the audit trail.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import os
@@ -26,6 +27,7 @@ import psycopg
 import pytest
 from cryptography.fernet import Fernet
 from django.db import connection
+from django_otp.oath import TOTP
 
 from tests.support import require_postgres
 from tests.trial.enrollment.factories import ELIGIBLE
@@ -132,6 +134,21 @@ def test_readme_production_flow_with_least_privilege(fresh_database, tmp_path):
             raise AssertionError("the login did not redirect")
         except urllib.error.HTTPError as e:
             assert e.code == 302 and "sessionid=" in " ".join(e.headers.get_all("Set-Cookie") or []), e.read()[:500]
+            # the admin's first login sets up an authenticator: the password alone is not a session yet
+            assert e.headers["Location"] == "/login/second-factor/"
+            jar = "; ".join([c.split(";")[0] for c in e.headers.get_all("Set-Cookie") if c.startswith("sessionid=")]
+                            + [c.split(";")[0] for c in cookie if c.startswith("csrftoken=")])
+        https = {"X-Forwarded-Proto": "https", "Cookie": jar, "Referer": f"https://127.0.0.1:{port}/login/"}
+        enrol = urllib.request.urlopen(urllib.request.Request(f"{base}/login/second-factor/", headers=https)).read().decode()
+        secret = re.search(r'id="otp-secret">([A-Z2-7 ]+)<', enrol).group(1).replace(" ", "")
+        clock = TOTP(base64.b32decode(secret + "=" * (-len(secret) % 8)))
+        clock.time = time.time()
+        form = urllib.parse.urlencode({"csrfmiddlewaretoken": csrf, "code": f"{clock.token():06d}"}).encode()
+        done = urllib.request.urlopen(urllib.request.Request(f"{base}/login/second-factor/", data=form, headers=https))
+        assert "recovery codes" in done.read().decode()
+        session = [c.split(";")[0] for c in done.headers.get_all("Set-Cookie") if c.startswith("sessionid=")]
+        me = urllib.request.urlopen(urllib.request.Request(f"{base}/api/v1/me", headers={**https, "Cookie": session[0]}))
+        assert json.loads(me.read())["username"] == "chief"
 
         # the pharmacist makes a list and packs and ships them to HGH; the nurse randomises one patient
         assert call(base, "POST", "/api/v1/allocation/lists", tokens["pharm1"], {"length_per_site": 10})[0] == 201

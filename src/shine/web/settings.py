@@ -111,6 +111,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "shine.trial.accounts",
     "shine.trial.audit",
     "shine.trial.enrollment",
@@ -198,6 +201,11 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# Second factor (TOTP, shine.trial.accounts.second_factor): 30 s steps, a code of the step before or after
+# accepted; the roles that must have one are in shine.trial.accounts.roles
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "SHINE trial")
+SECOND_FACTOR_PENDING_MINUTES = 5  # between the password and the code
 
 # Failed-login lockout
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)

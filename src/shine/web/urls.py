@@ -16,7 +16,10 @@ from shine.trial.reports import views as reports
 urlpatterns = [
     path("", accounts.home, name="home"),
     path("login/", accounts.login_view, name="login"),
+    path("login/code/", accounts.login_code, name="login_code"),
+    path("login/second-factor/", accounts.login_enrol, name="login_enrol"),
     path("logout/", accounts.logout_view, name="logout"),
+    path("account/password/", accounts.password_change, name="password_change"),
     path("sites/", accounts.site_list, name="sites"),
     path("sites/<str:code>/", accounts.site_detail, name="site"),
     path("audit/", audit.trail, name="audit_trail"),

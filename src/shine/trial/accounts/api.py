@@ -1,8 +1,8 @@
 from ninja import Router
 
-from . import selectors
+from . import selectors, services
 from .roles import Perm
-from .schemas import MeOut, SiteOut
+from .schemas import MeOut, PasswordChangedOut, PasswordChangeIn, SiteOut
 
 router = Router(tags=["accounts"])
 
@@ -25,3 +25,12 @@ def sites(request):
 @router.get("/sites/{code}", response=SiteOut)
 def site(request, code: str):
     return selectors.site_for_user(request.user, code)
+
+
+@router.post("/me/password", response=PasswordChangedOut)
+def change_password(request, body: PasswordChangeIn):
+    """Change your own password: the current one again, and a code if you have an authenticator. Your other
+    sessions end."""
+    services.change_password(request, current_password=body.current_password, new_password=body.new_password,
+                             code=body.code)
+    return {"username": request.user.username, "changed": True}

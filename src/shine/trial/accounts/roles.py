@@ -46,6 +46,11 @@ class Role:
     cross_site: bool
     perms: frozenset[Perm]
 
+    @property
+    def second_factor(self) -> bool:
+        """Whether the role must log in with a code from an authenticator app besides the password."""
+        return self.code in SECOND_FACTOR_ROLES
+
     def can(self, perm: Perm) -> bool:
         return perm in self.perms
 
@@ -79,6 +84,13 @@ ROLES: dict[str, Role] = {r.code: r for r in (
     Role("auditor", "Auditor / inspector", True, True, frozenset({P.VIEW_SITES, P.VIEW_AUDIT})),
     Role("admin", "Administrator", True, True, frozenset({P.VIEW_SITES, P.MANAGE_USERS, P.VIEW_AUDIT})),
 )}
+
+# roles that log in with password and a TOTP code: every unblinded role, the admin, and the roles that see or
+# change every site's data; the others may enrol an authenticator too (then the code is asked of them as well)
+SECOND_FACTOR_ROLES = frozenset({
+    *(r.code for r in ROLES.values() if not r.blinded),
+    "admin", "pharmacovigilance", "data_manager", "monitor", "trial_manager",
+})
 
 ROLE_CHOICES = [(r.code, r.label) for r in ROLES.values()]
 

@@ -167,12 +167,49 @@ def is_locked_out(username: str) -> bool:
                              success="login")
 
 
-def login(request, *, username: str, password: str) -> User:
-    """Check the password, start the session, and audit the attempt either way. Attempts on one username are
-    serialised, so N parallel wrong passwords are counted as N and the lockout holds."""
+PENDING_LOGIN = "shine_pending_login"  # session key: the user whose password was right, until the second step
+
+
+def _lockout_mail(username: str, what: str) -> None:
+    """After the commit that locks an account: tell its owner and the administrators (no password, no code)."""
+    from django.core.mail import send_mail
+
+    owner = User.objects.filter(username=username).first()
+    recipients = sorted({*(e for e in User.objects.filter(role="admin", is_active=True)
+                           .values_list("email", flat=True) if e), *([owner.email] if owner and owner.email else [])})
+    if not recipients:
+        return
+    body = (f"The SHINE account {username!r} is locked for {settings.LOGIN_LOCKOUT_MINUTES} minutes after "
+            f"{settings.LOGIN_MAX_FAILURES} wrong {what} in a row ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC).\n\n"
+            "If this was not you, tell the trial's administrator: someone may be guessing the account's "
+            f"{what}.\n")
+    try:
+        send_mail(f"SHINE: account {username} locked", body, settings.DEFAULT_FROM_EMAIL, recipients)
+    except OSError as exc:  # a mail server down must not turn a refusal into a 500
+        security.event("lockout_mail_failed", level=logging.ERROR, user=username, error=str(exc))
+
+
+def _failure(actor: Actor, *, action: str, object_type: str, username: str, locked_now, what: str) -> None:
+    """Record a failed attempt; the one that locks the account is security-logged and mailed after the commit."""
+    audit.record(actor=actor, action=action, object_type=object_type, object_id=username[:64])
+    if locked_now():
+        request_id = actor.request_id
+        transaction.on_commit(lambda: (security.event("account_locked", level=logging.WARNING, user=username,
+                                                      after=what, request_id=request_id),
+                                       _lockout_mail(username, what)))
+
+
+def login(request, *, username: str, password: str) -> str:
+    """Check the password and audit the attempt either way. Attempts on one username are serialised, so N
+    parallel wrong passwords are counted as N and the lockout holds. Returns ``"done"`` (logged in), or, for a
+    user who takes a second factor, ``"code"`` (a code is due) or ``"enrol"`` (an authenticator must be set
+    up first): the session is not logged in until then."""
+    from . import second_factor
+
     request_id = getattr(request, "request_id", "")
     anonymous = Actor(username=username[:150] or "(blank)", role="anonymous", request_id=request_id)
     refusal = None
+    step = "done"
     with transaction.atomic():
         serialise_attempts(f"shine-login:{username[:150]}")
         if is_locked_out(username):
@@ -181,20 +218,108 @@ def login(request, *, username: str, password: str) -> User:
             refusal = Refused(f"too many failed logins: account locked for {settings.LOGIN_LOCKOUT_MINUTES} "
                               "minutes", field="username")
         elif (user := authenticate(request, username=username, password=password)) is None:
-            audit.record(actor=anonymous, action="login_failed", object_type="accounts.login",
-                         object_id=username[:64])
+            _failure(anonymous, action="login_failed", object_type="accounts.login", username=username,
+                     locked_now=lambda: is_locked_out(username), what="passwords")
             refusal = Refused("wrong username or password", field="password")
+        elif second_factor.needed(user):
+            request.session.cycle_key()  # the half-way state gets a fresh id too
+            request.session[PENDING_LOGIN] = {"user": user.pk, "backend": user.backend,
+                                              "at": dt.datetime.now(dt.UTC).isoformat()}
+            audit.record(actor=Actor.of(user, request_id), action="login_password_ok",
+                         object_type="accounts.login", object_id=username[:64])
+            step = "code" if second_factor.has_device(user) else "enrol"
         else:
-            django_login(request, user)  # a new session id (Django cycles the key at login)
-            request.session[SESSION_STARTED] = dt.datetime.now(dt.UTC).isoformat()
-            audit.record(actor=Actor.of(user, request_id), action="login", object_type="accounts.login",
-                         object_id=username[:64])
-    outcome = "login" if refusal is None else "login_failed" if refusal.field == "password" else "login_refused_locked"
+            _complete_login(request, user)
+    outcome = ("login" if step == "done" else "login_password_ok") if refusal is None else \
+        "login_failed" if refusal.field == "password" else "login_refused_locked"
     security.event(outcome, level=logging.INFO if refusal is None else logging.WARNING, user=username[:150],
                    request_id=request_id)
     if refusal is not None:  # raised after the commit: the attempt stays in the trail
         raise refusal
+    return step
+
+
+def _complete_login(request, user: User, backend: str | None = None) -> None:
+    django_login(request, user, backend=backend)  # a new session id (Django cycles the key at login)
+    request.session[SESSION_STARTED] = dt.datetime.now(dt.UTC).isoformat()
+    audit.record(actor=Actor.of(user, getattr(request, "request_id", "")), action="login",
+                 object_type="accounts.login", object_id=user.username[:64])
+
+
+def pending_login(request) -> User | None:
+    """The user whose password was right in this session, if the second step is still due and not stale."""
+    pending = request.session.get(PENDING_LOGIN)
+    if not pending:
+        return None
+    started = dt.datetime.fromisoformat(pending["at"])
+    if dt.datetime.now(dt.UTC) - started > dt.timedelta(minutes=settings.SECOND_FACTOR_PENDING_MINUTES):
+        del request.session[PENDING_LOGIN]
+        return None
+    return User.objects.filter(pk=pending["user"], is_active=True).first()
+
+
+def second_factor_locked(username: str) -> bool:
+    from . import second_factor
+
+    return too_many_failures(object_type=second_factor.OBJECT_TYPE, object_id=username,
+                             failure="second_factor_failed", success="second_factor_ok")
+
+
+def login_with_code(request, *, code: str) -> User:
+    """The second step: a TOTP or recovery code for the pending user; the session is logged in on success."""
+    from . import second_factor
+
+    user = pending_login(request)
+    if user is None:
+        raise Refused("the password step has expired: log in again", field="code", status=400)
+    actor = Actor.of(user, getattr(request, "request_id", ""))
+    refusal = None
+    with transaction.atomic():
+        serialise_attempts(f"shine-login:{user.username}")
+        if second_factor_locked(user.username):
+            audit.record(actor=actor, action="login_refused_locked", object_type="accounts.login",
+                         object_id=user.username[:64])
+            refusal = Refused(f"too many wrong codes: account locked for {settings.LOGIN_LOCKOUT_MINUTES} minutes",
+                              field="code")
+        elif second_factor.check(user, code, purpose="login", actor=actor):
+            backend = request.session[PENDING_LOGIN]["backend"]
+            del request.session[PENDING_LOGIN]
+            _complete_login(request, user, backend)
+        elif second_factor_locked(user.username):  # this wrong code was the last one allowed
+            transaction.on_commit(lambda: (security.event("account_locked", level=logging.WARNING,
+                                                          user=user.username, after="codes"),
+                                           _lockout_mail(user.username, "second-factor codes")))
+            refusal = Refused(f"too many wrong codes: account locked for {settings.LOGIN_LOCKOUT_MINUTES} minutes",
+                              field="code")
+        else:
+            refusal = Refused(f"wrong or already used code: enter {second_factor.CODE_HELP}", field="code")
+    if refusal is not None:
+        if "locked" in str(refusal):  # back to the password step
+            request.session.pop(PENDING_LOGIN, None)
+        raise refusal
+    security.event("login", user=user.username, request_id=actor.request_id, second_factor=True)
     return user
+
+
+def enrol_and_login(request, *, code: str) -> list[str]:
+    """The pending user confirms a new authenticator with its first code; logs the session in and returns the
+    recovery codes (shown once)."""
+    from . import second_factor
+
+    user = pending_login(request)
+    if user is None:
+        raise Refused("the password step has expired: log in again", field="code", status=400)
+    actor = Actor.of(user, getattr(request, "request_id", ""))
+    codes = second_factor.confirm_enrolment(user, code, actor=actor)
+    if codes is None:
+        raise Refused("that code does not match: check the phone's clock and enter the current 6-digit code",
+                      field="code")
+    with transaction.atomic():
+        backend = request.session[PENDING_LOGIN]["backend"]
+        del request.session[PENDING_LOGIN]
+        _complete_login(request, user, backend)
+    security.event("login", user=user.username, request_id=actor.request_id, second_factor=True)
+    return codes
 
 
 def logout(request) -> None:
@@ -204,3 +329,73 @@ def logout(request) -> None:
             audit.record(actor=Actor.of(user, getattr(request, "request_id", "")), action="logout",
                          object_type="accounts.login", object_id=user.username[:64])
     django_logout(request)
+
+
+PASSWORD_ATTEMPTS = "accounts.password_change"  # audit object type of password-change attempts, by username
+PASSWORD_MAX_LENGTH = 256  # a passphrase of any reasonable length (Argon2 takes it whole)
+
+
+def change_password(request, *, current_password: str, new_password: str, code: str = "") -> None:
+    """The signed-in user changes their own password: the current password again, and a code if they have an
+    authenticator. Throttled like a login; the user's other sessions end; this one continues."""
+    from django.contrib.auth import update_session_auth_hash
+
+    from . import second_factor
+
+    user = request.user
+    actor = Actor.of(user, getattr(request, "request_id", ""))
+    if len(new_password or "") > PASSWORD_MAX_LENGTH:
+        raise Refused(f"the new password must be at most {PASSWORD_MAX_LENGTH} characters", field="new_password")
+    try:
+        validate_password(new_password or "", user)
+    except ValidationError as exc:
+        raise Refused("; ".join(exc.messages), field="new_password") from None
+    refusal = None
+    with transaction.atomic():
+        serialise_attempts(f"shine-password:{user.username}")
+        if too_many_failures(object_type=PASSWORD_ATTEMPTS, object_id=user.username,
+                             failure="password_change_refused", success="password_changed"):
+            refusal = Refused(f"too many wrong attempts: password change locked for {settings.LOGIN_LOCKOUT_MINUTES} "
+                              "minutes", field="current_password", status=403)
+        elif not current_password or not user.check_password(current_password):
+            _failure(actor, action="password_change_refused", object_type=PASSWORD_ATTEMPTS, username=user.username,
+                     locked_now=lambda: too_many_failures(object_type=PASSWORD_ATTEMPTS, object_id=user.username,
+                                                          failure="password_change_refused",
+                                                          success="password_changed"),
+                     what="current passwords")
+            refusal = Refused("the current password is wrong", field="current_password", status=403)
+        elif second_factor.has_device(user) and not second_factor.check(user, code, purpose="password change",
+                                                                         actor=actor):
+            audit.record(actor=actor, action="password_change_refused", object_type=PASSWORD_ATTEMPTS,
+                         object_id=user.username[:64], reason="wrong second-factor code")
+            refusal = Refused(f"wrong or already used code: enter {second_factor.CODE_HELP}", field="code",
+                              status=403)
+        else:
+            user.password = make_password(new_password)
+            user.save(update_fields=["password"])  # excluded from the trail's values; the event below records it
+            audit.record(actor=actor, action="password_changed", object_type=PASSWORD_ATTEMPTS,
+                         object_id=user.username[:64])
+    if refusal is not None:
+        raise refusal
+    end_sessions(user, actor=actor, reason="password changed", keep=request.session.session_key)
+    if request.session.session_key and request.user.is_authenticated:
+        update_session_auth_hash(request, user)  # this session goes on (with a new id)
+    security.event("password_changed", user=user.username, request_id=actor.request_id)
+
+
+def end_sessions(user: User, *, actor: Actor, reason: str, keep: str | None = None) -> int:
+    """End every server session of ``user`` (except ``keep``): the cookies are refused from the next request.
+    Audited and security-logged; returns how many ended."""
+    from django.contrib.auth import SESSION_KEY
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    ended = [s.session_key for s in Session.objects.filter(expire_date__gt=timezone.now())
+             if s.get_decoded().get(SESSION_KEY) == str(user.pk) and s.session_key != keep]
+    with transaction.atomic():
+        Session.objects.filter(session_key__in=ended).delete()
+        audit.record(actor=actor, action="sessions_ended", object_type="accounts.login", object_id=user.username[:64],
+                     reason=f"{reason} ({len(ended)} session{'s' if len(ended) != 1 else ''})")
+    security.event("sessions_ended", level=logging.WARNING, user=user.username, by=actor.username, count=len(ended),
+                   reason=reason, request_id=actor.request_id)
+    return len(ended)

@@ -2,9 +2,27 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import selectors, services
-from .forms import LoginForm
+from urllib.parse import urlencode
+
+from django.urls import reverse
+
+from . import second_factor, selectors, services
+from .forms import CodeForm, LoginForm, PasswordChangeForm
 from .roles import Perm
+
+
+def _next(request) -> str:
+    target = request.GET.get("next", "")
+    return target if target.startswith("/") and not target.startswith("//") else ""
+
+
+def _with_next(name: str, request) -> str:
+    target = _next(request)
+    return reverse(name) + (f"?{urlencode({'next': target})}" if target else "")
+
+
+def _refused_on(form, exc) -> None:
+    form.add_error(exc.field if exc.field in form.fields else None, str(exc))
 
 
 @require_http_methods(["GET", "POST"])
@@ -12,14 +30,78 @@ def login_view(request):
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.login(request, **form.cleaned_data)
+            step = services.login(request, **form.cleaned_data)
         except services.Refused as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+            _refused_on(form, exc)
         else:
-            target = request.GET.get("next", "")
-            return redirect(target if target.startswith("/") and not target.startswith("//") else "home")
+            if step == "code":
+                return redirect(_with_next("login_code", request))
+            if step == "enrol":
+                return redirect(_with_next("login_enrol", request))
+            return redirect(_next(request) or "home")
     status = 400 if request.method == "POST" else 200
     return render(request, "accounts/login.html", {"form": form}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def login_code(request):
+    """The second step of a login: a code from the authenticator app or a recovery code."""
+    user = services.pending_login(request)
+    if user is None:
+        return redirect(_with_next("login", request))
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.login_with_code(request, code=form.cleaned_data["code"])
+        except services.Refused as exc:
+            if services.pending_login(request) is None:  # locked or expired: back to the password
+                return redirect(_with_next("login", request))
+            _refused_on(form, exc)
+        else:
+            return redirect(_next(request) or "home")
+    return render(request, "accounts/login_code.html", {"form": form, "pending": user, "help": second_factor.CODE_HELP},
+                  status=400 if request.method == "POST" else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def login_enrol(request):
+    """First login of a role that needs a second factor: set up an authenticator app, confirm it with a code,
+    and see the recovery codes once."""
+    user = services.pending_login(request)
+    if user is None:
+        return redirect(_with_next("login", request))
+    device = second_factor.start_enrolment(user)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            codes = services.enrol_and_login(request, code=form.cleaned_data["code"])
+        except services.Refused as exc:
+            _refused_on(form, exc)
+        else:
+            return render(request, "accounts/recovery_codes.html", {"codes": codes,
+                                                                     "next": _next(request) or reverse("home")})
+    return render(request, "accounts/login_enrol.html", {
+        "form": form, "pending": user, "secret": second_factor.secret_of(device), "uri": device.config_url,
+        "required": second_factor.required(user)}, status=400 if request.method == "POST" else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def password_change(request):
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.change_password(request, **form.cleaned_data)
+        except services.Refused as exc:
+            _refused_on(form, exc)
+        else:
+            from django.contrib import messages
+
+            messages.success(request, "Your password is changed; your other sessions have ended.")
+            return redirect("home")
+    return render(request, "accounts/password.html", {
+        "form": form, "needs_code": second_factor.has_device(request.user),
+        "max_length": services.PASSWORD_MAX_LENGTH}, status=400 if request.method == "POST" else 200)
 
 
 @require_POST

@@ -32,7 +32,7 @@ def randomise(request, participant_id: str, body: RandomiseIn,
 @router.post("/participants/{participant_id}/unblind", response=UnblindOut)
 def unblind(request, participant_id: str, body: UnblindIn):
     p = participant_for_user(request.user, participant_id, write=True)
-    arm = services.emergency_unblind(p, user=request.user, reason=body.reason, password=body.password,
+    arm = services.emergency_unblind(p, user=request.user, reason=body.reason, password=body.password, code=body.code,
                                      request_id=rid(request))
     u = p.unblindings.filter(user=request.user).order_by("-at").first()
     return {"participant": p.number, "allocation": arm, "unblinded_at": u.at}

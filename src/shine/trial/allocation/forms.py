@@ -36,3 +36,5 @@ class UnblindForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000,
                              label="Clinical reason for emergency unblinding")
     password = forms.CharField(widget=forms.PasswordInput, max_length=200, label="Your password (again)")
+    code = forms.CharField(required=False, max_length=32,
+                           label="Code from your authenticator app (if you have one), or a recovery code")

@@ -35,6 +35,7 @@ class RandomisedOut(Schema):
 class UnblindIn(Input):
     reason: str
     password: str
+    code: str = Field("", description="a second-factor code, when the user has an authenticator")
 
 
 class UnblindOut(Schema):

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from shine import protocol as protocol_mod
 from shine.clinical import dosing
+from shine.trial.accounts import second_factor
 from shine.trial.accounts.models import Site, User
 from shine.trial.accounts.roles import Perm
 from shine.trial.accounts.selectors import require
@@ -334,9 +335,10 @@ def randomise(participant: Participant, *, user: User, weight_kg, weight_estimat
 
 UNBLIND_ATTEMPTS = "allocation.unblind_attempts"  # audit object type of password re-entries, keyed by username
 
-def emergency_unblind(participant: Participant, *, user: User, reason: str, password: str,
+def emergency_unblind(participant: Participant, *, user: User, reason: str, password: str, code: str = "",
                       request_id: str = "") -> str:
-    """Reveal the arm of one participant to this investigator: reason and password required; audited;
+    """Reveal the arm of one participant to this investigator: reason and password (and a second-factor code if
+    they have an authenticator) required; audited;
     the sponsor is told by e-mail (without the arm). Returns the arm."""
     require(user, Perm.EMERGENCY_UNBLIND)
     if participant.site_id not in member_site_ids(user):
@@ -364,6 +366,12 @@ def emergency_unblind(participant: Participant, *, user: User, reason: str, pass
             audit.record(actor=actor, action="unblind_refused", object_type=UNBLIND_ATTEMPTS,
                          object_id=user.username[:64], reason=f"wrong password (participant {participant.number})")
             refusal = Refused("the password is wrong: re-enter your own password to unblind", field="password",
+                              status=403)
+        elif second_factor.has_device(user) and not second_factor.check(user, code, purpose="emergency unblinding",
+                                                                         actor=actor):
+            audit.record(actor=actor, action="unblind_refused", object_type=UNBLIND_ATTEMPTS,
+                         object_id=user.username[:64], reason=f"wrong second-factor code (participant {participant.number})")
+            refusal = Refused(f"wrong or already used code: enter {second_factor.CODE_HELP} to unblind", field="code",
                               status=403)
         else:  # the success that ends a run of failures, in the unblinding's own transaction
             audit.record(actor=actor, action="unblind_password_ok", object_type=UNBLIND_ATTEMPTS,

@@ -154,7 +154,7 @@ def participant_sign(request, participant_id: str, payload: SignIn):
     require(request.user, Perm.SIGN_CASEBOOK)
     p = participant_for_user(request.user, participant_id, write=True)
     services.sign(user=request.user, participant=p, meaning=payload.meaning, password=payload.password,
-                  request_id=rid(request))
+                  code=payload.code, request_id=rid(request))
     return Status(201, _casebook(p))
 
 

@@ -38,6 +38,8 @@ class VerifyForm(forms.Form):
 class SignForm(forms.Form):
     meaning = forms.ChoiceField(choices=Signature.Meaning.choices)
     password = forms.CharField(widget=forms.PasswordInput, max_length=200, label="Re-enter your password")
+    code = forms.CharField(required=False, max_length=32,
+                           label="Code from your authenticator app (if you have one), or a recovery code")
 
 
 class LockForm(forms.Form):

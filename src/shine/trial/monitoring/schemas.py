@@ -105,6 +105,7 @@ class SdvProgressOut(Schema):
 class SignIn(Input):
     meaning: str = Field(..., description="authorship, review or approval")
     password: str = Field(..., description="the signer's own password, re-entered")
+    code: str = Field("", description="a second-factor code, when the signer has an authenticator")
 
 
 class SignatureOut(Schema):

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from shine.trial.accounts import second_factor
 from shine.trial.accounts.models import User
 from shine.trial.accounts.roles import Perm
 from shine.trial.accounts.selectors import require
@@ -298,8 +299,10 @@ def statement(user: User, participant: Participant, meaning: str) -> str:
     return STATEMENT.format(name=_name(user), number=participant.number, meaning=f"{meaning}: {MEANINGS[meaning]}")
 
 
-def sign(*, user: User, participant: Participant, meaning: str, password: str, request_id: str = "") -> Signature:
-    """The investigator signs the participant's casebook, re-entering the password even inside a session."""
+def sign(*, user: User, participant: Participant, meaning: str, password: str, code: str = "",
+         request_id: str = "") -> Signature:
+    """The investigator signs the participant's casebook, re-entering the password even inside a session (and a
+    second-factor code if they have an authenticator)."""
     require(user, Perm.SIGN_CASEBOOK)
     if participant.site_id not in member_site_ids(user):
         raise Refused("only an investigator of the participant's site signs its casebook", status=403)
@@ -311,6 +314,15 @@ def sign(*, user: User, participant: Participant, meaning: str, password: str, r
             audit.record(actor=actor, action="signature_refused", object_type="enrollment.participant",
                          object_id=str(participant.pk), reason="wrong password")
         raise Refused("the password is wrong: re-enter your own password to sign", field="password", status=403)
+    if second_factor.has_device(user):
+        with transaction.atomic():
+            code_ok = second_factor.check(user, code, purpose="signature", actor=actor)
+            if not code_ok:
+                audit.record(actor=actor, action="signature_refused", object_type="enrollment.participant",
+                             object_id=str(participant.pk), reason="wrong second-factor code")
+        if not code_ok:
+            raise Refused(f"wrong or already used code: enter {second_factor.CODE_HELP} to sign", field="code",
+                          status=403)
     with transaction.atomic():
         digest = casebook.casebook_hash(casebook.entries(participant))
         return audit.create(Signature, actor=actor, participant=participant, signer=user, printed_name=_name(user),

@@ -195,6 +195,7 @@ def participant_casebook(request, key):
                 done, status = attempt(form, lambda: services.sign(
                     user=user, participant=participant_for_user(user, key, write=True),
                     meaning=form.cleaned_data["meaning"], password=form.cleaned_data["password"],
+                    code=form.cleaned_data["code"],
                     request_id=rid(request)))
                 if done is not None:
                     return redirect("monitoring_casebook", key=p.number)

@@ -3,6 +3,7 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from shine.trial.accounts import second_factor
 from shine.trial.accounts.models import User
 from shine.trial.accounts.roles import ROLES
 from shine.trial.accounts.services import create_user, sync_sites_from_protocol
@@ -41,6 +42,12 @@ class Command(BaseCommand):
                 create_user(actor=actor, username=username, role=role, sites=sites, password=password,
                             full_name=username.replace("_", " ").title())
             self.stdout.write(f"  {username:<18} {password:<32} {role:<18} {', '.join(sites) or 'all'}")
+        self.stdout.write("Second factor of the roles that need one (type the secret into an authenticator app, "
+                          "or log in once with a recovery code):")
+        for username, role, _ in DEMO_USERS:
+            if ROLES[role].second_factor:
+                secret, codes = second_factor.enrol_for_demo(User.objects.get(username=username))
+                self.stdout.write(f"  {username:<18} secret {secret}   recovery codes {' '.join(codes)}")
         from shine.demo.randomisation import setup_randomisation
 
         for line in setup_randomisation(pharmacist=User.objects.get(username="pharmacist")):

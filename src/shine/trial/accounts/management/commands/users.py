@@ -1,4 +1,4 @@
-"""shine users create | set-role | set-sites | deactivate | token | list"""
+"""shine users create | set-role | set-sites | deactivate | end-sessions | reset-second-factor | token | list"""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -33,6 +33,13 @@ class Command(BaseCommand):
         deactivate = sub.add_parser("deactivate", help="stop a user from logging in (history is kept)")
         deactivate.add_argument("username")
         deactivate.add_argument("--reason", required=True)
+        end = sub.add_parser("end-sessions", help="log a user out everywhere now (their cookies are refused)")
+        end.add_argument("username")
+        end.add_argument("--reason", required=True)
+        reset = sub.add_parser("reset-second-factor",
+                               help="remove a user's authenticator and recovery codes (a lost phone)")
+        reset.add_argument("username")
+        reset.add_argument("--reason", required=True)
         token = sub.add_parser("token", help="issue an API token (printed last)")
         token.add_argument("username")
         token.add_argument("--name", default="cli")
@@ -76,6 +83,20 @@ class Command(BaseCommand):
     def deactivate(self, actor, **opts):
         user = services.deactivate(self._user(opts["username"]), actor=actor, reason=opts["reason"])
         self.stdout.write(f"{user.username} can no longer log in")
+
+    def end_sessions(self, actor, **opts):
+        n = services.end_sessions(self._user(opts["username"]), actor=actor, reason=opts["reason"])
+        self.stdout.write(f"{opts['username']}: {n} session{'s' if n != 1 else ''} ended")
+
+    def reset_second_factor(self, actor, **opts):
+        from shine.trial.accounts import second_factor
+
+        user = self._user(opts["username"])
+        if not opts["reason"].strip():
+            raise Refused("a reason is required", field="reason")
+        second_factor.remove(user, actor=actor, reason=opts["reason"])
+        services.end_sessions(user, actor=actor, reason="second factor reset")
+        self.stdout.write(f"{user.username} sets up a new authenticator at the next login")
 
     def token(self, actor, **opts):
         self.stdout.write(services.create_token(self._user(opts["username"]), actor=actor, name=opts["name"]))
