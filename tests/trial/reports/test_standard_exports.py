@@ -159,3 +159,33 @@ def test_demo_leaves_a_finished_blinded_export_for_the_statistician(users, worke
     jobs = api_for("statistician").get("/api/v1/exports").json()
     assert jobs[0]["status"] == "done" and jobs[0]["blinded"] is True
     assert load_demo_exports(statistician=users["statistician"]) == []  # once
+
+
+def test_audit_trail_file_for_an_inspector_holds_commitments_and_the_chain_result(tmp_path):
+    import csv
+
+    from shine.trial.audit.models import AuditEvent as Event
+
+    total = Event.objects.count()
+    call_command("export", "audit-trail", "--out", str(tmp_path / "audit"), "--user", "auditor")
+    manifest = json.loads((tmp_path / "audit" / "manifest.json").read_text())
+    assert manifest["chain_verification"]["ok"] is True and manifest["blinded"] is True
+    assert manifest["events"] == total  # the export's own event is written after the file
+    raw = (tmp_path / "audit" / "audit-trail.csv").read_bytes()
+    import hashlib
+
+    assert hashlib.sha256(raw).hexdigest() == manifest["files"]["audit-trail.csv"]["sha256"]
+    rows = list(csv.DictReader(io.StringIO(raw.decode())))
+    # allocation values are keyed commitments; the only arm word is free text a nurse typed in a deviation,
+    # which the audit page shows alike (the trail is not redacted)
+    named = [r for r in rows if any(a in (r["old"] + r["new"]).lower() for a in ARMS)]
+    assert [(r["object_type"], r["field"]) for r in named] == [("records.deviation", "description")]
+    arms = [r for r in rows if r["object_type"] == "allocation.allocation" and r["field"] == "arm"] or [
+        r for r in rows if r["field"] == "arm"]
+    assert arms and all(r["new"].startswith("hmac-sha256:") for r in arms)
+    assert {r["event_id"] for r in rows} == {str(pk) for pk in Event.objects.filter(pk__lte=max(
+        int(r["event_id"]) for r in rows)).values_list("pk", flat=True)}
+    assert all(r["at"].endswith("+00:00") for r in rows)
+    assert Event.objects.filter(object_type="reports.audit_trail", actor="auditor").count() == 1
+    with pytest.raises(CommandError, match="audit"):
+        call_command("export", "audit-trail", "--out", str(tmp_path / "n"), "--user", "nurse_hgh")

@@ -2,6 +2,7 @@
 
     shine export odm|dataset-json|xpt|stata|spss|csv|all --out DIR [--blinded] [--user NAME] [--formats a,b]
     shine export jobs [--once] [--every SECONDS] [--stale-after MINUTES]
+    shine export audit-trail --out DIR --user NAME [--object-type TYPE [--object-id ID]]
 """
 
 from __future__ import annotations
@@ -58,7 +59,26 @@ def _jobs(opts: dict) -> str:
     return f"{total} export job(s) run"
 
 
+def _audit_arguments(parser) -> None:
+    parser.add_argument("--out", required=True, help="folder to write (created if missing)")
+    parser.add_argument("--user", required=True, help="the user the export is made for (their role's view, audited)")
+    parser.add_argument("--object-type", default="", help="only this record type, e.g. records.dailyrecord")
+    parser.add_argument("--object-id", default="", help="only this record (with --object-type)")
+
+
+def _audit(opts: dict) -> str:
+    from shine.trial.reports.audit_export import export_audit_trail
+    from shine.trial.reports.management.commands.export import active_user
+
+    manifest = export_audit_trail(opts["out"], user=active_user(opts["user"]), object_type=opts["object_type"],
+                                  object_id=opts["object_id"])
+    return (f"audit trail written to {opts['out']}: {manifest['events']} events, chain "
+            f"{'verified' if manifest['chain_verification']['ok'] else 'BROKEN'}")
+
+
 STANDARD_EXPORTS: dict[str, Export] = {
+    "audit-trail": Export("the audit trail as CSV with the chain verification in its manifest", _audit_arguments,
+                          _audit),
     **{fmt: Export(f"{fmt} files of the analysis data set with a codebook and manifest (docs/exports.md)",
                    _bundle_arguments, _run_bundle((fmt,))) for fmt in FORMATS},
     "all": Export("every standard format in one bundle (docs/exports.md)", _bundle_arguments, _run_bundle(FORMATS)),
