@@ -99,6 +99,33 @@ class Safety:
     reporter_qualification: str = "physician"
 
 
+RECRUITMENT_FROM_FIRST_RANDOMISATION = "first_randomisation"
+
+
+@dataclass(frozen=True)
+class Recruitment:
+    """The planned recruitment (``[recruitment]``): all sites together ``planned_per_month`` participants a
+    month at full pace, reached linearly over the first ``ramp_up_months`` months; month 0 is
+    ``first_month`` (``YYYY-MM``), or the month of the trial's first randomisation when it says
+    ``first_randomisation``. The plan stops at ``trial.max_sample_size``."""
+
+    first_month: str
+    planned_per_month: float
+    ramp_up_months: int
+
+    def planned_cumulative(self, months_elapsed: int, cap: int) -> float:
+        """Participants planned to be randomised by the end of month ``months_elapsed`` (0: the first)."""
+        if months_elapsed < 0:
+            return 0.0
+        total = 0.0
+        for j in range(months_elapsed + 1):
+            pace = min(1.0, (j + 1) / self.ramp_up_months) if self.ramp_up_months else 1.0
+            total += self.planned_per_month * pace
+            if total >= cap:
+                return float(cap)
+        return total
+
+
 @dataclass(frozen=True)
 class Statistics:
     alpha_two_sided: float
@@ -211,6 +238,7 @@ class Protocol:
     estimands: Estimands
     sensitivity: Sensitivity
     missing_data: MissingData
+    recruitment: Recruitment | None = None  # None: the protocol file states no planned recruitment
     source: str = field(default="", compare=False)
 
     @property
@@ -230,6 +258,39 @@ class Protocol:
 
 def _tuples(d: dict) -> dict:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+
+
+def _recruitment(section: dict | None) -> Recruitment | None:
+    if section is None:
+        return None
+    unknown = sorted(set(section) - {"first_month", "planned_per_month", "ramp_up_months"})
+    if unknown:
+        raise ValueError(f"recruitment: unknown setting {unknown[0]!r} (first_month, planned_per_month, "
+                         "ramp_up_months)")
+    for name in ("first_month", "planned_per_month", "ramp_up_months"):
+        if name not in section:
+            raise ValueError(f"recruitment.{name} is missing")
+    return Recruitment(first_month=section["first_month"], planned_per_month=section["planned_per_month"],
+                       ramp_up_months=section["ramp_up_months"])
+
+
+def _validate_recruitment(r: Recruitment) -> list[str]:
+    import math
+    import re
+
+    out = []
+    if not (r.first_month == RECRUITMENT_FROM_FIRST_RANDOMISATION
+            or (isinstance(r.first_month, str) and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", r.first_month))):
+        out.append(f"recruitment.first_month must be a month as YYYY-MM or {RECRUITMENT_FROM_FIRST_RANDOMISATION!r}, "
+                   f"got {r.first_month!r}")
+    rate = r.planned_per_month
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or not 0 < rate <= 1000:
+        out.append(f"recruitment.planned_per_month must be a number of participants a month above 0 and at most "
+                   f"1000, got {rate!r}")
+    ramp = r.ramp_up_months
+    if isinstance(ramp, bool) or not isinstance(ramp, int) or not 0 <= ramp <= 60:
+        out.append(f"recruitment.ramp_up_months must be a whole number of months from 0 to 60, got {ramp!r}")
+    return out
 
 
 def parse(data: dict, source: str = "") -> Protocol:
@@ -259,6 +320,7 @@ def parse(data: dict, source: str = "") -> Protocol:
         estimands=_estimands(data["estimands"]),
         sensitivity=Sensitivity(**_tuples(data["sensitivity"])),
         missing_data=MissingData(**_tuples(data["missing_data"])),
+        recruitment=_recruitment(data.get("recruitment")),
         source=source,
     )
     problems = validate(p)
@@ -301,6 +363,8 @@ def validate(p: Protocol) -> list[str]:
         if day not in p.schedule.followup_window_days:
             out.append(f"schedule.followup_window_days lacks a window for day {day}")
     out += _validate_estimands(p.estimands)
+    if p.recruitment is not None:
+        out += _validate_recruitment(p.recruitment)
     sens = p.sensitivity
     if not sens.clinically_important_difference > 0:
         out.append("sensitivity.clinically_important_difference must be positive")

@@ -224,9 +224,34 @@ def pooled_table(frame: pd.DataFrame, name: str, *, groups: tuple[str, ...]) -> 
     return frame.reset_index(drop=True)
 
 
+def _month_number(month: str) -> int:
+    year, m = month.split("-")
+    return int(year) * 12 + int(m) - 1
+
+
+def month_range(first: str, last: str) -> list[str]:
+    """Every month from ``first`` to ``last`` (``YYYY-MM``), months without anything included."""
+    return [f"{k // 12:04d}-{k % 12 + 1:02d}" for k in range(_month_number(first), _month_number(last) + 1)]
+
+
+def planned_recruitment(months: list[str], first_randomised_month: str | None) -> list[float | None]:
+    """The protocol's planned cumulative recruitment (``[recruitment]``) at the end of each month; ``None``
+    for every month when the protocol states no plan, or when the plan starts at the first randomisation
+    and nobody is randomised yet."""
+    proto = protocol_module.load()
+    plan = proto.recruitment
+    start = None if plan is None else (
+        first_randomised_month if plan.first_month == protocol_module.RECRUITMENT_FROM_FIRST_RANDOMISATION
+        else plan.first_month)
+    if start is None:
+        return [None] * len(months)
+    return [round(plan.planned_cumulative(_month_number(m) - _month_number(start), proto.max_sample_size), 1)
+            for m in months]
+
+
 def _recruitment(p: pd.DataFrame, sites) -> pd.DataFrame:
     month = p["randomised_at"].dt.strftime("%Y-%m")
-    months = sorted(month.unique())
+    months = month_range(month.min(), month.max()) if len(month) else []
     rows = []
     for m in months:
         row = {"month": m}
@@ -236,7 +261,8 @@ def _recruitment(p: pd.DataFrame, sites) -> pd.DataFrame:
         rows.append(row)
     out = pd.DataFrame(rows, columns=["month", *sites, "all sites"])
     cumulative = out["all sites"].cumsum() if len(out) else out["all sites"]
-    return out.assign(cumulative=cumulative)
+    return out.assign(cumulative=cumulative,
+                      **{"planned cumulative": planned_recruitment(months, months[0] if months else None)})
 
 
 def _screening(data: Dataset) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -706,4 +732,5 @@ def write(r: InterimReport, out_dir: str | Path) -> dict[str, Path]:
 
 
 __all__ = ["ArmTableRefused", "Forecast", "InterimReport", "day90_complete", "forecast_interim", "interim_statistics",
+           "month_range", "planned_recruitment",
            "pooled_table", "predictive_probability", "run", "subset", "write"]

@@ -15,6 +15,17 @@ class InterimSiteProgressOut(Schema):
     pending: int
     per_month: float | None
     overdue: int | None  # overdue forms (the records worklist); None for a role that may not see participants
+    entry_days: float | None  # median days from visit to entry over recent forms; None: no such form
+    entry_forms: int
+    open_queries: int
+
+
+class InterimMonthOut(Schema):
+    month: str
+    counts: list[int]  # per site, in the order of ``site_codes``
+    total: int
+    cumulative: int
+    planned: float | None  # the protocol's planned cumulative recruitment; None: no plan
 
 
 class InterimForecastOut(Schema):
@@ -37,6 +48,9 @@ class InterimProgressOut(Schema):
     complete: int
     interim_reached: bool
     sites: list[InterimSiteProgressOut]
+    site_codes: list[str]
+    recruitment: list[InterimMonthOut]
+    timeliness_days: int
     forecast: InterimForecastOut
 
 

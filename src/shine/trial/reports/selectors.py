@@ -72,13 +72,11 @@ def progress(user: User, *, now: dt.datetime | None = None) -> dict:
         r["overdue"] = None if overdue is None else overdue[r["code"]]
         rate = fc.rates.get(r["code"])
         r["per_month"] = None if rate is None else round(rate * 365.25 / 12, 1)
-    months = sorted({p["randomised_at"].astimezone(dt.UTC).strftime("%Y-%m") for p in people})
-    by_month = Counter((p["site__code"], p["randomised_at"].astimezone(dt.UTC).strftime("%Y-%m")) for p in people)
-    recruitment = [{"month": m, "counts": [by_month[(code, m)] for code, _ in sites],
-                    "total": sum(by_month[(code, m)] for code, _ in sites)} for m in months]
-    top = max([r["total"] for r in recruitment], default=0)
-    for r in recruitment:
-        r["width"] = round(100 * r["total"] / top) if top else 0
+    recruitment = _recruitment(people, [code for code, _ in sites], now)
+    quality = _data_quality(now)
+    for r in rows:
+        r["entry_days"], r["entry_forms"] = quality["timeliness"].get(r["code"], (None, 0))
+        r["open_queries"] = quality["open_queries"][r["code"]]
     outcomes = Counter(Screening.objects.filter(screened_at__lte=now).values_list("outcome", flat=True))
     n_complete = len(complete)
     return {
@@ -87,10 +85,78 @@ def progress(user: User, *, now: dt.datetime | None = None) -> dict:
         "interim_percent": min(100, round(100 * n_complete / proto.statistics.interim_n)),
         "max_percent": min(100, round(100 * n_complete / proto.max_sample_size)),
         "interim_reached": n_complete >= proto.statistics.interim_n, "shows_overdue": overdue is not None,
-        "sites": rows, "site_codes": [code for code, _ in sites], "recruitment": recruitment,
+        "sites": rows, "site_codes": [code for code, _ in sites], "recruitment": recruitment["months"],
+        "recruitment_chart": recruitment["chart"], "planned": recruitment["planned"],
+        "timeliness_days": TIMELINESS_DAYS,
         "screening": [{"outcome": o.replace("_", " "), "count": outcomes[o]} for o in sorted(outcomes)],
         "forecast": fc,
     }
+
+
+TIMELINESS_DAYS = 30  # data timeliness over the forms of the visits of the last 30 days: how entry goes now
+CHART_WIDTH, CHART_HEIGHT = 300, 120
+
+
+def _recruitment(people: list[dict], codes: list[str], now: dt.datetime) -> dict:
+    """Per month from the first randomisation to now (months without any included): counts per site, the
+    total, the cumulative count, the protocol's planned cumulative count, and an SVG chart of both."""
+    month_of = [p["randomised_at"].astimezone(dt.UTC).strftime("%Y-%m") for p in people]
+    if not people:
+        return {"months": [], "chart": None, "planned": protocol_mod.load().recruitment is not None}
+    months = interim.month_range(min(month_of), now.strftime("%Y-%m"))
+    by_month = Counter(zip((p["site__code"] for p in people), month_of, strict=True))
+    planned = interim.planned_recruitment(months, months[0])
+    out, cumulative = [], 0
+    for m, plan in zip(months, planned, strict=True):
+        total = sum(by_month[(code, m)] for code in codes)
+        cumulative += total
+        out.append({"month": m, "counts": [by_month[(code, m)] for code in codes], "total": total,
+                    "cumulative": cumulative, "planned": plan})
+    top = max([r["total"] for r in out], default=0)
+    for r in out:
+        r["width"] = round(100 * r["total"] / top) if top else 0
+    return {"months": out, "chart": _chart(out), "planned": planned[0] is not None}
+
+
+def _chart(months: list[dict]) -> dict:
+    """Polyline points (SVG user units) of the actual and the planned cumulative recruitment."""
+    top = max([r["cumulative"] for r in months] + [r["planned"] or 0 for r in months] + [1])
+    step = CHART_WIDTH / max(len(months) - 1, 1)
+
+    def points(values) -> str:
+        return " ".join(f"{k * step:.1f},{CHART_HEIGHT - CHART_HEIGHT * v / top:.1f}"
+                        for k, v in enumerate(values) if v is not None)
+
+    return {"width": CHART_WIDTH, "height": CHART_HEIGHT, "top": top,
+            "actual": points([r["cumulative"] for r in months]),
+            "planned": points([r["planned"] for r in months]) if months[0]["planned"] is not None else "",
+            "first": months[0]["month"], "last": months[-1]["month"]}
+
+
+def _data_quality(now: dt.datetime) -> dict:
+    """Per site: the median days from a visit to its entry over the forms of the last ``TIMELINESS_DAYS``
+    days (a daily form's visit is the end of its study day; the baseline's is the randomisation), with the
+    number of forms, and the open queries (open or answered: not yet closed). Nothing here reads an arm."""
+    import statistics
+
+    from shine.trial.monitoring.models import Query
+    from shine.trial.records.models import Baseline, DailyRecord
+
+    since = now - dt.timedelta(days=TIMELINESS_DAYS)
+    delays: dict[str, list[float]] = {}
+    for code, randomised, day, entered in (DailyRecord.objects.filter(entered_at__lte=now)
+                                           .values_list("participant__site__code", "participant__randomised_at",
+                                                        "study_day", "entered_at")):
+        visit = randomised + dt.timedelta(days=day)
+        if since <= visit <= now:
+            delays.setdefault(code, []).append(max(0.0, (entered - visit).total_seconds() / 86400))
+    for code, visit, entered in (Baseline.objects.filter(entered_at__lte=now, participant__randomised_at__gte=since)
+                                 .values_list("participant__site__code", "participant__randomised_at", "entered_at")):
+        delays.setdefault(code, []).append(max(0.0, (entered - visit).total_seconds() / 86400))
+    timeliness = {code: (round(statistics.median(d), 1), len(d)) for code, d in delays.items()}
+    open_queries = Counter(Query.objects.filter(state__in=[Query.State.OPEN, Query.State.ANSWERED])
+                           .values_list("site__code", flat=True))
+    return {"timeliness": timeliness, "open_queries": open_queries}
 
 
 def freezes_for(user: User) -> QuerySet[InterimFreeze]:
