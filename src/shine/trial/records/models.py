@@ -229,3 +229,20 @@ class Deviation(AuditedModel):
     @property
     def label(self) -> str:
         return f"DEV-{self.number}"
+
+
+class FormDraft(models.Model):
+    """What a user had typed into a form when the session ended before the save: kept so that it can be put
+    back into the form after the next login. Not trial data: never scored, scheduled, exported or audited as a
+    record; deleted when the form is saved (or after ``drafts.KEPT_FOR``)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    form = models.CharField(max_length=20)  # "daily" or "baseline"
+    participant = models.ForeignKey(PARTICIPANT, on_delete=models.CASCADE, related_name="+")
+    study_day = models.PositiveSmallIntegerField()  # 0: the baseline
+    values = models.JSONField()  # field name -> list of the texts typed
+    typed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "form", "participant", "study_day"],
+                                               name="one_draft_per_user_form_participant_day")]

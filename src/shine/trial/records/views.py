@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from shine import protocol as protocol_mod
-from shine.trial.accounts.roles import Perm
+from shine.trial.accounts.roles import Perm, may_review
 from shine.trial.accounts.selectors import require
 from shine.trial.audit.services import ReasonRequired
 from shine.trial.errors import Refused, refuse, rid
@@ -20,7 +20,7 @@ from shine.trial.monitoring.deviations import flagged
 
 from . import api as out
 from . import forms as f
-from . import selectors, services
+from . import drafts, selectors, services
 from .labels import labels_pdf
 from .models import Baseline, Death, IcuStay
 
@@ -123,6 +123,7 @@ def _saved(request, record) -> None:
     messages.success(request, text)
 
 
+@drafts.keeps_typed_values("baseline")
 @login_required
 @require_http_methods(["GET", "POST"])
 def baseline_form(request, key):
@@ -140,6 +141,7 @@ def baseline_form(request, key):
         s = p.screening
         initial = {"age": s.age, "sex": s.sex, "weight_kg": _shown(p.weight_kg, comma),
                    "weight_estimated": {True: "true", False: "false"}.get(p.weight_estimated, "")}
+    restored = _restore(request, "baseline", p, 0, f.BaselineForm, initial)
     form = f.BaselineForm(request.POST or None, initial=initial)
     status, preview = 200, None
     if request.method == "POST":
@@ -153,13 +155,38 @@ def baseline_form(request, key):
                     user=request.user, participant=p, values=values, reason=form.cleaned_data["reason"],
                     request_id=rid(request)))
                 if saved:
+                    drafts.discard(user=request.user, form="baseline", participant=p, study_day=0)
                     _saved(request, saved)
                     return redirect("participant_records", key=p.number)
     return render(request, "records/sofa_form.html", {
         "p": p, "form": form, "title": f"Baseline (day 0) of {p.number}", "editing": existing is not None,
-        "preview": preview, "daily": False}, status=status)
+        "preview": preview, "daily": False, "restored": restored, **_draft_context(request, "baseline", p, 0)},
+        status=status)
 
 
+def _restore(request, form_name, p, study_day, form_class, initial):
+    """On opening a form: the values of this user's draft (typed before the session ended) put back."""
+    if request.method != "GET" or study_day is None:
+        return None
+    found = drafts.restore(user=request.user, form=form_name, participant=p, study_day=study_day,
+                           form_class=form_class)
+    if found is None:
+        return None
+    initial.update(found[0])
+    return _local(found[1])
+
+
+def _draft_context(request, form_name, p, study_day) -> dict:
+    return {"draft_token": drafts.token_for(user=request.user, form=form_name, participant=p, study_day=study_day),
+            "session": drafts.session_timing(request)}
+
+
+def _day_asked(request) -> int | None:
+    day = request.GET.get("day", "")
+    return int(day) if day.isdigit() else None
+
+
+@drafts.keeps_typed_values("daily")
 @login_required
 @require_http_methods(["GET", "POST"])
 def daily_form(request, key, day=None):
@@ -174,6 +201,8 @@ def daily_form(request, key, day=None):
     else:
         initial["study_day"] = request.GET.get("day") or ""
     needs_baseline = record is None and not Baseline.objects.filter(participant=p).exists()
+    draft_day = record.study_day if record else _day_asked(request)
+    restored = _restore(request, "daily", p, draft_day, f.DailyForm, initial)
     form = f.DailyForm(request.POST or None, initial=initial)
     status, preview = 200, None
     if request.method == "POST":
@@ -194,6 +223,7 @@ def daily_form(request, key, day=None):
                     user=request.user, record=record, values=values, reason=form.cleaned_data["reason"],
                     request_id=rid(request)))
             if request.POST.get("action") != "preview" and status == 200:
+                drafts.discard(user=request.user, form="daily", participant=p, study_day=saved.study_day)
                 _saved(request, saved)
                 return redirect("participant_records", key=p.number)
         if form.errors and request.POST.get("action") != "preview":
@@ -201,7 +231,8 @@ def daily_form(request, key, day=None):
     title = f"Daily ICU record of {p.number}" + (f", day {record.study_day}" if record else "")
     return render(request, "records/sofa_form.html", {
         "p": p, "form": form, "title": title, "editing": record is not None, "record": record, "preview": preview,
-        "daily": True, "needs_baseline": needs_baseline}, status=status)
+        "daily": True, "needs_baseline": needs_baseline, "restored": restored,
+        **_draft_context(request, "daily", p, draft_day)}, status=status)
 
 
 def _keep_preview(form):
@@ -373,4 +404,4 @@ def worklist(request):
     items = selectors.worklist(request.user, site=site)
     return render(request, "records/worklist.html", {
         "items": items, "flagged": flagged(request.user), "site": site,
-        "can_review": request.user.can(Perm.MANAGE_DATA) or request.user.can(Perm.RAISE_QUERY)})
+        "can_review": may_review(request.user)})

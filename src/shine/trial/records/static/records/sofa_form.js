@@ -53,7 +53,11 @@
     if (!daily) return;
     fetch(url, {method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json",
       "X-CSRFToken": form.elements["csrfmiddlewaretoken"].value}, body: JSON.stringify(body())})
-      .then(function (r) { return r.json().then(function (d) { show(d, r.ok); }); })
+      .then(function (r) {
+        // the request renewed the session's idle timeout (session_guard.js moves its warning on)
+        if (r.status !== 401 && r.status !== 403) document.dispatchEvent(new CustomEvent("shine:server-contact"));
+        return r.json().then(function (d) { show(d, r.ok); });
+      })
       .catch(function () {});
   }
   form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(update, 300); });
