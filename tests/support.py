@@ -7,6 +7,7 @@ developer's machine they skip with a clear reason; in CI (``CI=true``) a missing
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 
@@ -40,3 +41,15 @@ def require_postgres(connection) -> None:
     if os.environ.get("SHINE_REQUIRE_POSTGRES") == "1":
         pytest.fail("this test needs PostgreSQL (DATABASE_URL) and SHINE_REQUIRE_POSTGRES=1 is set")
     pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://… (CI does)")
+
+
+def _arm_words() -> frozenset[str]:
+    from shine import protocol
+
+    p = protocol.load()
+    return frozenset({"iloprost", "placebo", *(a.lower() for a in p.arms), p.intervention.drug.lower()})
+
+
+# what no page, file or response a blinded role receives may contain: the arms' names and the drug's
+ARM_WORDS = _arm_words()
+ARM_WORDS_RE = re.compile("|".join(sorted(ARM_WORDS)).encode(), re.IGNORECASE)  # the same, on bytes

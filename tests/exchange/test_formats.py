@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import shutil
 import subprocess
 
@@ -18,8 +17,7 @@ from shine.analysis.schema import TABLES
 from shine.exchange import datasetjson, metadata as md, odm, stats
 from shine.exchange.bundle import write_bundle
 from shine.exchange.source import DatasetFolder, SourceError
-
-ARM_WORDS = re.compile(rb"iloprost|placebo", re.IGNORECASE)
+from tests.support import ARM_WORDS_RE
 
 
 def _csv(folder, name) -> pd.DataFrame:
@@ -209,7 +207,7 @@ def _files(bundle):
 
 def test_blinded_bundle_holds_no_allocation_in_any_file(bundles):
     for path in _files(bundles["blinded"]):
-        assert not ARM_WORDS.search(path.read_bytes()), path
+        assert not ARM_WORDS_RE.search(path.read_bytes()), path
     codebook = pd.read_csv(bundles["blinded"] / "codebook.csv", dtype=str, keep_default_na=False)
     assert codebook[codebook.name == "arm"].iloc[0].code_list == "A = A; B = B"
 

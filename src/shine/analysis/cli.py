@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
+from shine.analysis import blinding_key
 from shine.analysis.populations import POPULATIONS
 
-BLINDING_KEY_ENV = "SHINE_BLINDING_KEY"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -24,8 +23,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--population", choices=POPULATIONS, default="per_protocol",
                    help="analysis population (default: per_protocol, as published)")
     p.add_argument("--blinded", action="store_true",
-                   help=f"report by coded group A/B; an unblinded data set is recoded (key from ${BLINDING_KEY_ENV} "
-                        "when set) and the key is written nowhere")
+                   help=f"report by coded group A/B; an unblinded data set is recoded with the platform's blinding key "
+                        f"(${blinding_key.ENV}, or the demo's key in $SHINE_VAR_DIR), so the labels are those "
+                        "of the platform's blinded export; the key is written nowhere")
     p.add_argument("--seed", type=int, default=None, help="seed of the bootstrap and multiple imputation")
     p.add_argument("--out", required=True, help="report folder to write")
     return p
@@ -44,6 +44,13 @@ def _missing_data(data, out) -> str:
     return rep.summary()
 
 
+def blinded(data, environ=None):
+    """An unblinded data set recoded to A/B with the platform's blinding key (:mod:`.blinding_key`); without
+    one (a simulated data set on a laptop), keyed with the data set's own fingerprint."""
+    secret = blinding_key.secret(environ)
+    return data.blind(secret.encode() if secret else None)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from shine.analysis import analyses, report
@@ -55,8 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"shine analyse: {args.data_dir} is not a valid analysis data set: {exc}", file=sys.stderr)
         return 2
     if args.blinded and not data.blinded:
-        secret = os.environ.get(BLINDING_KEY_ENV)
-        data = data.blind(secret.encode() if secret else None)
+        data = blinded(data)
     seed = analyses.DEFAULT_SEED if args.seed is None else args.seed
     try:
         result = report.run(data, args.population, seed=seed)

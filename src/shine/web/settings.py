@@ -14,6 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 import shine
+from shine.analysis import blinding_key as _blinding_key
 
 BASE_DIR = Path(__file__).resolve().parent
 VAR_DIR = Path(os.environ.get("SHINE_VAR_DIR", Path.cwd() / "var")).resolve()
@@ -93,8 +94,10 @@ except ValueError:
 
 # the unblinded side's secret (shine.trial.blinding): the A/B codes of blinded exports and the commitments
 # to blinded values in the audit trail; never given to a blinded role, the same for the life of the trial
-SHINE_BLINDING_KEY = _secret("SHINE_BLINDING_KEY", "blinding_key", lambda: secrets.token_urlsafe(32))
-if len(SHINE_BLINDING_KEY) < 32:
+# read by shine.analysis.blinding_key, as `shine analyse --blinded` reads it, so both code A/B alike
+SHINE_BLINDING_KEY = (env_str(_blinding_key.ENV) if PRODUCTION
+                      else _blinding_key.secret(folder=VAR_DIR, create=True))
+if len(SHINE_BLINDING_KEY) < _blinding_key.MIN_LENGTH:
     raise ImproperlyConfigured("SHINE_BLINDING_KEY must be at least 32 characters (e.g. `python -c \"import "
                                "secrets; print(secrets.token_urlsafe(32))\"`)")
 # the audit chain's head after each commit (shine.trial.audit.anchor); put it where the database's users

@@ -18,11 +18,12 @@ from shine.trial.allocation import services as allocation
 from shine.trial.allocation.models import Allocation, Pack, RandomisationList
 from shine.trial.enrollment import services as enrolment
 from shine.trial.enrollment.models import Participant, Screening
+from tests.support import ARM_WORDS
 from tests.trial.conftest import PASSWORD, PERSONAS, SYSTEM
 from tests.trial.enrollment.factories import enrolled, randomised, screening, trial_setup
 
 P = protocol.load()
-FORBIDDEN = {"iloprost", "placebo", P.active_arm.lower(), P.control_arm.lower()}
+FORBIDDEN = ARM_WORDS
 BLINDED = [name for name, (role, _) in PERSONAS.items() if ROLES[role].blinded]
 
 

@@ -14,7 +14,8 @@ from shine.trial.audit.verify import verify
 from shine.trial.enrollment import consent as rules
 from shine.trial.enrollment import services
 from shine.trial.enrollment.models import ConsentEvent, Participant
-from shine.trial.enrollment.services import assert_data_collection_allowed, participant_for_user
+from shine.trial.enrollment.selectors import participant_for_user
+from shine.trial.enrollment.services import assert_data_collection_allowed
 from shine.trial.errors import Refused
 
 from .factories import enrolled, screening

@@ -49,7 +49,8 @@ def test_timeliness_and_open_queries_per_site(users, client_for, api_for):
     api = api_for("trial_manager").get("/api/v1/reports/progress").json()
     assert {s["code"]: s["entry_forms"] for s in api["sites"]}["HGH"] == 3
     # the blind-leak check of the dashboard's new columns: no blinded reader gets an arm word from them
-    from tests.trial.reports.test_interim_flow import ARM_WORDS, BLINDED, _body
+    from tests.support import ARM_WORDS
+    from tests.trial.reports.test_interim_flow import BLINDED, _body
 
     for persona in BLINDED:
         for response in (client_for(persona).get("/reports/progress/"),

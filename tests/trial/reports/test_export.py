@@ -6,6 +6,7 @@ import json
 import zipfile
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 
 from shine.analysis.dataset import load
@@ -83,9 +84,10 @@ def test_blinded_codes_match_the_analysis_blinding(course, trial, tmp_path, sett
 
 
 def test_unblinded_export_needs_the_allocation_permission(course, trial, tmp_path):
-    with pytest.raises(Exception) as exc:
+    with pytest.raises(PermissionDenied, match="unblinded export needs a role that may see the allocation"):
         export_dataset(tmp_path, user=trial["statistician"], blinded=False)
-    assert "may not view allocation" in str(exc.value)
+    with pytest.raises(PermissionDenied, match="may not make this export"):
+        export_dataset(tmp_path, user=trial["nurse_hgh"], blinded=True)
 
 
 def test_command(course, trial, tmp_path, capsys):
@@ -122,3 +124,44 @@ def test_participant_page_shows_outcomes_without_arm(course, client_for):
     assert 'id="mean-sofa">' in page and 'id="sofa-chart"' in page and "Days alive without" in page
     assert "iloprost" not in page.lower() and "placebo" not in page.lower()
     assert client_for("monitor").get(f"/participants/{p.number}/records/").status_code == 200
+
+
+def _arms(folder) -> dict:
+    return dict(zip(*(load(folder).tables["participants"][c] for c in ("participant_id", "arm")), strict=True))
+
+
+def test_a_blinded_export_and_a_blinded_analysis_label_each_participant_alike(course, trial, tmp_path, settings):
+    """`shine export --blinded` (the platform, Django settings) and `shine analyse --blinded` on an unblinded
+    export (the pure core, shine.analysis.blinding_key) made separately give each participant the same A/B."""
+    import os
+
+    from shine.analysis import blinding_key
+    from shine.analysis import cli as analyse
+
+    unblinded = export_dataset(tmp_path / "u", user=trial["pharmacist"], blinded=False).path
+    # the environment the platform started in (no SHINE_BLINDING_KEY in the tests: the demo's key file)
+    assert settings.SHINE_BLINDING_KEY == blinding_key.secret(os.environ)
+    blinded = export_dataset(tmp_path / "b", user=trial["statistician"], blinded=True).path
+    assert _arms(blinded) == dict(analyse.blinded(load(unblinded), os.environ).tables["participants"]
+                                  [["participant_id", "arm"]].itertuples(index=False))
+    # and with the key in the environment, for keys that code the arms both ways
+    codings = set()
+    for k in range(6):
+        key = f"{k}-a-blinding-key-of-thirty-two-characters"  # fixed keys: the same codings every run
+        settings.SHINE_BLINDING_KEY = key
+        platform = _arms(export_dataset(tmp_path / f"b{k}", user=trial["statistician"], blinded=True).path)
+        recoded = analyse.blinded(load(unblinded), {"SHINE_BLINDING_KEY": key}).tables["participants"]
+        assert platform == dict(recoded[["participant_id", "arm"]].itertuples(index=False))
+        codings.add(tuple(sorted(platform.items())))
+    assert len(codings) == 2  # the labels follow the key: agreement above is not by construction
+
+
+def test_the_pure_core_reads_the_key_as_the_platform_does(tmp_path):
+    from shine.analysis import blinding_key
+
+    made = blinding_key.secret({}, folder=tmp_path, create=True)  # the platform's first start in the demo
+    assert len(made) >= blinding_key.MIN_LENGTH and blinding_key.secret({"SHINE_VAR_DIR": str(tmp_path)}) == made
+    assert blinding_key.secret({"SHINE_BLINDING_KEY": "k" * 40, "SHINE_VAR_DIR": str(tmp_path)}) == "k" * 40
+    # production: the variable only, never a file
+    assert blinding_key.secret({"SHINE_ENV": "production", "SHINE_VAR_DIR": str(tmp_path)}) is None
+    assert blinding_key.secret({"SHINE_VAR_DIR": str(tmp_path / "none")}) is None

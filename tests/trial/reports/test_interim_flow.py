@@ -16,10 +16,10 @@ from shine.trial.audit.models import AuditEvent
 from shine.trial.errors import Refused
 from shine.trial.reports import selectors, services
 from shine.trial.reports.models import InterimFreeze, InterimRun, ReportDownload
+from tests.support import ARM_WORDS
 from tests.trial.conftest import PERSONAS
 
 P = protocol.load()
-ARM_WORDS = {"iloprost", "placebo", P.active_arm.lower(), P.control_arm.lower()}
 # words only the closed report and the DSMB's part of the page carry
 CLOSED_MARKERS = ("observed z", "predictive probability", "key.json", "closed report", "a − b", "futility boundary")
 BLINDED = [name for name, (role, _) in PERSONAS.items() if ROLES[role].blinded]

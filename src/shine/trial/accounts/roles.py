@@ -100,3 +100,18 @@ def role(code: str) -> Role:
         return ROLES[code]
     except KeyError:
         raise ValueError(f"unknown role {code!r}; roles: {', '.join(ROLES)}") from None
+
+
+# ---------------------------------------------------------------- named rules that combine permissions
+# ``who`` is anything with ``can(perm)`` (a user or a role). Pages, API, services and the navigation ask these,
+# so a rule that takes more than one permission is written once.
+
+def may_export(who, *, blinded: bool) -> bool:
+    """The analysis export and the standard formats: arms as A/B for EXPORT_BLINDED or VIEW_ALLOCATION;
+    unblinded (the arms) only for VIEW_ALLOCATION."""
+    return who.can(P.VIEW_ALLOCATION) or (blinded and who.can(P.EXPORT_BLINDED))
+
+
+def may_review(who) -> bool:
+    """Clear the review flag of a value saved with a soft-limit warning: data management and monitoring."""
+    return who.can(P.MANAGE_DATA) or who.can(P.RAISE_QUERY)

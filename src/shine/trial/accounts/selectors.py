@@ -1,4 +1,9 @@
-"""Reads, always scoped to what the user may see (DESIGN.md, principle 6)."""
+"""Reads, always scoped to what the user may see (DESIGN.md, principle 6), and the gates beside them.
+
+One answer for "exists but not yours" everywhere (docs/architecture.md, "Reads and access"): a record at a
+site the user may not see is **404** (no hint that it exists); an action the user's role may not take on a
+record it may see is **403**.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,43 @@ from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 from .models import Membership, Site, User
-from .roles import Perm
+from .roles import Perm, may_export
 
 
 def require(user: User, perm: Perm) -> None:
     if not (user.is_authenticated and user.can(perm)):
         raise PermissionDenied(f"your role may not {perm.value.replace('_', ' ')}")
+
+
+def require_export(user: User, *, blinded: bool) -> None:
+    """403 unless the role may make this export (``roles.may_export``)."""
+    if not (user.is_authenticated and may_export(user, blinded=blinded)):
+        raise PermissionDenied("your role may not make this export" if blinded else
+                               "an unblinded export needs a role that may see the allocation")
+
+
+def member_site_ids(user: User) -> set[int]:
+    """Sites where the user works (site staff); cross-site roles work at none."""
+    if not user.is_authenticated or user.role_def.cross_site:
+        return set()
+    return set(user.memberships.values_list("site_id", flat=True))
+
+
+def works_at(user: User, site_id: int) -> bool:
+    """Whether the user is staff of this site (a member; cross-site roles work at no site)."""
+    return site_id in member_site_ids(user)
+
+
+def require_site_staff(user: User, site_id: int, *, to: str = "change its records") -> None:
+    """The one site-staff gate of every write on a site's records (screening, consent, randomisation, case
+    report forms, unblinding): the user works at the site. Otherwise 404 when the user may not see the site's
+    records at all (another site's staff: as for a record that does not exist), 403 when the user may see them
+    but not act on them (a cross-site role works at no site)."""
+    if works_at(user, site_id):
+        return
+    if user.is_authenticated and user.role_def.cross_site:
+        raise PermissionDenied(f"only staff of the site may {to}")
+    raise Http404("no such record")
 
 
 def sites_for(user: User) -> QuerySet[Site]:

@@ -23,12 +23,11 @@ from shine.clinical import dosing
 from shine.trial.accounts import second_factor
 from shine.trial.accounts.models import Site, User
 from shine.trial.accounts.roles import Perm
-from shine.trial.accounts.selectors import require
+from shine.trial.accounts.selectors import require, require_site_staff
 from shine.trial.accounts.services import serialise_attempts, too_many_failures
 from shine.trial.audit import services as audit
 from shine.trial.audit.services import Actor
 from shine.trial.enrollment.models import Participant, Screening
-from shine.trial.enrollment.selectors import member_site_ids
 from shine.trial.errors import Refused
 
 from . import lists
@@ -265,8 +264,7 @@ def randomise(participant: Participant, *, user: User, weight_kg, weight_estimat
     ``clock`` (default: now) gives the randomisation time; only the demo loader and tests pass one (pages and
     the API never do), to enter a trial that started in the past."""
     require(user, Perm.RANDOMISE)
-    if participant.site_id not in member_site_ids(user):
-        raise Refused("only staff of the participant's site may randomise", status=403)
+    require_site_staff(user, participant.site_id, to="randomise its patients")
     request_id = (request_id or "").strip()
     if not request_id or len(request_id) > 80:
         raise Refused("request id is required (1 to 80 characters; the same id makes a retry safe)",
@@ -341,8 +339,7 @@ def emergency_unblind(participant: Participant, *, user: User, reason: str, pass
     they have an authenticator) required; audited;
     the sponsor is told by e-mail (without the arm). Returns the arm."""
     require(user, Perm.EMERGENCY_UNBLIND)
-    if participant.site_id not in member_site_ids(user):
-        raise Refused("only investigators of the participant's site may unblind it", status=403)
+    require_site_staff(user, participant.site_id, to="unblind its participants")
     reason = (reason or "").strip()
     if len(reason) < 10:
         raise Refused("give the clinical reason for unblinding (at least 10 characters)", field="reason")

@@ -13,19 +13,12 @@ from django.http import Http404
 
 from shine.trial.accounts.models import Site, User
 from shine.trial.accounts.roles import Perm
-from shine.trial.accounts.selectors import require, scope_to_sites
+from shine.trial.accounts.selectors import member_site_ids, require, require_site_staff, scope_to_sites, works_at
 
 from . import cpr as cprmod
 from .models import Participant, Screening
 
 _NUMBER = re.compile(r"^[A-Za-z]{1,8}-\d{1,6}$")
-
-
-def member_site_ids(user: User) -> set[int]:
-    """Sites where the user works (site staff); cross-site roles work at none."""
-    if not user.is_authenticated or user.role_def.cross_site:
-        return set()
-    return set(user.memberships.values_list("site_id", flat=True))
 
 
 def sites_for_work(user: User) -> QuerySet[Site]:
@@ -68,8 +61,8 @@ def participant_for_user(user: User, pk_or_number, *, write: bool = False) -> Pa
                             .order_by()[:1]), None)
     if participant is None:
         raise Http404("no such participant")
-    # the write check needs no query of its own: site staff see only the sites where they work (the scope
-    # above), so a participant found for them is at one of their sites; cross-site roles work at none
+    # require_site_staff's answer without a query of its own: site staff see only the sites where they work
+    # (the scope above), so a participant found for them is at one of their sites; cross-site roles work at none
     if write and user.role_def.cross_site:
         raise PermissionDenied("only staff of the participant's site may change its records")
     return participant
@@ -88,14 +81,14 @@ def screening_for_user(user: User, pk, *, write: bool = False) -> Screening:
     screening = screenings_for(user).filter(pk=int(key)).first() if key.isascii() and key.isdigit() else None
     if screening is None:
         raise Http404("no such screening")
-    if write and screening.site_id not in member_site_ids(user):
-        raise PermissionDenied("only staff of the screening's site may change it")
+    if write:
+        require_site_staff(user, screening.site_id, to="change its screening log")
     return screening
 
 
 def cpr_for(user: User, participant: Participant) -> str | None:
     """The CPR number in clear, for site staff of the participant's site only; None for everyone else."""
-    if not participant.cpr_encrypted or participant.site_id not in member_site_ids(user):
+    if not participant.cpr_encrypted or not works_at(user, participant.site_id):
         return None
     return cprmod.decrypt(participant.cpr_encrypted, participant_number=participant.number) or cprmod.UNREADABLE
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from shine.clinical import eligibility
 from shine.trial.accounts.models import Site, User
 from shine.trial.accounts.roles import Perm
-from shine.trial.accounts.selectors import require
+from shine.trial.accounts.selectors import require, require_site_staff
 from shine.trial.audit import services as audit
 from shine.trial.audit.services import Actor
 from shine.trial.errors import Refused, entered_text, entered_time
@@ -25,7 +25,7 @@ from shine.trial.errors import Refused, entered_text, entered_time
 from . import consent as rules
 from . import cpr as cprmod
 from .models import ConsentEvent, Participant, Screening
-from .selectors import member_site_ids, participant_for_user, site_for_work  # noqa: F401  (re-exported)
+from .selectors import site_for_work
 
 # facts of the screening form, as shine.clinical.eligibility.assess names them
 FACTS = ("age", "sex", "in_icu", "infection", "vasopressor", "lactate_mmol_l", "stm_ng_ml", "shock_diagnosed_at",
@@ -92,8 +92,7 @@ def update_screening(screening: Screening, *, user: User, reason: str, request_i
                      **facts) -> tuple[Screening, eligibility.Assessment]:
     """Complete or correct the facts of a screening not yet enrolled; the outcome is assessed again."""
     require(user, Perm.SCREEN)
-    if screening.site_id not in member_site_ids(user):
-        raise Refused("only staff of the screening's site may change it", status=403)
+    require_site_staff(user, screening.site_id, to="change its screening log")
     with transaction.atomic():
         screening = Screening.objects.select_for_update().get(pk=screening.pk)
         if Participant.objects.filter(screening=screening).exists():
@@ -113,8 +112,7 @@ def record_not_randomised(screening: Screening, *, user: User, reason_code: str,
                           request_id: str = "") -> Screening:
     """An eligible patient who will not be randomised: why (no guardian in time, declined, other)."""
     require(user, Perm.SCREEN)
-    if screening.site_id not in member_site_ids(user):
-        raise Refused("only staff of the screening's site may change it", status=403)
+    require_site_staff(user, screening.site_id, to="change its screening log")
     valid = Screening.NotRandomisedReason.values
     if reason_code not in valid:
         raise Refused(f"reason must be one of: {', '.join(valid)}", field="reason")
@@ -154,8 +152,7 @@ def enrol(screening: Screening, *, user: User, consenter_name: str, second_conse
     """The scientific guardian (two physicians) consents: the patient becomes a participant with the
     next number of the site (``HGH-0007``). Refused unless the screening is eligible and not yet enrolled."""
     require(user, Perm.CONSENT)
-    if screening.site_id not in member_site_ids(user):
-        raise Refused("only staff of the screening's site may enrol its patient", status=403)
+    require_site_staff(user, screening.site_id, to="enrol its patients")
     name = entered_text("consenter_name", consenter_name, required=True, limit=150)
     second = entered_text("second_consenter_name", second_consenter_name, required=True, limit=150)
     if _person(name) == _person(second):
@@ -198,8 +195,7 @@ def enrol(screening: Screening, *, user: User, consenter_name: str, second_conse
 def set_cpr(participant: Participant, *, user: User, cpr: str, reason: str, request_id: str = "") -> Participant:
     """Enter or correct the CPR number (site staff of the participant's site only)."""
     require(user, Perm.CONSENT)
-    if participant.site_id not in member_site_ids(user):
-        raise Refused("only staff of the participant's site may enter its CPR number", status=403)
+    require_site_staff(user, participant.site_id, to="enter a CPR number")
     values = _cpr_values(cpr, participant_number=participant.number)
     if not values:
         raise Refused("CPR number is required", field="cpr")
@@ -213,8 +209,7 @@ def record_consent(participant: Participant, *, user: User, kind: str, occurred_
     """Record the next consent event of an enrolled participant (next of kin, patient, death, never
     regained capacity, withdrawal). A refusal or withdrawal must say what may happen to the data."""
     require(user, Perm.CONSENT)
-    if participant.site_id not in member_site_ids(user):
-        raise Refused("only staff of the participant's site may record its consent", status=403)
+    require_site_staff(user, participant.site_id, to="record consent")
     if kind == rules.GUARDIAN:
         raise Refused("the guardian's consent enrols the patient: record it from the screening", field="kind")
     if kind not in rules.KINDS:

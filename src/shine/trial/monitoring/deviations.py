@@ -6,12 +6,12 @@ manager or monitor clears the flag here after checking the value. Deviations are
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.utils import timezone
 
 from shine.trial.accounts.models import User
-from shine.trial.accounts.roles import Perm
-from shine.trial.accounts.selectors import require
+from shine.trial.accounts.roles import may_review
 from shine.trial.audit import services as audit
 from shine.trial.audit.services import Actor
 from shine.trial.enrollment.models import Participant
@@ -51,8 +51,8 @@ def record_deviation(*, user: User, participant: Participant, category: str, maj
 
 def mark_reviewed(*, user: User, record, note: str, request_id: str = "") -> object:
     """A data manager or monitor has checked a flagged value: the review flag is cleared (audited)."""
-    if not (user.can(Perm.MANAGE_DATA) or user.can(Perm.RAISE_QUERY)):
-        require(user, Perm.MANAGE_DATA)
+    if not may_review(user):
+        raise PermissionDenied("only data management and monitoring clear a review flag")
     note = entered_text("note", note, limit=REVIEW_NOTE_LIMIT, required=True)
     return audit.update(record, actor=Actor.of(user, request_id), reason=f"reviewed: {note}", needs_review=False)
 

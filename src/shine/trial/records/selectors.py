@@ -16,7 +16,8 @@ from shine.clinical import dosing
 from shine.trial.accounts.models import User
 from shine.trial.enrollment.models import Participant
 from shine.trial.accounts.roles import Perm
-from shine.trial.enrollment.selectors import member_site_ids, participant_for_user, participants_for
+from shine.trial.accounts.selectors import works_at
+from shine.trial.enrollment.selectors import participant_for_user, participants_for
 
 from . import infusion_log
 from . import schedule as sched
@@ -34,7 +35,7 @@ def randomised_participant(user: User, key, *, write: bool = False) -> Participa
 
 def may_write(user: User, participant: Participant) -> bool:
     """Whether the user may enter this participant's data (staff of its site with ENTER_DATA)."""
-    return user.can(Perm.ENTER_DATA) and participant.site_id in member_site_ids(user)
+    return user.can(Perm.ENTER_DATA) and works_at(user, participant.site_id)
 
 
 def daily_record(participant: Participant, day) -> DailyRecord:

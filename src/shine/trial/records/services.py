@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.apps import apps
+from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.http import Http404
 from django.utils import timezone
@@ -62,14 +63,15 @@ def _locked(user: User, participant: Participant, *, day: int | None = None) -> 
     row per ICU stay (in order) carrying the daily record's cross-form facts (see :func:`_picture`).
 
     One statement checks that the user works at the participant's site (404 otherwise, as for a participant
-    that does not exist) and locks the participant's row, and only it: the membership is a subquery and the
+    that does not exist: the answers of ``accounts.selectors.require_site_staff``) and locks the participant's row, and only it: the membership is a subquery and the
     stays an outer join, neither of which is locked (locking the site's row would queue the whole site).
     Plain SQL because it runs on every write and the ORM's query building cost more than the statement.
     """
     require(user, Perm.ENTER_DATA)
-    cross_site = user.role_def.cross_site  # cross-site roles work at no site
+    if user.role_def.cross_site:  # require_site_staff's answers, the membership read in the locking statement
+        raise PermissionDenied("only staff of the site may change its records")
     params = [participant.pk, user.pk] if day is None else [day, participant.pk, user.pk]
-    rows = [] if cross_site else list(Participant.objects.raw(_lock_sql(picture=day is not None), params))
+    rows = list(Participant.objects.raw(_lock_sql(picture=day is not None), params))
     if not rows:
         raise Http404("no such participant")
     if rows[0].randomised_at is None:

@@ -12,31 +12,24 @@ from django.http import FileResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from shine.trial.accounts.roles import Perm
-from shine.trial.accounts.selectors import require
+from shine.trial.accounts.roles import may_export
+from shine.trial.accounts.selectors import require_export
 from shine.trial.errors import rid
 
 from .exports import export_dataset
 
 
-def _may_export(user, blinded: bool) -> None:
-    if not blinded:
-        require(user, Perm.VIEW_ALLOCATION)
-    elif not (user.can(Perm.EXPORT_BLINDED) or user.can(Perm.VIEW_ALLOCATION)):
-        require(user, Perm.EXPORT_BLINDED)
-
-
 @login_required
 def export_page(request):
-    _may_export(request.user, blinded=True)
-    return render(request, "reports/export.html", {"can_unblinded": request.user.can(Perm.VIEW_ALLOCATION)})
+    require_export(request.user, blinded=True)
+    return render(request, "reports/export.html", {"can_unblinded": may_export(request.user, blinded=False)})
 
 
 @login_required
 @require_POST
 def export_download(request):
     blinded = request.POST.get("blinded", "true") != "false"
-    _may_export(request.user, blinded)
+    require_export(request.user, blinded=blinded)
     tmp = Path(tempfile.mkdtemp(prefix="shine-export-"))
     try:
         result = export_dataset(tmp / "data", user=request.user, blinded=blinded, request_id=rid(request))

@@ -8,8 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from shine.trial.accounts.models import User
-from shine.trial.accounts.roles import Perm
-from shine.trial.accounts.selectors import require
+from shine.trial.accounts.selectors import require_export
 from shine.trial.audit import services as audit
 from shine.trial.audit.services import Actor
 from shine.trial.enrollment.models import Participant
@@ -24,15 +23,13 @@ def export_dataset(out_dir: str | Path, *, user: User | None, blinded: bool, req
 
     Unblinded: only for a user whose role may see the allocation (the arm comes from the allocation
     module's ``allocations_for(user)``). Blinded: arms written as A/B (see :mod:`.arms`); a user, when
-    given, needs ``EXPORT_BLINDED`` (or ``VIEW_ALLOCATION``); without a user (the command line, run by
+    given, needs a role that ``roles.may_export`` (blinded); without a user (the command line, run by
     whoever operates the server) the export is audited as a system action.
     """
-    if not blinded:
-        if user is None:
-            raise PermissionError("an unblinded export needs --user with a role that may see the allocation")
-        require(user, Perm.VIEW_ALLOCATION)
-    elif user is not None and not (user.can(Perm.EXPORT_BLINDED) or user.can(Perm.VIEW_ALLOCATION)):
-        require(user, Perm.EXPORT_BLINDED)
+    if user is None and not blinded:
+        raise PermissionError("an unblinded export needs --user with a role that may see the allocation")
+    if user is not None:
+        require_export(user, blinded=blinded)
     cutoff = timezone.now()
     if blinded:
         numbers = set(Participant.objects.filter(randomised_at__isnull=False, randomised_at__lte=cutoff)

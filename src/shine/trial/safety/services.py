@@ -18,17 +18,15 @@ import logging
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.http import Http404
 from django.utils import timezone
 
 from shine import protocol as protocol_mod
 from shine.trial.accounts.models import User
 from shine.trial.accounts.roles import Perm
-from shine.trial.accounts.selectors import require
+from shine.trial.accounts.selectors import require, require_site_staff
 from shine.trial.audit import services as audit
 from shine.trial.audit.services import Actor
 from shine.trial.enrollment.models import Participant
-from shine.trial.enrollment.selectors import member_site_ids
 from shine.trial.errors import Refused, entered_text, entered_time
 
 from .models import (ACTIONS, CRITERIA, OUTCOMES, SEVERITY, Assessment, Case, CaseVersion,
@@ -137,8 +135,7 @@ def clean_values(values: dict, participant: Participant) -> dict:
 
 def _site_participant(user: User, participant: Participant) -> Participant:
     require(user, Perm.REPORT_SAFETY)
-    if user.role_def.cross_site or participant.site_id not in member_site_ids(user):
-        raise Http404("no such participant")
+    require_site_staff(user, participant.site_id, to="report its safety events")
     if participant.randomised_at is None:
         raise Refused(f"{participant.number} is not randomised: safety reporting starts at randomisation",
                       status=409)
