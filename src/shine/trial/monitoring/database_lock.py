@@ -23,7 +23,7 @@ from shine.trial.audit.services import Actor
 from shine.trial.enrollment.models import Participant
 from shine.trial.errors import Refused, entered_text
 
-from . import field_sdv, selectors
+from . import casebook, field_sdv, selectors
 from .models import DatabaseLock, Query
 
 REASON_LIMIT = 400
@@ -80,13 +80,13 @@ def _queries(item: Item) -> None:
         item.add(f"{q.label} is {q.state} ({q.participant.number}, {q.target})")
 
 
-def _sdv(item: Item, people: list[Participant]) -> None:
+def _sdv(item: Item, people: list[Participant], entries: dict[int, list]) -> None:
     if selectors.current_plan() is None:
         item.add("no SDV plan has been saved")
         return
     for p in people:
-        prog = selectors.progress(p)
-        fields = field_sdv.reverify_count(p)
+        prog = selectors.progress(p, entries[p.pk])
+        fields = sum(s.reverify for s in field_sdv.summaries(p, entries[p.pk]).values())
         parts = [f"{n} {what}" for n, what in ((prog.to_verify, "record(s) to verify"),
                                                 (prog.reverify, "record(s) to re-verify"),
                                                 (fields, "field(s) to re-verify")) if n]
@@ -94,9 +94,9 @@ def _sdv(item: Item, people: list[Participant]) -> None:
             item.add(f"{p.number}: {', '.join(parts)}")
 
 
-def _signatures(item: Item, people: list[Participant]) -> None:
+def _signatures(item: Item, people: list[Participant], entries: dict[int, list]) -> None:
     for p in people:
-        sigs = selectors.signatures(p)
+        sigs = selectors.signatures(p, entries[p.pk])
         if not sigs:
             item.add(f"{p.number}: casebook not signed")
         elif not any(s.valid for s in sigs):
@@ -158,8 +158,9 @@ def checklist(now: dt.datetime | None = None) -> list[Item]:
              Item("safety", "Safety cases reconciled with the deaths in the casebooks"),
              Item("review", "Every flagged value reviewed")]
     _queries(items[0])
-    _sdv(items[1], people)
-    _signatures(items[2], people)
+    entries = {p.pk: casebook.entries(p) for p in people}  # read once: SDV and signatures both need them
+    _sdv(items[1], people, entries)
+    _signatures(items[2], people, entries)
     _schedule(items[3], people, now)
     _safety(items[4], people)
     _flagged(items[5], people)

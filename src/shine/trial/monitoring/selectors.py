@@ -130,13 +130,13 @@ class SdvRow:
     verification: Verification | None
 
 
-def sdv_rows(participant: Participant) -> list[SdvRow]:
+def sdv_rows(participant: Participant, entries: list[casebook.Entry] | None = None) -> list[SdvRow]:
     chosen = selection(participant)
     latest: dict[tuple[str, str], Verification] = {}
     for v in Verification.objects.filter(participant=participant).select_related("verified_by").order_by("pk"):
         latest[(v.object_type, v.object_id)] = v
     rows = []
-    for e in casebook.entries(participant):
+    for e in casebook.entries(participant) if entries is None else entries:
         v = latest.get((e.object_type, e.object_id))
         if v is not None:
             status = "verified" if v.version_event == e.version_event and v.content_hash == e.content_hash \
@@ -156,8 +156,8 @@ class Progress:
     to_verify: int
 
 
-def progress(participant: Participant) -> Progress:
-    rows = [r for r in sdv_rows(participant) if r.required or r.verification is not None]
+def progress(participant: Participant, entries: list[casebook.Entry] | None = None) -> Progress:
+    rows = [r for r in sdv_rows(participant, entries) if r.required or r.verification is not None]
     count = lambda s: sum(r.status == s for r in rows)  # noqa: E731
     return Progress(participant, sum(bool(r.required) for r in rows), count("verified"), count("re-verify"),
                     count("to verify"))
@@ -184,11 +184,11 @@ class SignatureStatus:
     valid: bool
 
 
-def signatures(participant: Participant) -> list[SignatureStatus]:
+def signatures(participant: Participant, entries: list[casebook.Entry] | None = None) -> list[SignatureStatus]:
     rows = list(Signature.objects.filter(participant=participant).select_related("signer"))
     if not rows:
         return []
-    now_hash = casebook.casebook_hash(casebook.entries(participant))
+    now_hash = casebook.casebook_hash(casebook.entries(participant) if entries is None else entries)
     return [SignatureStatus(s, s.content_hash == now_hash) for s in rows]
 
 
