@@ -24,7 +24,7 @@ import pandas as pd
 
 from shine.analysis.schema import SCHEMA_VERSION, TABLES, _typed_column, to_csv_bytes
 
-CHUNK_ROWS = 20_000
+CHUNK_ROWS = 5_000  # rows per chunk and table: the streamed writers hold at most one chunk of each table
 BLOCK = 1 << 20
 
 
