@@ -189,3 +189,15 @@ def test_audit_trail_file_for_an_inspector_holds_commitments_and_the_chain_resul
     assert Event.objects.filter(object_type="reports.audit_trail", actor="auditor").count() == 1
     with pytest.raises(CommandError, match="audit"):
         call_command("export", "audit-trail", "--out", str(tmp_path / "n"), "--user", "nurse_hgh")
+
+
+def test_command_names_a_value_the_format_cannot_hold(tmp_path, monkeypatch):
+    from shine.exchange import stats
+
+    def refuse(frame, table):
+        raise stats.FormatError("deviations.description row 1: the text has non-ASCII characters (SAS XPORT v5 "
+                                "is ASCII)")
+
+    monkeypatch.setattr(stats, "check_xport", refuse)
+    with pytest.raises(CommandError, match=r"deviations.description row 1: .*non-ASCII"):
+        call_command("export", "xpt", "--out", str(tmp_path / "x"), "--blinded")

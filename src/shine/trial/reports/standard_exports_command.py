@@ -33,8 +33,16 @@ def _run_bundle(formats: tuple[str, ...]):
         from shine.trial.reports.management.commands.export import active_user
         from shine.trial.reports.standard_exports import export_standard
 
-        manifest = export_standard(opts["out"], user=active_user(opts["user"]), blinded=opts["blinded"],
-                                   formats=formats)
+        from django.core.management.base import CommandError
+
+        from shine.exchange.source import SourceError
+        from shine.exchange.stats import FormatError
+
+        try:
+            manifest = export_standard(opts["out"], user=active_user(opts["user"]), blinded=opts["blinded"],
+                                       formats=formats)
+        except (FormatError, SourceError) as exc:  # a value that does not fit the format, named
+            raise CommandError(str(exc)) from None
         return (f"{', '.join(formats)} ({'blinded' if manifest['blinded'] else 'unblinded'}, cut-off "
                 f"{manifest['data_cutoff']}) written to {opts['out']}: {len(manifest['files'])} files, "
                 f"{manifest['rows'].get('participants', 0)} participants")
