@@ -22,7 +22,7 @@ pytest.importorskip("triton", reason="Triton is not installed (comes with CUDA b
 
 from shine.simulation import fused, simulate_trials  # noqa: E402
 from shine.simulation.allocation import active_counts  # noqa: E402
-from shine.simulation.trials import _cell_sums, ancova_from_sums  # noqa: E402
+from shine.simulation.ancova import ancova_from_sums, cell_sums  # noqa: E402
 
 N_MAX, N_INTERIM, SD, EFFECT, FUTILITY_Z = 380, 200, 3.9, 1.3, -0.6306
 
@@ -80,7 +80,7 @@ def test_assemble_gives_the_sums_of_the_patients_outcomes():
             site = np.tile(np.arange(sites), 2).repeat(n)
             arm = np.repeat([1, 0], sites).repeat(n)
             y = site_sd * z[t, site] - EFFECT * arm + slope * x + SD * e
-            per_stage.append(_cell_sums(site[None], arm[None], x[None], y[None], sites))
+            per_stage.append(cell_sums(site[None], arm[None], x[None], y[None], sites))
         direct.append([np.concatenate(parts) for parts in zip(*per_stage)])
     assembled = fused.assemble(torch.as_tensor(layout), torch.as_tensor(quad), effect=EFFECT, sd=SD,
                                site_sd=site_sd, baseline_slope=slope)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from shine.simulation import simulate_trials
-from shine.simulation.trials import _cell_sums, ancova_from_sums, patient_labels, simulate_patients
+from shine.simulation.ancova import ancova_from_sums, cell_sums
+from shine.simulation.trials import patient_labels, simulate_patients
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed (optional extra shine[gpu])")
 
@@ -14,7 +15,7 @@ def test_torch_ancova_from_sums_equals_numpy():
     p = simulate_patients(rng, 20, 380, 200, effect=1.0, sd=3.9, site_weights=np.full(6, 1 / 6), site_sd=1.0,
                           baseline_slope=1.0, block_sizes=(2, 4, 6))
     site, arm = patient_labels(p["cells"])
-    sums = _cell_sums(site, arm, p["x"], p["y"], 6)
+    sums = cell_sums(site, arm, p["x"], p["y"], 6)
     b, se, df = ancova_from_sums(*sums)
     tb, tse, tdf = ancova_from_sums(*(torch.as_tensor(s) for s in sums), xp=torch)
     assert np.allclose(tb.numpy(), b, atol=1e-12) and np.allclose(tse.numpy(), se, atol=1e-12)

@@ -9,7 +9,8 @@ import statsmodels.api as sm
 
 from shine import design
 from shine.simulation import simulate_trials
-from shine.simulation.trials import _ancova_chunk_numpy, _cell_sums, ancova_from_sums, patient_labels, simulate_patients
+from shine.simulation.ancova import ancova_from_sums, cell_sums
+from shine.simulation.trials import _ancova_chunk_numpy, patient_labels, simulate_patients
 
 N_MAX, N_INTERIM, SD, EFFECT = 380, 200, 3.9, 1.3
 T = N_INTERIM / N_MAX
@@ -23,7 +24,7 @@ def test_batched_ancova_equals_statsmodels_ols_per_trial():
     site, arm = patient_labels(p["cells"])
     chunk = _ancova_chunk_numpy(np.random.default_rng(5), 6, N_MAX, N_INTERIM, **settings)
     for look, n in enumerate((N_INTERIM, N_MAX)):
-        b, se, df = ancova_from_sums(*_cell_sums(site[:, :n], arm[:, :n], p["x"][:, :n], p["y"][:, :n], 6))
+        b, se, df = ancova_from_sums(*cell_sums(site[:, :n], arm[:, :n], p["x"][:, :n], p["y"][:, :n], 6))
         assert np.allclose(chunk[look][0], -b / se, atol=1e-9)  # running-sum path = per-patient sums
         for i in range(6):
             s = site[i, :n]

@@ -18,6 +18,7 @@ from shine.analysis import derive, methods
 from shine.analysis.dataset import DAY, Dataset
 from shine.analysis.methods import Estimate, NotEstimable
 from shine.analysis.populations import SAFETY, check_population, population_flags
+from shine.analysis.schema import SOFA_COMPONENTS
 
 DEFAULT_SEED = 20240901  # bootstrap and multiple imputation; fixed so that re-runs agree
 IMPUTATIONS = 20
@@ -431,7 +432,7 @@ def table1(data: Dataset | Derived, population: str = "per_protocol") -> pd.Data
     rows.append(("sTM, ng/mL, median (IQR)", {k: _median_iqr(v["stm_ng_ml"]) for k, v in cols.items()}))
     rows.append(("baseline modified SOFA, median (IQR)",
                  {k: _median_iqr(v["baseline_sofa_modified"]) for k, v in cols.items()}))
-    for comp in ("respiration", "coagulation", "liver", "cardiovascular", "cns", "renal"):
+    for comp in SOFA_COMPONENTS:
         rows.append((f"baseline SOFA {comp}, median (IQR)",
                      {k: _median_iqr(v[f"baseline_sofa_{comp}"]) for k, v in cols.items()}))
     for source in sorted(p["site_of_infection"].unique()):

@@ -12,10 +12,10 @@ import pandas as pd
 
 from shine import protocol as protocol_module
 from shine.analysis.dataset import DAY, Dataset
-from shine.analysis.schema import CODED_INPUTS, MISSING_CODES
+from shine.analysis.schema import CODED_INPUTS, MISSING_CODES, SOFA_COMPONENTS
 from shine.clinical.sofa import sofa_arrays
 
-NON_CNS = ("respiration", "coagulation", "liver", "cardiovascular", "renal")
+NON_CNS = tuple(c for c in SOFA_COMPONENTS if c != "cns")
 SUPPORTS = ("vasopressor", "mechanical_ventilation", "rrt")
 
 

@@ -13,13 +13,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from shine.clinical.sofa import COMPONENTS
+
 SCHEMA_VERSION = 1
 
 SOFA_INPUTS = (
     "pao2_fio2", "respiratory_support", "platelets", "bilirubin", "map_mmhg", "dopamine", "dobutamine",
     "epinephrine", "norepinephrine", "gcs", "creatinine", "urine_output",
 )
-SOFA_COMPONENTS = ("respiration", "coagulation", "liver", "cardiovascular", "cns", "renal")
+SOFA_COMPONENTS = COMPONENTS  # the clinical core's, in its order
 BLINDED_ARM_CODES = ("A", "B")
 
 

@@ -15,7 +15,7 @@ each trial lives in registers. One kernel instance takes a block of trials and, 
 
 Only 90 numbers per 6-site trial leave the kernel (per stage: 7 per site and 3 sums of squares). The
 outcome y = site effect − effect·arm + slope·x + sd·e is linear in x and e, so :func:`assemble` builds the
-ANCOVA's sums of y exactly from them in torch, and ``trials.ancova_from_sums`` gives the two analyses.
+ANCOVA's sums of y exactly from them in torch, and ``ancova.ancova_from_sums`` gives the two analyses.
 Every random number is Philox at (seed, trial index · stride + position): a trial's patients do not depend
 on the chunk or block it was computed in.
 
@@ -274,7 +274,7 @@ def compiled_resources(n_max: int = 380, n_interim: int = 200, sites: int = 6, b
 def assemble(sums, quad, *, effect: float, sd: float, site_sd: float, baseline_slope: float):
     """The ANCOVA's per-(site, arm) counts and sums and per-trial sums of squares, per stage, from the
     kernel's sums of x and e: y = site_sd·site effect − effect·arm + slope·x + sd·e for every patient.
-    Arm index 1 = iloprost, as ``trials.ancova_from_sums`` expects."""
+    Arm index 1 = iloprost, as ``ancova.ancova_from_sums`` expects."""
     stages = []
     for stage in (0, 1):
         n_act, n_plc, x_act, x_plc, e_act, e_plc, z_site = sums[:, stage].unbind(1)
@@ -302,7 +302,7 @@ def fused_chunks(n_trials, n_max, n_interim, *, seed, dtype, device, chunk_trial
                  site_sd, baseline_slope, block_sizes):
     """Yield the per-chunk statistics of ``n_trials`` trials as ``trials._count`` takes them, left on the
     device: the decisions are counted there too, so only counts come back to the host."""
-    from shine.simulation.trials import ancova_from_sums
+    from shine.simulation.ancova import ancova_from_sums
 
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -21,11 +21,12 @@ import pandas as pd
 from shine import protocol as _protocol
 from shine.analysis.schema import TABLES, write_dataset
 from shine.clinical.dosing import infusion_rate_ml_per_h
+from shine.clinical.sofa import COMPONENTS
 from shine.clinical.eligibility import assess
 from shine.simulation.allocation import allocate_by_site
 
 DAY = 86_400  # seconds
-ORGANS = ("respiration", "coagulation", "liver", "cardiovascular", "renal")
+ORGANS = tuple(c for c in COMPONENTS if c != "cns")
 INFECTION_SITES = {"pulmonary": 0.40, "abdominal": 0.30, "urinary": 0.10, "skin_soft_tissue": 0.06,
                    "bloodstream": 0.05, "cns": 0.01, "other": 0.05, "unknown": 0.03}
 # integer value bands (inclusive) of each raw input that give SOFA 0..4 (PROTOCOL.md SOFA table)

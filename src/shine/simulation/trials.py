@@ -24,8 +24,9 @@ from scipy import special
 
 from shine import protocol as _protocol
 from shine.simulation.allocation import active_counts
+from shine.simulation.ancova import ancova_from_sums
 
-BACKENDS = ("numpy", "torch", "triton", "cupy", "jax", "auto")
+BACKENDS = ("numpy", "torch", "triton", "auto")
 MODELS = ("ancova", "means")
 # patients generated at once (numpy): bounds the memory of one chunk to a few hundred MB
 PATIENTS_PER_CHUNK = 2_000_000
@@ -162,40 +163,6 @@ def patient_labels(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return site.reshape(n_trials, -1), arm.reshape(n_trials, -1)
 
 
-def _cell_sums(site, arm, x, y, n_sites):
-    """Per trial: per-(site, arm) counts and sums of x and y, and the sums of x², xy, y²."""
-    n_trials = site.shape[0]
-    cell = ((np.arange(n_trials)[:, None] * n_sites + site) * 2 + arm).reshape(-1)
-    size = n_trials * n_sites * 2
-    shape = (n_trials, n_sites, 2)
-    count = np.bincount(cell, minlength=size).reshape(shape).astype(float)
-    sx = np.bincount(cell, weights=x.reshape(-1), minlength=size).reshape(shape)
-    sy = np.bincount(cell, weights=y.reshape(-1), minlength=size).reshape(shape)
-    return count, sx, sy, np.einsum("ij,ij->i", x, x), np.einsum("ij,ij->i", x, y), np.einsum("ij,ij->i", y, y)
-
-
-def ancova_from_sums(count, sx, sy, qxx, qxy, qyy, xp=np):
-    """Treatment estimate (active − control), its standard error and residual df of the ANCOVA
-    y ~ arm + site + x for each trial, from per-(site, arm) sums (trials × sites × 2) and per-trial
-    sums of squares and products. Sites without patients drop out of the model."""
-    n_s = count.sum(-1)
-    inv = xp.where(n_s > 0, 1.0 / xp.where(n_s > 0, n_s, 1.0), 0.0)
-    sx_s, sy_s, n1 = sx.sum(-1), sy.sum(-1), count[..., 1]
-    s_tt = (n1 * count[..., 0] * inv).sum(-1)
-    s_tx = (sx[..., 1] - n1 * sx_s * inv).sum(-1)
-    s_ty = (sy[..., 1] - n1 * sy_s * inv).sum(-1)
-    s_xx = qxx - (sx_s * sx_s * inv).sum(-1)
-    s_xy = qxy - (sx_s * sy_s * inv).sum(-1)
-    s_yy = qyy - (sy_s * sy_s * inv).sum(-1)
-    det = s_tt * s_xx - s_tx * s_tx
-    b_t = (s_xx * s_ty - s_tx * s_xy) / det
-    b_x = (s_tt * s_xy - s_tx * s_ty) / det
-    rss = s_yy - b_t * s_ty - b_x * s_xy
-    df = n_s.sum(-1) - (n_s > 0).sum(-1) - 2
-    se = xp.sqrt(rss / df * s_xx / det)
-    return b_t, se, df
-
-
 def _ancova_chunk_numpy(rng, n_trials, n_max, n_interim, *, effect, sd, site_weights, site_sd, baseline_slope,
                         block_sizes):
     """(t-statistic for benefit, its shift due to the effect, df) at the interim look and at the final
@@ -278,11 +245,9 @@ def _means_chunk(rng, n_trials, n_max, n_interim, *, effect, sd):
 
 def _resolve_backend(backend: str) -> str:
     if backend == "auto":
-        from shine.simulation import gpu
+        from shine.simulation import torch_backend
 
-        return "torch" if gpu.torch_cuda_available() else "numpy"
-    if backend in ("cupy", "jax"):
-        raise ValueError(f"backend {backend!r} is not implemented yet; use 'numpy', 'torch' or 'triton'")
+        return "torch" if torch_backend.torch_cuda_available() else "numpy"
     return backend
 
 
@@ -364,14 +329,14 @@ def simulate_trials(n_trials: int = 100_000, effect: float = 0.0, sd: float | No
                         block_sizes=block_sizes)
 
     if resolved == "triton" and model == "ancova":
-        from shine.simulation import gpu
+        from shine.simulation import torch_backend
 
-        chunks = gpu.fused_module().fused_chunks(n_trials, n_max, look, seed=seed, dtype=dtype, device=device,
+        chunks = torch_backend.fused_module().fused_chunks(n_trials, n_max, look, seed=seed, dtype=dtype, device=device,
                                                  chunk_trials=chunk_trials, **settings)
     elif resolved in ("torch", "triton"):
-        from shine.simulation import gpu
+        from shine.simulation import torch_backend
 
-        chunks = gpu.torch_chunks(n_trials, n_max, look, model=model, seed=seed, dtype=dtype, device=device,
+        chunks = torch_backend.torch_chunks(n_trials, n_max, look, model=model, seed=seed, dtype=dtype, device=device,
                                   chunk_trials=chunk_trials, **settings)
     else:
         dtype = "float64"

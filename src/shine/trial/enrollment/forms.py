@@ -8,6 +8,7 @@ from django import forms
 from django.utils import timezone
 
 from shine import protocol as protocol_mod
+from shine.trial.audit.services import REASON_LIMIT
 
 from . import consent as rules
 from .models import ConsentEvent, Screening
@@ -116,7 +117,7 @@ class ScreeningForm(forms.Form):
 
 
 class ScreeningEditForm(ScreeningForm):
-    reason = forms.CharField(max_length=400, label="Reason for the change")
+    reason = forms.CharField(max_length=REASON_LIMIT, label="Reason for the change")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

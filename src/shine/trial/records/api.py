@@ -6,6 +6,7 @@ import os
 
 from ninja import Router, Status
 
+from shine.analysis.schema import SOFA_COMPONENTS
 from shine.trial.accounts.roles import Perm
 from shine.trial.accounts.selectors import require
 
@@ -19,15 +20,10 @@ from .schemas import (BaselineIn, BaselineOut, BaselinePatchIn, DailyIn, DailyOu
                       SampleIn, SampleOut, SampleUpdateIn, ScheduleItemOut, SofaOut, StayOut, WorkItemOut)
 
 router = Router(tags=["case report forms"])
-SOFA_KEYS = ("pao2", "pao2_unit", "fio2", "fio2_unit", "respiratory_support", "platelets", "bilirubin",
-             "bilirubin_unit", "map_mmhg", "dopamine", "dobutamine", "epinephrine", "norepinephrine", "gcs",
-             "creatinine", "creatinine_unit", "urine_output")
-DAILY_KEYS = (*SOFA_KEYS, "vasopressor", "mechanical_ventilation", "rrt")
 
 
 def _sofa(obj) -> dict:
-    return {c: getattr(obj, f"sofa_{c}") for c in ("respiration", "coagulation", "liver", "cardiovascular", "cns",
-                                                   "renal")}
+    return {c: getattr(obj, f"sofa_{c}") for c in SOFA_COMPONENTS}
 
 
 def _whole(payload, *, exclude=("reason",)) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
-from shine.analysis.schema import SITES_OF_INFECTION
+from shine.analysis.schema import SITES_OF_INFECTION, VITAL_STATUSES
+from shine.trial.audit.services import REASON_LIMIT
 
 from .edit_checks import COMORBIDITIES
 from .infusion_log import KINDS as INFUSION_KINDS
@@ -46,7 +47,7 @@ def _choices(values) -> list[tuple[str, str]]:
 
 
 class ReasonMixin(forms.Form):
-    reason = forms.CharField(label="Reason for the change", required=False, max_length=400,
+    reason = forms.CharField(label="Reason for the change", required=False, max_length=REASON_LIMIT,
                              help_text="required when a saved value changes")
 
 
@@ -162,8 +163,7 @@ EQ5D_LEVELS = [("", "—"), *[(str(i), str(i)) for i in range(1, 6)]]
 
 class FollowUpForm(ReasonMixin):
     assessed_at = forms.DateTimeField(label="Assessed at", widget=DT)
-    vital_status = forms.ChoiceField(label="Vital status", choices=[("alive", "alive"), ("dead", "dead"),
-                                                                    ("unknown", "unknown")])
+    vital_status = forms.ChoiceField(label="Vital status", choices=_choices(VITAL_STATUSES))
     days_vasopressor = forms.IntegerField(label="Days with vasopressor", required=False)
     days_ventilation = forms.IntegerField(label="Days with mechanical ventilation", required=False)
     days_rrt = forms.IntegerField(label="Days with renal replacement therapy", required=False)

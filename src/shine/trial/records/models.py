@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from shine.analysis.schema import DEVIATION_CATEGORIES, SITES_OF_INFECTION, STOP_REASONS
+from shine.analysis.schema import DEVIATION_CATEGORIES, SITES_OF_INFECTION, STOP_REASONS, VITAL_STATUSES
 from shine.trial.audit.models import AuditedModel
 
 PARTICIPANT = "enrollment.Participant"
@@ -188,8 +188,7 @@ class FollowUp(AuditedModel):
     participant = models.ForeignKey(PARTICIPANT, on_delete=models.PROTECT, related_name="follow_ups")
     visit_day = models.PositiveSmallIntegerField()
     assessed_at = models.DateTimeField()
-    vital_status = models.CharField(max_length=8, choices=[("alive", "alive"), ("dead", "dead"),
-                                                           ("unknown", "unknown")])
+    vital_status = models.CharField(max_length=8, choices=[(v, v) for v in VITAL_STATUSES])
     days_vasopressor = models.PositiveSmallIntegerField(null=True, blank=True)
     days_ventilation = models.PositiveSmallIntegerField(null=True, blank=True)
     days_rrt = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -477,7 +477,3 @@ def update_follow_up(*, user: User, visit: FollowUp, values: dict, reason: str, 
         out, kind = checks.followup_values(visit.visit_day, values, **_when(participant))
         _consent(participant, out["assessed_at"], kind=kind)
         return audit.update(visit, actor=Actor.of(user, request_id), reason=reason, **out)
-
-
-def is_sofa_record(obj) -> bool:
-    return isinstance(obj, SofaInputs)

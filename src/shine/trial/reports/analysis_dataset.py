@@ -299,8 +299,4 @@ def participant_dataset(participant: Participant, *, cutoff: dt.datetime | None 
         return load(tmp)
 
 
-def csv_text(path: Path, name: str) -> str:
-    return (path / f"{name}.csv").read_text()
-
-
 __all__ = ["write_export", "participant_dataset", "ExportResult"]

@@ -76,7 +76,7 @@ def _counts(torch, g, n_trials, n, weights, device):
 def ancova_chunk(torch, g, n_trials, n_max, n_interim, *, effect, sd, site_weights, site_sd, baseline_slope,
                  block_sizes, dtype, device):
     """One chunk of patient-level trials on the device: (t for benefit, shift, df) at both looks."""
-    from shine.simulation.trials import ancova_from_sums
+    from shine.simulation.ancova import ancova_from_sums
 
     weights = torch.as_tensor(site_weights, dtype=torch.float64, device=device)
     n_sites = weights.numel()
