@@ -47,10 +47,10 @@ def setup(n: int, days_ago: int) -> None:
     from django.db import connection
     from django.utils import timezone
 
+    from shine.demo.randomisation import setup_randomisation
     from shine.trial.accounts.models import User
     from shine.trial.accounts.services import create_token
     from shine.trial.allocation import services as allocation
-    from shine.demo.randomisation import setup_randomisation
     from shine.trial.audit.services import Actor
     from shine.trial.enrollment import services as enrolment
     from shine.trial.records import services

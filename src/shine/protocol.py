@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 DEFAULT_FILE = Path(__file__).with_name("protocol.toml")
@@ -412,7 +412,7 @@ def _validate_estimands(e: Estimands) -> list[str]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_file(path: str) -> Protocol:
     with open(path, "rb") as fh:
         return parse(tomllib.load(fh), source=path)

@@ -6,7 +6,16 @@ import datetime as dt
 
 import pytest
 
-from tests.trial.conftest import PASSWORD, PERSONAS, SYSTEM, api_for, client_for, fast_password_hashing, sites, users  # noqa: F401
+from tests.trial.conftest import (  # noqa: F401
+    PASSWORD,
+    PERSONAS,
+    SYSTEM,
+    api_for,
+    client_for,
+    fast_password_hashing,
+    sites,
+    users,
+)
 
 
 @pytest.fixture

@@ -1,17 +1,23 @@
 """Infusion dosing: rate = dose (ng/kg/min) x weight x 60 / concentration (PROTOCOL.md, Intervention)."""
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shine import protocol
-from shine.clinical.dosing import (Segment, check_rate, delivered_dose, infusion_rate_ml_per_h, planned_dose_ng,
-                                   planned_volume_ml)
+from shine.clinical.dosing import (
+    Segment,
+    check_rate,
+    delivered_dose,
+    infusion_rate_ml_per_h,
+    planned_dose_ng,
+    planned_volume_ml,
+)
 
-T0 = datetime(2021, 3, 4, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2021, 3, 4, 8, 0, tzinfo=UTC)
 
 
 def h(x):

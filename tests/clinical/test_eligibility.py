@@ -1,7 +1,7 @@
 """Eligibility rules of PROTOCOL.md, with thresholds from the protocol module."""
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from shine import protocol
 from shine.clinical.eligibility import CRITERIA, EXCLUSION, INCLUSION, assess
 
-T0 = datetime(2021, 3, 4, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2021, 3, 4, 8, 0, tzinfo=UTC)
 ELIGIBLE = dict(
     age=69, in_icu=True, infection=True, vasopressor=True, lactate_mmol_l=4.1, stm_ng_ml=14.0,
     shock_diagnosed_at=T0, screened_at=T0 + timedelta(hours=6), sex="M",

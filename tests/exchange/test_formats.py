@@ -14,7 +14,8 @@ import pytest
 
 from shine.analysis.dataset import load
 from shine.analysis.schema import TABLES
-from shine.exchange import datasetjson, metadata as md, odm, stats
+from shine.exchange import datasetjson, odm, stats
+from shine.exchange import metadata as md
 from shine.exchange.bundle import write_bundle
 from shine.exchange.source import DatasetFolder, SourceError
 from tests.support import ARM_WORDS_RE

@@ -1,17 +1,20 @@
 """Permuted-block allocation lists (PROTOCOL.md: concealed list, permuted blocks 2/4/6, stratified by site)."""
 
 import math
+from functools import cache
 from itertools import combinations
 
 import numpy as np
 import pytest
-
-from functools import lru_cache
-
 from scipy import stats
 
-from shine.simulation.allocation import (active_counts, allocate_by_site, allocate_lists, block_patterns,
-                                         covering_block_table)
+from shine.simulation.allocation import (
+    active_counts,
+    allocate_by_site,
+    allocate_lists,
+    block_patterns,
+    covering_block_table,
+)
 
 
 def test_block_patterns_are_balanced_and_drawn_with_the_stated_probabilities():
@@ -78,7 +81,7 @@ def test_active_counts_have_the_distribution_of_counts_in_full_lists():
 def test_covering_block_table_gives_the_exact_law_of_active_counts(block_sizes):
     # exact law by recursion over every block size and arrangement, against the table (renewal law of
     # the block holding the cut-off, then a hypergeometric count within it)
-    @lru_cache(maxsize=None)
+    @cache
     def law(k):
         out = np.zeros(k + 1)
         if k == 0:

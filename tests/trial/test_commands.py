@@ -88,6 +88,7 @@ def test_cli_users_create_writes_nothing_when_refused(users):
 def test_role_and_site_changes_are_audited_with_their_reason(users):
     import io
     import json
+
     from django.core.management import call_command
     call_command("users", "set-role", "nurse_hgh", "investigator", "--reason", "appointed sub-investigator",
                  stdout=io.StringIO())
@@ -104,6 +105,7 @@ def test_role_and_site_changes_are_audited_with_their_reason(users):
 
 def test_deactivated_user_cannot_log_in(users, client):
     import io
+
     from django.core.management import call_command
     call_command("users", "deactivate", "nurse_rh", "--reason", "left the trial", stdout=io.StringIO())
     from .conftest import PASSWORD

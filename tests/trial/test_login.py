@@ -87,6 +87,7 @@ def test_revoked_token_and_inactive_user_are_refused(users, api_for):
     client = api_for("monitor")
     assert client.get("/api/v1/me").status_code == 200
     from shine.trial.audit import services as audit
+
     from .conftest import SYSTEM
     token = ApiToken.objects.get(user=users["monitor"])
     audit.update(token, actor=SYSTEM, reason="lost laptop", revoked_at=dt.datetime.now(dt.UTC))

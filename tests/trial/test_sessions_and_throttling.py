@@ -9,8 +9,13 @@ from django.conf import settings
 from django.db import connection, connections
 from django.test import Client
 
-from shine.trial.accounts.services import (SESSION_STARTED, create_token, create_user, deactivate,
-                                           sync_sites_from_protocol)
+from shine.trial.accounts.services import (
+    SESSION_STARTED,
+    create_token,
+    create_user,
+    deactivate,
+    sync_sites_from_protocol,
+)
 from shine.trial.allocation import services as allocation
 from shine.trial.audit.models import AuditEvent
 from shine.trial.errors import Refused

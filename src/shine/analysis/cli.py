@@ -9,7 +9,6 @@ from shine.analysis import blinding_key
 from shine.analysis.populations import POPULATIONS
 
 
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one clear line and status 2, never a traceback
         print(f"shine analyse: {message}", file=sys.stderr)

@@ -11,17 +11,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
 from shine import protocol as protocol_module
-from shine.analysis.schema import (BLINDED_ARM_CODES, SCHEMA_VERSION, SOFA_COMPONENTS, TABLES, Table,
-                                   _format_column)
+from shine.analysis.schema import BLINDED_ARM_CODES, SCHEMA_VERSION, SOFA_COMPONENTS, TABLES, Table, _format_column
 
 DAY = pd.Timedelta(hours=24)
 _INT = re.compile(r"^-?[0-9]+$")
@@ -91,7 +90,7 @@ class Dataset:
             return BLINDED_ARM_CODES
         return protocol_module.load().arms
 
-    def blind(self, secret: bytes | None = None) -> "Dataset":
+    def blind(self, secret: bytes | None = None) -> Dataset:
         """The same data with the arms recoded to A/B, for a report by coded group.
 
         Which arm becomes A is decided by an HMAC-SHA-256 of the allocation under ``secret`` (deterministic,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from shine import protocol as protocol_module
 from shine.analysis.populations import check_population
-from shine.protocol import ESTIMAND_ANALYSES as ANALYSES
 
 
 def population_definition(population: str) -> str:

@@ -183,9 +183,12 @@ def adjusted_risk_ratio(y, treat, site=None, *, level: float = 0.95) -> Estimate
     SE (Zou 2004). ``method`` says which was used."""
     import statsmodels.api as sm
     from statsmodels.genmod import families
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning, DomainWarning, PerfectSeparationWarning
-
-    from statsmodels.tools.sm_exceptions import SingularMatrixWarning
+    from statsmodels.tools.sm_exceptions import (
+        ConvergenceWarning,
+        DomainWarning,
+        PerfectSeparationWarning,
+        SingularMatrixWarning,
+    )
 
     z = _check_level(level)
     y = np.asarray(y, dtype=float)
@@ -317,7 +320,6 @@ def logrank(time, event, group, strata=None) -> tuple[float, float]:
 def cox_hazard_ratio(time, event, treat, strata=None, *, level: float = 0.95) -> Estimate:
     """Cox proportional hazards ratio of the treatment, stratified by ``strata`` (site), Efron ties."""
     from statsmodels.duration.hazard_regression import PHReg
-
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
     z = _check_level(level)

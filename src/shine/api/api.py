@@ -12,18 +12,18 @@ from ninja.security import HttpBearer, django_auth
 from shine import __version__
 from shine.api.inputs import text_problem
 from shine.trial.accounts.api import router as accounts_router
-from shine.trial.allocation.api import router as allocation_router
 from shine.trial.accounts.services import user_for_token
+from shine.trial.allocation.api import router as allocation_router
 from shine.trial.audit.api import router as audit_router
 from shine.trial.audit.services import ReasonRequired
 from shine.trial.enrollment.api import router as enrollment_router
-from shine.trial.records.api import router as records_router
-from shine.trial.safety.api import router as safety_router
-from shine.trial.reports.api import router as reports_router
-from shine.trial.reports.export_api import router as exports_router
+from shine.trial.errors import Refused
 from shine.trial.monitoring.api import router as monitoring_router
 from shine.trial.monitoring.deviation_api import router as deviation_router
-from shine.trial.errors import Refused
+from shine.trial.records.api import router as records_router
+from shine.trial.reports.api import router as reports_router
+from shine.trial.reports.export_api import router as exports_router
+from shine.trial.safety.api import router as safety_router
 
 
 class BearerToken(HttpBearer):

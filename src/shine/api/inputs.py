@@ -22,8 +22,8 @@ from ninja import Schema
 from pydantic import ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
-LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
 
 def refuse(message: str) -> PydanticCustomError:
@@ -86,7 +86,7 @@ class Input(Schema):
         if isinstance(value, dt.datetime):
             limits = f"{info.field_name} must lie between {EARLIEST:%Y-%m-%d} and {LATEST - dt.timedelta(days=1):%Y-%m-%d}"
             try:
-                utc = value.astimezone(dt.timezone.utc) if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+                utc = value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
             except (OverflowError, ValueError):
                 raise refuse(limits) from None
             if not EARLIEST <= utc < LATEST:

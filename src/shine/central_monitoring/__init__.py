@@ -8,8 +8,21 @@ tests; tests/central_monitoring validates each against R and measures the false-
 simulated trials.
 """
 
-from .checks import (CHECKS, DIGIT_DECIMALS, MIN_DIGITS, MIN_VALUES, Signal, benjamini_hochberg, digit_preference,
-                     entry_lag, mean_shift, missingness, sae_rate, site_signals, within_participant_variability)
+from .checks import (
+                     CHECKS,
+                     DIGIT_DECIMALS,
+                     MIN_DIGITS,
+                     MIN_VALUES,
+                     Signal,
+                     benjamini_hochberg,
+                     digit_preference,
+                     entry_lag,
+                     mean_shift,
+                     missingness,
+                     sae_rate,
+                     site_signals,
+                     within_participant_variability,
+)
 
 __all__ = ["CHECKS", "DIGIT_DECIMALS", "MIN_DIGITS", "MIN_VALUES", "Signal", "benjamini_hochberg",
            "digit_preference", "entry_lag", "mean_shift", "missingness", "sae_rate", "site_signals",

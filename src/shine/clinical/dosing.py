@@ -8,9 +8,10 @@ Defaults (dose, concentration, duration, weight limits, rate tolerance) come fro
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from shine import protocol as _protocol
 from shine.protocol import Protocol

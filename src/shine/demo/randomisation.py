@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from shine import protocol as protocol_mod
 from shine.trial.accounts.models import Site, User
-
 from shine.trial.allocation import services
 from shine.trial.allocation.models import Pack, RandomisationList
 

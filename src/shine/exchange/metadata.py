@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from shine import protocol as protocol_mod
-from shine.analysis.schema import (BLINDED_ARM_CODES, CODED_INPUTS, MISSING_CODES, TABLES, Column, Table)
+from shine.analysis.schema import BLINDED_ARM_CODES, CODED_INPUTS, MISSING_CODES, TABLES, Column, Table
 
 STUDY_OID = "SHINE"
 METADATA_VERSION_OID = "MDV.SHINE.1"

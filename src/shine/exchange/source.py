@@ -127,7 +127,7 @@ class InMemoryDataset:
                                  {name: int(len(frame)) for name, frame in tables.items()})
 
     @classmethod
-    def of(cls, dataset) -> "InMemoryDataset":
+    def of(cls, dataset) -> InMemoryDataset:
         """From a :class:`shine.analysis.dataset.Dataset`."""
         cutoff = None if dataset.data_cutoff is None else dataset.data_cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")
         return cls(dict(dataset.tables), blinded=dataset.blinded, data_cutoff=cutoff,

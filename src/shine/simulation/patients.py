@@ -21,8 +21,8 @@ import pandas as pd
 from shine import protocol as _protocol
 from shine.analysis.schema import TABLES, write_dataset
 from shine.clinical.dosing import infusion_rate_ml_per_h
-from shine.clinical.sofa import COMPONENTS
 from shine.clinical.eligibility import assess
+from shine.clinical.sofa import COMPONENTS
 from shine.simulation.allocation import allocate_by_site
 
 DAY = 86_400  # seconds

@@ -5,13 +5,13 @@ from shine.trial.accounts import views as accounts
 from shine.trial.allocation import views as allocation
 from shine.trial.audit import views as audit
 from shine.trial.enrollment import views as enrollment
-from shine.trial.records import views as records
-from shine.trial.safety import views as safety
 from shine.trial.monitoring import data_management_views as monitoring_dm
 from shine.trial.monitoring import deviation_views as deviations
 from shine.trial.monitoring import views as monitoring
+from shine.trial.records import views as records
 from shine.trial.reports import export_views as exports
 from shine.trial.reports import views as reports
+from shine.trial.safety import views as safety
 
 urlpatterns = [
     path("", accounts.home, name="home"),

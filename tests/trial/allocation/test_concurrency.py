@@ -9,9 +9,9 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from shine.demo.randomisation import setup_randomisation
 from shine.trial.accounts.services import create_user
 from shine.trial.allocation import services
-from shine.demo.randomisation import setup_randomisation
 from shine.trial.allocation.models import Allocation, Slot
 from shine.trial.audit.models import AuditEvent
 from shine.trial.audit.verify import verify

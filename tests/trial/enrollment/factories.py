@@ -7,8 +7,8 @@ import itertools
 
 from django.utils import timezone
 
-from shine.trial.allocation import services as allocation
 from shine.demo.randomisation import setup_randomisation
+from shine.trial.allocation import services as allocation
 from shine.trial.enrollment import services
 
 NO = False

@@ -3,7 +3,6 @@ every blinded role, nothing that comes back names an arm (the central crawl also
 trial without monitoring data)."""
 
 import pytest
-
 from django.utils import timezone
 
 from shine.trial.enrollment.models import Participant

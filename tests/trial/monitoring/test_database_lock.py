@@ -1,6 +1,8 @@
 """The database lock: refused while any checklist item fails (each named), then every write path refused by
 the database itself until the trial manager unlocks it with a reason."""
 
+import datetime as dt
+
 import pytest
 from django.core.exceptions import PermissionDenied
 
@@ -11,8 +13,6 @@ from shine.trial.monitoring import casebook, database_lock, services
 from shine.trial.monitoring.models import DatabaseLock, Query
 from shine.trial.records import services as records
 from tests.trial.conftest import PASSWORD
-import datetime as dt
-
 from tests.trial.records.factories import SOFA_DAY, baseline_values, randomised_ago
 
 pytestmark = pytest.mark.django_db

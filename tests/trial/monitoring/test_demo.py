@@ -1,10 +1,10 @@
 """The demo monitoring data load through the services, in every state the pages show, and the audit verifies."""
 
+from shine.demo.trial import load_demo_trial
 from shine.trial.audit.verify import verify
 from shine.trial.monitoring import selectors
 from shine.trial.monitoring.demo import load_demo_monitoring
 from shine.trial.monitoring.models import Query, Signature
-from shine.demo.trial import load_demo_trial
 from tests.trial.conftest import PASSWORD
 
 

@@ -142,6 +142,7 @@ def test_target_is_checked(trial, day1):
 
 def test_filters_by_site_state_and_age(trial, day1):
     import datetime as dt
+
     from django.utils import timezone
 
     q = _raise(trial, day1)

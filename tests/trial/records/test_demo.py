@@ -3,10 +3,10 @@
 from django.core.management import call_command
 
 from shine.analysis.cli import main as analyse
-from shine.trial.enrollment.models import Participant
-from shine.trial.reports.exports import export_dataset
 from shine.demo.trial import load_demo_trial
+from shine.trial.enrollment.models import Participant
 from shine.trial.records.models import DailyRecord
+from shine.trial.reports.exports import export_dataset
 
 
 def test_demo_loads_verifies_and_exports(trial, tmp_path, capsys):

@@ -11,9 +11,9 @@ import pytest
 from shine.analysis import derive
 from shine.analysis.dataset import load
 from shine.clinical.sofa import sofa
+from shine.demo.trial import baseline_values, daily_values, infusion_events
 from shine.simulation import generate_dataset
 from shine.trial.reports.exports import export_dataset
-from shine.demo.trial import baseline_values, daily_values, infusion_events
 
 from .factories import randomised_ago
 

@@ -6,10 +6,10 @@ import json
 import pytest
 
 from shine.trial.audit.models import AuditEvent
+from shine.trial.errors import Refused
 from shine.trial.records import edit_checks as checks
 from shine.trial.records import services
 from shine.trial.records.models import DailyRecord
-from shine.trial.errors import Refused
 
 from .factories import SOFA_DAY, whole_daily
 

@@ -6,7 +6,6 @@ from django.utils import timezone
 
 from shine.clinical import dosing
 from shine.trial.records import services
-
 from tests.trial.enrollment.factories import randomised
 
 

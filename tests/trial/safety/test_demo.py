@@ -1,9 +1,9 @@
 """The demo safety cases load through the services, verify in the audit, and reach the export."""
 
 from shine.analysis.dataset import load
+from shine.demo.trial import load_demo_trial
 from shine.trial.audit.verify import verify
 from shine.trial.reports.exports import export_dataset
-from shine.demo.trial import load_demo_trial
 from shine.trial.safety.demo import load_demo_safety
 from shine.trial.safety.models import Case, SusarDecision
 

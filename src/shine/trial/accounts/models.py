@@ -25,8 +25,9 @@ class UserManager(BaseUserManager.from_queryset(AuditedQuerySet)):
     """``createsuperuser`` and friends go through the audited service too."""
 
     def create_user(self, username, password=None, role="nurse", **extra):
-        from .services import create_user
         from shine.trial.audit.services import Actor
+
+        from .services import create_user
 
         user, _ = create_user(actor=Actor.system("createuser"), username=username, role=role, password=password,
                               sites=extra.pop("sites", ()), **extra)

@@ -1,10 +1,9 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
-
 from urllib.parse import urlencode
 
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
 from . import second_factor, selectors, services
 from .forms import CodeForm, LoginForm, PasswordChangeForm

@@ -10,8 +10,20 @@ from shine.trial.enrollment.selectors import participant_for_user
 from shine.trial.errors import Refused, rid
 
 from . import selectors, services
-from .schemas import (AllocationOut, CreatePacksIn, GenerateListIn, ImportListIn, ListOut, PackEventIn, PackOut,
-                      RandomisedOut, RandomiseIn, UnblindIn, UnblindingOut, UnblindOut)
+from .schemas import (
+    AllocationOut,
+    CreatePacksIn,
+    GenerateListIn,
+    ImportListIn,
+    ListOut,
+    PackEventIn,
+    PackOut,
+    RandomisedOut,
+    RandomiseIn,
+    UnblindIn,
+    UnblindingOut,
+    UnblindOut,
+)
 
 router = Router(tags=["allocation"])
 

@@ -47,11 +47,11 @@ class Actor:
     request_id: str = ""
 
     @classmethod
-    def of(cls, user, request_id: str = "") -> "Actor":
+    def of(cls, user, request_id: str = "") -> Actor:
         return cls(username=user.username, role=user.role, user_id=user.pk, request_id=request_id)
 
     @classmethod
-    def system(cls, command: str) -> "Actor":
+    def system(cls, command: str) -> Actor:
         return cls(username=f"system:{command}", role="system")
 
 

@@ -15,8 +15,20 @@ from shine.trial.errors import Refused, rid
 
 from . import selectors, services
 from .models import Participant, Screening
-from .schemas import (ConsentEventOut, ConsentIn, CprIn, EnrolIn, NotRandomisedIn, ParticipantOut, ParticipantPage,
-                      ScreeningIn, ScreeningOut, ScreeningPage, ScreeningSummary, ScreeningUpdateIn)
+from .schemas import (
+    ConsentEventOut,
+    ConsentIn,
+    CprIn,
+    EnrolIn,
+    NotRandomisedIn,
+    ParticipantOut,
+    ParticipantPage,
+    ScreeningIn,
+    ScreeningOut,
+    ScreeningPage,
+    ScreeningSummary,
+    ScreeningUpdateIn,
+)
 from .views import reason_text
 
 router = Router(tags=["enrolment"])

@@ -11,8 +11,9 @@ a later consent by the patient themself (who outranks next of kin) lifts a next-
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 GUARDIAN = "guardian_consent"
 NOK_CONSENT, NOK_REFUSAL = "next_of_kin_consent", "next_of_kin_refusal"

@@ -14,8 +14,7 @@ from shine.trial.accounts.selectors import require
 from shine.trial.errors import Refused, refuse, rid
 
 from . import consent as rules
-from . import reasons
-from . import selectors, services
+from . import reasons, selectors, services
 from .forms import ConsentForm, EnrolForm, NotRandomisedForm, RandomiseForm, ScreeningEditForm, ScreeningForm
 from .models import Screening
 

@@ -11,8 +11,20 @@ from shine.trial.enrollment.selectors import participant_for_user
 from shine.trial.errors import Refused, rid
 
 from . import casebook, field_sdv, selectors, services
-from .schemas import (CasebookOut, LockIn, PlanIn, PlanOut, QueryIn, QueryOut, SdvProgressOut, SdvRowOut,
-                      SignIn, TransitionIn, UnlockIn, VerifyIn)
+from .schemas import (
+    CasebookOut,
+    LockIn,
+    PlanIn,
+    PlanOut,
+    QueryIn,
+    QueryOut,
+    SdvProgressOut,
+    SdvRowOut,
+    SignIn,
+    TransitionIn,
+    UnlockIn,
+    VerifyIn,
+)
 
 router = Router(tags=["monitoring"])
 

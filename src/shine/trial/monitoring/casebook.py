@@ -13,8 +13,16 @@ from shine.trial.audit.chain import canonical_json
 from shine.trial.audit.models import AuditEvent
 from shine.trial.audit.services import object_type, snapshot
 from shine.trial.enrollment.models import ConsentEvent, Participant, Screening
-from shine.trial.records.models import (Baseline, BloodSample, DailyRecord, Death, Deviation, FollowUp, IcuStay,
-                                        InfusionSegment)
+from shine.trial.records.models import (
+    Baseline,
+    BloodSample,
+    DailyRecord,
+    Death,
+    Deviation,
+    FollowUp,
+    IcuStay,
+    InfusionSegment,
+)
 
 # form code -> (model, label); the order is the casebook's
 FORMS: dict[str, tuple[type, str]] = {

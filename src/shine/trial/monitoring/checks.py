@@ -15,8 +15,8 @@ from django.utils import timezone
 from shine.trial.audit.services import object_type
 from shine.trial.records import edit_checks as record_checks
 from shine.trial.records import schedule as sched
-from shine.trial.records.models import Baseline, BloodSample, DailyRecord, FollowUp, InfusionSegment
 from shine.trial.records.edit_checks import sofa_values_of
+from shine.trial.records.models import Baseline, BloodSample, DailyRecord, FollowUp, InfusionSegment
 
 from . import casebook, services
 

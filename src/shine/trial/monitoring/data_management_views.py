@@ -10,12 +10,11 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from shine.trial.accounts.models import Site
 from shine.trial.accounts.roles import Perm
 from shine.trial.accounts.selectors import require
 from shine.trial.enrollment.selectors import participant_for_user
 from shine.trial.errors import attempt, rid
-
-from shine.trial.accounts.models import Site
 
 from . import casebook, database_lock, field_sdv, selectors, visits
 from .models import MonitoringVisit
@@ -101,8 +100,9 @@ def database_lock_page(request):
 @login_required
 def central_monitoring_page(request):
     """Every site's signals against the other sites (blinded), flagged ones first."""
-    from . import central
     from shine.central_monitoring import CHECKS
+
+    from . import central
 
     if not central.may_view(request.user):
         raise PermissionDenied("your role may not view central monitoring")

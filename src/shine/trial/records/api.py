@@ -9,15 +9,38 @@ from ninja import Router, Status
 from shine.analysis.schema import SOFA_COMPONENTS
 from shine.trial.accounts.roles import Perm
 from shine.trial.accounts.selectors import require
+from shine.trial.errors import Refused, rid
 
 from . import selectors, services
 from .models import Baseline, Death, IcuStay
-from shine.trial.errors import Refused, rid
-
-from .schemas import (BaselineIn, BaselineOut, BaselinePatchIn, DailyIn, DailyOut, DailyUpdateIn, DailyValuesIn,
-                      DeathIn, DeathOut, DeathPatchIn, DischargeIn, FollowUpIn, FollowUpOut,
-                      FollowUpPatchIn, FollowUpUpdateIn, InfusionEventIn, InfusionOut, OutcomesOut, ReadmissionIn,
-                      SampleIn, SampleOut, SampleUpdateIn, ScheduleItemOut, SofaOut, StayOut, WorkItemOut)
+from .schemas import (
+    BaselineIn,
+    BaselineOut,
+    BaselinePatchIn,
+    DailyIn,
+    DailyOut,
+    DailyUpdateIn,
+    DailyValuesIn,
+    DeathIn,
+    DeathOut,
+    DeathPatchIn,
+    DischargeIn,
+    FollowUpIn,
+    FollowUpOut,
+    FollowUpPatchIn,
+    FollowUpUpdateIn,
+    InfusionEventIn,
+    InfusionOut,
+    OutcomesOut,
+    ReadmissionIn,
+    SampleIn,
+    SampleOut,
+    SampleUpdateIn,
+    ScheduleItemOut,
+    SofaOut,
+    StayOut,
+    WorkItemOut,
+)
 
 router = Router(tags=["case report forms"])
 

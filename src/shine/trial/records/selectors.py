@@ -12,11 +12,10 @@ from django.http import Http404
 from django.utils import timezone
 
 from shine.clinical import dosing
-
 from shine.trial.accounts.models import User
-from shine.trial.enrollment.models import Participant
 from shine.trial.accounts.roles import Perm
 from shine.trial.accounts.selectors import works_at
+from shine.trial.enrollment.models import Participant
 from shine.trial.enrollment.selectors import participant_for_user, participants_for
 
 from . import infusion_log
@@ -194,7 +193,6 @@ def outcomes(participant: Participant) -> Outcomes:
     from shine import protocol as protocol_mod
     from shine.analysis import derive
     from shine.analysis.dataset import DatasetError
-
     from shine.trial.reports.analysis_dataset import participant_dataset
 
     horizon_max = protocol_mod.load().outcomes.primary_horizon_days

@@ -28,9 +28,7 @@ from shine import protocol as protocol_mod
 from shine.analysis.dataset import Dataset
 from shine.analysis.schema import SCHEMA_VERSION, TABLES, to_csv_bytes, to_typed_frame
 from shine.trial.enrollment.models import Participant, Screening
-
-from shine.trial.records.models import (Baseline, DailyRecord, Death, Deviation, FollowUp, IcuStay,
-                                        InfusionSegment)
+from shine.trial.records.models import Baseline, DailyRecord, Death, Deviation, FollowUp, IcuStay, InfusionSegment
 
 CHUNK = 200
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"

@@ -11,8 +11,14 @@ from shine.trial.errors import Refused, rid
 
 from . import selectors, services
 from .models import InterimRun
-from .schemas import (DsmbRecommendationIn, InterimFreezeOut, InterimProgressOut, InterimRunIn, InterimRunOut,
-                      SponsorLetterOut)
+from .schemas import (
+    DsmbRecommendationIn,
+    InterimFreezeOut,
+    InterimProgressOut,
+    InterimRunIn,
+    InterimRunOut,
+    SponsorLetterOut,
+)
 
 router = Router(tags=["reports"])
 

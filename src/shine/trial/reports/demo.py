@@ -14,7 +14,6 @@ from shine.trial.errors import Refused
 from . import services
 from .models import InterimFreeze
 
-
 INTERIM_PARTICIPANTS = 260  # with the records demo's seed, about 230 of them past day 90
 
 

@@ -30,13 +30,12 @@ def _bundle_arguments(parser) -> None:
 
 def _run_bundle(formats: tuple[str, ...]):
     def run(opts: dict) -> str:
-        from shine.trial.reports.management.commands.export import active_user
-        from shine.trial.reports.standard_exports import export_standard
-
         from django.core.management.base import CommandError
 
         from shine.exchange.source import SourceError
         from shine.exchange.stats import FormatError
+        from shine.trial.reports.management.commands.export import active_user
+        from shine.trial.reports.standard_exports import export_standard
 
         try:
             manifest = export_standard(opts["out"], user=active_user(opts["user"]), blinded=opts["blinded"],

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from ninja import Router, Status
-
 import datetime as dt
 
 from django.utils import timezone
+from ninja import Router, Status
 
 from shine.trial.accounts.roles import Perm
 from shine.trial.accounts.selectors import require
@@ -15,8 +14,19 @@ from shine.trial.errors import Refused, rid
 
 from . import output, selectors, services
 from .report import annual_report
-from .schemas import (AnnualReportOut, AssessIn, CaseOut, CaseOutputOut, CaseSummaryOut, EventIn, NewEventIn, RsiIn,
-                      RsiOut, SafetyWorkItemOut, SubmissionIn)
+from .schemas import (
+    AnnualReportOut,
+    AssessIn,
+    CaseOut,
+    CaseOutputOut,
+    CaseSummaryOut,
+    EventIn,
+    NewEventIn,
+    RsiIn,
+    RsiOut,
+    SafetyWorkItemOut,
+    SubmissionIn,
+)
 
 router = Router(tags=["safety"])
 

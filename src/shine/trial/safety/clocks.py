@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 SAE_REPORT = "sae_report"                # investigator → sponsor
 SUSAR_INITIAL = "susar_initial"          # sponsor → authority, 7 or 15 days
@@ -37,7 +37,7 @@ class Rules:
     tz: str = "Europe/Copenhagen"
 
     @classmethod
-    def of(cls, safety, tz: str = "Europe/Copenhagen") -> "Rules":
+    def of(cls, safety, tz: str = "Europe/Copenhagen") -> Rules:
         return cls(safety.sae_report_hours, safety.susar_fatal_days, safety.susar_fatal_followup_days,
                    safety.susar_other_days, tz)
 

@@ -32,7 +32,7 @@ def load_demo_safety(*, nurse: User, pharmacovigilance: User) -> list[str]:
         return ["safety: too few participants for the demo cases"]
     if not ReferenceSafetyInformation.objects.exists():
         services.add_rsi(user=pharmacovigilance, version="Ilomedin SmPC 2019-03", approved_on=dt.date(2019, 3, 1),
-                         in_force_from=dt.datetime(2019, 3, 1, tzinfo=dt.timezone.utc),
+                         in_force_from=dt.datetime(2019, 3, 1, tzinfo=dt.UTC),
                          expected_reactions=RSI_REACTIONS)
     a, b, c, d = people
     services.report_event(user=nurse, participant=a, values=_values(

@@ -14,7 +14,7 @@ from .models import Assessment, CaseVersion
 
 
 def _utc(t: dt.datetime) -> dt.datetime:
-    return t.astimezone(dt.timezone.utc).replace(microsecond=0)
+    return t.astimezone(dt.UTC).replace(microsecond=0)
 
 
 def adverse_event_rows(ids, cutoff: dt.datetime, redact) -> list[tuple]:

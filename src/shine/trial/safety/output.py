@@ -26,7 +26,7 @@ class CaseIncomplete(ValueError):
 
 
 def _iso(t) -> str:
-    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if t else ""
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if t else ""
 
 
 def worldwide_case_id(case: Case) -> str:

@@ -29,8 +29,17 @@ from shine.trial.audit.services import Actor
 from shine.trial.enrollment.models import Participant
 from shine.trial.errors import Refused, entered_text, entered_time
 
-from .models import (ACTIONS, CRITERIA, OUTCOMES, SEVERITY, Assessment, Case, CaseVersion,
-                     ReferenceSafetyInformation, SusarDecision)
+from .models import (
+    ACTIONS,
+    CRITERIA,
+    OUTCOMES,
+    SEVERITY,
+    Assessment,
+    Case,
+    CaseVersion,
+    ReferenceSafetyInformation,
+    SusarDecision,
+)
 
 log = logging.getLogger(__name__)
 
@@ -337,7 +346,7 @@ def record_submission(*, user: User, case: Case, kind: str, at, note: str = "", 
                 raise Refused("the SUSAR has not become fatal or life-threatening", field="kind", status=409)
             if kind in log:
                 raise Refused(f"the {kind} report is recorded already", field="kind", status=409)
-        log[kind] = at.astimezone(dt.timezone.utc).isoformat()
+        log[kind] = at.astimezone(dt.UTC).isoformat()
         if note:
             log["note"] = note
         # one field in both outcomes, and one reason for every action: the audit trail's shape says nothing
