@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
+# test processes (pytest-xdist): one per core; TEST_WORKERS=0 runs in this process
+TEST_WORKERS ?= auto
 
 .PHONY: demo test install clean
 
@@ -20,7 +22,7 @@ demo: install
 	$(BIN)/shine serve --port $(PORT)
 
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -10,3 +10,6 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if item.get_closest_marker("django_db") or DB_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.db)
+        if item.get_closest_marker("browser"):
+            # one worker runs every browser test (with -n, --dist loadgroup): one demo server, not one per worker
+            item.add_marker(pytest.mark.xdist_group("browser"))

@@ -13,6 +13,10 @@ import subprocess
 
 import pytest
 
+# the sites of the test personas with randomisation (tests/trial/conftest.py): lists and packs at these two only
+# keep the fixtures that set up a trial cheap (each slot and pack is an audited write)
+TEST_SITES = ("HGH", "RH")
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 

@@ -12,6 +12,7 @@ from shine.trial.monitoring import selectors, services
 from shine.trial.monitoring.models import Verification
 from shine.trial.records import services as records
 from tests.trial.records.factories import randomised_ago
+from tests.support import TEST_SITES
 
 pytestmark = pytest.mark.django_db
 SEED = "ab" * 32
@@ -35,7 +36,8 @@ def _rules(percent):
 def big_trial(users):
     from shine.demo.randomisation import setup_randomisation
 
-    setup_randomisation(pharmacist=users["pharmacist"], length_per_site=30, packs_per_arm_per_site=12)
+    setup_randomisation(pharmacist=users["pharmacist"], length_per_site=30, packs_per_arm_per_site=12,
+                        sites=TEST_SITES)
     return users
 
 

@@ -4,11 +4,13 @@ from shine.trial.records import services
 from shine.demo.randomisation import setup_randomisation
 
 from .factories import baseline_values, randomised_ago
+from tests.support import TEST_SITES
 
 
 @pytest.fixture
 def trial(users):
-    setup_randomisation(pharmacist=users["pharmacist"], length_per_site=30, packs_per_arm_per_site=4)
+    setup_randomisation(pharmacist=users["pharmacist"], length_per_site=30, packs_per_arm_per_site=4,
+                        sites=TEST_SITES)
     return users
 
 

@@ -18,13 +18,15 @@ from shine.trial.records import services
 from shine.trial.reports.analysis_dataset import write_export
 from shine.trial.reports.exports import export_dataset
 from tests.trial.records.factories import SOFA_DAY, baseline_values, randomised_ago
+from tests.support import TEST_SITES
 
 H = dt.timedelta(hours=1)
 
 
 @pytest.fixture
 def trial(users):
-    setup_randomisation(pharmacist=users["pharmacist"], length_per_site=30, packs_per_arm_per_site=4)
+    setup_randomisation(pharmacist=users["pharmacist"], length_per_site=30, packs_per_arm_per_site=4,
+                        sites=TEST_SITES)
     return users
 
 

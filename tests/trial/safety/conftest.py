@@ -8,12 +8,14 @@ from shine.demo.randomisation import setup_randomisation
 from shine.trial.allocation.models import Allocation
 from shine.trial.safety import services
 from tests.trial.records.factories import randomised_ago
+from tests.support import TEST_SITES
 
 
 @pytest.fixture
 def trial(users, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    setup_randomisation(pharmacist=users["pharmacist"], length_per_site=30, packs_per_arm_per_site=12)
+    setup_randomisation(pharmacist=users["pharmacist"], length_per_site=30, packs_per_arm_per_site=12,
+                        sites=TEST_SITES)
     return users
 
 
