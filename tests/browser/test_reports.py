@@ -34,6 +34,15 @@ def test_trial_manager_sees_progress_and_forecast_on_a_phone(phone_page, live_ap
     randomised = int(progress.split("Randomised: ")[1].split(".")[0])
     assert randomised >= 40
     assert sum(int(rows.nth(i).locator("td").nth(1).inner_text()) for i in range(6)) == randomised
+    # recruitment against the protocol's plan, and per site the data timeliness and open queries
+    assert page.locator("#against-plan svg polyline.actual").count() == 1
+    assert page.locator("#against-plan svg polyline.planned").count() == 1
+    assert "dashed: planned" in page.locator("#against-plan").inner_text()
+    head = page.locator("#sites thead").inner_text()
+    assert "Days from visit to entry" in head and "Open queries" in head
+    assert rows.nth(0).locator("td.timeliness").inner_text() != ""
+    months = page.locator("#recruitment tbody tr")
+    assert int(months.nth(months.count() - 1).locator("td").nth(8).inner_text()) == randomised  # cumulative
     _fits(page)
     visit_under_strict_csp(page, ["/reports/progress/", "/reports/interim/", "/reports/recommendations/"])
 
@@ -51,7 +60,7 @@ def test_dsmb_statistician_runs_and_downloads_the_interim_report(phone_page, liv
     page.wait_for_url("**/reports/interim/", timeout=120_000)
     assert "participants analysed" in page.locator(".messages").inner_text()
     _fits(page)
-    visit_under_strict_csp(page, ["/reports/interim/", "/reports/recommendations/", "/reports/progress/"])
+    visit_under_strict_csp(page, ["/reports/progress/", "/reports/recommendations/", "/reports/interim/"])  # ends here
     with page.expect_download() as info:
         page.click("#runs a.closed:text('report.html')")
     path = info.value.path()
