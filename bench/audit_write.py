@@ -110,7 +110,8 @@ def main() -> int:
         pg = subprocess.run(["bash", str(ROOT / ".ci/postgres.sh"), "start"], capture_output=True, text=True,
                             check=True, env=env).stdout.strip()
         pg = pg.rsplit("/", 1)[0] + "/shine_bench"
-        subprocess.run(["bash", "-c", f"psql '{pg.rsplit('/', 1)[0]}/postgres' -qc 'DROP DATABASE IF EXISTS shine_bench'"
+        subprocess.run(["bash", "-c",
+                        f"psql '{pg.rsplit('/', 1)[0]}/postgres' -qc 'DROP DATABASE IF EXISTS shine_bench'"
                         f" && psql '{pg.rsplit('/', 1)[0]}/postgres' -qc 'CREATE DATABASE shine_bench'"], check=True)
     if pg:
         urls.append(pg)

@@ -54,7 +54,8 @@ def generate(n: int = 60, seed: int = 1, *, sofa_shift: float = 0.0, death_risk:
             randomisation_number=i + 1, randomised_at=r, age=int(np.clip(rng.normal(67, 13), 18, 100)),
             sex="F" if rng.random() < 0.38 else "M", weight_kg=weight, weight_estimated=bool(rng.random() < 0.4),
             site_of_infection=rng.choice(["pulmonary", "abdominal", "urinary", "bloodstream", "other"]),
-            lactate_mmol_l=float(np.round(rng.uniform(2.1, 12), 1)), stm_ng_ml=float(np.round(rng.uniform(10.5, 60), 1)),
+            lactate_mmol_l=float(np.round(rng.uniform(2.1, 12), 1)),
+            stm_ng_ml=float(np.round(rng.uniform(10.5, 60), 1)),
             **{f"baseline_sofa_{k}": v for k, v in comps.items()},
             baseline_sofa_modified=sum(v or 0 for k, v in comps.items() if k != "cns"),
             data_use_consent=bool(rng.random() > 0.02)))
@@ -130,7 +131,8 @@ def generate(n: int = 60, seed: int = 1, *, sofa_shift: float = 0.0, death_risk:
             if b <= a:
                 continue
             rows["infusion"].append(dict(participant_id=pid, segment=k, started_at=_round(a), stopped_at=_round(b),
-                                         rate_ml_per_h=rate, concentration_ng_per_ml=proto.intervention.concentration_ng_per_ml,
+                                         rate_ml_per_h=rate,
+                                         concentration_ng_per_ml=proto.intervention.concentration_ng_per_ml,
                                          stop_reason="interrupted" if k < len(segments) else "planned_end"))
 
         # adverse events in the first two weeks (some after death are dropped)

@@ -58,11 +58,13 @@ def hand(tmp_path_factory):
                                       person("RH-3", R3, "placebo", 3)]),
         "daily": pd.DataFrame(daily),
         "icu_stays": pd.DataFrame([
-            dict(participant_id="RH-1", stay=1, admitted_at=R1 - 2 * H, discharged_at=R1 + 5.5 * D, discharge="discharged"),
+            dict(participant_id="RH-1", stay=1, admitted_at=R1 - 2 * H, discharged_at=R1 + 5.5 * D,
+                 discharge="discharged"),
             dict(participant_id="RH-1", stay=2, admitted_at=R1 + 10.2 * D, discharged_at=R1 + 14.5 * D,
                  discharge="discharged"),
             dict(participant_id="RH-2", stay=1, admitted_at=R2 - H, discharged_at=None, discharge="died"),
-            dict(participant_id="RH-3", stay=1, admitted_at=R3 - H, discharged_at=R3 + 1.5 * D, discharge="discharged")]),
+            dict(participant_id="RH-3", stay=1, admitted_at=R3 - H, discharged_at=R3 + 1.5 * D,
+                 discharge="discharged")]),
         "deaths": pd.DataFrame([dict(participant_id="RH-2", died_at=R2 + 3.5 * D, cause="")]),
         "infusion": pd.DataFrame([infusion("RH-1", R1, 72), infusion("RH-2", R2, 72), infusion("RH-3", R3, 10)]),
         "adverse_events": pd.DataFrame([

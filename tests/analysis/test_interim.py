@@ -277,7 +277,8 @@ def test_forecast_matches_the_gamma_law_when_rates_are_well_known():
     # 100 randomised over 100 days at RH, all complete: the 100 missing completions are all future arrivals
     empty = pd.DataFrame({"site": ["RH"] * 100, "randomised_at": [now - pd.Timedelta(days=100)] * 100,
                           "complete": [True] * 100})
-    f = interim.forecast_interim(empty, now=now, target=200, n_max=380, sites=("RH", "HGH"), start=now - pd.Timedelta(days=100))
+    f = interim.forecast_interim(empty, now=now, target=200, n_max=380, sites=("RH", "HGH"),
+                                 start=now - pd.Timedelta(days=100))
     # rate posterior Gamma(100.5, 100) at RH plus Gamma(0.5, 100) at HGH; the 100th arrival after now plus 90 days
     rng = np.random.default_rng(1)
     lam = rng.gamma(100.5, 1 / 100, 200_000) + rng.gamma(0.5, 1 / 100, 200_000)

@@ -155,7 +155,8 @@ def test_xport_refuses_what_does_not_fit_by_name(dataset_pair):
     with pytest.raises(stats.FormatError, match=r"deviations.description row 1: .*non-ASCII"):
         stats.check_xport(frame, table)
     frame["description"] = ["x" * 201]
-    with pytest.raises(stats.FormatError, match=r"deviations.description row 1: the text is 201 bytes, the limit is 200"):
+    with pytest.raises(stats.FormatError,
+                       match=r"deviations.description row 1: the text is 201 bytes, the limit is 200"):
         stats.check_xport(frame, table)
     from dataclasses import replace
 

@@ -147,7 +147,8 @@ def test_readme_production_flow_with_least_privilege(fresh_database, tmp_path):
         done = urllib.request.urlopen(urllib.request.Request(f"{base}/login/second-factor/", data=form, headers=https))
         assert "recovery codes" in done.read().decode()
         session = [c.split(";")[0] for c in done.headers.get_all("Set-Cookie") if c.startswith("sessionid=")]
-        me = urllib.request.urlopen(urllib.request.Request(f"{base}/api/v1/me", headers={**https, "Cookie": session[0]}))
+        me = urllib.request.urlopen(urllib.request.Request(f"{base}/api/v1/me",
+                                                           headers={**https, "Cookie": session[0]}))
         assert json.loads(me.read())["username"] == "chief"
 
         # the pharmacist makes a list and packs and ships them to HGH; the nurse randomises one patient

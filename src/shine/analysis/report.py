@@ -544,7 +544,8 @@ def _sensitivity_html(r: dict) -> list[str]:
         parts.append(_table(pd.DataFrame([{
             "prior": k, "prior mean (SD)": f"{_fmt(v['prior_mean'])} ({_fmt(v['prior_sd'])})",
             "posterior mean (95 % CrI)": f"{_fmt(v['posterior_mean'])} ({_fmt(v['cri_low'])} to {_fmt(v['cri_high'])})",
-            "P(any benefit)": _fmt(v["p_benefit"], 3), f"P(benefit > {mcid:g} points)": _fmt(v["p_important_benefit"], 3),
+            "P(any benefit)": _fmt(v["p_benefit"], 3),
+            f"P(benefit > {mcid:g} points)": _fmt(v["p_important_benefit"], 3),
             "P(harm)": _fmt(v["p_harm"], 3)} for k, v in b["priors"].items()])))
     t = sa["tipping_point"]
     parts += ["<h3>Missing not at random: delta-adjusted imputation and tipping point</h3>",

@@ -103,7 +103,8 @@ def infusion_events(rows: pd.DataFrame, shift: dt.timedelta, now: dt.datetime) -
         if why == "planned_end":
             events.append({"kind": "end", "at": stop})
         else:
-            events.append({"kind": "stop", "at": stop, "stop_reason": why if why in infusion_log.STOP_KINDS else "other",
+            events.append({"kind": "stop", "at": stop,
+                           "stop_reason": why if why in infusion_log.STOP_KINDS else "other",
                            "note": "" if why in infusion_log.STOP_KINDS else str(why)})
     return events
 
@@ -197,7 +198,8 @@ class _Loader:
             at = _t(e["at"], self.shift)
             if e["role"] == "guardian" or at > self.now:
                 continue
-            kind = {("next_of_kin", "consent"): "next_of_kin_consent", ("next_of_kin", "withdrawal"): "next_of_kin_refusal",
+            kind = {("next_of_kin", "consent"): "next_of_kin_consent",
+                    ("next_of_kin", "withdrawal"): "next_of_kin_refusal",
                     ("patient", "consent"): "patient_consent", ("patient", "died_before_capacity"): "died"}.get(
                 (e["role"], e["event"]))
             if kind is None:

@@ -89,7 +89,8 @@ def active_counts(rng: np.random.Generator, cutoffs: np.ndarray, block_sizes: tu
         last = np.maximum((start < k).sum(axis=1, keepdims=True) - 1, 0)  # block holding entry k − 1
         s = np.take_along_axis(start, last, axis=1)
         p = np.take_along_axis(pattern, last, axis=1)
-        out[:, j] = np.where(k[:, 0] > 0, s[:, 0] // 2 + prefix[p[:, 0], np.minimum(k - s, prefix.shape[1] - 1)[:, 0]], 0)
+        out[:, j] = np.where(k[:, 0] > 0,
+                             s[:, 0] // 2 + prefix[p[:, 0], np.minimum(k - s, prefix.shape[1] - 1)[:, 0]], 0)
     return out
 
 

@@ -160,7 +160,8 @@ def _store_stage(out_ptr, quad_ptr, local, valid, store, sites, stage: tl.conste
 def trials_kernel(out_ptr, quad_ptr, site_cum_ptr, table_cum_ptr, table_into_ptr, table_size_ptr,
                   seed, first_trial, n_trials, stride, off_sites2, off_alloc, off_site_effect,
                   off_normal1, off_normal2, N1: tl.constexpr, N2: tl.constexpr, S: tl.constexpr,
-                  SP: tl.constexpr, W: tl.constexpr, MAXB: tl.constexpr, ROWS: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr):
+                  SP: tl.constexpr, W: tl.constexpr, MAXB: tl.constexpr, ROWS: tl.constexpr, ACC: tl.constexpr,
+                  BLOCK: tl.constexpr):
     local = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     valid = local < n_trials
     base = (first_trial + local).to(tl.int64) * stride

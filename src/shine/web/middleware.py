@@ -69,5 +69,6 @@ def _refusal(request, status: int) -> None:
     with transaction.atomic():
         audit.record(actor=actor, action="permission_refused", object_type="security.request",
                      object_id=path[:64], reason=f"{request.method} {path[:500]} → {status}")
-    security.event("permission_refused", level=logging.WARNING, user=actor.username, role=actor.role, method=request.method,
+    security.event("permission_refused", level=logging.WARNING, user=actor.username, role=actor.role,
+                   method=request.method,
                    route=request.path, status=status, request_id=request.request_id)

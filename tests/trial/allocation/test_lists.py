@@ -102,7 +102,8 @@ def test_import_through_the_api_and_the_verify_command(users, api_for, capsys):
     bad = text.replace(ARMS[1], ARMS[0], 1)
     r = api.post("/api/v1/allocation/lists/import", {"csv": bad}, content_type="application/json")
     assert r.status_code == 400 and "unbalanced" in r.json()["detail"] and not RandomisationList.objects.exists()
-    r = api.post("/api/v1/allocation/lists/import", {"csv": text, "name": "from the CRO"}, content_type="application/json")
+    r = api.post("/api/v1/allocation/lists/import", {"csv": text, "name": "from the CRO"},
+                 content_type="application/json")
     assert r.status_code == 201 and r.json()["source"] == "imported" and r.json()["seed"] == ""
     call_command("allocation", "verify")
     assert "OK: 1 lists match" in capsys.readouterr().out

@@ -31,7 +31,8 @@ def test_unblinding_through_the_page(trial, client_for, settings):
     r = c.post(url, {"reason": "severe bleeding, surgeon asks", "password": PASSWORD})
     assert r.status_code == 200 and f'<strong class="big" id="arm">{arm}</strong>' in r.content.decode()
     u = Unblinding.objects.get()
-    assert (u.user.username, u.participant, u.clinical_reason) == ("investigator_hgh", p, "severe bleeding, surgeon asks")
+    assert (u.user.username, u.participant, u.clinical_reason) == ("investigator_hgh", p,
+                                                                   "severe bleeding, surgeon asks")
     # the sponsor is told, without the arm
     assert len(mail.outbox) == 1
     m = mail.outbox[0]

@@ -35,7 +35,8 @@ def enrolled(user, site="HGH", *, cpr: str = "", hours_ago: float = 0.0, **overr
 def randomised(user, site="HGH", *, weight=70.0, at=None, **kw):
     """An enrolled participant randomised now (or ``at``: the randomisation's clock)."""
     p = enrolled(user, site, **kw)
-    r = allocation.randomise(p, user=user, weight_kg=weight, weight_estimated=False, request_id=f"req-{next(_requests)}",
+    r = allocation.randomise(p, user=user, weight_kg=weight, weight_estimated=False,
+                             request_id=f"req-{next(_requests)}",
                              clock=None if at is None else (lambda: at))
     p.refresh_from_db()
     return p, r

@@ -35,7 +35,8 @@ def test_eligible_patient_through_the_page(client_for, users):
     page = c.get(r["Location"]).content.decode()
     assert "Eligible" in page and "Record scientific guardian consent" in page
     s = Screening.objects.get()
-    assert (s.outcome, s.assessment, s.site.code, s.screened_by.username) == ("eligible", "eligible", "HGH", "nurse_hgh")
+    assert (s.outcome, s.assessment, s.site.code, s.screened_by.username) == ("eligible", "eligible",
+                                                                              "HGH", "nurse_hgh")
 
 
 def test_not_eligible_names_the_criteria_without_the_drug_name(client_for, users):
@@ -85,7 +86,8 @@ def test_times_are_checked(users):
     with pytest.raises(Refused, match="before shock_diagnosed_at"):
         services.screen(user=nurse, site_code="HGH", screened_at=now - dt.timedelta(hours=2),
                         shock_diagnosed_at=now - dt.timedelta(hours=1), **ELIGIBLE)
-    s, a = services.screen(user=nurse, site_code="HGH", screened_at=now, shock_diagnosed_at=now - dt.timedelta(hours=13),
+    s, a = services.screen(user=nurse, site_code="HGH", screened_at=now,
+                           shock_diagnosed_at=now - dt.timedelta(hours=13),
                            **ELIGIBLE)
     assert a.codes == ("time_window",) and s.outcome == "not_eligible"
 

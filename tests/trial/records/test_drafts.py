@@ -66,7 +66,8 @@ def test_no_token_a_forged_one_or_another_forms_keeps_nothing(participant, clien
         r = anonymous.post(_url(participant), {**TYPED, "draft_token": token})
         assert r.status_code == 302 and r["Location"].startswith("/login/")
     assert not FormDraft.objects.exists()
-    assert not drafts.keep(token=baseline_token, form="baseline", key="HGH-9999", data=Client().get("/").wsgi_request.POST)
+    assert not drafts.keep(token=baseline_token, form="baseline", key="HGH-9999",
+                           data=Client().get("/").wsgi_request.POST)
 
 
 def test_a_draft_is_put_back_only_for_the_user_who_typed_it(participant, client_for, users):

@@ -229,7 +229,8 @@ EQ = {"eq5d_mobility": 2, "eq5d_selfcare": 1, "eq5d_activities": 3, "eq5d_pain":
 
 def test_followup_in_window_with_eq5d(day30, api_for):
     at = day30.randomised_at + dt.timedelta(days=28)
-    r = api(api_for("nurse_hgh"), day30, "follow-ups", {"visit_day": 28, "assessed_at": iso(at), "vital_status": "alive",
+    r = api(api_for("nurse_hgh"), day30, "follow-ups",
+            {"visit_day": 28, "assessed_at": iso(at), "vital_status": "alive",
                                                         "days_vasopressor": 3, **EQ})
     assert r.status_code == 201, r.content
     assert FollowUp.objects.get().eq5d_vas == 65
@@ -259,7 +260,8 @@ def test_followup_dead_after_death_and_no_eq5d(day30, trial, api_for):
     services.record_death(user=trial["nurse_hgh"], participant=day30,
                           died_at=day30.randomised_at + dt.timedelta(days=10))
     at = iso(day30.randomised_at + dt.timedelta(days=28))
-    r = api(api_for("nurse_hgh"), day30, "follow-ups", {"visit_day": 28, "assessed_at": at, "vital_status": "dead", **EQ})
+    r = api(api_for("nurse_hgh"), day30, "follow-ups",
+            {"visit_day": 28, "assessed_at": at, "vital_status": "dead", **EQ})
     assert r.status_code == 400 and "known to be alive" in r.json()["detail"]
     r = api(api_for("nurse_hgh"), day30, "follow-ups", {"visit_day": 28, "assessed_at": at, "vital_status": "alive"})
     assert r.status_code == 409

@@ -86,7 +86,8 @@ def test_freeze_run_and_downloads(interim_trial, tmp_path, client_for, api_for):
     assert results["freeze"]["id"] == freeze.pk and run.n_analysed == results["interim"]["n_analysed"]
     assert [r["participant_id"] for r in results["tables"]["emergency_unblindings"]] == [unblinded.number]
     with pytest.raises(Exception, match="may not"):
-        call_command("interim", "run", "--freeze", str(freeze.pk), "--out", str(tmp_path / "x"), "--user", "statistician")
+        call_command("interim", "run", "--freeze", str(freeze.pk), "--out", str(tmp_path / "x"), "--user",
+                     "statistician")
 
     # a changed freeze file is refused, naming it
     data_file = services.freeze_dir(freeze) / "data" / "daily.csv"
@@ -146,7 +147,8 @@ def test_pages_and_api_by_role(interim_trial, client_for, api_for):
             if "/closed/" in url or url.endswith("/freezes"):
                 assert response.status_code == 403, (persona, url)
             else:
-                assert response.status_code == (200 if persona in readers else 403), (persona, url, response.status_code)
+                assert response.status_code == (200 if persona in readers else 403), (persona, url,
+                                                                                      response.status_code)
     assert ReportDownload.objects.count() == 0
     # the DSMB statistician sees the closed side (so the word check above is not vacuous)
     page = _body(client_for("dsmb_statistician").get("/reports/interim/"))

@@ -20,7 +20,8 @@ def _local(t):
 
 def page_values(p, **over):
     now = timezone.now()
-    v = {"participant": p.number, "term": "anaphylaxis after start of infusion", "onset_at": _local(now - dt.timedelta(hours=1)),
+    v = {"participant": p.number, "term": "anaphylaxis after start of infusion",
+         "onset_at": _local(now - dt.timedelta(hours=1)),
          "aware_at": _local(now - dt.timedelta(minutes=30)), "serious": "true", "life_threatening": "on",
          "severity": "severe", "outcome": "recovering", "action": "stopped", "prespecified": "anaphylaxis",
          "related": "true"}

@@ -367,7 +367,8 @@ def emergency_unblind(participant: Participant, *, user: User, reason: str, pass
         elif second_factor.has_device(user) and not second_factor.check(user, code, purpose="emergency unblinding",
                                                                          actor=actor):
             audit.record(actor=actor, action="unblind_refused", object_type=UNBLIND_ATTEMPTS,
-                         object_id=user.username[:64], reason=f"wrong second-factor code (participant {participant.number})")
+                         object_id=user.username[:64],
+                         reason=f"wrong second-factor code (participant {participant.number})")
             refusal = Refused(f"wrong or already used code: enter {second_factor.CODE_HELP} to unblind", field="code",
                               status=403)
         else:  # the success that ends a run of failures, in the unblinding's own transaction

@@ -73,7 +73,8 @@ def _screening_log_csv(request, qs, outcome: str):
     n = 0
     for s in qs.order_by("screened_at", "pk"):
         writer.writerow([s.label, s.site.code, timezone.localtime(s.screened_at).strftime("%Y-%m-%d %H:%M"),
-                         s.get_outcome_display(), reasons.of_screening(s), s.participant.number if hasattr(s, "participant") else ""])
+                         s.get_outcome_display(), reasons.of_screening(s),
+                         s.participant.number if hasattr(s, "participant") else ""])
         n += 1
     with transaction.atomic():
         audit.record(actor=audit.Actor.of(request.user, rid(request)), action="export",

@@ -14,7 +14,8 @@ from shine.api.inputs import Input
 class QueryIn(Input):
     participant_id: str
     text: str = Field(..., description="the question to the site")
-    form: str = Field("", description="record's form (eligibility, consent, baseline, daily, ...); empty: the participant")
+    form: str = Field("",
+                      description="record's form (eligibility, consent, baseline, daily, ...); empty: the participant")
     object_id: str = Field("", description="the record's id (see GET /participants/{id}/casebook)")
     field: str = Field("", description="one field of the record (optional)")
     candidate: bool = Field(False, description="hold back as a candidate (the site does not see it yet)")
@@ -152,7 +153,8 @@ class CasebookOut(Schema):
 class FieldVerifyIn(Input):
     form: str
     object_id: str
-    fields: list[str] = Field(..., description="the record's fields to mark verified (see GET …/sdv/{form}/{object_id})")
+    fields: list[str] = Field(...,
+                              description="the record's fields to mark verified (see GET …/sdv/{form}/{object_id})")
     note: str = ""
 
 

@@ -147,7 +147,8 @@ def _deviation_rows(ids, cutoff, redact) -> list[tuple]:
             .values_list("participant__number", "number", "category", "major", "description")]
 
 
-BUILDERS = {"daily": _daily_rows, "daily_missing": _daily_missing_rows, "icu_stays": _stay_rows, "deaths": _death_rows, "infusion": _infusion_rows,
+BUILDERS = {"daily": _daily_rows, "daily_missing": _daily_missing_rows, "icu_stays": _stay_rows, "deaths": _death_rows,
+            "infusion": _infusion_rows,
             "adverse_events": _adverse_event_rows, "followup": _followup_rows, "deviations": _deviation_rows}
 
 

@@ -73,7 +73,8 @@ def report_file(request, run_id: int, side: str, name: str):
             content = services.report_file(r, side, name, user=request.user, request_id=rid(request))
     except Refused:
         raise Http404("no such report file") from None
-    kind = {"json": "application/json", "pdf": "application/pdf"}.get(name.rsplit(".", 1)[-1], "text/html; charset=utf-8")
+    kind = {"json": "application/json", "pdf": "application/pdf"}.get(name.rsplit(".", 1)[-1],
+                                                                      "text/html; charset=utf-8")
     response = HttpResponse(content, content_type=kind)
     response["Content-Disposition"] = f'attachment; filename="shine-interim-{r.freeze_id}-{side}-{name}"'
     return response

@@ -60,7 +60,8 @@ class EventForm(forms.Form):
 
 class NewEventForm(EventForm):
     participant = forms.CharField(label="Participant number", max_length=12, required=False,
-                                  widget=forms.TextInput(attrs={"placeholder": "HGH-0001", "autocapitalize": "characters"}))
+                                  widget=forms.TextInput(attrs={"placeholder": "HGH-0001",
+                                                                "autocapitalize": "characters"}))
     field_order = ["participant"]
 
 

@@ -22,7 +22,8 @@ class EventIn(Input):
     congenital_anomaly: bool = False
     medically_important: bool = False
     severity: str = Field(..., description="mild, moderate, severe")
-    outcome: str = Field(..., description="recovered, recovering, not_recovered, recovered_with_sequelae, fatal, unknown")
+    outcome: str = Field(...,
+                         description="recovered, recovering, not_recovered, recovered_with_sequelae, fatal, unknown")
     action: str = Field(..., description="none, interrupted, stopped, not_running, unknown")
     prespecified: str | None = Field(..., description="one of safety.prespecified_events, or empty: none of them")
     exempt: str = Field("", description="one of safety.exempt_events, or empty")

@@ -69,7 +69,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {line}")
             from shine.trial.safety.demo import load_demo_safety
 
-            for line in load_demo_safety(nurse=staff["HGH"], pharmacovigilance=User.objects.get(username="pharmacovigilance")):
+            for line in load_demo_safety(nurse=staff["HGH"],
+                                         pharmacovigilance=User.objects.get(username="pharmacovigilance")):
                 self.stdout.write(f"  {line}")
             from shine.trial.monitoring.demo import load_demo_monitoring
 
