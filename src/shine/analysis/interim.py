@@ -240,9 +240,10 @@ def planned_recruitment(months: list[str], first_randomised_month: str | None) -
     and nobody is randomised yet."""
     proto = protocol_module.load()
     plan = proto.recruitment
-    start = None if plan is None else (
-        first_randomised_month if plan.first_month == protocol_module.RECRUITMENT_FROM_FIRST_RANDOMISATION
-        else plan.first_month)
+    if plan is None:
+        return [None] * len(months)
+    start = (first_randomised_month if plan.first_month == protocol_module.RECRUITMENT_FROM_FIRST_RANDOMISATION
+             else plan.first_month)
     if start is None:
         return [None] * len(months)
     return [round(plan.planned_cumulative(_month_number(m) - _month_number(start), proto.max_sample_size), 1)

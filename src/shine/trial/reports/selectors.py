@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from typing import Any
 
 import pandas as pd
 from django.db.models import QuerySet
@@ -106,7 +107,8 @@ def _recruitment(people: list[dict], codes: list[str], now: dt.datetime) -> dict
     months = interim.month_range(min(month_of), now.strftime("%Y-%m"))
     by_month = Counter(zip((p["site__code"] for p in people), month_of, strict=True))
     planned = interim.planned_recruitment(months, months[0])
-    out, cumulative = [], 0
+    out: list[dict[str, Any]] = []
+    cumulative = 0
     for m, plan in zip(months, planned, strict=True):
         total = sum(by_month[(code, m)] for code in codes)
         cumulative += total
