@@ -37,9 +37,8 @@ def code_for(device: TOTPDevice, at: float | None = None) -> str:
 
 
 def enrolled(user) -> tuple[TOTPDevice, list[str]]:
-    second_factor.enrol_for_demo(user)
-    device = TOTPDevice.objects.get(user=user, confirmed=True)
-    return device, list(StaticToken.objects.filter(device__user=user).values_list("token", flat=True))
+    _, codes = second_factor.enrol_for_demo(user)
+    return TOTPDevice.objects.get(user=user, confirmed=True), codes
 
 
 def password_step(client, username):
@@ -125,6 +124,9 @@ def test_a_recovery_code_works_once(users):
     password_step(again, "trial_manager")
     assert again.post("/login/code/", {"code": codes[0]}).status_code == 400
     assert StaticToken.objects.filter(device__user=users["trial_manager"]).count() == len(codes) - 1
+    # the database holds keyed hashes of the codes, not the codes
+    stored = set(StaticToken.objects.filter(device__user=users["trial_manager"]).values_list("token", flat=True))
+    assert len(stored) == len(codes) - 1 and not stored & set(codes)
 
 
 def test_the_code_step_expires_and_needs_the_password_first(users, settings):
@@ -254,3 +256,45 @@ def test_without_an_authenticator_the_password_alone_still_signs(users, randomis
 
     assert monitoring.sign(user=users["investigator_hgh"], participant=randomised_hgh, meaning="review",
                            password=PASSWORD).pk
+
+
+def test_one_code_sent_by_ten_parallel_logins_logs_in_one(transactional_db, settings):
+    """PostgreSQL: ten sessions past the password step send the same code at once; the device row lock lets one
+    through and refuses the other nine (replay)."""
+    import threading
+
+    from django.db import connection, connections
+
+    from shine.trial.accounts.services import create_user, sync_sites_from_protocol
+    from tests.support import require_postgres
+
+    from .conftest import SYSTEM
+
+    require_postgres(connection)
+    sync_sites_from_protocol(actor=SYSTEM)
+    user, _ = create_user(actor=SYSTEM, username="pharm_race", role="pharmacist", password=PASSWORD)
+    device, _ = enrolled(user)
+    clients = [Client() for _ in range(10)]
+    for c in clients:
+        password_step(c, "pharm_race")
+    code, start, codes = code_for(device), threading.Barrier(10), []
+
+    def send(c):
+        try:
+            start.wait()
+            r = c.post("/login/code/", {"code": code})
+            codes.append((r.status_code, r.get("Location", "")))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    logged_in = [c for c in clients if "_auth_user_id" in c.session]
+    assert len(logged_in) == 1 and codes.count((302, "/")) == 1
+    # the other nine were refused: LOGIN_MAX_FAILURES of them checked, which locked the account, the rest unchecked
+    failed = AuditEvent.objects.filter(action="second_factor_failed", object_id="pharm_race").count()
+    locked = AuditEvent.objects.filter(action="login_refused_locked", object_id="pharm_race").count()
+    assert failed == settings.LOGIN_MAX_FAILURES and failed + locked == 9
