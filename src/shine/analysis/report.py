@@ -17,6 +17,7 @@ import pandas as pd
 
 from shine import protocol as protocol_module
 from shine.analysis import analyses, derive, estimands, sensitivity
+from shine.protocol import ESTIMAND_ANALYSES
 from shine.analysis.dataset import Dataset
 from shine.analysis.methods import Estimate, NotEstimable
 
@@ -163,7 +164,7 @@ def run(data: Dataset, population: str = "per_protocol", *, seed: int = analyses
     derived = analyses.derive_all(data)
     g1, g0 = groups = derived.groups
     safety_population = estimands.population_of("safety", population)
-    estimand = {a: estimands.estimand(a, population) for a in estimands.ANALYSES}
+    estimand = {a: estimands.estimand(a, population) for a in ESTIMAND_ANALYSES}
     primary, primary_notes = _attempt(lambda: analyses.primary_analysis(derived, population, seed=seed))
     mortality = {d: _attempt(lambda d=d: analyses.mortality_analysis(derived, d, population))
                  for d in proto.outcomes.mortality_days}
