@@ -183,7 +183,15 @@ def test_database_lock_refused_while_a_query_is_open_then_locked_and_writes_refu
     context = chromium.new_context(base_url=small_app.url, viewport={"width": 390, "height": 844},
                                    is_mobile=True, has_touch=True)
     dm = context.new_page()
-    log_in(dm, "data_manager", small_app.password)
+    dm.goto("/login/")
+    dm.fill("#id_username", "data_manager")
+    dm.fill("#id_password", small_app.password)
+    dm.click("button[type=submit]")
+    if dm.url.split("?")[0].endswith("/login/code/"):  # the data manager's authenticator, in this app's database
+        from .conftest import totp_code
+
+        dm.fill("#id_code", totp_code(small_app, "data_manager"))
+        dm.click("button[type=submit]")
     dm.wait_for_url("**/")
     dm.goto("/monitoring/database-lock/")
     assert dm.locator("#lock-state").inner_text() == "open"
