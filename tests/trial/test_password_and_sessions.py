@@ -154,3 +154,13 @@ def test_parallel_wrong_passwords_send_one_lockout_mail(transactional_db, settin
     for t in threads:
         t.join()
     assert [m.to for m in mail.outbox] == [["target@hospital.example"]]
+
+
+def test_a_new_role_that_needs_a_second_factor_ends_the_password_only_sessions(users):
+    from shine.trial.accounts.services import change_role
+
+    session = logged_in("nurse_rh")
+    change_role(users["nurse_rh"], actor=SYSTEM, role="monitor", reason="joined the GCP unit")
+    assert session.get("/").status_code == 302
+    again = Client()
+    assert again.post("/login/", {"username": "nurse_rh", "password": PASSWORD})["Location"] == "/login/second-factor/"

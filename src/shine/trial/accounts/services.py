@@ -87,9 +87,14 @@ def change_role(user: User, *, actor: Actor, role: str, reason: str) -> User:
         role_def(role)
     except ValueError as exc:
         raise Refused(str(exc), field="role") from None
+    from . import second_factor
+
     before = user.role
     user = audit.update(user, actor=actor, reason=reason, role=role)
     security.event("role_changed", user=user.username, old=before, new=role, by=actor.username)
+    if second_factor.required(user) and not second_factor.has_device(user):
+        # sessions opened with the password alone end: the next login sets up the second factor
+        end_sessions(user, actor=actor, reason=f"new role {role} needs a second factor")
     return user
 
 
