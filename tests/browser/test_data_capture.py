@@ -365,3 +365,37 @@ def test_a_session_that_ends_mid_form_warns_first_and_loses_nothing(chromium, li
         f"FormDraft.objects.filter(participant__number='{participant}').count())")).stdout.splitlines()[-1].split()
     assert out == ["['create']", "95.0", "1.4", "0"] or out == ["['create']", "95", "1.4", "0"], out
     context.close()
+
+
+def test_a_note_beside_a_value_is_saved_audited_and_shown_to_the_monitor(danish_phone, chromium, live_app):
+    page = danish_phone
+    page.goto("/worklist/")
+    participant = re.search(r"/participants/([A-Z]+-\d+)/", page.locator("#worklist a[href*='/participants/']").first
+                            .get_attribute("href")).group(1)
+    page.goto(f"/participants/{participant}/records/")
+    href = page.locator("#daily-records a[href*='/daily/']").first.get_attribute("href")
+    day = re.search(r"/daily/(\d+)/", href).group(1)
+    page.goto(href)  # a saved day: the nurse adds the note later, with a reason
+    box = page.locator("#id_note_pao2_fio2_box")
+    assert not box.evaluate("d => d.open")  # folded until wanted
+    box.locator("summary").click()  # "Add note" beside the blood gas
+    page.type("#id_note_pao2_fio2", "blood gas from 04:10, machine down")
+    page.fill("#id_reason", "note on the blood gas added")
+    page.click("#save-button")
+    page.wait_for_url(f"**/participants/{participant}/records/")
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
+    out = live_app.shine("shell", "-c", (
+        "import json; from shine.trial.records.models import DailyRecord; from shine.trial.audit.models import AuditEvent; "
+        f"r = DailyRecord.objects.get(participant__number='{participant}', study_day={day}); "
+        "e = AuditEvent.objects.filter(object_type='records.dailyrecord', object_id=str(r.pk), action='update').last(); "
+        "print(json.dumps([r.comments.get('pao2_fio2'), json.loads(e.changes)['comments'][1].get('pao2_fio2'), e.reason]))"
+    )).stdout.splitlines()[-1]
+    assert out == '["blood gas from 04:10, machine down", "blood gas from 04:10, machine down", "note on the blood gas added"]'
+    context = chromium.new_context(base_url=live_app.url, viewport={"width": 390, "height": 844}, is_mobile=True,
+                                   has_touch=True, locale="da-DK")
+    monitor = context.new_page()
+    log_in(monitor, "monitor", live_app.password)
+    monitor.wait_for_url("**/")
+    monitor.goto(f"/participants/{participant}/records/")
+    assert "PaO2 and FiO2: blood gas from 04:10, machine down" in monitor.locator(f"#notes-day-{day}").inner_text()
+    context.close()

@@ -95,7 +95,8 @@ def test_infusion_log_start_stop_restart_rate_change_end(participant, api_for):
     body = r.json()
     assert body["ended"] and body["early_stop"] is None
     hours = 10 * 2.1 + 1 * 2.6 + 36 * 2.1
-    assert body["delivered"]["fraction_of_planned"] == pytest.approx(hours / (72 * 2.1), rel=1e-9)
+    # 0.65608… sent at its clinical precision, 0.1 % (shine.clinical.precision)
+    assert body["delivered"]["fraction_of_planned"] == round(hours / (72 * 2.1), 3) == 0.656
     assert InfusionSegment.objects.filter(participant=participant).count() == 3
 
 

@@ -81,14 +81,40 @@ class SofaForm(ReasonMixin):
 
     YES_NO = ("respiratory_support",)
 
+    # SOFA input -> the field its note follows on the page (its missing-data code, or the yes/no itself)
+    NOTE_AFTER = {"pao2_fio2": "code_pao2_fio2", "respiratory_support": "respiratory_support",
+                  "platelets": "code_platelets", "bilirubin": "code_bilirubin", "map_mmhg": "code_map_mmhg",
+                  "vasopressor": "vasopressor", "vasopressor_doses": "code_vasopressor_doses", "gcs": "code_gcs",
+                  "creatinine": "code_creatinine", "urine_output": "code_urine_output",
+                  "mechanical_ventilation": "mechanical_ventilation", "rrt": "rrt"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from .edit_checks import COMMENT_LIMIT, INPUT_LABELS
+
+        # a note beside each SOFA input ("blood gas from 04:10, machine down"), stored in the record's comments
+        order = []
+        for name in self.fields:
+            order.append(name)
+            order += [f"note_{i}" for i, after in self.NOTE_AFTER.items() if after == name]
+        for i, after in self.NOTE_AFTER.items():
+            if after in self.fields:
+                self.fields[f"note_{i}"] = forms.CharField(
+                    label=f"Note on {INPUT_LABELS[i]}", required=False, max_length=COMMENT_LIMIT, strip=True,
+                    widget=forms.TextInput(attrs={"autocomplete": "off", "class": "note-input"}))
+        self.order_fields([n for n in order if n in self.fields])
+
     def values(self) -> dict:
-        """The typed values for the service: text numbers, yes/no as True/False/None, codes gathered (a yes/no
-        answered "unknown" is None with the code unknown)."""
-        out, codes = {}, {}
+        """The typed values for the service: text numbers, yes/no as True/False/None, codes and notes gathered (a
+        yes/no answered "unknown" is None with the code unknown)."""
+        out, codes, comments = {}, {}, {}
         for k, v in self.cleaned_data.items():
             if k in ("reason", "action", "study_day"):
                 continue
-            if k.startswith("code_"):
+            if k.startswith("note_"):
+                if v:
+                    comments[k[5:]] = v
+            elif k.startswith("code_"):
                 if v:
                     codes[k[5:]] = v
             elif k in self.YES_NO:
@@ -97,7 +123,7 @@ class SofaForm(ReasonMixin):
                     codes[k] = "unknown"
             else:
                 out[k] = v
-        out["codes"] = codes
+        out["codes"], out["comments"] = codes, comments
         return out
 
 

@@ -72,6 +72,17 @@ class SofaInputs(AuditedModel):
     class Meta:
         abstract = True
 
+    @property
+    def comments_in_words(self) -> list[tuple[str, str]]:
+        """The notes beside the inputs, each with its input's name in words (for the pages monitors read)."""
+        from .edit_checks import INPUT_LABELS
+
+        def named(k: str) -> str:
+            label = INPUT_LABELS.get(k, k)
+            return label[:1].upper() + label[1:]
+
+        return [(named(k), t) for k, t in sorted((self.comments or {}).items())]
+
 
 class Baseline(SofaInputs):
     """Day 0: demographics, weight, site of infection, comorbidities, ICU admission, baseline physiology."""

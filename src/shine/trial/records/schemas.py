@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 
+from typing import Annotated
+
 from ninja import Schema
-from pydantic import Field
+from pydantic import Field, PlainSerializer, field_serializer
+
+from shine.clinical.precision import DECIMALS, shown
 
 from shine.api.inputs import Input
 from shine.trial.audit.services import REASON_LIMIT
+
+
+def Shown(quantity: str):
+    """A derived number sent at its clinical precision (shine.clinical.precision); entered values are not."""
+    return Annotated[float | None, PlainSerializer(lambda v: shown(quantity, v), return_type=float | None)]
 
 
 CODES_DOC = ("missing-data codes: input → not_done, unknown or not_applicable, for an input without a value "
@@ -66,6 +75,10 @@ class SofaOut(Schema):
     missing_inputs: list[str]
     missing_input_labels: list[str]
 
+    @field_serializer("converted")
+    def _converted_at_clinical_precision(self, converted: dict) -> dict:
+        return {k: shown(k, v) if k in DECIMALS else v for k, v in converted.items()}
+
 
 class DailyOut(Schema):
     study_day: int
@@ -73,12 +86,12 @@ class DailyOut(Schema):
     pao2_unit: str
     fio2_entered: float | None
     fio2_unit: str
-    pao2_fio2: float | None
+    pao2_fio2: Shown("pao2_fio2")
     respiratory_support: bool | None
     platelets: float | None
     bilirubin_entered: float | None
     bilirubin_unit: str
-    bilirubin: float | None
+    bilirubin: Shown("bilirubin")
     map_mmhg: float | None
     dopamine: float | None
     dobutamine: float | None
@@ -87,7 +100,7 @@ class DailyOut(Schema):
     gcs: int | None
     creatinine_entered: float | None
     creatinine_unit: str
-    creatinine: float | None
+    creatinine: Shown("creatinine")
     urine_output: float | None
     vasopressor: bool | None
     mechanical_ventilation: bool | None
@@ -136,12 +149,12 @@ class BaselineOut(Schema):
     site_of_infection: str
     comorbidities: list[str]
     icu_admitted_at: dt.datetime
-    pao2_fio2: float | None
+    pao2_fio2: Shown("pao2_fio2")
     platelets: float | None
-    bilirubin: float | None
+    bilirubin: Shown("bilirubin")
     map_mmhg: float | None
     gcs: int | None
-    creatinine: float | None
+    creatinine: Shown("creatinine")
     urine_output: float | None
     codes: dict[str, str]
     comments: dict[str, str]
@@ -172,11 +185,11 @@ class SegmentOut(Schema):
 
 
 class DeliveredOut(Schema):
-    total_ng: float
-    hours_infused: float
-    planned_ng: float
-    fraction_of_planned: float
-    longest_interruption_hours: float
+    total_ng: Shown("total_ng")
+    hours_infused: Shown("hours_infused")
+    planned_ng: Shown("planned_ng")
+    fraction_of_planned: Shown("fraction_of_planned")
+    longest_interruption_hours: Shown("longest_interruption_hours")
     summary: str
 
 
@@ -185,7 +198,7 @@ class InfusionOut(Schema):
     running: bool
     ended: bool
     early_stop: str | None
-    computed_rate_ml_per_h: float | None
+    computed_rate_ml_per_h: Shown("computed_rate_ml_per_h")
     delivered: DeliveredOut | None
 
 
@@ -314,7 +327,7 @@ class WorkItemOut(ScheduleItemOut):
 
 
 class OutcomesOut(Schema):
-    mean_daily_sofa: float | None
+    mean_daily_sofa: Shown("mean_daily_sofa")
     icu_days: int
     observed_days: int
     carried_days: int

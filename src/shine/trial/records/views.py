@@ -34,7 +34,9 @@ def _attempt(form, action) -> tuple[object | None, int]:
         return None, 400
     except Refused as exc:
         name = exc.field or ""
-        return None, refuse(form, exc, field="code_" + name[6:] if name.startswith("codes.") else name)
+        field = ("code_" + name[6:] if name.startswith("codes.") else
+                 "note_" + name[9:] if name.startswith("comments.") else name)
+        return None, refuse(form, exc, field=field)
 
 
 def _local(t):
@@ -106,6 +108,7 @@ def _sofa_initial(record, comma: bool = False) -> dict:
                 creatinine=_shown(record.creatinine_entered, comma),
                 creatinine_unit=record.creatinine_unit or "umol/L",
                 respiratory_support=_tri(record.respiratory_support, codes.get("respiratory_support")))
+    init.update({f"note_{k}": t for k, t in (record.comments or {}).items()})
     init.update({f"code_{k}": c for k, c in codes.items() if c != "unknown" or k not in (
         "respiratory_support", "vasopressor", "mechanical_ventilation", "rrt")})
     return init

@@ -1,0 +1,81 @@
+"""Every records and enrolment page with a table or a form, at 390 × 844 in a Danish phone browser: nothing
+pushes the page wider than the screen, no table cell lies beyond its right edge (tables stack on a phone), and every control is a tap target of at least 24 × 24 px (WCAG 2.5.8).
+Screenshots land in the test's temporary folder (SHINE_SCREENSHOTS=DIR keeps them elsewhere)."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from .conftest import log_in
+
+pytestmark = pytest.mark.browser
+
+# controls a finger must hit; links inside running text are exempt in WCAG 2.5.8 and are not listed
+TARGETS = ("main button, main input:not([type=hidden]), main select, main summary, main a.button, "
+           "main fieldset.tri label.radio, header.top nav a, header.top button, main table a")
+
+MEASURE = """(selector) => {
+  const small = [];
+  for (const el of document.querySelectorAll(selector)) {
+    const r = el.getBoundingClientRect();
+    if (!r.width || !r.height || getComputedStyle(el).visibility === "hidden") continue;
+    if (el.type === "radio" || el.type === "checkbox") {  // the label around it is the target
+      const box = el.closest("label"); if (box) { const b = box.getBoundingClientRect(); if (b.height >= 24 && b.width >= 24) continue; }
+    }
+    if (r.width < 24 || r.height < 24) small.push(`${el.tagName.toLowerCase()}#${el.id || ""}.${el.className || ""} "${(el.textContent || el.name || "").trim().slice(0, 30)}" ${Math.round(r.width)}x${Math.round(r.height)}`);
+  }
+  const off = [];  // table cells beyond the screen's right edge (off the page or off a scrolled box)
+  for (const cell of document.querySelectorAll("main td, main tbody th")) {
+    const r = cell.getBoundingClientRect();
+    if (r.width && r.right > window.innerWidth + 1) off.push(`${cell.closest("table").id || "table"}: "${cell.textContent.trim().slice(0, 20)}" ends at ${Math.round(r.right)}`);
+  }
+  return {width: document.scrollingElement.scrollWidth, small: small, off: off.slice(0, 5)};
+}"""
+
+
+@pytest.fixture
+def danish_nurse_phone(chromium, live_app):
+    context = chromium.new_context(base_url=live_app.url, viewport={"width": 390, "height": 844}, is_mobile=True,
+                                   has_touch=True, locale="da-DK")
+    page = context.new_page()
+    log_in(page, "nurse", live_app.password)
+    page.wait_for_url("**/")
+    yield page
+    context.close()
+
+
+def _pages(page) -> list[str]:
+    page.goto("/worklist/")
+    number = re.search(r"/participants/([A-Z]+-\d+)/", page.locator("#worklist a[href*='/participants/']").first
+                       .get_attribute("href")).group(1)
+    page.goto(f"/participants/{number}/records/")
+    daily = page.locator("#daily-records a[href*='/daily/']").first.get_attribute("href")
+    page.goto("/screening/")
+    screening = page.locator("#screening-log a[href*='/screening/']").first.get_attribute("href")
+    return ["/worklist/", "/participants/", "/participants/worklist/", "/screening/", "/screening/new/",
+            screening, f"/participants/{number}/", f"/participants/{number}/records/",
+            f"/participants/{number}/baseline/", daily, f"/participants/{number}/daily/new/",
+            f"/participants/{number}/infusion/", f"/participants/{number}/samples/new/",
+            f"/participants/{number}/icu/", f"/participants/{number}/death/",
+            f"/participants/{number}/follow-up/28/", f"/participants/{number}/consent/"]
+
+
+def test_records_and_enrolment_pages_fit_a_phone_with_tap_targets_of_24_px(danish_nurse_phone, tmp_path):
+    page = danish_nurse_phone
+    shots = Path(os.environ.get("SHINE_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    problems = []
+    for path in _pages(page):
+        response = page.goto(path)
+        assert response.status in (200, 409), (path, response.status)  # 409: a form closed for this participant
+        found = page.evaluate(MEASURE, TARGETS)
+        name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
+        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+        if found["width"] > 390:
+            problems.append(f"{path}: page {found['width']} px wide")
+        problems += [f"{path}: {s}" for s in found["small"]]
+        problems += [f"{path}: column off the screen: {s}" for s in found["off"]]
+    (shots / "problems.txt").write_text("\n".join(problems))
+    assert not problems, "\n".join(problems)
