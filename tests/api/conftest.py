@@ -19,7 +19,7 @@ from tests.trial.conftest import (  # noqa: F401
 
 
 @pytest.fixture
-def populated(users):
+def populated(users):  # noqa: F811  (the fixture imported above, as pytest passes it)
     """An active randomisation list and packs at every site; at HGH and RH: screenings (eligible, not eligible,
     not assessable), an enrolled participant awaiting randomisation and randomised participants with baseline,
     daily records, a blood sample, a follow-up visit and a deviation. Returns the real keys the fuzzer mixes

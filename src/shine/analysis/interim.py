@@ -25,6 +25,7 @@ import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -106,8 +107,8 @@ def forecast_interim(randomised: pd.DataFrame, *, now: pd.Timestamp, target: int
     pending_days = np.sort(np.maximum(((pending_at - now) / DAY).to_numpy(dtype=float), 0.0))
     method = (f"Poisson recruitment per site, rate ~ Gamma(n + 1/2, days) (Jeffreys), {simulations} simulations, "
               f"day-90 lag {lag_days:g} days, seed {seed}")
-    base = dict(target=target, complete=complete, pending=len(pending_days), simulations=simulations, seed=seed,
-                method=method)
+    base: dict[str, Any] = dict(target=target, complete=complete, pending=len(pending_days), simulations=simulations,
+                                seed=seed, method=method)
     if complete >= target:
         return Forecast(reached=True, median=None, low=None, high=None, rates={}, **base)
     first = start if start is not None else (randomised["randomised_at"].min() if len(randomised) else None)
@@ -255,7 +256,7 @@ def _recruitment(p: pd.DataFrame, sites) -> pd.DataFrame:
     months = month_range(month.min(), month.max()) if len(month) else []
     rows = []
     for m in months:
-        row = {"month": m}
+        row: dict[str, Any] = {"month": m}
         for s in sites:
             row[s] = int(((month == m) & (p["site"] == s)).sum())
         row["all sites"] = int((month == m).sum())

@@ -543,8 +543,8 @@ def win_ratio(died1, time1, score1, died0, time0, score0, *, level: float = 0.95
     n1, n0 = win.shape
     if n1 < 2 or n0 < 2:
         raise NotEstimable(f"the win ratio needs at least 2 participants per group (got {n1} and {n0})")
-    w, l = win.astype(float), loss.astype(float)
-    pw, pl = w.mean(), l.mean()
+    w, lo = win.astype(float), loss.astype(float)
+    pw, pl = w.mean(), lo.mean()
     wins, losses = int(win.sum()), int(loss.sum())
     ties = n1 * n0 - wins - losses
     decided = {"death": int(by_death.sum()), "mean daily SOFA": int(((win | loss) & ~by_death).sum())}
@@ -555,7 +555,7 @@ def win_ratio(died1, time1, score1, died0, time0, score0, *, level: float = 0.95
     def cov(a, b):
         return (np.cov(a.mean(axis=1), b.mean(axis=1))[0, 1] / n1 + np.cov(a.mean(axis=0), b.mean(axis=0))[0, 1] / n0)
 
-    var_log = cov(w, w) / pw ** 2 + cov(l, l) / pl ** 2 - 2 * cov(w, l) / (pw * pl)
+    var_log = cov(w, w) / pw ** 2 + cov(lo, lo) / pl ** 2 - 2 * cov(w, lo) / (pw * pl)
     ratio = pw / pl
     se = math.sqrt(var_log) if var_log > 0 else math.nan
     if not math.isfinite(se):

@@ -17,9 +17,9 @@ import pandas as pd
 
 from shine import protocol as protocol_module
 from shine.analysis import analyses, derive, estimands, sensitivity
-from shine.protocol import ESTIMAND_ANALYSES
 from shine.analysis.dataset import Dataset
 from shine.analysis.methods import Estimate, NotEstimable
+from shine.protocol import ESTIMAND_ANALYSES
 
 RESULTS_FORMAT = "shine-analysis-results/1"
 SIGNIFICANT_DIGITS = 10  # floats in results.json: enough for any check, fixed so that files compare equal

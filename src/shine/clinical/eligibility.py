@@ -165,7 +165,7 @@ def assess(*, age=None, in_icu=None, infection=None, vasopressor=None, lactate_m
     ):
         x = _number(fact, value, *limits)
         compare, words = _COMPARE[comparison]
-        if need(fact, x) and not compare(x, threshold):
+        if need(fact, x) and x is not None and not compare(x, threshold):
             name = "sTM" if code == "stm" else "lactate"
             failed.append(Failure(code, f"{name} {x:g} {unit} is not {words} {threshold:g} {unit}"))
 

@@ -216,9 +216,10 @@ def sofa(*, pao2_fio2=None, respiratory_support=False, platelets=None, bilirubin
                            default=0)
         scores[component] = None if unknown_drug > score else score
     missing = tuple(c for c in COMPONENTS if scores[c] is None)
-    modified = None if any(scores[c] is None for c in MODIFIED_COMPONENTS) else \
-        sum(scores[c] for c in MODIFIED_COMPONENTS)
-    total = None if missing else modified + scores["cns"]
+    parts = [s for c in MODIFIED_COMPONENTS if (s := scores[c]) is not None]
+    modified = sum(parts) if len(parts) == len(MODIFIED_COMPONENTS) else None
+    cns = scores["cns"]
+    total = None if missing or modified is None or cns is None else modified + cns
     return SofaScore(**scores, total=total, modified=modified, missing=missing)
 
 

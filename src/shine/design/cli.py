@@ -279,7 +279,7 @@ def _bounds(a) -> dict:
         out["p_upper_per_look"] = list(cp.upper)
         out["p_upper"] = cp.p_upper
         out["expected_information"] = cp.expected_information
-        out["_summary"] += "\n" + cp.summary()
+        out["_summary"] = f"{out['_summary']}\n{cp.summary()}"
     return out
 
 

@@ -160,7 +160,7 @@ class CrossingProbabilities:
     @property
     def stop_before_final(self) -> tuple[float, ...]:
         """Probability of stopping at each interim look."""
-        return tuple(u + l for u, l in zip(self.upper[:-1], self.lower[:-1]))
+        return tuple(up + lo for up, lo in zip(self.upper[:-1], self.lower[:-1]))
 
     @property
     def expected_information(self) -> float:
@@ -251,6 +251,8 @@ def alpha_spending(kind: str, t, alpha: float, gamma: float | None = None):
     if kind == "asP":
         return alpha * np.log1p((math.e - 1) * t)
     if kind == "asHSD":
+        if gamma is None:
+            raise ValueError("the asHSD spending function needs gamma")
         if gamma == 0:
             return alpha * t
         return alpha * (-np.expm1(-gamma * t)) / (-math.expm1(-gamma))

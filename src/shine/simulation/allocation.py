@@ -28,7 +28,9 @@ def block_patterns(block_sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray
     width = max(block_sizes)
     counts = [math.comb(b, b // 2) for b in block_sizes]
     per_size = math.lcm(*counts)
-    rows, sizes, table = [], [], []
+    rows: list = []
+    sizes: list = []
+    table: list = []
     for b, count in zip(block_sizes, counts):
         for active in combinations(range(b), b // 2):
             row = np.zeros(width, dtype=np.int8)

@@ -268,8 +268,13 @@ def compiled_resources(n_max: int = 380, n_interim: int = 200, sites: int = 6, b
         report = subprocess.run([ptxas, "-v", f"--gpu-name=sm_{capability}a" if capability >= 90 else
                                  f"--gpu-name=sm_{capability}", ptx, "-o", os.path.join(tmp, "kernel.cubin")],
                                 capture_output=True, text=True, check=True).stderr
-    return {"registers": int(re.search(r"Used (\d+) registers", report).group(1)),
-            "spill_bytes": int(re.search(r"(\d+) bytes spill stores", report).group(1))}
+    def number(pattern: str) -> int:
+        found = re.search(pattern, report)
+        if found is None:
+            raise RuntimeError(f"ptxas printed no {pattern!r}:\n{report}")
+        return int(found.group(1))
+
+    return {"registers": number(r"Used (\d+) registers"), "spill_bytes": number(r"(\d+) bytes spill stores")}
 
 
 def assemble(sums, quad, *, effect: float, sd: float, site_sd: float, baseline_slope: float):

@@ -14,6 +14,7 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -186,11 +187,11 @@ def generate_dataset(n_patients: int = 279, seed: int = 1, *, effect: float | No
     arm = allocate_by_site(rng, site, len(weights), proto.randomisation.block_sizes).astype(bool)
     codes = np.array(proto.site_codes)
     per_site = np.zeros(len(weights), int)
-    pid = []
+    numbers = []
     for s in site:
         per_site[s] += 1
-        pid.append(f"{codes[s]}-{per_site[s]:04d}")
-    pid = np.array(pid)
+        numbers.append(f"{codes[s]}-{per_site[s]:04d}")
+    pid = np.array(numbers)
 
     # demography
     female = rng.random(n) < par.female
@@ -222,17 +223,18 @@ def generate_dataset(n_patients: int = 279, seed: int = 1, *, effect: float | No
     re_admitted = discharged + rng.uniform(1, 10, n)
     re_discharged = re_admitted + rng.uniform(1, 6, n)
 
-    stays, day_rows = [], []
+    stay_rows: list = []
+    day_rows: list = []
     for i in range(n):
         first_end = death_day[i] if icu_death[i] else discharged[i]
         spans = [(1, admitted[i], first_end, "died" if icu_death[i] else "discharged")]
         if readmit[i]:
             spans.append((2, re_admitted[i], re_discharged[i], "discharged"))
         for stay, a, e, how in spans:
-            stays.append((i, stay, a, None if how == "died" else e, how))
+            stay_rows.append((i, stay, a, None if how == "died" else e, how))
             last = min(math.ceil(min(e, death_day[i], horizon)), horizon)
             day_rows.extend((i, d) for d in range(max(1, math.floor(a) + 1), last + 1))
-    stays = pd.DataFrame(stays, columns=["i", "stay", "admitted", "discharged", "discharge"])
+    stays = pd.DataFrame(stay_rows, columns=["i", "stay", "admitted", "discharged", "discharge"])
     days = np.array(sorted(set(day_rows)), dtype=np.int64).reshape(-1, 2)
     di, dd = days[:, 0], days[:, 1]
 
@@ -351,7 +353,11 @@ def _raw_daily(rng, score, par) -> pd.DataFrame:
 def _events(rng, par, proto, n, pid, arm, weight, randomised_s, death_day, discharged, icu_death, readmit,
             re_discharged, frailty, site_codes) -> dict:
     """Per-participant event tables (times in seconds from the start; converted by the caller)."""
-    infusion, aes, followup, deviations, consent = [], [], [], [], []
+    infusion: list = []
+    aes: list = []
+    followup: list = []
+    deviations: list = []
+    consent: list = []
     data_use = np.ones(n, bool)
     withdrawn_day = np.full(n, np.inf)
     conc = proto.intervention.concentration_ng_per_ml
@@ -423,7 +429,7 @@ def _events(rng, par, proto, n, pid, arm, weight, randomised_s, death_day, disch
             if withdrawn_day[i] < visit and not dead:
                 followup.append((pid[i], visit, at, "unknown", *([None] * 6)))
                 continue
-            eq = [None] * 6
+            eq: list[int | None] = [None] * 6
             if not dead and rng.random() < 0.85:
                 level = np.clip(np.rint(2.2 + 0.6 * frailty[i] + rng.normal(0, 0.8, 5)), 1, 5).astype(int)
                 eq = [*map(int, level), int(np.clip(round(70 - 8 * frailty[i] + rng.normal(0, 12)), 0, 100))]
@@ -495,7 +501,7 @@ def _screening(rng, par, proto, randomised_s, site, pid, base) -> pd.DataFrame:
     when = rng.uniform(0, randomised_s.max() + 1, n_other).astype(np.int64)
     where = rng.choice(len(codes), n_other, p=np.asarray(par.site_weights) / sum(par.site_weights))
     for k in range(n_other):
-        facts = dict(
+        facts: dict[str, Any] = dict(
             age=int(np.clip(rng.normal(68, 14), 15, 100)), in_icu=True, infection=bool(rng.random() < 0.97),
             vasopressor=bool(rng.random() < 0.95),
             lactate_mmol_l=round(float(rng.gamma(2.2, 1.5)), 1),

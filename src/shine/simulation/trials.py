@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 from scipy import special
@@ -106,7 +107,7 @@ def _check(name: str, value, ok: bool, limit: str):
 
 def _site_weights(sites) -> np.ndarray:
     if isinstance(sites, (int, np.integer)) and not isinstance(sites, bool):
-        _check("sites", sites, 1 <= sites <= 100, "an integer between 1 and 100 or a list of weights")
+        _check("sites", sites, bool(1 <= sites <= 100), "an integer between 1 and 100 or a list of weights")
         return np.full(int(sites), 1.0 / int(sites))
     try:
         w = np.asarray(sites, dtype=float).reshape(-1)
@@ -199,7 +200,7 @@ def _t_cutoff(df, z: float):
     df values are looked up once."""
     torch_df = not isinstance(df, np.ndarray)
     values, index = (df.unique(return_inverse=True) if torch_df else np.unique(df, return_inverse=True))
-    v = values.double().cpu().numpy() if torch_df else values
+    v = cast(Any, values).double().cpu().numpy() if torch_df else values
     if math.isfinite(z):
         cut = np.where(np.isinf(v), z, special.stdtrit(np.where(np.isinf(v), 1, v), special.ndtr(z)))
     else:
@@ -323,7 +324,7 @@ def simulate_trials(n_trials: int = 100_000, effect: float = 0.0, sd: float | No
     resolved = _resolve_backend(backend)
     look = n_interim if n_interim is not None else n_max // 2  # without a look the interim is never used
     z_final = float(special.ndtri(1 - alpha / 2))
-    settings = dict(effect=float(effect), sd=float(sd))
+    settings: dict[str, Any] = dict(effect=float(effect), sd=float(sd))
     if model == "ancova":
         settings.update(site_weights=weights, site_sd=float(site_sd), baseline_slope=float(baseline_slope),
                         block_sizes=block_sizes)

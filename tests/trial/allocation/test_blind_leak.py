@@ -100,7 +100,7 @@ def _fill(route: str, values: dict[str, list[str]]) -> list[str]:
     urls = [route]
     for name in re.findall(r"<(?:\w+:)?(\w+)>|\{(\w+)\}", route):
         name = name[0] or name[1]
-        urls = [re.sub(r"<(?:\w+:)?%s>|\{%s\}" % (name, name), v, u, count=1)
+        urls = [re.sub(rf"<(?:\w+:)?{name}>|\{{{name}\}}", v, u, count=1)
                 for u in urls for v in values.get(name, ["1"])]
     return urls
 

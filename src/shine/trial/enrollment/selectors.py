@@ -153,11 +153,11 @@ def consort(user: User) -> Consort:
     by_site: dict[str, int] = defaultdict(int)
     for code in qs.filter(outcome=Screening.Outcome.RANDOMISED).values_list("site__code", flat=True):
         by_site[code] += 1
-    O = Screening.Outcome
+    Out = Screening.Outcome
     return Consort(
-        screened=sum(outcomes.values()), not_eligible=outcomes[O.NOT_ELIGIBLE],
-        not_eligible_by_criterion=dict(sorted(criteria.items())), not_assessable=outcomes[O.NOT_ASSESSABLE],
-        eligible=outcomes[O.ELIGIBLE] + outcomes[O.ELIGIBLE_NOT_RANDOMISED] + outcomes[O.RANDOMISED],
-        awaiting_decision=outcomes[O.ELIGIBLE], not_randomised=outcomes[O.ELIGIBLE_NOT_RANDOMISED],
-        not_randomised_by_reason=dict(sorted(reasons.items())), randomised=outcomes[O.RANDOMISED],
+        screened=sum(outcomes.values()), not_eligible=outcomes[Out.NOT_ELIGIBLE],
+        not_eligible_by_criterion=dict(sorted(criteria.items())), not_assessable=outcomes[Out.NOT_ASSESSABLE],
+        eligible=outcomes[Out.ELIGIBLE] + outcomes[Out.ELIGIBLE_NOT_RANDOMISED] + outcomes[Out.RANDOMISED],
+        awaiting_decision=outcomes[Out.ELIGIBLE], not_randomised=outcomes[Out.ELIGIBLE_NOT_RANDOMISED],
+        not_randomised_by_reason=dict(sorted(reasons.items())), randomised=outcomes[Out.RANDOMISED],
         randomised_by_site=dict(sorted(by_site.items())))
