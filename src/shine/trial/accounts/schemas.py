@@ -3,6 +3,9 @@ from pydantic import Field
 
 from shine.api.inputs import Input
 
+from .second_factor import CODE_MAX_LENGTH
+from .services import PASSWORD_MAX_LENGTH
+
 
 class SiteOut(Schema):
     code: str
@@ -21,9 +24,11 @@ class MeOut(Schema):
 
 
 class PasswordChangeIn(Input):
-    current_password: str = Field(..., description="the password now, re-entered")
-    new_password: str = Field(..., description="at least 12 characters, up to 256; not a common password")
-    code: str = Field("", description="a second-factor code, when the user has an authenticator")
+    current_password: str = Field(..., max_length=PASSWORD_MAX_LENGTH, description="the password now, re-entered")
+    new_password: str = Field(..., description=f"at least 12 characters, up to {PASSWORD_MAX_LENGTH}; "
+                                               "not a common password")
+    code: str = Field("", max_length=CODE_MAX_LENGTH,
+                      description="a second-factor code, when the user has an authenticator")
 
 
 class PasswordChangedOut(Schema):

@@ -28,6 +28,7 @@ from .models import User
 OBJECT_TYPE = "accounts.second_factor"  # audit object type of code checks and enrolments, keyed by username
 RECOVERY_CODES = 8
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off paper
+CODE_MAX_LENGTH = 32  # a recovery code typed with spaces or dashes fits; anything longer is no code
 CODE_HELP = "the 6-digit code from your authenticator app, or one of your recovery codes"
 
 

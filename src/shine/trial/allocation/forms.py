@@ -3,6 +3,7 @@
 from django import forms
 
 from shine import protocol as protocol_mod
+from shine.trial.accounts.second_factor import CODE_MAX_LENGTH
 
 
 class GenerateListForm(forms.Form):
@@ -36,5 +37,5 @@ class UnblindForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000,
                              label="Clinical reason for emergency unblinding")
     password = forms.CharField(widget=forms.PasswordInput, max_length=200, label="Your password (again)")
-    code = forms.CharField(required=False, max_length=32,
+    code = forms.CharField(required=False, max_length=CODE_MAX_LENGTH,
                            label="Code from your authenticator app (if you have one), or a recovery code")

@@ -8,6 +8,7 @@ from ninja import Schema
 from pydantic import Field
 
 from shine.api.inputs import Input
+from shine.trial.accounts.second_factor import CODE_MAX_LENGTH
 
 
 class RandomiseIn(Input):
@@ -35,7 +36,8 @@ class RandomisedOut(Schema):
 class UnblindIn(Input):
     reason: str
     password: str
-    code: str = Field("", description="a second-factor code, when the user has an authenticator")
+    code: str = Field("", max_length=CODE_MAX_LENGTH,
+                      description="a second-factor code, when the user has an authenticator")
 
 
 class UnblindOut(Schema):

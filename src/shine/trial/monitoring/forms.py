@@ -2,6 +2,8 @@
 
 from django import forms
 
+from shine.trial.accounts.second_factor import CODE_MAX_LENGTH
+
 from . import casebook
 from .models import Query, Signature
 
@@ -38,7 +40,7 @@ class VerifyForm(forms.Form):
 class SignForm(forms.Form):
     meaning = forms.ChoiceField(choices=Signature.Meaning.choices)
     password = forms.CharField(widget=forms.PasswordInput, max_length=200, label="Re-enter your password")
-    code = forms.CharField(required=False, max_length=32,
+    code = forms.CharField(required=False, max_length=CODE_MAX_LENGTH,
                            label="Code from your authenticator app (if you have one), or a recovery code")
 
 

@@ -9,6 +9,7 @@ from ninja import Schema
 from pydantic import Field
 
 from shine.api.inputs import Input
+from shine.trial.accounts.second_factor import CODE_MAX_LENGTH
 
 
 class QueryIn(Input):
@@ -106,7 +107,8 @@ class SdvProgressOut(Schema):
 class SignIn(Input):
     meaning: str = Field(..., description="authorship, review or approval")
     password: str = Field(..., description="the signer's own password, re-entered")
-    code: str = Field("", description="a second-factor code, when the signer has an authenticator")
+    code: str = Field("", max_length=CODE_MAX_LENGTH,
+                      description="a second-factor code, when the signer has an authenticator")
 
 
 class SignatureOut(Schema):
