@@ -206,8 +206,8 @@ def main() -> int:
         print(f"crf_save: {args.clients} concurrent clients, gunicorn {args.workers} workers × {args.threads} threads, "
               f"PostgreSQL (fsync on), {os.cpu_count()} CPUs; {len(daily_lat)} daily-record saves, "
               f"{len(bare_lat)} bare inserts in {args.rounds} alternating rounds (medians over the rounds)")
-        print(f"  bare insert  : {bare_tp:7.1f} req/s   p50 {pct(bare_lat, 50):6.1f} ms   p95 {pct(bare_lat, 95):6.1f} ms")
-        print(f"  daily record : {daily_tp:7.1f} req/s   p50 {pct(daily_lat, 50):6.1f} ms   p95 {pct(daily_lat, 95):6.1f} ms")
+        for label, tp, lat in (("bare insert  ", bare_tp, bare_lat), ("daily record ", daily_tp, daily_lat)):
+            print(f"  {label}: {tp:7.1f} req/s   p50 {pct(lat, 50):6.1f} ms   p95 {pct(lat, 95):6.1f} ms")
         print(f"  ratio daily/bare throughput: {ratio:.2f} (goal ≥ 0.4; per round: "
               f"{', '.join(f'{d / b:.2f}' for b, d in rounds)}); errors: {errors}")
         return 0 if errors == 0 else 1

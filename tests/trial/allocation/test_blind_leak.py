@@ -224,7 +224,8 @@ def test_the_check_would_catch_a_leak(running_trial, client_for, api_for):
     assert any(a in page for a in FORBIDDEN)
     rows = api_for("dsmb_statistician").get("/api/v1/allocation/allocations").json()
     assert {r["arm"] for r in rows} <= set(P.arms) and len(rows) == Allocation.objects.count()
-    audit = api_for("auditor").get("/api/v1/audit?object_type=allocation.slot&action=create&page_size=5").json()["events"]
+    audit = (api_for("auditor").get("/api/v1/audit?object_type=allocation.slot&action=create&page_size=5")
+             .json()["events"])
     assert audit and all(ev["changes"]["arm"][1].startswith("hmac-sha256:") for ev in audit)
 
 

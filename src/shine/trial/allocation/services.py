@@ -404,7 +404,8 @@ def _notify_sponsor(unblinding: Unblinding, actor: Actor) -> None:
     p = unblinding.participant
     when = timezone.localtime(unblinding.at)
     body = (f"Emergency unblinding in the {protocol_mod.load().name} trial.\n\n"
-            f"Participant: {p.number} (site {p.site.code})\nInvestigator: {unblinding.user.full_name or unblinding.user.username} "
+            f"Participant: {p.number} (site {p.site.code})\n"
+            f"Investigator: {unblinding.user.full_name or unblinding.user.username} "
             f"({unblinding.user.username})\nTime: {when:%Y-%m-%d %H:%M %Z}\nReason: {unblinding.clinical_reason}\n\n"
             "The allocation was shown to the investigator only; it is not part of this message.\n")
     recipients = list(settings.SPONSOR_EMAILS)

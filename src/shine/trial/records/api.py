@@ -83,7 +83,8 @@ def sample_out(s) -> dict:
 
 
 def followup_out(v) -> dict:
-    return {k: getattr(v, k) for k in FollowUpOut.model_fields if k != "warnings"} | {"warnings": selectors.warnings_of(v)}
+    fields = {k: getattr(v, k) for k in FollowUpOut.model_fields if k != "warnings"}
+    return fields | {"warnings": selectors.warnings_of(v)}
 
 
 def item_out(i) -> dict:

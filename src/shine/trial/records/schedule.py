@@ -5,8 +5,8 @@ Everything is counted from the randomisation time R (PROTOCOL.md, docs/data-mode
 ``daily_record_last_day``, ``followup_days`` and ``followup_window_days``).
 
 Statuses: ``done``; ``incomplete`` (a daily record saved with inputs that have neither a value nor a
-missing-data code; ``why`` names them); ``upcoming`` (not yet open); ``due`` (open, not yet late); ``overdue`` (late, can
-still be entered); ``missed`` (its window has closed); ``not_required`` (death, ICU discharge or a
+missing-data code; ``why`` names them); ``upcoming`` (not yet open); ``due`` (open, not yet late); ``overdue``
+(late, can still be entered); ``missed`` (its window has closed); ``not_required`` (death, ICU discharge or a
 consent stop made it unnecessary; ``why`` says which).
 """
 

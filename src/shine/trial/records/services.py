@@ -63,7 +63,8 @@ def _locked(user: User, participant: Participant, *, day: int | None = None) -> 
     row per ICU stay (in order) carrying the daily record's cross-form facts (see :func:`_picture`).
 
     One statement checks that the user works at the participant's site (404 otherwise, as for a participant
-    that does not exist: the answers of ``accounts.selectors.require_site_staff``) and locks the participant's row, and only it: the membership is a subquery and the
+    that does not exist: the answers of ``accounts.selectors.require_site_staff``) and locks the participant's
+    row, and only it: the membership is a subquery and the
     stays an outer join, neither of which is locked (locking the site's row would queue the whole site).
     Plain SQL because it runs on every write and the ORM's query building cost more than the statement.
     """
@@ -328,7 +329,8 @@ def record_blood_sample(*, user: User, participant: Participant, study_day, draw
         values, warnings = checks.sample_values(study_day, drawn_at, frozen_at, comments, **_when(participant))
         _consent(participant, values["drawn_at"])
         day = values["study_day"]
-        sample_id = entered_text("sample_id", sample_id, limit=checks.SAMPLE_ID_LIMIT) or default_sample_id(participant, day)
+        sample_id = (entered_text("sample_id", sample_id, limit=checks.SAMPLE_ID_LIMIT)
+                     or default_sample_id(participant, day))
         if BloodSample.objects.filter(participant=participant, study_day=day).exists():
             raise Refused(f"study day {day} already has a sample: change it (with a reason) instead",
                           field="study_day", status=409)
@@ -400,7 +402,8 @@ def record_icu_readmission(*, user: User, participant: Participant, admitted_at,
         if not stays or stays[-1].discharge != "discharged":
             raise Refused("a readmission needs a previous ICU discharge", status=409)
         if at < stays[-1].discharged_at:
-            raise Refused(f"readmitted at must not be before the last discharge ({local_time(stays[-1].discharged_at)})",
+            last = local_time(stays[-1].discharged_at)
+            raise Refused(f"readmitted at must not be before the last discharge ({last})",
                           field="admitted_at")
         death = _death(participant)
         if death and at >= death.died_at:
