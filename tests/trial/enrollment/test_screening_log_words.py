@@ -60,5 +60,17 @@ def test_the_log_csv_says_reasons_in_words_and_is_audited(users, client_for):
     assert len(client_for("nurse_rh").get("/screening/?format=csv").content.decode("utf-8-sig").strip().splitlines()) == 1
 
 
+def test_the_csv_tells_a_blinded_reader_nothing_of_the_arm(users, client_for):
+    from .factories import randomised, trial_setup
+
+    trial_setup(users["pharmacist"])
+    randomised(users["nurse_hgh"])
+    for persona in ("monitor", "data_manager", "trial_manager", "nurse_hgh"):
+        text = client_for(persona).get("/screening/?format=csv").content.decode("utf-8-sig").lower()
+        assert "randomised" in text  # the randomised row is there
+        for word in ("iloprost", "placebo", "arm", "pack", "pk-"):
+            assert word not in text.replace("randomised", ""), (persona, word)
+
+
 def test_the_csv_is_closed_to_roles_without_the_log(users, client_for):
     assert client_for("pharmacist").get("/screening/?format=csv").status_code == 403
