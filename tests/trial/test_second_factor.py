@@ -145,9 +145,8 @@ def test_wrong_codes_lock_the_account_and_mail_its_owner_and_the_admin(users, se
                                                                        django_capture_on_commit_callbacks):
     settings.LOGIN_MAX_FAILURES = 3
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    from shine.trial.audit.services import Actor
-
     from shine.trial.audit import services as audit
+    from shine.trial.audit.services import Actor
 
     audit.update(users["admin"], actor=Actor.system("tests"), reason="mail", email="admin@hospital.example")
     audit.update(users["data_manager"], actor=Actor.system("tests"), reason="mail", email="dm@hospital.example")

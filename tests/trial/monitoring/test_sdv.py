@@ -5,14 +5,13 @@ import hashlib
 import hmac
 
 import pytest
-from django.utils import timezone
 
 from shine.trial.errors import Refused
 from shine.trial.monitoring import selectors, services
 from shine.trial.monitoring.models import Verification
 from shine.trial.records import services as records
-from tests.trial.records.factories import randomised_ago
 from tests.support import TEST_SITES
+from tests.trial.records.factories import randomised_ago
 
 pytestmark = pytest.mark.django_db
 SEED = "ab" * 32

@@ -1,10 +1,10 @@
 import pytest
 
-from shine.trial.records import services
 from shine.demo.randomisation import setup_randomisation
+from shine.trial.records import services
+from tests.support import TEST_SITES
 
 from .factories import baseline_values, randomised_ago
-from tests.support import TEST_SITES
 
 
 @pytest.fixture

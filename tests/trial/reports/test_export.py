@@ -11,14 +11,14 @@ from django.core.management import CommandError, call_command
 
 from shine.analysis.dataset import load
 from shine.analysis.schema import TABLES, write_dataset
-from shine.trial.audit.models import AuditEvent
 from shine.demo.randomisation import setup_randomisation
+from shine.trial.audit.models import AuditEvent
 from shine.trial.monitoring import deviations
 from shine.trial.records import services
 from shine.trial.reports.analysis_dataset import write_export
 from shine.trial.reports.exports import export_dataset
-from tests.trial.records.factories import SOFA_DAY, baseline_values, randomised_ago
 from tests.support import TEST_SITES
+from tests.trial.records.factories import SOFA_DAY, baseline_values, randomised_ago
 
 H = dt.timedelta(hours=1)
 

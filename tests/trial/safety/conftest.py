@@ -7,8 +7,8 @@ from shine import protocol
 from shine.demo.randomisation import setup_randomisation
 from shine.trial.allocation.models import Allocation
 from shine.trial.safety import services
-from tests.trial.records.factories import randomised_ago
 from tests.support import TEST_SITES
+from tests.trial.records.factories import randomised_ago
 
 
 @pytest.fixture

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-
 from typing import Annotated
 
 from ninja import Schema
 from pydantic import Field, PlainSerializer, field_serializer
 
-from shine.clinical.precision import DECIMALS, shown
-
 from shine.api.inputs import Input
+from shine.clinical.precision import DECIMALS, shown
 from shine.trial.audit.services import REASON_LIMIT
 
 

@@ -19,8 +19,8 @@ from shine.trial.errors import Refused, refuse, rid
 from shine.trial.monitoring.deviations import flagged
 
 from . import api as out
-from . import forms as f
 from . import drafts, selectors, services
+from . import forms as f
 from .labels import labels_pdf
 from .models import Baseline, Death, IcuStay
 
