@@ -12,6 +12,7 @@ from shine.trial.errors import Refused
 from shine.trial.monitoring import casebook, database_lock, services
 from shine.trial.monitoring.models import DatabaseLock, Query
 from shine.trial.records import services as records
+from shine.trial.reports.exports import export_dataset
 from tests.trial.conftest import PASSWORD
 from tests.trial.records.factories import SOFA_DAY, baseline_values, randomised_ago
 
@@ -59,7 +60,7 @@ def test_every_failing_item_is_named(trial, day1):
     assert not DatabaseLock.objects.exists()
 
 
-def test_lock_refuses_every_write_until_the_trial_manager_unlocks(trial, client_for, api_for):
+def test_lock_refuses_every_write_until_the_trial_manager_unlocks(trial, client_for, api_for, tmp_path):
     p = clean_trial(trial)
     q = services.raise_query(user=trial["monitor"], participant=p, text="Consent form version?")
     with pytest.raises(Refused, match="1 item of the checklist failing: No query open.*Q-00001 is open"):
@@ -88,6 +89,9 @@ def test_lock_refuses_every_write_until_the_trial_manager_unlocks(trial, client_
                                  continue_vital_status_follow_up=False)
     assert client_for("data_manager").get("/monitoring/database-lock/").status_code == 200
     assert api_for("data_manager").get("/api/v1/monitoring/database-lock").json()["locked"] is True
+    # the locked database is what the final analysis reads: exporting it (an audited read) is not refused
+    export_dataset(tmp_path / "final", user=trial["statistician"], blinded=True)
+    assert (tmp_path / "final" / "dataset.json").exists()
     # only the trial manager unlocks, with a reason
     with pytest.raises(PermissionDenied):
         database_lock.unlock_database(user=trial["data_manager"], reason="x")

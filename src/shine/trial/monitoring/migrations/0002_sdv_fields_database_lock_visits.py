@@ -11,19 +11,22 @@ from django.db import migrations, models
 GUARDED_APPS = ("enrollment", "records", "safety", "allocation", "monitoring")
 EXEMPT = ("monitoring.databaselock", "monitoring.monitoringvisit", "allocation.unblinding",
           "allocation.unblind_attempts")
+# reads the trail records change no trial data: the locked database is what the final analysis exports
+READ_ACTIONS = ("export", "download")
 MESSAGE = "SHINE database lock: trial data may not change while the database is locked"
 _apps = " OR ".join(f"NEW.object_type LIKE '{a}.%%'" for a in GUARDED_APPS)
 _exempt = ", ".join(f"'{t}'" for t in EXEMPT)
+_reads = ", ".join(f"'{a}'" for a in READ_ACTIONS)
 LOCKED = "EXISTS (SELECT 1 FROM monitoring_databaselock WHERE unlocked_at IS NULL)"
 
 SQLITE = [f"CREATE TRIGGER monitoring_database_lock_guard BEFORE INSERT ON audit_auditevent "
-          f"WHEN ({_apps}) AND NEW.object_type NOT IN ({_exempt}) AND {LOCKED} "
+          f"WHEN ({_apps}) AND NEW.object_type NOT IN ({_exempt}) AND NEW.action NOT IN ({_reads}) AND {LOCKED} "
           f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END;"]
 SQLITE_REVERSE = ["DROP TRIGGER IF EXISTS monitoring_database_lock_guard;"]
 POSTGRES = [
     f"""CREATE OR REPLACE FUNCTION monitoring_database_lock_guard() RETURNS trigger LANGUAGE plpgsql AS $$
        BEGIN
-         IF ({_apps}) AND NEW.object_type NOT IN ({_exempt}) AND {LOCKED} THEN
+         IF ({_apps}) AND NEW.object_type NOT IN ({_exempt}) AND NEW.action NOT IN ({_reads}) AND {LOCKED} THEN
            RAISE EXCEPTION '{MESSAGE}';
          END IF;
          RETURN NEW;
