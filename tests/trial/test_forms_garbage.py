@@ -30,13 +30,18 @@ OWNER = {"allocation": "pharmacist", "allocation_list_new": "pharmacist", "alloc
          "allocation_list": "pharmacist", "allocation_packs": "pharmacist", "participant_unblind": "investigator_hgh",
          "records_review": "monitor", "audit_trail": "monitor", "records_export": "statistician",
          "safety_assess": "pharmacovigilance", "safety_submission": "pharmacovigilance",
-         "safety_rsi": "pharmacovigilance"}
+         "safety_rsi": "pharmacovigilance", "monitoring_record_fields": "monitor", "monitoring_visit": "monitor",
+         "monitoring_visits": "monitor", "monitoring_sdv": "monitor", "monitoring_participant_sdv": "monitor",
+         "monitoring_central": "monitor", "monitoring_sdv_plan": "data_manager",
+         "monitoring_database_lock": "data_manager", "monitoring_casebook": "investigator_hgh",
+         "reports_progress": "trial_manager", "reports_interim": "dsmb_statistician",
+         "reports_recommendations": "dsmb_statistician", "safety_annual": "pharmacovigilance"}
 # POST-only endpoints (their form lives on another page): the fields they read
 POST_ONLY = {"screening_not_randomised": ["reason", "note"], "records_review": ["note"],
              "safety_assess": ["expected", "sponsor_related", "comment"], "safety_submission": ["kind", "at", "note"]}
 # recorded refusals and password checks, no data
 SECURITY_EVENTS = ("login_failed", "login_refused_locked", "unblind_refused", "unblind_refused_locked",
-                   "unblind_password_ok", "permission_refused")
+                   "unblind_password_ok", "permission_refused", "password_change_refused", "signature_refused")
 SKIP = {"logout", "allocation_list_manifest", "records_sample_labels", "records_export_download",  # no form
         "safety_case_json", "safety_case_pdf", "safety_case_xml",
         "unblindings"}
@@ -75,7 +80,12 @@ def world(users):
         "term": "bleeding", "onset_at": p.randomised_at + dt.timedelta(hours=1), "serious": True,
         "aware_at": p.randomised_at + dt.timedelta(hours=2), "hospitalisation": True, "severity": "severe",
         "outcome": "recovering", "action": "stopped", "prespecified": "", "related": True})
+    from shine.trial.monitoring import visits
+
+    visit = visits.record_visit(user=users["monitor"], site_code="HGH", visit_date=dt.date.today(),
+                                kind=visits.MonitoringVisit.Kind.values[0], findings="consent forms complete")
     return {"key": p.number, "code": "HGH", "day": 1, "form_name": "daily", "case": case.number,
+            "form": "daily", "object_id": daily.pk, "number": visit.number,
             "pk": {"allocation_list": RandomisationList.objects.get(active=True).pk, "records_review": daily.pk},
             "screening": s.pk}
 
