@@ -50,6 +50,14 @@ def test_no_template_has_inline_script_or_style(path):
         assert found is None, f"{path}: {what}: {found.group(0)[:80]}"
 
 
+def test_the_template_rules_catch_what_they_are_for():
+    assert INLINE_SCRIPT.search("<script>alert(1)</script>")
+    assert not INLINE_SCRIPT.search('<script src="/static/x.js" defer></script>')
+    assert HANDLER.search('<button onclick="x()">') and not HANDLER.search('<input name="only">')
+    assert STYLE.search('<td style="width:1px">') and STYLE.search("<style>td{}</style>")
+    assert JAVASCRIPT_URL.search('<a href="javascript:x()">')
+
+
 @pytest.mark.parametrize("persona", ["nurse_hgh", "investigator_hgh", "pharmacist", "monitor", "dsmb_statistician",
                                      "data_manager", "pharmacovigilance", "auditor", "admin"])
 def test_every_page_has_the_security_headers(users, client_for, persona):
