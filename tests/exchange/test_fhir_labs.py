@@ -88,6 +88,16 @@ def test_out_of_range_values_are_refused_by_units_py():
         parse(obs("p", "777-3", "many", "10*9/L"))
 
 
+def test_the_source_system_is_the_observations_or_the_bundles_meta_source():
+    o = obs("s", "777-3", 150.0, "10*9/L")
+    b = bundle(o) | {"meta": {"source": "urn:lab:bundle"}}
+    assert fl.parse_bundle(b, received_at=RECEIVED)[0].source_system == "urn:lab:bundle"
+    o["meta"]["source"] = "urn:lab:obs"
+    assert fl.parse_bundle(b, received_at=RECEIVED, source_system="x")[0].source_system == "urn:lab:obs"
+    with pytest.raises(fl.LabRefused, match="source system is not named"):
+        fl.parse_bundle(bundle(obs("s", "777-3", 150.0, "10*9/L")), received_at=RECEIVED)
+
+
 def test_not_a_bundle_and_not_json_are_refused():
     with pytest.raises(fl.LabRefused, match="Bundle"):
         fl.parse_bundle({"resourceType": "Observation"}, source_system="x", received_at=RECEIVED)

@@ -167,6 +167,9 @@ def _observation(res: dict, *, mapping: Mapping, source_system: str, received_at
     if not rid:
         raise LabRefused("an Observation without an id cannot be imported (the id makes a re-import harmless)")
     where = f"Observation {rid}"
+    source_system = str((res.get("meta") or {}).get("source") or source_system).strip()
+    if not source_system:
+        raise LabRefused(f"{where}: the source system is not named (meta.source of the Observation or Bundle)")
     version = str((res.get("meta") or {}).get("versionId") or "1")
     status = str(res.get("status") or "")
     if status not in ("final", "amended", "corrected", "preliminary", "entered-in-error"):
@@ -208,9 +211,10 @@ def _observation(res: dict, *, mapping: Mapping, source_system: str, received_at
     return LabValue(value=value, value_entered=float(raw), unit_entered=ucum, **common)
 
 
-def parse_bundle(bundle: dict | str | bytes, *, source_system: str, received_at: dt.datetime,
+def parse_bundle(bundle: dict | str | bytes, *, received_at: dt.datetime, source_system: str = "",
                  mapping: Mapping | None = None, tz: str = SITE_TIME_ZONE) -> list[LabValue]:
-    """Every Observation of a Bundle, mapped. Refuses the whole bundle (listing each problem) when any
+    """Every Observation of a Bundle, mapped. The source system is the Observation's ``meta.source``, else the
+    Bundle's, else ``source_system``. Refuses the whole bundle (listing each problem) when any
     observation cannot be read: a partial import would leave the nurse a day's worst value that is not."""
     if isinstance(bundle, str | bytes):
         try:
@@ -220,6 +224,7 @@ def parse_bundle(bundle: dict | str | bytes, *, source_system: str, received_at:
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise LabRefused("the file must be a FHIR R4 Bundle (resourceType \"Bundle\")")
     mapping = mapping or Mapping()
+    source_system = str((bundle.get("meta") or {}).get("source") or source_system)
     out, problems = [], []
     for i, entry in enumerate(bundle.get("entry") or [], 1):
         res = (entry or {}).get("resource") or {}

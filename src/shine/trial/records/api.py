@@ -353,3 +353,27 @@ if os.environ.get("SHINE_BENCH") == "1":  # bench/crf_save.py's baseline only: n
             cursor.execute("INSERT INTO bench_insert (username, payload) VALUES (%s, %s)",
                            [request.user.username, request.body[:200].decode(errors="replace")])
         return {"ok": True}
+
+
+# ---------------------------------------------------------------- laboratory values (FHIR R4)
+
+@router.post("/participants/{participant_id}/labs", response={201: dict})
+def labs_import(request, participant_id: str):
+    """Import a FHIR R4 Bundle (the request body) of laboratory and vital-sign Observations; the values become
+    proposals on the daily forms (docs/data-capture.md). All or nothing; a re-import of the same versions is
+    harmless."""
+    from . import lab_import
+
+    p = _writable(request, participant_id)
+    result = lab_import.import_bundle(user=request.user, participant=p, bundle=request.body,
+                                      request_id=rid(request))
+    return Status(201, result.as_json())
+
+
+@router.get("/participants/{participant_id}/labs/proposal/{day}", response=list[dict])
+def labs_proposal(request, participant_id: str, day: int):
+    """The worst value of each input on study ``day``, with its sources: what the daily form proposes."""
+    from . import lab_import
+
+    p = _writable(request, participant_id)
+    return lab_import.proposal_json(p, day)

@@ -256,3 +256,35 @@ class FormDraft(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "form", "participant", "study_day"],
                                                name="one_draft_per_user_form_participant_day")]
+
+
+class LabObservation(AuditedModel):
+    """One laboratory or vital-sign value received from the site's laboratory system (FHIR R4 Observation),
+    mapped by :mod:`shine.exchange.fhir_labs`. Not a daily record: the worst value of each study day is proposed
+    on the daily form, and only the nurse's save puts it there. One row per (source system, resource id,
+    version): a re-import of the same version writes nothing; an ``entered-in-error`` version retracts."""
+
+    participant = models.ForeignKey(PARTICIPANT, on_delete=models.PROTECT, related_name="lab_observations")
+    source_system = models.CharField(max_length=200)
+    resource_id = models.CharField(max_length=64)      # FHIR ids are at most 64 characters
+    version = models.CharField(max_length=64)
+    status = models.CharField(max_length=20)
+    input = models.CharField(max_length=20)            # fhir_labs.INPUTS
+    code_system = models.CharField(max_length=200)
+    code = models.CharField(max_length=40)
+    value = models.FloatField(null=True, blank=True)   # platform unit; NULL for a retraction
+    value_entered = models.FloatField(null=True, blank=True)
+    unit_entered = models.CharField(max_length=20, blank=True)
+    effective_at = models.DateTimeField()
+    study_day = models.IntegerField()                  # 0 or less: before randomisation
+    mapping_version = models.CharField(max_length=120)
+    received_at = models.DateTimeField()
+    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["participant", "effective_at"]
+        constraints = [models.UniqueConstraint(fields=["source_system", "resource_id", "version"],
+                                               name="records_one_lab_observation_version")]
+
+    def __str__(self) -> str:
+        return f"{self.input} {self.resource_id}/{self.version} of {self.participant_id}"
