@@ -73,16 +73,23 @@ class Outcomes:
 
 
 MISSING_DATA_SENSITIVITY_RULES = ("missing_component_scores_normal",)
+# How an ANCOVA adjusts for a missing baseline modified SOFA: "mean" puts the mean of the observed baselines of
+# the analysed population (both groups) in its place; "missing_indicator" does the same and adds an indicator of
+# the missing baseline as a covariate. Both keep the randomised comparison unbiased because the covariate is
+# measured before randomisation (White & Thompson, Stat Med 2005;24:993-1007).
+BASELINE_COVARIATE_RULES = ("mean", "missing_indicator")
 
 
 @dataclass(frozen=True)
 class MissingData:
     """The ``[missing_data]`` section: the missing-data codes, how many study days back a missing SOFA
-    component may take its last observed score, and the sensitivity rule."""
+    component may take its last observed score, the sensitivity rule, and how the analyses adjust for a
+    missing baseline modified SOFA."""
 
     codes: tuple[str, ...]
     component_carry_forward_days: int
     sensitivity_rule: str
+    baseline_covariate: str
 
 
 @dataclass(frozen=True)
@@ -384,6 +391,9 @@ def validate(p: Protocol) -> list[str]:
         out.append("missing_data.component_carry_forward_days must be 0 or more")
     if m.sensitivity_rule not in MISSING_DATA_SENSITIVITY_RULES:
         out.append(f"missing_data.sensitivity_rule must be one of {', '.join(MISSING_DATA_SENSITIVITY_RULES)}")
+    if m.baseline_covariate not in BASELINE_COVARIATE_RULES:
+        out.append(f"missing_data.baseline_covariate must be one of {', '.join(BASELINE_COVARIATE_RULES)}, "
+                   f"got {m.baseline_covariate!r}")
     return out
 
 

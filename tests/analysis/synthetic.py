@@ -57,7 +57,8 @@ def generate(n: int = 60, seed: int = 1, *, sofa_shift: float = 0.0, death_risk:
             lactate_mmol_l=float(np.round(rng.uniform(2.1, 12), 1)),
             stm_ng_ml=float(np.round(rng.uniform(10.5, 60), 1)),
             **{f"baseline_sofa_{k}": v for k, v in comps.items()},
-            baseline_sofa_modified=sum(v or 0 for k, v in comps.items() if k != "cns"),
+            baseline_sofa_modified=None if comps["liver"] is None else  # a missing component is never 0
+            sum(v for k, v in comps.items() if k != "cns"),
             data_use_consent=bool(rng.random() > 0.02)))
 
         # outcome course: time of death (days after randomisation) and ICU stays

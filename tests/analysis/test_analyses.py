@@ -36,7 +36,10 @@ def test_primary_analysis_detects_the_shift(trial):
     f = trial.frame[trial.frame.per_protocol]
     assert 0 < r.missing_fraction <= 0.05
     assert r.n_per_arm == {"iloprost": int((f.group == "iloprost").sum()), "placebo": int((f.group == "placebo").sum())}
-    # the same model fitted directly (itself cross-checked against R lm)
+    # the same model fitted directly (itself cross-checked against R lm), a missing baseline replaced by the
+    # population's mean of the observed baselines (protocol missing_data.baseline_covariate = "mean")
+    assert f.baseline_sofa_modified.isna().any()
+    f = f.assign(baseline_sofa_modified=f.baseline_sofa_modified.fillna(f.baseline_sofa_modified.mean()))
     f = f[f.mean_sofa.notna()]
     direct = methods.linear_regression(f.mean_sofa, f.treat, f.site,
                                        {"baseline_sofa_modified": f.baseline_sofa_modified})

@@ -54,6 +54,8 @@ CELL_CASES = [
     ("participants", 0, "arm", "active", "is not one of iloprost, placebo"),
     ("participants", 0, "site_of_infection", "", "required value is empty"),
     ("participants", 0, "baseline_sofa_modified", "3", "not the sum of the five non-CNS components"),
+    ("participants", 0, "baseline_sofa_modified", "", "empty although all five non-CNS components are given"),
+    ("participants", 0, "baseline_sofa_liver", "", "must be empty when a non-CNS baseline component is missing"),
     ("participants", 1, "randomisation_number", "5", "duplicate number 5"),
     ("participants", 1, "participant_id", "BBH-0001", "duplicate key BBH-0001"),
     ("daily", 0, "gcs", "2", "outside 3 to 15"),

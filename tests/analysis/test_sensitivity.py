@@ -116,6 +116,7 @@ def test_tipping_point_shift_is_exact(trial):
     # the analysis is OLS, linear in y: with the same draws, adding δ to the first group's imputed values moves
     # each estimate, hence the pooled one, by δ·c with c = [(XᵀX)⁻¹Xᵀe]_treatment (e: imputed in group 1)
     f = trial.frame[trial.frame.itt]
+    f = f.assign(baseline_sofa_modified=f.baseline_sofa_modified.fillna(f.baseline_sofa_modified.mean()))
     X, _ = methods.design_matrix(f.treat, f.site, {"baseline_sofa_modified": f.baseline_sofa_modified})
     e = (f.mean_sofa.isna() & (f.treat == 1)).to_numpy(dtype=float)
     c = np.linalg.solve(X.T @ X, X.T @ e)[1]

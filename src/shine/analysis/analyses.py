@@ -20,6 +20,8 @@ from shine.analysis.methods import Estimate, NotEstimable
 from shine.analysis.populations import SAFETY, check_population, population_flags
 from shine.analysis.schema import SOFA_COMPONENTS
 
+BASELINE = "baseline_sofa_modified"
+BASELINE_MISSING = "baseline_sofa_missing"  # the indicator covariate of the "missing_indicator" rule
 DEFAULT_SEED = 20240901  # bootstrap and multiple imputation; fixed so that re-runs agree
 IMPUTATIONS = 20
 BOOTSTRAP_RESAMPLES = 2000
@@ -51,7 +53,8 @@ def derive_all(data: Dataset | Derived) -> Derived:
                "lactate_mmol_l"]].rename(columns={"arm": "group"})
     frame["treat"] = (frame["group"] == groups[0]).astype(int)
     frame["female"] = (frame["sex"] == "F").astype(int)
-    frame["baseline_sofa_modified"] = frame["baseline_sofa_modified"].astype(float)
+    frame[BASELINE] = frame[BASELINE].astype(float)  # NaN: no baseline record or a component missing
+    frame["baseline_imputed"] = frame[BASELINE].isna()
     frame["age"] = frame["age"].astype(float)
     frame = frame.merge(population_flags(data), on="participant_id")
     sofa = derive.mean_daily_sofa(data)
@@ -63,12 +66,71 @@ def derive_all(data: Dataset | Derived) -> Derived:
     frame = frame.merge(derive.days_without_support(data), on="participant_id")
     frame = frame.merge(derive.adverse_events_in_window(data), on="participant_id")
     stays = data["icu_stays"]
-    frame["in_icu_at_cutoff"] = frame["participant_id"].isin(stays.loc[stays["discharge"] == "in_icu", "participant_id"])
+    in_icu = stays.loc[stays["discharge"] == "in_icu", "participant_id"]
+    frame["in_icu_at_cutoff"] = frame["participant_id"].isin(in_icu)
     return Derived(data=data, frame=frame, sofa=sofa, groups=groups)
 
 
 def _population(derived: Derived, population: str) -> pd.DataFrame:
-    return derived.frame[derived.frame[check_population(population)]]
+    """The population's rows, a missing baseline modified SOFA filled by :func:`fill_baseline`."""
+    return fill_baseline(derived.frame[derived.frame[check_population(population)]])
+
+
+def fill_baseline(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with a missing baseline modified SOFA (``baseline_imputed``) replaced by the mean of the
+    observed baselines of these participants over both groups (protocol ``missing_data.baseline_covariate``;
+    the "missing_indicator" rule adds its indicator in :func:`baseline_covariates`). Left missing when no
+    baseline is observed: an adjusted analysis is then not estimable."""
+    imputed = frame["baseline_imputed"].to_numpy(dtype=bool)
+    if not imputed.any() or imputed.all():
+        return frame
+    return frame.assign(**{BASELINE: np.where(imputed, frame.loc[~imputed, BASELINE].mean(), frame[BASELINE])})
+
+
+def baseline_covariates(frame: pd.DataFrame) -> dict:
+    """The baseline covariates of every ANCOVA: the (filled) baseline modified SOFA and, under the
+    "missing_indicator" rule when one of these participants has it imputed, the missing-baseline indicator."""
+    values = frame[BASELINE].to_numpy(dtype=float)
+    if np.isnan(values).any():
+        raise NotEstimable("no participant of the population has a baseline modified SOFA to adjust for")
+    out = {BASELINE: values}
+    imputed = frame["baseline_imputed"].to_numpy(dtype=float)
+    if protocol_module.load().missing_data.baseline_covariate == "missing_indicator" and imputed.any():
+        out[BASELINE_MISSING] = imputed
+    return out
+
+
+@dataclass(frozen=True)
+class BaselineImputation:
+    """How many participants of an analysed population had the baseline modified SOFA imputed, by which rule
+    (``missing_data.baseline_covariate``), and the mean of the observed baselines put in its place."""
+
+    rule: str
+    imputed: dict  # per group
+    observed_mean: float | None
+
+    @property
+    def total(self) -> int:
+        return int(sum(self.imputed.values()))
+
+    def describe(self) -> str:
+        if not self.total:
+            return "baseline modified SOFA observed for every participant"
+        how = ("replaced by the mean of the observed baselines over both groups"
+               if self.rule == "mean" else
+               "replaced by the mean of the observed baselines over both groups, with a missing-baseline indicator "
+               "as a further covariate")
+        return (f"baseline modified SOFA missing for {self.total} participant{'s' if self.total != 1 else ''}: "
+                f"{how} ({self.observed_mean:.2f}; rule {self.rule!r})")
+
+
+def baseline_imputation(frame: pd.DataFrame, groups) -> BaselineImputation:
+    """:class:`BaselineImputation` of a filled population frame (:func:`_population`)."""
+    imputed = frame["baseline_imputed"].astype(bool)
+    observed = frame.loc[~imputed, BASELINE]
+    return BaselineImputation(protocol_module.load().missing_data.baseline_covariate,
+                              {g: int((imputed & (frame["group"] == g)).sum()) for g in groups},
+                              float(observed.mean()) if len(observed) else None)
 
 
 def _per_group(frame: pd.DataFrame, groups, fn) -> dict:
@@ -106,6 +168,7 @@ class PrimaryResult:
     sensitivity: dict = field(default_factory=dict)
     seed: int = DEFAULT_SEED
     estimate: Estimate | None = None  # the primary estimate itself (SE, df; pooling details when imputed)
+    baseline: BaselineImputation | None = None  # participants whose baseline covariate was imputed
 
     def summary(self) -> str:
         g1, g0 = self.groups
@@ -114,6 +177,8 @@ class PrimaryResult:
                  f"difference {g1} − {g0} {self.difference:.2f} (95 % CI {self.ci_low:.2f} to {self.ci_high:.2f}), "
                  f"P = {self.p_value:.3g}; {self.method}",
                  f"outcome missing for {self.missing_fraction:.1%}"]
+        if self.baseline is not None:
+            lines.append(self.baseline.describe())
         lines += [f"sensitivity, {name}: {est.summary()}" for name, est in self.sensitivity.items()]
         return "\n".join(lines)
 
@@ -132,7 +197,7 @@ def primary_analysis(data: Dataset | Derived, population: str = "per_protocol", 
     y = f["mean_sofa"].to_numpy(dtype=float)
     missing = np.isnan(y)
     observed = f[~missing]
-    covariates = lambda frame: {"baseline_sofa_modified": frame["baseline_sofa_modified"].to_numpy()}  # noqa: E731
+    covariates = baseline_covariates
     cc = methods.linear_regression(observed["mean_sofa"], observed["treat"], observed["site"], covariates(observed))
     cc = _replace_method(cc, "complete-case " + cc.method)
     fraction = float(missing.mean()) if len(y) else 0.0
@@ -150,13 +215,18 @@ def primary_analysis(data: Dataset | Derived, population: str = "per_protocol", 
         if fraction > proto.outcomes.complete_case_max_missing_fraction:
             primary = multiple_imputation(f, seed=seed, imputations=imputations)
             sensitivity["complete-case"] = cc
+    baseline = baseline_imputation(f, groups)
+    if baseline.total:  # every estimate says that its covariate was imputed for some
+        note = "; " + baseline.describe()
+        cc, primary = _replace_method(cc, cc.method + note), _replace_method(primary, primary.method + note)
+        sensitivity = {k: _replace_method(v, v.method + note) for k, v in sensitivity.items()}
     return PrimaryResult(
         difference=primary.estimate, ci_low=primary.ci_low, ci_high=primary.ci_high, p_value=primary.p_value,
         n_per_arm=_per_group(f, groups, len), method=primary.method, population=population, groups=groups,
         means=_per_group(f, groups, lambda g: float(g["mean_sofa"].mean())),
         sds=_per_group(f, groups, lambda g: float(g["mean_sofa"].std(ddof=1))),
         n_observed_per_arm=_per_group(observed, groups, len), missing_fraction=fraction, complete_case=cc,
-        sensitivity=sensitivity, seed=seed, estimate=primary)
+        sensitivity=sensitivity, seed=seed, estimate=primary, baseline=baseline)
 
 
 def _replace_method(est: Estimate, method: str) -> Estimate:
@@ -182,12 +252,12 @@ def multiple_imputation_deltas(frame: pd.DataFrame, *, seed: int, imputations: i
                                deltas=(0.0,)) -> list[Estimate]:
     """:func:`multiple_imputation` for several deltas from one set of draws (the tipping-point analysis)."""
     rng = np.random.default_rng(seed)
-    aux = {name: frame[name].to_numpy(dtype=float) for name in ("baseline_sofa_modified", *AUXILIARY)}
+    baseline = baseline_covariates(frame)
+    aux = {**baseline, **{name: frame[name].to_numpy(dtype=float) for name in AUXILIARY}}
     X, _ = methods.design_matrix(frame["treat"], frame["site"], aux)
     y = frame["mean_sofa"].to_numpy(dtype=float)
     completed = np.column_stack([methods.impute_normal(y, X, rng=rng) for _ in range(imputations)])
-    analysis, _ = methods.design_matrix(frame["treat"], frame["site"],
-                                        {"baseline_sofa_modified": aux["baseline_sofa_modified"]})
+    analysis, _ = methods.design_matrix(frame["treat"], frame["site"], baseline)
     shift = (np.isnan(y) & (frame["treat"].to_numpy() == 1)).astype(float)[:, None]
     out = []
     for delta in deltas:
@@ -433,6 +503,8 @@ def table1(data: Dataset | Derived, population: str = "per_protocol") -> pd.Data
     rows.append(("baseline modified SOFA, median (IQR)",
                  {k: _median_iqr(v["baseline_sofa_modified"]) for k, v in cols.items()}))
     for comp in SOFA_COMPONENTS:
+    rows.append(("baseline modified SOFA missing, n (%)",
+                 {k: _count(v["baseline_sofa_modified"].isna()) for k, v in cols.items()}))
         rows.append((f"baseline SOFA {comp}, median (IQR)",
                      {k: _median_iqr(v[f"baseline_sofa_{comp}"]) for k, v in cols.items()}))
     for source in sorted(p["site_of_infection"].unique()):
@@ -491,6 +563,8 @@ def data_quality(data: Dataset | Derived, population: str = "per_protocol") -> p
         ("gaps at the start of a stay", int((gaps["carried"] == 0).sum()) if len(gaps) else 0),
         ("participants without the primary outcome", int(f["mean_sofa"].isna().sum())),
         ("participants still in the ICU at the data cut-off (primary outcome provisional)",
+        (f"participants without a baseline modified SOFA (covariate imputed, rule "
+         f"'{protocol_module.load().missing_data.baseline_covariate}')", int(f["baseline_imputed"].sum())),
          int(f["in_icu_at_cutoff"].sum())),
         ("participants with follow-up shorter than the horizon (alive)", int((~f["followup_complete"]).sum())),
     ]

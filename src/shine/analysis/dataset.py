@@ -397,11 +397,21 @@ def _check_relations(check: _Checker, proto, frames: dict[str, pd.DataFrame], cu
         check.rows("participants", p, dup, "randomisation_number", lambda i: f"duplicate number {num[i]}")
     comps = [f"baseline_sofa_{c}" for c in SOFA_COMPONENTS if c != "cns"]
     if all(c in p for c in comps) and "baseline_sofa_modified" in p:
-        total = p[comps].astype("Float64").fillna(0).sum(axis=1)
-        bad = (p["baseline_sofa_modified"].astype("Float64") != total).fillna(False).to_numpy(dtype=bool)
+        # a missing component is never scored 0: the sum exists only when all five do
+        parts = p[comps].astype("Float64")
+        complete = parts.notna().all(axis=1).to_numpy(dtype=bool)
+        total = parts.fillna(0).sum(axis=1)
+        modified = p["baseline_sofa_modified"].astype("Float64")
+        given = modified.notna().to_numpy(dtype=bool)
+        bad = complete & given & (modified != total).fillna(False).to_numpy(dtype=bool)
         check.rows("participants", p, bad, "baseline_sofa_modified",
                    lambda i: f"{p.at[i, 'baseline_sofa_modified']} is not the sum of the five non-CNS "
                              f"components ({int(total[i])})")
+        check.rows("participants", p, given & ~complete, "baseline_sofa_modified",
+                   "must be empty when a non-CNS baseline component is missing (a missing component is never "
+                   "scored 0)")
+        check.rows("participants", p, complete & ~given, "baseline_sofa_modified",
+                   lambda i: f"is empty although all five non-CNS components are given (sum {int(total[i])})")
     randomised = p.set_index("participant_id")["randomised_at"] if "randomised_at" in p else None
     if randomised is not None:
         randomised = randomised[~randomised.index.duplicated()]

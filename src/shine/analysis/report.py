@@ -216,6 +216,10 @@ def run(data: Dataset, population: str = "per_protocol", *, seed: int = analyses
             "missing_fraction": primary.missing_fraction, "estimate": estimate_dict(primary.estimate),
             "complete_case": estimate_dict(primary.complete_case),
             "sensitivity": {k: estimate_dict(v) for k, v in primary.sensitivity.items()},
+            "baseline_covariate": {"rule": primary.baseline.rule, "imputed": primary.baseline.total,
+                                   "imputed_per_arm": primary.baseline.imputed,
+                                   "observed_mean": primary.baseline.observed_mean,
+                                   "text": primary.baseline.describe()},
             "estimand": estimand["primary"]}, primary_notes)
 
     def mortality_out(m, notes):
@@ -290,6 +294,7 @@ def run(data: Dataset, population: str = "per_protocol", *, seed: int = analyses
             "per_protocol_min_dose_fraction": proto.outcomes.per_protocol_min_dose_fraction,
             "max_carried_forward_days": proto.outcomes.max_carried_forward_days,
             "complete_case_max_missing_fraction": proto.outcomes.complete_case_max_missing_fraction,
+            "baseline_covariate": proto.missing_data.baseline_covariate,
             "horizon_days": proto.outcomes.primary_horizon_days,
             "mortality_days": list(proto.outcomes.mortality_days),
             "sae_window_days": proto.schedule.sae_window_days,
@@ -442,7 +447,8 @@ def html_report(report: Report, pngs: dict[str, bytes]) -> str:
             f"{e(g0)}: mean {_fmt(pr['mean'][g0])} (SD {_fmt(pr['sd'][g0])}, n {pr['n_per_arm'][g0]}).<br>"
             f"Adjusted difference {e(g1)} − {e(g0)}: <b>{_fmt(pr['difference'])}</b> "
             f"(95 % CI {_fmt(pr['ci_low'])} to {_fmt(pr['ci_high'])}), P = {_p(pr['p_value'])}. "
-            f"Method: {e(pr['method'])}. Outcome missing for {pr['missing_fraction'] * 100:.1f} %.</p>",
+            f"Method: {e(pr['method'])}. Outcome missing for {pr['missing_fraction'] * 100:.1f} %. "
+            f"Baseline covariate: {e(pr['baseline_covariate']['text'])}.</p>",
             _estimand_html(pr["estimand"])]
     if pr.get("sensitivity"):
         rows = pd.DataFrame([{"analysis": k, "difference": v["estimate"], "95 % CI": f"{_fmt(v['ci_low'])} to "

@@ -75,7 +75,8 @@ PARTICIPANTS = Table("participants", ("participant_id",), (
     _c("lactate_mmol_l", "float", False, 0, 30),
     _c("stm_ng_ml", "float", False, 0, 200),
     *(_c(f"baseline_sofa_{comp}", "int", False, 0, 4) for comp in SOFA_COMPONENTS),
-    _c("baseline_sofa_modified", "int", low=0, high=20),
+    # empty without a baseline record or when a non-CNS component is missing (protocol [missing_data])
+    _c("baseline_sofa_modified", "int", False, 0, 20),
     _c("data_use_consent", "bool"),
 ))
 

@@ -167,3 +167,27 @@ def test_the_pure_core_reads_the_key_as_the_platform_does(tmp_path):
     # production: the variable only, never a file
     assert blinding_key.secret({"SHINE_ENV": "production", "SHINE_VAR_DIR": str(tmp_path)}) is None
     assert blinding_key.secret({"SHINE_VAR_DIR": str(tmp_path / "none")}) is None
+
+
+def test_a_missing_baseline_is_exported_missing_never_zero(trial, tmp_path):
+    # no baseline record (the form refuses a baseline without every non-CNS component, so this is the one way
+    # to miss it): every baseline score is empty in the CSV and null in the Parquet copy, never 0; the analysis
+    # imputes the covariate by the protocol's rule (missing_data.baseline_covariate)
+    import pyarrow.parquet as pq
+
+    nurse = trial["nurse_hgh"]
+    without = randomised_ago(nurse, days=2, site="HGH")
+    whole = randomised_ago(nurse, days=2, site="HGH")
+    services.save_baseline(user=nurse, participant=whole, values=baseline_values(whole))
+    write_export(tmp_path / "x", arms_for=lambda n: dict.fromkeys(n, "placebo"), blinded=False)
+    p = load(tmp_path / "x")["participants"].set_index("participant_id")
+    assert p["baseline_sofa_modified"].isna().to_dict() == {without.number: True, whole.number: False}
+    assert p.loc[without.number, [c for c in p.columns if c.startswith("baseline_sofa_")]].isna().all()
+    assert p.at[whole.number, "baseline_sofa_modified"] > 0
+    csv = (tmp_path / "x" / "participants.csv").read_text().splitlines()
+    at = csv[0].split(",").index("baseline_sofa_modified")
+    row = next(line for line in csv[1:] if line.startswith(without.number))
+    assert row.split(",")[at] == ""
+    table = pq.read_table(tmp_path / "x" / "participants.parquet")
+    assert str(table.schema.field("baseline_sofa_modified").type) == "int64"
+    assert table.column("baseline_sofa_modified").null_count == 1

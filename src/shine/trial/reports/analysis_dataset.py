@@ -69,13 +69,15 @@ def _participant_rows(ids: list[int], arms: dict[str, str], cutoff: dt.datetime,
     for p in qs:
         b = baselines.get(p.pk)
         s = p.screening
+        # no baseline record: every baseline score is missing (empty), never 0; the analysis adjusts for a
+        # missing baseline modified SOFA by the protocol's rule (missing_data.baseline_covariate)
         comps = {c: (getattr(b, f"sofa_{c}") if b else None) for c in SOFA_COMPONENTS}
         rows.append((
             p.number, p.site.code, arms.get(p.number, ""), p.randomisation_number, _utc(p.randomised_at),
             b.age if b else s.age, (b.sex if b else s.sex) or None,
             b.weight_kg if b else p.weight_kg, b.weight_estimated if b else p.weight_estimated,
             b.site_of_infection if b else "unknown", s.lactate_mmol_l, s.stm_ng_ml,
-            *comps.values(), b.sofa_modified if b else 0, bool(p.use_data_collected)))
+            *comps.values(), b.sofa_modified if b else None, bool(p.use_data_collected)))
     return rows
 
 
