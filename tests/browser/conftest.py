@@ -8,12 +8,14 @@ same at 390 px wide.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +45,7 @@ class LiveApp:
         return result
 
 
-_running: dict[str, LiveApp] = {}  # the session's server, for log_in's second step
+_running: dict[str, LiveApp] = {}  # the servers by address, for log_in's second step
 
 
 def _free_port() -> int:
@@ -52,35 +54,42 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_app(tmp_path_factory):
+@contextlib.contextmanager
+def serve_demo(var: Path, **env_extra: str):
+    """``shine demo`` into a new SQLite database under ``var``, then ``shine serve`` on a free port, until exit."""
     from shine.web.management.commands.demo import DEMO_PASSWORD
 
-    var = tmp_path_factory.mktemp("live")
     env = {**os.environ, "SHINE_VAR_DIR": str(var), "DATABASE_URL": f"sqlite:///{var}/shine.sqlite3",
-           "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend"}
+           "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend", **env_extra}
     app = LiveApp(url="", password=DEMO_PASSWORD, env=env, var_dir=var)
     app.shine("demo")
     port = _free_port()
-    log = open(var / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "shine.cli", "serve", "--port", str(port), "--workers", "1"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    app.url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
+    with open(var / "server.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "shine.cli", "serve", "--port", str(port), "--workers", "1"],
+                                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        app.url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(app.url + "/login/", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("the server did not start:\n" + (var / "server.log").read_text())
+                time.sleep(0.3)
+        _running[app.url] = app
         try:
-            urllib.request.urlopen(app.url + "/login/", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError("the server did not start:\n" + (var / "server.log").read_text())
-            time.sleep(0.3)
-    _running["app"] = app
-    yield app
-    _running.pop("app", None)
-    os.killpg(proc.pid, 15)
-    proc.wait(timeout=30)
-    log.close()
+            yield app
+        finally:
+            _running.pop(app.url, None)
+            os.killpg(proc.pid, 15)
+            proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory):
+    with serve_demo(tmp_path_factory.mktemp("live")) as app:
+        yield app
 
 
 @pytest.fixture(scope="session")
@@ -119,8 +128,13 @@ def log_in(page, username: str, password: str) -> None:
     page.fill("#id_password", password)
     page.click("button[type=submit]")
     if page.url.split("?")[0].endswith("/login/code/"):
-        page.fill("#id_code", totp_code(_running["app"], username))
+        page.fill("#id_code", totp_code(_running[_origin(page.url)], username))
         page.click("button[type=submit]")
+
+
+def _origin(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def totp_code(app: LiveApp, username: str) -> str:

@@ -143,39 +143,10 @@ print(p.number, q.number)
 @pytest.fixture(scope="module")
 def small_app(tmp_path_factory):
     """A server of its own (the lock would stop every other test's writes): demo users, no participants."""
-    import os
-    import subprocess
-    import sys
-    import time
-    import urllib.request
+    from .conftest import serve_demo
 
-    from shine.web.management.commands.demo import DEMO_PASSWORD
-
-    from .conftest import LiveApp, _free_port
-
-    var = tmp_path_factory.mktemp("locked")
-    env = {**os.environ, "SHINE_VAR_DIR": str(var), "DATABASE_URL": f"sqlite:///{var}/shine.sqlite3",
-           "SHINE_DEMO_PARTICIPANTS": "0", "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend"}
-    app = LiveApp(url="", password=DEMO_PASSWORD, env=env, var_dir=var)
-    app.shine("demo")
-    port = _free_port()
-    log = open(var / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "shine.cli", "serve", "--port", str(port), "--workers", "1"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    app.url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            urllib.request.urlopen(app.url + "/login/", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError("the server did not start:\n" + (var / "server.log").read_text())
-            time.sleep(0.3)
-    yield app
-    os.killpg(proc.pid, 15)
-    proc.wait(timeout=30)
-    log.close()
+    with serve_demo(tmp_path_factory.mktemp("locked"), SHINE_DEMO_PARTICIPANTS="0") as app:
+        yield app
 
 
 def test_database_lock_refused_while_a_query_is_open_then_locked_and_writes_refused(chromium, small_app):
