@@ -73,7 +73,7 @@ _C = {
     "baseline_sofa_cns": ("Baseline SOFA central nervous system", "points", "", "BSCNS"),
     "baseline_sofa_renal": ("Baseline SOFA renal", "points", "", "BSRENAL"),
     "baseline_sofa_modified": ("Baseline modified SOFA (no CNS)", "points",
-                               "sum of the five non-CNS baseline components, a missing one counted 0", "BSMOD"),
+                               "sum of the five non-CNS baseline components; empty when one is missing", "BSMOD"),
     "data_use_consent": ("Consent to use the data", "", "", "DATACONS"),
     "study_day": ("Study day (24 h from randomisation)", "day", "", "STUDYDAY"),
     "pao2_fio2": ("PaO2/FiO2 ratio, worst of the day", "mmHg", "worst (lowest) value of the study day", "PFRATIO"),
