@@ -114,6 +114,12 @@ def test_through_the_shine_command(data_dir, tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("primary (itt): iloprost − placebo = ")
+    # the participants whose baseline modified SOFA was imputed, and by which rule
+    people = load(data_dir)["participants"]
+    imputed = int((people["data_use_consent"] & people["baseline_sofa_modified"].isna()).sum())
+    assert imputed > 0
+    assert f"\nbaseline covariate: baseline modified SOFA missing for {imputed} participant" in proc.stdout
+    assert json.loads((tmp_path / "results.json").read_text())["primary"]["baseline_covariate"]["imputed"] == imputed
     proc = subprocess.run([str(SHINE), "analyse", str(tmp_path / "nothing"), "--out", str(tmp_path / "o")],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr

@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"primary ({args.population}): {g1} − {g0} = {p['difference']:.2f} "
               f"(95 % CI {p['ci_low']:.2f} to {p['ci_high']:.2f}), P = {p['p_value']:.3g}; report in {out}")
+        print(f"baseline covariate: {p['baseline_covariate']['text']}")
     print(_missing_data(data, out))
     if any(r.get("not_estimable") == analyses.NO_SAFETY_DATA for r in result.results["safety"].values()):
         print(f"safety outcomes not reported: {analyses.NO_SAFETY_DATA}")
