@@ -1,13 +1,17 @@
 """The checks of central statistical monitoring, each one site against the pooled other sites.
 
-| check | data | test (two-sided unless said) | effect size |
-|---|---|---|---|
-| digit preference | share of values whose terminal digit (decimals per variable) is 0 or 5 | Fisher's exact test, one-sided (site greater) | ratio of shares |
-| mean shift | each participant's mean | Welch t-test | standardised difference (rest SD) |
-| within-participant variability | each participant's SD over days (>= 3 days) | Welch t-test on log SD, one-sided (site smaller) | ratio of geometric mean SDs |
-| missingness | missing and expected values of a form | Fisher's exact test, 2 x 2 | ratio of missing rates |
-| data-entry lag | hours from the end of a record's day to its entry | Welch t-test on log(1 + hours) | ratio of geometric mean lags |
-| SAE reporting rate | serious events and participant-days at risk | exact conditional (binomial) test of two Poisson rates | rate ratio |
+Each check: the data; the test (two-sided unless said); the effect size.
+
+- digit preference: share of values whose terminal digit (decimals per variable) is 0 or 5; Fisher's exact
+  test, one-sided (site greater); ratio of shares.
+- mean shift: each participant's mean; Welch t-test; standardised difference (rest SD).
+- within-participant variability: each participant's SD over days (>= 3 days); Welch t-test on log SD,
+  one-sided (site smaller); ratio of geometric mean SDs.
+- missingness: missing and expected values of a form; Fisher's exact test, 2 x 2; ratio of missing rates.
+- data-entry lag: hours from the end of a record's day to its entry; Welch t-test on log(1 + hours); ratio of
+  geometric mean lags.
+- SAE reporting rate: serious events and participant-days at risk; exact conditional (binomial) test of two
+  Poisson rates; rate ratio.
 
 A site is checked when it and the rest have enough data (``MIN_VALUES``, ``MIN_DIGITS``); otherwise the signal
 says so and has no p-value. The flags are Benjamini-Hochberg over every p-value of the report.
@@ -127,10 +131,10 @@ def participant_means(rows: list[tuple[str, str, float]]) -> list[tuple[str, flo
 def mean_shift(rows: list[tuple[str, str, float]], variable: str) -> list[Signal]:
     """Mean of one variable, each site against the rest (Welch) on participants' means: a participant's days
     are not independent values."""
-    rows = participant_means(rows)
+    means = participant_means(rows)
     out = []
-    for site in sorted({s for s, _ in rows}):
-        mine, rest = _split(rows, site)
+    for site in sorted({s for s, _ in means}):
+        mine, rest = _split(means, site)
         if len(mine) < MIN_VALUES or len(rest) < MIN_VALUES or np.std(rest) == 0:
             out.append(_too_few(site, "mean", variable, len(mine), len(rest), "standardised difference", MIN_VALUES))
             continue
@@ -152,7 +156,8 @@ def participant_sds(rows: list[tuple[str, str, float]]) -> list[tuple[str, float
 
 def within_participant_variability(rows: list[tuple[str, str, float]], variable: str) -> list[Signal]:
     """Each participant's day-to-day SD of one variable, log-transformed, site vs rest (Welch, one-sided: site
-    smaller); a fabricated series is too smooth. A zero SD counts as a tenth of the smallest positive SD (log of zero)."""
+    smaller); a fabricated series is too smooth. A zero SD counts as a tenth of the smallest positive SD (log of
+    zero)."""
     sds = participant_sds(rows)
     positive = [sd for _, sd in sds if sd > 0]
     floor = min(positive) / 10 if positive else 1.0
@@ -234,16 +239,17 @@ def benjamini_hochberg(ps: list[float]) -> list[float]:
     return q
 
 
-def site_signals(*, values: dict[str, list[tuple[str, float]]] | None = None,
+def site_signals(*, values: dict[str, list[tuple[str, str, float]]] | None = None,
                  daily: dict[str, list[tuple[str, str, float]]] | None = None,
                  missing: dict[str, dict[str, tuple[int, int]]] | None = None,
                  lags: dict[str, list[tuple[str, float]]] | None = None,
                  sae: dict[str, tuple[int, float]] | None = None, fdr: float = FDR) -> list[Signal]:
     """Every check on what is given, with Benjamini-Hochberg q-values and flags over the whole report.
 
-    ``values``: variable -> (site, participant, value), for digit preference (variables of DIGIT_DECIMALS) and mean shift;
-    ``daily``: variable -> (site, participant, value), for within-participant variability; ``missing``: form
-    -> {site: (missing, expected)}; ``lags``: form -> (site, hours); ``sae``: {site: (events, days)}.
+    ``values``: variable -> (site, participant, value), for digit preference (variables of DIGIT_DECIMALS) and
+    mean shift; ``daily``: variable -> (site, participant, value), for within-participant variability;
+    ``missing``: form -> {site: (missing, expected)}; ``lags``: form -> (site, hours); ``sae``: {site: (events,
+    days)}.
     """
     if not 0 < fdr < 1:
         raise ValueError("fdr must be between 0 and 1")
@@ -252,17 +258,17 @@ def site_signals(*, values: dict[str, list[tuple[str, float]]] | None = None,
         if variable in DIGIT_DECIMALS:
             out += digit_preference([(s, v) for s, _, v in rows], variable, DIGIT_DECIMALS[variable])
         out += mean_shift(rows, variable)
-    for variable, rows in (daily or {}).items():
-        out += within_participant_variability(rows, variable)
+    for variable, series in (daily or {}).items():
+        out += within_participant_variability(series, variable)
     for form, counts in (missing or {}).items():
         out += missingness(counts, form)
-    for form, rows in (lags or {}).items():
-        out += entry_lag(rows, form)
+    for form, hours in (lags or {}).items():
+        out += entry_lag(hours, form)
     if sae:
         out += sae_rate(sae)
-    tested = [i for i, s in enumerate(out) if s.p is not None]
-    qs = benjamini_hochberg([out[i].p for i in tested])
-    for i, q in zip(tested, qs):
+    tested = [(i, s.p) for i, s in enumerate(out) if s.p is not None]
+    qs = benjamini_hochberg([p for _, p in tested])
+    for (i, _), q in zip(tested, qs):
         s = out[i]
         out[i] = Signal(s.site, s.check, s.variable, s.n_site, s.n_rest, s.statistic, s.effect, s.effect_label,
                         s.p, q, q < fdr, s.note)

@@ -9,6 +9,7 @@ The rates are the share of runs in which the fabricated site, and each clean sit
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +31,7 @@ class Rates:
     raw_p_below_05: float              # share of clean sites' p-values below 0.05 (about 0.05 when valid)
 
 
-def pool(n_patients: int = 1500, seed: int = 11) -> dict[str, pd.DataFrame]:
+def pool(n_patients: int = 1500, seed: int = 11) -> Mapping[str, pd.DataFrame]:
     from shine.simulation.patients import generate_dataset
 
     return generate_dataset(n_patients, seed=seed).tables

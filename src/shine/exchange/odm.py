@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
+import defusedxml.ElementTree as ET
 import pandas as pd
 
 from shine.analysis.schema import CODED_INPUTS, TABLES

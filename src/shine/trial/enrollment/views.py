@@ -118,7 +118,7 @@ def _screening_page() -> dict:
 def screening_detail(request, pk):
     s = selectors.screening_for_user(request.user, pk)
     participant = getattr(s, "participant", None) if hasattr(s, "participant") else None
-    staff = s.site_id in selectors.member_site_ids(request.user)
+    staff = selectors.works_at(request.user, s.site_id)
     return render(request, "enrollment/screening_detail.html", {
         "s": s, "a": assessment_context(services.assessment_of(s)), "participant": participant,
         "can_enrol": staff and request.user.can(Perm.CONSENT) and s.outcome == Screening.Outcome.ELIGIBLE
@@ -218,7 +218,7 @@ def participant_detail(request, key):
     from shine.trial.allocation import selectors as allocation
 
     p = selectors.participant_for_user(request.user, key)
-    staff = p.site_id in selectors.member_site_ids(request.user)
+    staff = selectors.works_at(request.user, p.site_id)
     return render(request, "enrollment/participant.html", {
         "p": p, "events": p.consent_events.select_related("entered_by"), "status": rules.STATUS_LABELS.get(
             p.consent_status, p.consent_status),

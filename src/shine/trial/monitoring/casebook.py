@@ -13,6 +13,7 @@ from shine.trial.audit.chain import canonical_json
 from shine.trial.audit.models import AuditEvent
 from shine.trial.audit.services import object_type, snapshot
 from shine.trial.enrollment.models import ConsentEvent, Participant, Screening
+from shine.trial.errors import Refused
 from shine.trial.records.models import (
     Baseline,
     BloodSample,
@@ -148,6 +149,16 @@ def entries(p: Participant) -> list[Entry]:
 
 def entry(p: Participant, form: str, object_id: str) -> Entry | None:
     return next((e for e in entries(p) if e.form == form and e.object_id == str(object_id)), None)
+
+
+def entry_or_refuse(p: Participant, form: str, object_id) -> Entry:
+    """The record a query or a verification names, refused in words when its form or the record is unknown."""
+    if form not in FORMS:
+        raise Refused(f"form must be one of {', '.join(FORMS)}", field="form")
+    e = entry(p, form, str(object_id or ""))
+    if e is None:
+        raise Refused(f"{p.number} has no {FORMS[form][1].lower()} record {object_id}", field="object_id")
+    return e
 
 
 def casebook_hash(rows: list[Entry]) -> str:

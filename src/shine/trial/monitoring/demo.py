@@ -21,7 +21,8 @@ def load_demo_monitoring(*, nurse: User, investigator: User, monitor: User, data
     if SdvPlan.objects.exists():
         return ["monitoring: demo data already loaded"]
     people = list(Participant.objects.filter(site__memberships__user=nurse, randomised_at__isnull=False,
-                                             new_data_allowed=True, daily_records__map_mmhg__isnull=False).distinct().order_by("randomised_at"))[:4]
+                                             new_data_allowed=True, daily_records__map_mmhg__isnull=False)
+                  .distinct().order_by("randomised_at"))[:4]
     if len(people) < 3:
         return ["monitoring: too few participants with daily records for the demo"]
     plan = services.create_plan(user=data_manager, rules=services.DEFAULT_RULES,

@@ -133,10 +133,7 @@ def verify_fields(*, user: User, participant: Participant, form: str, object_id,
     if len(fields) > FIELDS_LIMIT:
         raise Refused(f"fields: at most {FIELDS_LIMIT} in one verification", field="fields")
     with transaction.atomic():
-        e = casebook.entry(participant, form, str(object_id or ""))
-        if e is None:
-            raise Refused(f"{participant.number} has no {casebook.FORMS[form][1].lower()} record {object_id}",
-                          field="object_id")
+        e = casebook.entry_or_refuse(participant, form, object_id)
         allowed = casebook.record_fields(e.instance)
         wanted = []
         for name in fields:

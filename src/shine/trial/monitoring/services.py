@@ -19,12 +19,11 @@ from django.utils import timezone
 from shine.trial.accounts import second_factor
 from shine.trial.accounts.models import User
 from shine.trial.accounts.roles import Perm
-from shine.trial.accounts.selectors import require
+from shine.trial.accounts.selectors import require, works_at
 from shine.trial.audit import services as audit
 from shine.trial.audit.models import AuditEvent
 from shine.trial.audit.services import Actor
 from shine.trial.enrollment.models import Participant
-from shine.trial.enrollment.selectors import member_site_ids
 from shine.trial.errors import Refused, entered_text
 
 from . import casebook
@@ -57,9 +56,9 @@ def _name(user: User | None) -> str:
     return (user.full_name or user.username) if user is not None else "edit check"
 
 
-def is_site_staff(user: User, participant: Participant) -> bool:
-    return (not user.role_def.cross_site and user.can(Perm.ENTER_DATA)
-            and participant.site_id in member_site_ids(user))
+def may_answer(user: User, participant: Participant) -> bool:
+    """Site staff who enter data answer the queries on their site's participants."""
+    return user.can(Perm.ENTER_DATA) and works_at(user, participant.site_id)
 
 
 def actions_for(user: User, query: Query) -> list[str]:
@@ -69,7 +68,7 @@ def actions_for(user: User, query: Query) -> list[str]:
         if query.state not in sources or action == "resolve":
             continue
         if action == "answer":
-            if is_site_staff(user, query.participant):
+            if may_answer(user, query.participant):
                 out.append(action)
         elif user.can(Perm.RAISE_QUERY):
             out.append(action)
@@ -83,12 +82,7 @@ def _target(participant: Participant, form: str, object_id, field: str) -> dict:
         if field:
             raise Refused("a field belongs to a record: choose the record too", field="form")
         return {"object_type": "", "object_id": "", "form": "", "record_label": "", "field": ""}
-    if form not in casebook.FORMS:
-        raise Refused(f"form must be one of {', '.join(casebook.FORMS)}", field="form")
-    e = casebook.entry(participant, form, str(object_id or ""))
-    if e is None:
-        raise Refused(f"{participant.number} has no {casebook.FORMS[form][1].lower()} record {object_id}",
-                      field="object_id")
+    e = casebook.entry_or_refuse(participant, form, object_id)
     field = (field or "").strip()
     if field:
         names = casebook.record_fields(e.instance)
@@ -151,7 +145,7 @@ def transition(*, user: User, query: Query, action: str, text: str, corrected: b
     if action not in TRANSITIONS or action == "resolve":
         raise Refused(f"action must be one of {', '.join(a for a in TRANSITIONS if a != 'resolve')}", field="action")
     if action == "answer":
-        if not is_site_staff(user, query.participant):
+        if not may_answer(user, query.participant):
             raise Refused("only staff of the participant's site answer a query", status=403)
     else:
         require(user, Perm.RAISE_QUERY)
@@ -269,13 +263,8 @@ def verify(*, user: User, participant: Participant, form: str, object_id, note: 
     """Record that the current version of a record matches the source."""
     require(user, Perm.VERIFY_SOURCE)
     note = entered_text("note", note, limit=NOTE_LIMIT)
-    if form not in casebook.FORMS:
-        raise Refused(f"form must be one of {', '.join(casebook.FORMS)}", field="form")
     with transaction.atomic():
-        e = casebook.entry(participant, form, str(object_id or ""))
-        if e is None:
-            raise Refused(f"{participant.number} has no {casebook.FORMS[form][1].lower()} record {object_id}",
-                          field="object_id")
+        e = casebook.entry_or_refuse(participant, form, object_id)
         if Verification.objects.filter(object_type=e.object_type, object_id=e.object_id,
                                        version_event=e.version_event).exists():
             raise Refused(f"{e.label} is already verified in this version", status=409)
@@ -295,6 +284,16 @@ MEANINGS = {"authorship": "I am responsible for the data entered",
             "approval": "I approve the casebook as complete and accurate"}
 
 
+def refuse_wrong_password(*, user: User, password: str, actor: Actor, object_type: str, object_id: str) -> None:
+    """A signature re-enters the user's password even inside a session; a wrong one is refused and the
+    refusal audited (committed even though the signature is not)."""
+    if not password or not user.check_password(password):
+        with transaction.atomic():
+            audit.record(actor=actor, action="signature_refused", object_type=object_type, object_id=object_id,
+                         reason="wrong password")
+        raise Refused("the password is wrong: re-enter your own password to sign", field="password", status=403)
+
+
 def statement(user: User, participant: Participant, meaning: str) -> str:
     return STATEMENT.format(name=_name(user), number=participant.number, meaning=f"{meaning}: {MEANINGS[meaning]}")
 
@@ -304,16 +303,13 @@ def sign(*, user: User, participant: Participant, meaning: str, password: str, c
     """The investigator signs the participant's casebook, re-entering the password even inside a session (and a
     second-factor code if they have an authenticator)."""
     require(user, Perm.SIGN_CASEBOOK)
-    if participant.site_id not in member_site_ids(user):
+    if not works_at(user, participant.site_id):
         raise Refused("only an investigator of the participant's site signs its casebook", status=403)
     if meaning not in MEANINGS:
         raise Refused(f"meaning must be one of {', '.join(MEANINGS)}", field="meaning")
     actor = Actor.of(user, request_id)
-    if not password or not user.check_password(password):
-        with transaction.atomic():
-            audit.record(actor=actor, action="signature_refused", object_type="enrollment.participant",
-                         object_id=str(participant.pk), reason="wrong password")
-        raise Refused("the password is wrong: re-enter your own password to sign", field="password", status=403)
+    refuse_wrong_password(user=user, password=password, actor=actor, object_type="enrollment.participant",
+                          object_id=str(participant.pk))
     if second_factor.has_device(user):
         with transaction.atomic():
             code_ok = second_factor.check(user, code, purpose="signature", actor=actor)

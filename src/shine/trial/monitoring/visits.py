@@ -21,6 +21,7 @@ from shine.trial.audit.services import Actor
 from shine.trial.errors import Refused, entered_text
 
 from .models import FieldVerification, MonitoringVisit, Verification
+from .services import refuse_wrong_password
 
 TEXT_LIMIT = 4000
 EARLIEST = dt.date(2019, 1, 1)
@@ -90,11 +91,8 @@ def sign_visit(*, user: User, visit: MonitoringVisit, password: str, request_id:
     """The monitor signs the visit report, re-entering the password."""
     require(user, Perm.VERIFY_SOURCE)
     actor = Actor.of(user, request_id)
-    if not password or not user.check_password(password):
-        with transaction.atomic():
-            audit.record(actor=actor, action="signature_refused", object_type="monitoring.monitoringvisit",
-                         object_id=str(visit.pk), reason="wrong password")
-        raise Refused("the password is wrong: re-enter your own password to sign", field="password", status=403)
+    refuse_wrong_password(user=user, password=password, actor=actor, object_type="monitoring.monitoringvisit",
+                          object_id=str(visit.pk))
     with transaction.atomic():
         current = MonitoringVisit.objects.select_for_update().select_related("site", "monitor").get(pk=visit.pk)
         _own_unsigned(user, current)
@@ -134,6 +132,7 @@ def verified_at_visit(visit: MonitoringVisit) -> dict:
               "verified_at__lt": end}
     return {"records": Verification.objects.filter(**common).count(),
             "fields": FieldVerification.objects.filter(**common).count(),
-            "participants": sorted(set(Verification.objects.filter(**common).values_list("participant__number", flat=True))
+            "participants": sorted(set(Verification.objects.filter(**common).values_list(
+                                       "participant__number", flat=True))
                                    | set(FieldVerification.objects.filter(**common).values_list(
                                        "participant__number", flat=True)))}

@@ -28,8 +28,7 @@ from django.utils import timezone
 
 from shine.exchange.bundle import FORMATS, write_bundle
 from shine.trial.accounts.models import User
-from shine.trial.accounts.roles import Perm
-from shine.trial.accounts.selectors import require
+from shine.trial.accounts.selectors import require_export
 from shine.trial.audit import services as audit
 from shine.trial.audit.services import Actor
 from shine.trial.errors import Refused
@@ -40,23 +39,12 @@ SYSTEM = Actor.system("export")
 
 
 def check_may_export(user: User | None, *, blinded: bool) -> None:
-    """The rule of the analysis export: unblinded only for a role that may see the allocation."""
-    from shine.trial.accounts import roles
-
-    may_export = getattr(roles, "may_export", None)
-    if may_export is not None and user is not None:
-        if not may_export(user, blinded=blinded):
-            from django.core.exceptions import PermissionDenied
-
-            raise PermissionDenied("your role may not make this export" if blinded else
-                                   "your role may not make an unblinded export (it would show the allocation)")
-        return
-    if not blinded:
-        if user is None:
+    """The one export rule (``require_export``); without a user (the command line) only the blinded export."""
+    if user is None:
+        if not blinded:
             raise PermissionError("an unblinded export needs --user with a role that may see the allocation")
-        require(user, Perm.VIEW_ALLOCATION)
-    elif user is not None and not (user.can(Perm.EXPORT_BLINDED) or user.can(Perm.VIEW_ALLOCATION)):
-        require(user, Perm.EXPORT_BLINDED)
+        return
+    require_export(user, blinded=blinded)
 
 
 def _formats(formats) -> tuple[str, ...]:
