@@ -107,7 +107,8 @@ def generate(n: int = 60, seed: int = 1, *, sofa_shift: float = 0.0, death_risk:
                 participant_id=pid, study_day=day,
                 pao2_fio2=float(np.round(np.clip(450 - 380 * x + rng.normal(0, 30), 40, 600), 1)),
                 respiratory_support=support,
-                platelets=None if rng.random() < 0.05 else float(np.round(max(5, 260 - 240 * x + rng.normal(0, 20)), 0)),
+                platelets=(None if rng.random() < 0.05
+                           else float(np.round(max(5, 260 - 240 * x + rng.normal(0, 20)), 0))),
                 bilirubin=float(np.round(max(3, 10 + 150 * x ** 2 + rng.normal(0, 5)), 0)),
                 map_mmhg=float(np.round(np.clip(80 - 15 * x + rng.normal(0, 5), 40, 120), 0)),
                 dopamine=0.0, dobutamine=0.0, epinephrine=0.0, norepinephrine=norepi,

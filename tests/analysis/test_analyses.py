@@ -116,14 +116,16 @@ def test_tables(trial):
     assert not any("p" == c.lower() or "p-value" in c.lower() for c in t1.columns)
     c = analyses.consort(trial).set_index(["stage", "group"])["count"]
     for g in ("iloprost", "placebo"):
-        excluded = sum(c[(s, g)] for s in c.index.get_level_values(0).unique() if s.startswith("excluded from per-protocol"))
+        excluded = sum(c[(s, g)] for s in c.index.get_level_values(0).unique()
+                       if s.startswith("excluded from per-protocol"))
         assert c[("intention-to-treat", g)] - excluded == c[("per-protocol", g)]
         assert c[("randomised", g)] - c[("no consent to use data", g)] == c[("intention-to-treat", g)]
     assert c[("screened", "all")] == sum(c[(s, "all")] for s in ("not eligible", "not assessable",
                                                                   "eligible not randomised", "randomised"))
     q = analyses.data_quality(trial).set_index("item")["count"]
     assert q["ICU days (randomisation to discharge, death or horizon)"] == (
-        q["ICU days with an observed score"] + q["ICU days carried forward (≤ 2 in a row)"] + q["ICU days left missing"])
+        q["ICU days with an observed score"] + q["ICU days carried forward (≤ 2 in a row)"]
+        + q["ICU days left missing"])
     by_day = analyses.daily_sofa_by_day(trial)
     assert set(by_day.group) == {"iloprost", "placebo"} and by_day["count"].min() >= 1
 

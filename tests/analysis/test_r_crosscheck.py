@@ -1,8 +1,8 @@
 """Cross-checks against R on generated data sets (one Rscript call per test).
 
-R calls: stats::lm, stats::glm(binomial(link = "log")), glm(poisson) with sandwich::vcovHC(type = "HC0"), survival::survfit (conf.type = "log"), mice::pool.scalar,
-survival::survdiff, survival::coxph (Efron ties, strata(site)), coin::wilcox_test / independence_test
-(stratified, asymptotic). Tolerances are given at each assertion.
+R calls: stats::lm, stats::glm(binomial(link = "log")), glm(poisson) with sandwich::vcovHC(type = "HC0"),
+survival::survfit (conf.type = "log"), mice::pool.scalar, survival::survdiff, survival::coxph (Efron ties,
+strata(site)), coin::wilcox_test / independence_test (stratified, asymptotic). Tolerances are given at each assertion.
 """
 
 import numpy as np
@@ -138,7 +138,8 @@ def test_rubin_rules_equal_mice_pool_scalar(seed, m, df_complete):
     q, u = rng.normal(0.5, 0.3, m), rng.uniform(0.05, 0.2, m)
     ours = methods.rubin(q, u, df_complete)
     out = rscript(f"""suppressMessages(library(mice))
-r <- pool.scalar(c({','.join(map(repr, q.tolist()))}), c({','.join(map(repr, u.tolist()))}), n = {df_complete + 1}, k = 1)
+r <- pool.scalar(c({','.join(map(repr, q.tolist()))}), c({','.join(map(repr, u.tolist()))}),
+                 n = {df_complete + 1}, k = 1)
 cat(sprintf('%.15g', c(r$qbar, r$t, r$b, r$ubar, r$df, r$r, r$fmi)))""")
     qbar, total, between, within, df, riv, fmi = map(float, out.split())
     assert ours.estimate == pytest.approx(qbar, rel=1e-12)

@@ -31,20 +31,24 @@ def test_effect_measures_match_r_glm_fisher_and_chisq():
     # Reference: R 4.x stats. Risk ratio = exp(coef) of glm(binomial(link = "log")) on the 0/1 outcome, its
     # Wald CI = exp(coef ± 1.959964 SE) (= Katz); rate ratio = glm(poisson) on per-participant counts with the
     # group as the only covariate (MLE = ratio of rates, Wald SE √(1/e₁ + 1/e₀)); P from fisher.test and
-    # chisq.test(correct = FALSE). Tolerance 1e-6 relative (R's glm run with epsilon 1e-14: at the default 1e-8 its SE differs from the closed form by ~1e-5).
+    # chisq.test(correct = FALSE). Tolerance 1e-6 relative (R's glm run with epsilon 1e-14: at the default
+    # 1e-8 its SE differs from the closed form by ~1e-5).
     rows = ",".join(f"c({a},{n1},{b},{n0})" for a, n1, b, n0 in TABLES)
     code = f"""
     suppressMessages(library(jsonlite)); out <- list()
     for (t in list({rows})) {{
       a <- t[1]; n1 <- t[2]; b <- t[3]; n0 <- t[4]
       y <- c(rep(1, a), rep(0, n1 - a), rep(1, b), rep(0, n0 - b)); g <- c(rep(1, n1), rep(0, n0))
-      lb <- glm(y ~ g, family = binomial(link = "log"), control = glm.control(epsilon = 1e-14, maxit = 100)); se <- sqrt(vcov(lb)[2, 2])
+      lb <- glm(y ~ g, family = binomial(link = "log"), control = glm.control(epsilon = 1e-14, maxit = 100))
+      se <- sqrt(vcov(lb)[2, 2])
       k <- c(rep(1, a), rep(0, n1 - a), rep(1, b), rep(0, n0 - b))  # counts: one event each, here
       k[1] <- k[1] + 1; k[n1 + 1] <- k[n1 + 1] + 2                  # and a few participants with more
-      ps <- glm(k ~ g, family = poisson, control = glm.control(epsilon = 1e-14, maxit = 100)); sp <- sqrt(vcov(ps)[2, 2])
+      ps <- glm(k ~ g, family = poisson, control = glm.control(epsilon = 1e-14, maxit = 100))
+      sp <- sqrt(vcov(ps)[2, 2])
       m <- matrix(c(a, n1 - a, b, n0 - b), 2, byrow = TRUE)
       out[[length(out) + 1]] <- list(rr = exp(coef(lb)[2]), lo = exp(coef(lb)[2] - qnorm(.975) * se),
-        hi = exp(coef(lb)[2] + qnorm(.975) * se), rate = exp(coef(ps)[2]), rate_lo = exp(coef(ps)[2] - qnorm(.975) * sp),
+        hi = exp(coef(lb)[2] + qnorm(.975) * se), rate = exp(coef(ps)[2]),
+        rate_lo = exp(coef(ps)[2] - qnorm(.975) * sp),
         rate_hi = exp(coef(ps)[2] + qnorm(.975) * sp), fisher = fisher.test(m)$p.value,
         chisq = chisq.test(m, correct = FALSE)$p.value)
     }}
@@ -91,7 +95,8 @@ def test_safety_analysis_on_a_data_set_matches_r_on_its_participants(small_datas
     r = _rscript(f"""
     suppressMessages(library(jsonlite)); d <- read.csv("{path}")
     ps <- glm(sae ~ treat, family = poisson, data = d, control = glm.control(epsilon = 1e-14, maxit = 100))
-    cat(toJSON(list(rate = exp(coef(ps)[2]), se = sqrt(vcov(ps)[2, 2]), n1 = sum(d$treat), with1 = sum(d$any_sae[d$treat == 1]),
+    cat(toJSON(list(rate = exp(coef(ps)[2]), se = sqrt(vcov(ps)[2, 2]), n1 = sum(d$treat),
+                    with1 = sum(d$any_sae[d$treat == 1]),
                     e1 = sum(d$sae[d$treat == 1]), e0 = sum(d$sae[d$treat == 0])), digits = NA, auto_unbox = TRUE))
     """)
     result = analyses.safety_analysis(derived, "sae")

@@ -379,7 +379,8 @@ class SupportResult:
     def summary(self) -> str:
         g1, g0 = self.groups
         return (f"days alive without {self.support}: {g1} mean {self.mean[g1]:.1f} (median {self.median[g1]:.0f}), "
-                f"{g0} mean {self.mean[g0]:.1f} (median {self.median[g0]:.0f}); difference {self.difference.summary()}; "
+                f"{g0} mean {self.mean[g0]:.1f} (median {self.median[g0]:.0f}); "
+                f"difference {self.difference.summary()}; "
                 f"van Elteren P = {self.van_elteren_p:.3g}")
 
 
@@ -502,9 +503,9 @@ def table1(data: Dataset | Derived, population: str = "per_protocol") -> pd.Data
     rows.append(("sTM, ng/mL, median (IQR)", {k: _median_iqr(v["stm_ng_ml"]) for k, v in cols.items()}))
     rows.append(("baseline modified SOFA, median (IQR)",
                  {k: _median_iqr(v["baseline_sofa_modified"]) for k, v in cols.items()}))
-    for comp in SOFA_COMPONENTS:
     rows.append(("baseline modified SOFA missing, n (%)",
                  {k: _count(v["baseline_sofa_modified"].isna()) for k, v in cols.items()}))
+    for comp in SOFA_COMPONENTS:
         rows.append((f"baseline SOFA {comp}, median (IQR)",
                      {k: _median_iqr(v[f"baseline_sofa_{comp}"]) for k, v in cols.items()}))
     for source in sorted(p["site_of_infection"].unique()):
@@ -562,9 +563,9 @@ def data_quality(data: Dataset | Derived, population: str = "per_protocol") -> p
         (f"gaps longer than {derived.sofa.max_carried} days", int((gaps["length"] > derived.sofa.max_carried).sum())),
         ("gaps at the start of a stay", int((gaps["carried"] == 0).sum()) if len(gaps) else 0),
         ("participants without the primary outcome", int(f["mean_sofa"].isna().sum())),
-        ("participants still in the ICU at the data cut-off (primary outcome provisional)",
         (f"participants without a baseline modified SOFA (covariate imputed, rule "
          f"'{protocol_module.load().missing_data.baseline_covariate}')", int(f["baseline_imputed"].sum())),
+        ("participants still in the ICU at the data cut-off (primary outcome provisional)",
          int(f["in_icu_at_cutoff"].sum())),
         ("participants with follow-up shorter than the horizon (alive)", int((~f["followup_complete"]).sum())),
     ]

@@ -429,7 +429,8 @@ def html_report(report: Report, pngs: dict[str, bytes]) -> str:
     pr = r["primary"]
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{e(title)}</title>",
              "<style>body{font-family:sans-serif;max-width:70rem;margin:2rem auto;color:#222}"
-             "table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{padding:.2rem .6rem;border-bottom:1px solid #ddd;"
+             "table{border-collapse:collapse;margin:.5rem 0 1.5rem}"
+             "td,th{padding:.2rem .6rem;border-bottom:1px solid #ddd;"
              "text-align:left}img{max-width:100%}code{font-size:.85em}</style></head><body>",
              f"<h1>{e(title)}</h1>",
              "<p>Population: <b>{}</b>. Groups compared: <b>{}</b> vs <b>{}</b>.{}</p>".format(
@@ -463,7 +464,8 @@ def html_report(report: Report, pngs: dict[str, bytes]) -> str:
                          {"day": d, f"{g1} deaths/n": f"{m['deaths'][g1]}/{m['n'][g1]}",
                           f"{g0} deaths/n": f"{m['deaths'][g0]}/{m['n'][g0]}",
                           "adjusted RR (95 % CI)": f"{_fmt(m['adjusted_risk_ratio']['estimate'])} "
-                          f"({_fmt(m['adjusted_risk_ratio']['ci_low'])} to {_fmt(m['adjusted_risk_ratio']['ci_high'])})",
+                          f"({_fmt(m['adjusted_risk_ratio']['ci_low'])} to "
+                          f"{_fmt(m['adjusted_risk_ratio']['ci_high'])})",
                           "method": m["adjusted_risk_ratio"]["method"],
                           "crude RR (95 % CI)": f"{_fmt(m['crude_risk_ratio']['estimate'])} "
                           f"({_fmt(m['crude_risk_ratio']['ci_low'])} to {_fmt(m['crude_risk_ratio']['ci_high'])})",
@@ -480,11 +482,14 @@ def html_report(report: Report, pngs: dict[str, bytes]) -> str:
               f"{base64.b64encode(pngs['kaplan_meier']).decode()}'>"]
     sup = pd.DataFrame([{"support": k, "not estimable": v["not_estimable"]} if "not_estimable" in v else
                         {"support": k, f"{g1} mean (SD)": f"{_fmt(v['mean'][g1], 1)} ({_fmt(v['sd'][g1], 1)})",
-                         f"{g1} median (IQR)": f"{_fmt(v['median'][g1], 0)} ({_fmt(v['q1'][g1], 0)}–{_fmt(v['q3'][g1], 0)})",
+                         f"{g1} median (IQR)": f"{_fmt(v['median'][g1], 0)} "
+                         f"({_fmt(v['q1'][g1], 0)}–{_fmt(v['q3'][g1], 0)})",
                          f"{g0} mean (SD)": f"{_fmt(v['mean'][g0], 1)} ({_fmt(v['sd'][g0], 1)})",
-                         f"{g0} median (IQR)": f"{_fmt(v['median'][g0], 0)} ({_fmt(v['q1'][g0], 0)}–{_fmt(v['q3'][g0], 0)})",
+                         f"{g0} median (IQR)": f"{_fmt(v['median'][g0], 0)} "
+                         f"({_fmt(v['q1'][g0], 0)}–{_fmt(v['q3'][g0], 0)})",
                          "difference in means (95 % bootstrap CI)": f"{_fmt(v['difference_in_means']['estimate'], 1)} "
-                         f"({_fmt(v['difference_in_means']['ci_low'], 1)} to {_fmt(v['difference_in_means']['ci_high'], 1)})",
+                         f"({_fmt(v['difference_in_means']['ci_low'], 1)} to "
+                         f"{_fmt(v['difference_in_means']['ci_high'], 1)})",
                          "P (van Elteren)": _p(v["van_elteren_p"])}
                         for k, v in r["days_alive_without_support"].items()])
     saf = pd.DataFrame([{"events": k, "not estimable": v["not_estimable"]} if "not_estimable" in v else
