@@ -4,15 +4,15 @@ one PostgreSQL backend is terminated; afterwards nothing a client was told is sa
     .venv/bin/python bench/crash_drill.py [--seconds 60] [--clients 4] [--workers 3] [--threads 4] [--kill-every 3]
 
 Starts its own throw-away cluster with .ci/postgres.sh (PGDIR=/tmp/shine-crash-pg, PGPORT=55470, fsync on) and
-refuses to run unless `SHOW fsync`, `synchronous_commit` and `full_page_writes` all say on. Then `shine migrate`,
-`shine demo` (no simulated participants, no interim), a nurse with an API token per client (`shine users create
-… --token`), `shine serve` (gunicorn). Each client thread mixes the nurse's writes: daily records of its own
-participant (randomised 62 days ago), screen → enrol → randomise a new participant (a retry after a broken
-connection reuses the request id, as a client must), and serious adverse events, which mail pharmacovigilance
-after the commit (file-based mail into the drill's folder). Every write answered 2xx is logged with the ids
-it returned. Afterwards, in a fresh process: every acknowledged write is in the database with those ids (lost
-must be 0); no randomisation number, slot or pack is used twice and each acknowledged randomisation kept its
-number and pack; every row written has its audit event and every case its first version; `shine audit
+refuses to run (exit status 2) unless `SHOW fsync`, `synchronous_commit` and `full_page_writes` all say on. Then
+`shine migrate`, `shine demo` (no simulated participants, no interim), a nurse with an API token per client
+(`shine users create … --token`), `shine serve` (gunicorn). Each client thread mixes the nurse's writes: daily
+records of its own participant (randomised 62 days ago), screen → enrol → randomise a new participant (a retry
+after a broken connection reuses the request id, as a client must), and serious adverse events, which mail
+pharmacovigilance after the commit (file-based mail into the drill's folder). Every write answered 2xx is logged
+with the ids it returned. Afterwards, in a fresh process: every acknowledged write is in the database with those
+ids (lost must be 0); no randomisation number, slot or pack is used twice and each acknowledged randomisation
+kept its number and pack; every row written has its audit event and every case its first version; `shine audit
 verify` passes; every mail names a committed case version.
 """
 
@@ -279,8 +279,9 @@ def main() -> int:
     if args.seconds <= 0 or args.clients < 1 or args.workers < 2 or args.kill_every <= 0:
         ap.error("--seconds and --kill-every must be positive, --clients ≥ 1, --workers ≥ 2")
 
+    # PG_FSYNC=off in the environment starts a cluster the drill must refuse (a check of the refusal itself)
     pg = {"PGDIR": os.environ.get("PGDIR", "/tmp/shine-crash-pg"), "PGPORT": os.environ.get("PGPORT", "55470"),
-          "PG_FSYNC": "on"}
+          "PG_FSYNC": os.environ.get("PG_FSYNC", "on")}
     env_pg = {**os.environ, **pg}
     subprocess.run(["bash", str(ROOT / ".ci/postgres.sh"), "stop"], env=env_pg, check=False)
     subprocess.run(["rm", "-rf", pg["PGDIR"]], check=False)

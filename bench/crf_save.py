@@ -75,7 +75,9 @@ def setup(n: int, days_ago: int) -> None:
         p.refresh_from_db()
         services.save_baseline(user=nurse, participant=p, values={
             "age": 70, "sex": "M", "weight_kg": 75.0, "weight_estimated": False, "site_of_infection": "pulmonary",
-            "icu_admitted_at": R - dt.timedelta(hours=4), "platelets": 150, "map_mmhg": 60, "norepinephrine": 0.2})
+            "icu_admitted_at": R - dt.timedelta(hours=4), "pao2": 150, "pao2_unit": "mmHg", "fio2": 0.5,
+            "platelets": 150, "bilirubin": 25, "map_mmhg": 60, "norepinephrine": 0.2, "gcs": 12, "creatinine": 180,
+            "urine_output": 800})
         numbers.append(p.number)
     with connection.cursor() as c:
         c.execute("CREATE TABLE IF NOT EXISTS bench_insert (id bigserial PRIMARY KEY, at timestamptz NOT NULL "
