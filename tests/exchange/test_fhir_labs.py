@@ -193,3 +193,21 @@ def test_the_worst_of_a_day_as_sofa_scores_it():
 def test_a_pao2_without_any_fio2_is_proposed_alone():
     w = fl.worst_of_day(parse(obs("p", "2703-7", 9.0, "kPa"), obs("q", "2703-7", 80.0, "mm[Hg]")))
     assert "fio2" not in w and w["pao2"].value == pytest.approx(67.50558)
+
+
+# SOFA boundaries (clinical/sofa.py, "< x" leaves x itself in the milder band): P/F exactly 300 → 1, 200 → 2,
+# 100 → 3 (with respiratory support); platelets exactly 150 → 0, 100 → 1, 50 → 2, 20 → 3. FiO2 50 % is exactly
+# 0.5 in binary, so the ratios are exact.
+@pytest.mark.parametrize(("pao2", "pf", "respiration"), [(150, 300.0, 1), (100, 200.0, 2), (50, 100.0, 3)])
+@pytest.mark.parametrize(("platelets", "coagulation"), [(150, 0), (100, 1), (50, 2), (20, 3)])
+def test_the_worst_of_a_day_scores_exactly_at_the_sofa_boundaries(pao2, pf, respiration, platelets, coagulation):
+    from shine.clinical.sofa import sofa
+
+    w = fl.worst_of_day(parse(obs("f", "3150-0", 50, "%", at="2026-03-10T06:00:00+01:00"),
+                              obs("p", "2703-7", pao2, "mm[Hg]", at="2026-03-10T07:00:00+01:00"),
+                              obs("p-better", "2703-7", pao2 + 40, "mm[Hg]", at="2026-03-10T09:00:00+01:00"),
+                              obs("t", "777-3", platelets, "10*9/L"), obs("t-better", "777-3", 300, "10*9/L")))
+    ratio = w["pao2"].value / w["fio2"].value
+    assert ratio == pf
+    score = sofa(pao2_fio2=ratio, respiratory_support=True, platelets=w["platelets"].value)
+    assert (score.respiration, score.coagulation) == (respiration, coagulation)

@@ -8,11 +8,13 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from shine.exchange import fhir_labs as fl
 from shine.trial.audit.models import AuditEvent
 from shine.trial.records import lab_import, services
 from shine.trial.records.models import DailyRecord, LabObservation
+from shine.trial.records.schedule import study_day_of
 from tests.trial.allocation.test_blind_leak import BLINDED, check, running_trial  # noqa: F401  (fixture)
 
 URL = "/api/v1/participants/{}/labs"
@@ -170,3 +172,26 @@ def test_the_lab_proposal_shows_no_arm_to_a_blinded_role(running_trial, persona,
     check(persona, "lab import", post(api_for(persona), p, boundary_bundle(p)))
     for url in (f"/participants/{n}/daily/new/?day=1", f"/participants/{n}/daily/new/?day=1&labs=use"):
         check(persona, url, client_for(persona).get(url))
+
+
+def test_the_demo_bundle_gives_an_open_day_a_proposal(trial, participant):
+    from shine.trial.records.lab_demo import load_demo_labs
+
+    [line] = load_demo_labs(nurse=trial["nurse_hgh"])
+    today = study_day_of(participant.randomised_at, timezone.now())
+    day = int(line.split(", day ")[1].split(",")[0])
+    assert f"for {participant.number}, day" in line and day in (today, today - 1)
+    w = lab_import.proposal(participant, day)
+    assert w["platelets"].value == 96  # the 9 entered in error is retracted
+    assert w["creatinine"].sources[0].code == "NPU18016" and w["creatinine"].value == 182
+    assert w["pao2"].value == pytest.approx(9.8 * 7.50062) and w["fio2"].value == pytest.approx(0.5)
+    assert w["urine_output"].value == 390
+
+
+@pytest.mark.parametrize("at", ["2026-03-28T23:29:00+01:00", "2026-03-29T00:10:00+01:00",
+                                "2026-03-30T00:29:00+02:00", "2026-03-30T00:30:00+02:00",
+                                "2026-10-25T02:30:00+02:00", "2026-10-25T02:30:00+01:00"])
+def test_the_pure_day_rule_is_the_schedules(at):
+    r = dt.datetime(2026, 3, 28, 22, 30, tzinfo=dt.UTC)
+    t = fl.effective_time(at)
+    assert fl.study_day(r, t) == study_day_of(r, t)

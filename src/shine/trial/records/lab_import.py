@@ -21,6 +21,7 @@ from shine.trial.enrollment.models import Participant
 from shine.trial.errors import Refused
 
 from .models import LabObservation
+from .schedule import study_day_of
 from .services import begin_write
 
 # the proposal's input -> (daily form field, its unit field and unit): values go into the form in the platform unit
@@ -70,7 +71,7 @@ def import_bundle(*, user: User, participant: Participant, bundle, source_system
                                   f"before under the same version; nothing was imported", field="bundle")
                 unchanged += 1
                 continue
-            day = fl.study_day(row.randomised_at, v.effective_at)
+            day = study_day_of(row.randomised_at, v.effective_at)
             audit.create(LabObservation, actor=actor, participant=row, source_system=v.source_system,
                          resource_id=v.resource_id, version=v.version, status=v.status, input=v.input,
                          code_system=v.code_system, code=v.code, value=v.value, value_entered=v.value_entered,
@@ -94,7 +95,7 @@ def proposal(participant: Participant, day: int) -> dict[str, fl.Proposed]:
     rows = LabObservation.objects.filter(participant=participant)
     current = fl.current(_value(o) for o in rows)
     randomised_at = participant.randomised_at
-    return fl.worst_of_day(v for v in current if fl.study_day(randomised_at, v.effective_at) == day)
+    return fl.worst_of_day(v for v in current if study_day_of(randomised_at, v.effective_at) == day)
 
 
 def proposal_json(participant: Participant, day: int) -> list[dict]:

@@ -72,6 +72,10 @@ class Command(BaseCommand):
             for line in load_demo_safety(nurse=staff["HGH"],
                                          pharmacovigilance=User.objects.get(username="pharmacovigilance")):
                 self.stdout.write(f"  {line}")
+            from shine.trial.records.lab_demo import load_demo_labs
+
+            for line in load_demo_labs(nurse=staff["HGH"]):
+                self.stdout.write(f"  {line}")
             from shine.trial.monitoring.demo import load_demo_monitoring
 
             for line in load_demo_monitoring(nurse=staff["HGH"], investigator=User.objects.get(username="investigator"),
