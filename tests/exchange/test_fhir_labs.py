@@ -211,3 +211,23 @@ def test_the_worst_of_a_day_scores_exactly_at_the_sofa_boundaries(pao2, pf, resp
     assert ratio == pf
     score = sofa(pao2_fio2=ratio, respiratory_support=True, platelets=w["platelets"].value)
     assert (score.respiration, score.coagulation) == (respiration, coagulation)
+
+
+@pytest.mark.parametrize("garbage", [
+    {"resourceType": "Bundle", "entry": {"resource": 1}},
+    {"resourceType": "Bundle", "entry": ["x", None, 3, {"resource": "x"}]},
+    {"resourceType": "Bundle", "meta": "x", "entry": [{"resource": {"resourceType": "Observation", "id": "a",
+                                                                    "meta": [], "code": "x"}}]},
+    {"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Observation", "id": "a" * 65}}]},
+    {"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Observation", "id": "a/b"}}]},
+    {"resourceType": "Bundle", "entry": [{"resource": obs("a", "777-3", 1, "10*9/L") | {"valueQuantity": 5}}]},
+    {"resourceType": "Bundle", "entry": [{"resource": obs("a", "777-3", 1, "10*9/L") | {"meta": {
+        "versionId": "v 2"}}}]},
+])
+def test_malformed_bundles_are_refused_or_ignored_never_crash(garbage):
+    try:
+        values = fl.parse_bundle(garbage, source_system="x", received_at=RECEIVED)
+    except fl.LabRefused as exc:
+        assert str(exc)
+    else:
+        assert values == []

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,9 @@ MAPPING: dict[tuple[str, str], str] = {
     (NPU, "NPU04998"): "creatinine",
     # The other NPU codes (PaO2, FiO2, platelets, bilirubin, lactate) are added per site: load_site_mapping.
 }
+
+
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # FHIR R4 id (and versionId) datatype
 
 
 class LabRefused(ValueError):
@@ -161,21 +165,35 @@ def _convert(input_: str, value: float, ucum: str) -> float:
     return value
 
 
+def _obj(x) -> dict:
+    return x if isinstance(x, dict) else {}
+
+
+def _list(x) -> list:
+    return x if isinstance(x, list) else []
+
+
 def _observation(res: dict, *, mapping: Mapping, source_system: str, received_at: dt.datetime,
                  tz: str) -> LabValue:
     rid = str(res.get("id") or "").strip()
-    if not rid:
-        raise LabRefused("an Observation without an id cannot be imported (the id makes a re-import harmless)")
+    if not FHIR_ID.fullmatch(rid):
+        raise LabRefused(f"an Observation's id must be 1–64 letters, digits, '-' or '.' (the id makes a re-import "
+                         f"harmless); got {rid[:80]!r}")
     where = f"Observation {rid}"
-    source_system = str((res.get("meta") or {}).get("source") or source_system).strip()
+    meta = _obj(res.get("meta"))
+    source_system = str(meta.get("source") or source_system).strip()
     if not source_system:
         raise LabRefused(f"{where}: the source system is not named (meta.source of the Observation or Bundle)")
-    version = str((res.get("meta") or {}).get("versionId") or "1")
+    if len(source_system) > 200:
+        raise LabRefused(f"{where}: meta.source must be at most 200 characters")
+    version = str(meta.get("versionId") or "1")
+    if not FHIR_ID.fullmatch(version):
+        raise LabRefused(f"{where}: meta.versionId must be 1–64 letters, digits, '-' or '.'; got {version[:80]!r}")
     status = str(res.get("status") or "")
     if status not in ("final", "amended", "corrected", "preliminary", "entered-in-error"):
         raise LabRefused(f"{where}: status must be final, amended, corrected, preliminary or entered-in-error; "
                          f"got {status!r}")
-    codings = (res.get("code") or {}).get("coding") or []
+    codings = [c for c in _list(_obj(res.get("code")).get("coding")) if isinstance(c, dict)]
     known = [(c.get("system", ""), c.get("code", "")) for c in codings
              if (c.get("system", ""), c.get("code", "")) in mapping.rows]
     if not known:
@@ -184,7 +202,7 @@ def _observation(res: dict, *, mapping: Mapping, source_system: str, received_at
         raise LabRefused(f"{where}: {named} is not in the mapping table {mapping.version}")
     system, code = known[0]
     input_ = mapping.rows[(system, code)]
-    when = res.get("effectiveDateTime") or (res.get("effectivePeriod") or {}).get("end") or res.get("issued")
+    when = res.get("effectiveDateTime") or _obj(res.get("effectivePeriod")).get("end") or res.get("issued")
     if not when:
         raise LabRefused(f"{where}: effectiveDateTime is missing (the time decides the study day)")
     try:
@@ -194,10 +212,10 @@ def _observation(res: dict, *, mapping: Mapping, source_system: str, received_at
     common = dict(input=input_, effective_at=effective, resource_id=rid, version=version,
                   source_system=source_system, code_system=system, code=code, status=status,
                   mapping_version=mapping.version, received_at=received_at)
-    quantity = res.get("valueQuantity") or {}
+    quantity = _obj(res.get("valueQuantity"))
     ucum = str(quantity.get("code") or quantity.get("unit") or "")
     if status == "entered-in-error":
-        return LabValue(value=None, value_entered=None, unit_entered=ucum, **common)
+        return LabValue(value=None, value_entered=None, unit_entered=ucum[:20], **common)
     if quantity.get("system", UCUM) != UCUM or ucum not in _UNITS[input_]:
         raise LabRefused(f"{where} ({INPUT_LABELS[input_]}, code {code!r} of system {system!r}): unit {ucum!r} is "
                          f"not accepted; accepted: {', '.join(_UNITS[input_])} (UCUM)")
@@ -224,10 +242,10 @@ def parse_bundle(bundle: dict | str | bytes, *, received_at: dt.datetime, source
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise LabRefused("the file must be a FHIR R4 Bundle (resourceType \"Bundle\")")
     mapping = mapping or Mapping()
-    source_system = str((bundle.get("meta") or {}).get("source") or source_system)
+    source_system = str(_obj(bundle.get("meta")).get("source") or source_system)
     out, problems = [], []
-    for i, entry in enumerate(bundle.get("entry") or [], 1):
-        res = (entry or {}).get("resource") or {}
+    for entry in _list(bundle.get("entry")):
+        res = _obj(_obj(entry).get("resource"))
         if res.get("resourceType") != "Observation":
             continue  # Patient, Encounter, Specimen: context, not values
         try:
