@@ -65,7 +65,8 @@ def test_nurse_enters_daily_record_with_units_and_sees_sofa_before_saving(browse
     saved = [c for c in cells if c[0].strip() == day]
     assert saved and saved[0][10].split()[0] == str(want), cells
     page.goto("/worklist/")
-    remaining = [a.inner_text() for a in page.locator(f"#worklist tr:has(a:text('{participant}')) td:nth-child(2) a").all()]
+    links = page.locator(f"#worklist tr:has(a:text('{participant}')) td:nth-child(2) a")
+    remaining = [a.inner_text() for a in links.all()]
     assert label not in remaining
 
 
@@ -258,7 +259,8 @@ def test_nurse_path_on_a_phone_screen_consent_randomise_baseline_day1(danish_pho
     c.select("#id_code_gcs", "not_done")  # sedated: GCS not assessable today
     c.click("#save-button")
     page.wait_for_url(f"**/participants/{number}/records/")
-    assert "Saved" in page.locator(".messages").inner_text() and "incomplete" not in page.locator(".messages").inner_text()
+    messages = page.locator(".messages").inner_text()
+    assert "Saved" in messages and "incomplete" not in messages
     print(f"\nnurse path (screen, consent with one refusal, randomise, baseline, day 1): {c.taps} taps, "
           f"{c.fields} typed fields")
     assert c.taps <= 60 and c.fields <= 32
@@ -358,7 +360,8 @@ def test_a_session_that_ends_mid_form_warns_first_and_loses_nothing(chromium, li
     page.wait_for_url(f"**/participants/{participant}/records/")
     assert "Saved" in page.locator(".messages").inner_text()
     out = live_app.shine("shell", "-c", (
-        "from shine.trial.records.models import DailyRecord, FormDraft; from shine.trial.audit.models import AuditEvent; "
+        "from shine.trial.records.models import DailyRecord, FormDraft; "
+        "from shine.trial.audit.models import AuditEvent; "
         f"r = DailyRecord.objects.get(participant__number='{participant}', study_day={day}); "
         "print(list(AuditEvent.objects.filter(object_type='records.dailyrecord', object_id=str(r.pk))"
         ".values_list('action', flat=True)), r.platelets, r.bilirubin_entered, "
@@ -385,12 +388,16 @@ def test_a_note_beside_a_value_is_saved_audited_and_shown_to_the_monitor(danish_
     page.wait_for_url(f"**/participants/{participant}/records/")
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
     out = live_app.shine("shell", "-c", (
-        "import json; from shine.trial.records.models import DailyRecord; from shine.trial.audit.models import AuditEvent; "
+        "import json; from shine.trial.records.models import DailyRecord; "
+        "from shine.trial.audit.models import AuditEvent; "
         f"r = DailyRecord.objects.get(participant__number='{participant}', study_day={day}); "
-        "e = AuditEvent.objects.filter(object_type='records.dailyrecord', object_id=str(r.pk), action='update').last(); "
-        "print(json.dumps([r.comments.get('pao2_fio2'), json.loads(e.changes)['comments'][1].get('pao2_fio2'), e.reason]))"
+        "e = AuditEvent.objects.filter(object_type='records.dailyrecord', object_id=str(r.pk), "
+        "action='update').last(); "
+        "print(json.dumps([r.comments.get('pao2_fio2'), "
+        "json.loads(e.changes)['comments'][1].get('pao2_fio2'), e.reason]))"
     )).stdout.splitlines()[-1]
-    assert out == '["blood gas from 04:10, machine down", "blood gas from 04:10, machine down", "note on the blood gas added"]'
+    assert out == ('["blood gas from 04:10, machine down", "blood gas from 04:10, machine down", '
+                   '"note on the blood gas added"]')
     context = chromium.new_context(base_url=live_app.url, viewport={"width": 390, "height": 844}, is_mobile=True,
                                    has_touch=True, locale="da-DK")
     monitor = context.new_page()

@@ -1,5 +1,6 @@
 """Every records and enrolment page with a table or a form, at 390 × 844 in a Danish phone browser: nothing
-pushes the page wider than the screen, no table cell lies beyond its right edge (tables stack on a phone), and every control is a tap target of at least 24 × 24 px (WCAG 2.5.8).
+pushes the page wider than the screen, no table cell lies beyond its right edge (tables stack on a phone),
+and every control is a tap target of at least 24 × 24 px (WCAG 2.5.8).
 Screenshots land in the test's temporary folder (SHINE_SCREENSHOTS=DIR keeps them elsewhere)."""
 
 import os
@@ -22,14 +23,19 @@ MEASURE = """(selector) => {
     const r = el.getBoundingClientRect();
     if (!r.width || !r.height || getComputedStyle(el).visibility === "hidden") continue;
     if (el.type === "radio" || el.type === "checkbox") {  // the label around it is the target
-      const box = el.closest("label"); if (box) { const b = box.getBoundingClientRect(); if (b.height >= 24 && b.width >= 24) continue; }
+      const box = el.closest("label");
+      if (box) { const b = box.getBoundingClientRect(); if (b.height >= 24 && b.width >= 24) continue; }
     }
-    if (r.width < 24 || r.height < 24) small.push(`${el.tagName.toLowerCase()}#${el.id || ""}.${el.className || ""} "${(el.textContent || el.name || "").trim().slice(0, 30)}" ${Math.round(r.width)}x${Math.round(r.height)}`);
+    const name = `${el.tagName.toLowerCase()}#${el.id || ""}.${el.className || ""}`;
+    const text = (el.textContent || el.name || "").trim().slice(0, 30);
+    if (r.width < 24 || r.height < 24) small.push(`${name} "${text}" ${Math.round(r.width)}x${Math.round(r.height)}`);
   }
   const off = [];  // table cells beyond the screen's right edge (off the page or off a scrolled box)
   for (const cell of document.querySelectorAll("main td, main tbody th")) {
     const r = cell.getBoundingClientRect();
-    if (r.width && r.right > window.innerWidth + 1) off.push(`${cell.closest("table").id || "table"}: "${cell.textContent.trim().slice(0, 20)}" ends at ${Math.round(r.right)}`);
+    const table = cell.closest("table").id || "table";
+    if (r.width && r.right > window.innerWidth + 1) off.push(
+      `${table}: "${cell.textContent.trim().slice(0, 20)}" ends at ${Math.round(r.right)}`);
   }
   return {width: document.scrollingElement.scrollWidth, small: small, off: off.slice(0, 5)};
 }"""

@@ -139,7 +139,8 @@ def test_readme_production_flow_with_least_privilege(fresh_database, tmp_path):
             jar = "; ".join([c.split(";")[0] for c in e.headers.get_all("Set-Cookie") if c.startswith("sessionid=")]
                             + [c.split(";")[0] for c in cookie if c.startswith("csrftoken=")])
         https = {"X-Forwarded-Proto": "https", "Cookie": jar, "Referer": f"https://127.0.0.1:{port}/login/"}
-        enrol = urllib.request.urlopen(urllib.request.Request(f"{base}/login/second-factor/", headers=https)).read().decode()
+        enrol = urllib.request.urlopen(
+            urllib.request.Request(f"{base}/login/second-factor/", headers=https)).read().decode()
         secret = re.search(r'id="otp-secret">([A-Z2-7 ]+)<', enrol).group(1).replace(" ", "")
         clock = TOTP(base64.b32decode(secret + "=" * (-len(secret) % 8)))
         clock.time = time.time()

@@ -84,7 +84,8 @@ class Input(Schema):
     @classmethod
     def _in_range(cls, value, info: ValidationInfo):
         if isinstance(value, dt.datetime):
-            limits = f"{info.field_name} must lie between {EARLIEST:%Y-%m-%d} and {LATEST - dt.timedelta(days=1):%Y-%m-%d}"
+            limits = (f"{info.field_name} must lie between {EARLIEST:%Y-%m-%d} and "
+                      f"{LATEST - dt.timedelta(days=1):%Y-%m-%d}")
             try:
                 utc = value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
             except (OverflowError, ValueError):

@@ -63,7 +63,8 @@ def r_script(meta: md.StudyMetadata, tables: list[str]) -> str:
                       else "c(" + ", ".join(_r_string(x) for x in v.codelist.values) + ")")
             cols.append(f"      {v.name} = list(type = \"{v.kind}\", levels = {levels}, label = {_r_string(v.label)}, "
                         f"units = {_r_string(v.unit)})")
-        blocks.append(f"    {name} = structure(list(\n" + ",\n".join(cols) + f"\n    ), label = {_r_string(table.label)})")
+        blocks.append(f"    {name} = structure(list(\n" + ",\n".join(cols)
+                      + f"\n    ), label = {_r_string(table.label)})")
     lines.append(",\n".join(blocks))
     lines += [
         "  )",

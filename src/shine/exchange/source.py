@@ -6,8 +6,9 @@ writes. Before any row is given out the manifest's row counts and SHA-256 are ch
 (hashed in blocks), so an edited table is refused rather than converted. :class:`InMemoryDataset` wraps
 frames already in memory (a loaded :class:`~shine.analysis.dataset.Dataset`, or tables built in a test).
 
-Rows come as the canonical CSV text (``text_chunks``, ``""`` for missing) or typed (``chunks``): ``str`` columns as objects with ``None`` for missing, ``int`` as ``Int64``,
-``float`` as ``float64``, ``bool`` as ``boolean``, ``time`` as UTC timestamps to the second.
+Rows come as the canonical CSV text (``text_chunks``, ``""`` for missing) or typed (``chunks``): ``str``
+columns as objects with ``None`` for missing, ``int`` as ``Int64``, ``float`` as ``float64``, ``bool`` as
+``boolean``, ``time`` as UTC timestamps to the second.
 """
 
 from __future__ import annotations

@@ -76,7 +76,8 @@ def _plain(frame: pd.DataFrame, table: md.TableMeta, *, labelled: bool) -> tuple
 
 def check_xport(frame: pd.DataFrame, table: md.TableMeta) -> None:
     if not md.SAS_NAME.match(table.sas_name):
-        raise FormatError(f"table {table.name}: the SAS name {table.sas_name!r} does not match ^[A-Z_][A-Z0-9_]{{0,7}}$")
+        raise FormatError(f"table {table.name}: the SAS name {table.sas_name!r} "
+                          "does not match ^[A-Z_][A-Z0-9_]{0,7}$")
     if len(table.label) > md.SAS_LABEL_MAX:
         raise FormatError(f"table {table.name}: the label is {len(table.label)} characters, the limit is 40")
     for v in table.variables:

@@ -71,7 +71,8 @@ def allocate_by_site(rng: np.random.Generator, site: np.ndarray, n_sites: int,
     return arm
 
 
-def active_counts(rng: np.random.Generator, cutoffs: np.ndarray, block_sizes: tuple[int, ...] = (2, 4, 6)) -> np.ndarray:
+def active_counts(rng: np.random.Generator, cutoffs: np.ndarray,
+                  block_sizes: tuple[int, ...] = (2, 4, 6)) -> np.ndarray:
     """Active-arm entries among the first ``cutoffs[i, j]`` entries of permuted-block list ``i``.
 
     ``cutoffs`` is (lists × looks), non-decreasing along each row; one independent list per row. Only the

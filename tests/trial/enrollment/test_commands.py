@@ -16,7 +16,8 @@ def test_worklist_command(users, capsys):
                             consenter_name="Eva", form_version="v1")
     call_command("enrolment", "worklist", "--site", "hgh")
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].startswith(f"{a.number}  guardian consent") and lines[0].endswith("waiting for next of kin and patient")
+    assert lines[0].startswith(f"{a.number}  guardian consent")
+    assert lines[0].endswith("waiting for next of kin and patient")
     assert lines[1].endswith("waiting for patient")
     assert lines[-1] == f"2 participants waiting for consent; oldest {a.number}"
     call_command("enrolment", "worklist")  # rerunning changes nothing

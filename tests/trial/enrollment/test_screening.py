@@ -133,7 +133,8 @@ def test_not_randomised_reason_and_consort(api_for, client_for, users):
     assert r.status_code == 409
     summary = api_for("monitor").get("/api/v1/screenings/summary").json()
     c = summary["consort"]
-    assert (c["screened"], c["not_eligible"], c["eligible"], c["not_randomised"], c["awaiting_decision"]) == (4, 2, 2, 1, 1)
+    counts = (c["screened"], c["not_eligible"], c["eligible"], c["not_randomised"], c["awaiting_decision"])
+    assert counts == (4, 2, 2, 1, 1)
     assert c["not_eligible_by_criterion"] == {"age": 1, "stm": 1}
     assert c["not_randomised_by_reason"] == {"no_guardian": 1}
     month = timezone.now().strftime("%Y-%m")

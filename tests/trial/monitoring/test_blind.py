@@ -34,7 +34,8 @@ def monitored(running_trial):  # noqa: F811
 def test_monitoring_pages_and_api_show_no_arm(monitored, persona, client_for, api_for):
     c, api = client_for(persona), api_for(persona)
     n, q, lk = monitored["participant"].number, monitored["query"], monitored["lock"]
-    for url in ["/monitoring/queries/", "/monitoring/queries/?state=answered&site=HGH", f"/monitoring/queries/{q.number}/",
+    for url in ["/monitoring/queries/", "/monitoring/queries/?state=answered&site=HGH",
+                f"/monitoring/queries/{q.number}/",
                 "/monitoring/sdv/", "/monitoring/sdv/plan/", f"/participants/{n}/queries/", f"/participants/{n}/sdv/",
                 f"/participants/{n}/casebook/", "/participants/RH-0001/casebook/",
                 f"/participants/{n}/sdv/eligibility/{monitored['participant'].screening_id}/",

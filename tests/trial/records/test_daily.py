@@ -146,7 +146,8 @@ def test_read_only_roles_cannot_enter(participant, api_for, persona):
 def test_no_daily_record_after_death(participant, trial, api_for):
     nurse = trial["nurse_hgh"]
     services.create_daily_record(user=nurse, participant=participant, study_day=1, values=SOFA_DAY)
-    services.record_death(user=nurse, participant=participant, died_at=participant.randomised_at + dt.timedelta(hours=30))
+    services.record_death(user=nurse, participant=participant,
+                          died_at=participant.randomised_at + dt.timedelta(hours=30))
     r = post(api_for("nurse_hgh"), participant, day=3)
     assert r.status_code == 409 and "died" in r.json()["detail"]
     assert post(api_for("nurse_hgh"), participant, day=2).status_code == 201  # alive at the start of day 2

@@ -127,7 +127,8 @@ def test_pages_and_api_by_role(interim_trial, client_for, api_for):
     run = InterimRun.objects.get()
     freeze = run.freeze
     assert lines[-1].startswith(f"interim: run on {run.n_analysed} participants")
-    assert load_demo_interim(dsmb=interim_trial["dsmb_statistician"]) == ["interim: a freeze exists already; nothing done"]
+    again = load_demo_interim(dsmb=interim_trial["dsmb_statistician"])
+    assert again == ["interim: a freeze exists already; nothing done"]
     files = {"open": (*services.OPEN_FILES, "report.pdf"), "closed": (*services.CLOSED_FILES, "report.pdf")}
     urls = ["/reports/progress/", "/reports/interim/", "/reports/recommendations/",
             *[f"/reports/interim/{run.pk}/{side}/{n}" for side, names in files.items() for n in names]]

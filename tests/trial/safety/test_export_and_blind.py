@@ -112,7 +112,8 @@ def test_blinded_export_with_safety_cases_names_no_arm(two_susars, client_for):
         assert r.status_code == 200
         check(persona, "blinded export", r)
         again = client_for(persona).post("/exports/analysis-dataset.zip", {"blinded": "true"})
-        assert "acute liver failure" in readable(b"".join(again.streaming_content) if again.streaming else again.content)
+        body = b"".join(again.streaming_content) if again.streaming else again.content
+        assert "acute liver failure" in readable(body)
 
 
 def test_a_life_threatening_susar_leaves_the_same_trail_in_both_arms(trial, rsi):

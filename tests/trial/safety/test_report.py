@@ -59,7 +59,8 @@ def test_annual_report_page_and_api(trial, participant, rsi, client_for, api_for
     assert tab["serious adverse events"]["cumulative"] == 3 and len(body["sars"]) == 2
     assert client_for("nurse_hgh").get("/safety/annual/").status_code == 403
     assert client_for("monitor").get("/safety/annual/?period_start=garbage").status_code == 400
-    r = api_for("monitor").get(f"/api/v1/safety/annual-report?period_start={today}&period_end={today - dt.timedelta(days=1)}")
+    r = api_for("monitor").get(f"/api/v1/safety/annual-report?period_start={today}"
+                               f"&period_end={today - dt.timedelta(days=1)}")
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "period_end"
 
 

@@ -2,8 +2,9 @@
 
 After every commit that adds seals, the new head (seal number and hash) is appended to the anchor file
 (``settings.SHINE_AUDIT_ANCHOR_FILE``, one JSON line each, opened append-only) and logged on the
-security log (``shine.trial.audit.security``). ``shine audit verify --anchor FILE`` then holds the database's chain to every
-line: a trail cut short, a tail deleted, or a chain forged anew from scratch no longer matches the anchor.
+security log (``shine.trial.audit.security``). ``shine audit verify --anchor FILE`` then holds the
+database's chain to every line: a trail cut short, a tail deleted, or a chain forged anew from scratch no
+longer matches the anchor.
 """
 
 from __future__ import annotations

@@ -71,7 +71,8 @@ def keep(*, token: str, form: str, key: str, data) -> bool:
     return True
 
 
-def restore(*, user, form: str, participant, study_day: int, form_class: type[forms.Form]) -> tuple[dict, dt.datetime] | None:
+def restore(*, user, form: str, participant, study_day: int,
+            form_class: type[forms.Form]) -> tuple[dict, dt.datetime] | None:
     """The values a user's draft puts back into the form (as initial values) and when they were typed."""
     draft = FormDraft.objects.filter(user=user, form=form, participant=participant, study_day=study_day,
                                      typed_at__gte=timezone.now() - KEPT_FOR).first()

@@ -37,8 +37,9 @@ def _code(label: str) -> forms.ChoiceField:
 
     from .edit_checks import CODE_LABELS
 
+    codes = protocol_mod.load().missing_data.codes
     return forms.ChoiceField(label=f"{label}: if no value", required=False,
-                             choices=[("", "—"), *((c, CODE_LABELS[c]) for c in protocol_mod.load().missing_data.codes)],
+                             choices=[("", "—"), *((c, CODE_LABELS[c]) for c in codes)],
                              widget=forms.Select(attrs={"class": "code"}))
 
 
@@ -159,7 +160,8 @@ class InfusionEventForm(forms.Form):
     kind = forms.ChoiceField(label="Event", choices=_choices(INFUSION_KINDS))
     at = forms.DateTimeField(label="Time", widget=DT)
     rate_ml_per_h = _num("Rate (mL/h): start, restart, rate change")
-    stop_reason = forms.ChoiceField(label="Stop reason (stop)", required=False, choices=[("", "—"), *_choices(STOP_KINDS)])
+    stop_reason = forms.ChoiceField(label="Stop reason (stop)", required=False,
+                                    choices=[("", "—"), *_choices(STOP_KINDS)])
     note = forms.CharField(label="Note", required=False, max_length=400)
 
 

@@ -3,7 +3,8 @@
 Each case gives one row with what was known at the cut-off: its latest version entered by then and the
 sponsor's latest assessment made by then. ``related`` is the investigator's or the sponsor's "related";
 ``expected`` is the sponsor's expectedness, and empty for an event the sponsor has not assessed: unknown, so
-the analysis neither counts it as a SUSAR nor as "no SUSAR" (only a sponsor's "unexpected" makes a SUSAR). No arm, and nothing derived from the SUSAR decision.
+the analysis neither counts it as a SUSAR nor as "no SUSAR" (only a sponsor's "unexpected" makes a SUSAR).
+No arm, and nothing derived from the SUSAR decision.
 """
 
 from __future__ import annotations
