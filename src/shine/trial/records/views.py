@@ -205,10 +205,11 @@ def daily_form(request, key, day=None):
         initial["study_day"] = request.GET.get("day") or ""
     needs_baseline = record is None and not Baseline.objects.filter(participant=p).exists()
     draft_day = record.study_day if record else _day_asked(request)
-    labs = lab_import.proposal_json(p, draft_day) if draft_day else []
-    labs_used = bool(labs) and request.method == "GET" and request.GET.get("labs") == "use"
-    if labs_used:  # shown in the form for the nurse to check and save; nothing is saved here
-        initial.update(lab_import.form_initial(p, draft_day))
+    labs_used = False
+    if draft_day and request.method == "GET" and request.GET.get("labs") == "use":
+        lab_values = lab_import.form_initial(p, draft_day)  # for the nurse to check and save; nothing saved here
+        initial.update(lab_values)
+        labs_used = bool(lab_values)
     restored = _restore(request, "daily", p, draft_day, f.DailyForm, initial)
     form = f.DailyForm(request.POST or None, initial=initial)
     status, preview = 200, None
@@ -239,7 +240,8 @@ def daily_form(request, key, day=None):
     return render(request, "records/sofa_form.html", {
         "p": p, "form": form, "title": title, "editing": record is not None, "record": record, "preview": preview,
         "daily": True, "needs_baseline": needs_baseline, "restored": restored,
-        "labs": labs, "labs_day": draft_day, "labs_used": labs_used,
+        "labs": lab_import.proposal_json(p, draft_day) if draft_day else [], "labs_day": draft_day,
+        "labs_used": labs_used,
         **_draft_context(request, "daily", p, draft_day)}, status=status)
 
 
