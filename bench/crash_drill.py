@@ -7,7 +7,7 @@ Starts its own throw-away cluster with .ci/postgres.sh (PGDIR=/tmp/shine-crash-p
 refuses to run (exit status 2) unless `SHOW fsync`, `synchronous_commit` and `full_page_writes` all say on. Then
 `shine migrate`, `shine demo` (no simulated participants, no interim), a nurse with an API token per client
 (`shine users create … --token`), `shine serve` (gunicorn). Each client thread mixes the nurse's writes: daily
-records of its own participant (randomised 62 days ago), screen → enrol → randomise a new participant (a retry
+records of its own participants (randomised 62 days ago), screen → enrol → randomise a new participant (a retry
 after a broken connection reuses the request id, as a client must), and serious adverse events, which mail
 pharmacovigilance after the commit (file-based mail into the drill's folder). Every write answered 2xx is logged
 with the ids it returned. Afterwards, in a fresh process: every acknowledged write is in the database with those
@@ -39,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 SETTINGS = ("fsync", "synchronous_commit", "full_page_writes")
+PER_CLIENT = 4  # participants each client enters daily records for (60 days each)
 
 DAY = {"pao2": 11.5, "pao2_unit": "kPa", "fio2": 45, "fio2_unit": "percent", "respiratory_support": True,
        "platelets": 95, "bilirubin": 1.8, "bilirubin_unit": "mg/dL", "map_mmhg": 66, "norepinephrine": 0.12,
@@ -51,7 +52,7 @@ ELIGIBLE = dict(age=69, sex="M", in_icu=True, infection=True, vasopressor=True, 
 
 
 def setup(clients: int) -> None:
-    """In a child process: packs at every site and one HGH participant per client randomised 62 days ago with
+    """In a child process: packs at every site and PER_CLIENT HGH participants per client randomised 62 days ago with
     a baseline; prints the site codes and the participants' numbers as JSON."""
     import django
     django.setup()
@@ -67,7 +68,7 @@ def setup(clients: int) -> None:
     # the demo's list has 60 numbers per site: the clients randomise at every site so as not to run out
     setup_randomisation(pharmacist=pharmacist, packs_per_arm_per_site=30)
     numbers = []
-    for i in range(clients):
+    for i in range(clients * PER_CLIENT):
         R = timezone.now() - dt.timedelta(days=62)
         screened = R - dt.timedelta(hours=1)
         s, _ = enrolment.screen(user=nurse, site_code="HGH", screened_at=screened, pregnant=False,
@@ -155,11 +156,11 @@ def check(acks_path: str, mail_dir: str) -> None:
 
 
 class Client(threading.Thread):
-    def __init__(self, k: int, base: str, token: str, participant: str, site: str, stop: threading.Event):
+    def __init__(self, k: int, base: str, token: str, participants: list[str], site: str, stop: threading.Event):
         super().__init__(daemon=True)
         self.k, self.base, self.token, self.site, self.stop = k, base, token, site, stop
-        self.own = participant
-        self.randomised = [(participant, dt.datetime.now(dt.UTC) - dt.timedelta(days=62))]
+        self.own = participants
+        self.randomised = [(p, dt.datetime.now(dt.UTC) - dt.timedelta(days=62)) for p in participants]
         self.day = 0
         self.acks: list[dict] = []
         self.sent = self.failed = self.refused = self.retries = 0
@@ -192,12 +193,13 @@ class Client(threading.Thread):
             return None
 
     def daily(self) -> None:
-        if self.day >= 60:
+        if self.day >= 60 * len(self.own):
             return
+        number, day = self.own[self.day // 60], self.day % 60 + 1
         self.day += 1
-        got = self.call("POST", f"/api/v1/participants/{self.own}/daily-records", {**DAY, "study_day": self.day})
+        got = self.call("POST", f"/api/v1/participants/{number}/daily-records", {**DAY, "study_day": day})
         if got and got[0] == 201:
-            self.acks.append({"kind": "daily", "participant": self.own, "day": got[1]["study_day"]})
+            self.acks.append({"kind": "daily", "participant": number, "day": got[1]["study_day"]})
 
     def randomise(self) -> None:
         now = dt.datetime.now(dt.UTC)
@@ -326,7 +328,8 @@ def main() -> int:
                 time.sleep(0.3)
 
         stop = threading.Event()
-        clients = [Client(k, base, tokens[k], people[k], sites[k], stop) for k in range(args.clients)]
+        clients = [Client(k, base, tokens[k], people[k * PER_CLIENT:(k + 1) * PER_CLIENT], sites[k], stop)
+                   for k in range(args.clients)]
         for c in clients:
             c.start()
         t0, kills, terminated, next_kill = time.monotonic(), 0, None, time.monotonic() + args.kill_every
