@@ -600,6 +600,8 @@ def run(data: Dataset, key: dict[str, str], *, freeze: dict, prior_sd: float = D
         "susar_listing": serious_listing[serious_listing["SUSAR"] == "yes"].reset_index(drop=True),
         "emergency_unblindings": _unblindings(data, frame, unblindings),
     }
+    baseline = primary.baseline
+    assert baseline is not None  # primary_analysis always says how the baseline covariate was handled
     closed_results = {
         "freeze": freeze, "groups": list(groups), "population": POPULATION,
         "primary": {"difference_A_minus_B": primary.difference, "ci_low": primary.ci_low, "ci_high": primary.ci_high,
@@ -608,8 +610,8 @@ def run(data: Dataset, key: dict[str, str], *, freeze: dict, prior_sd: float = D
                     "n_per_group": primary.n_per_arm, "n_observed_per_group": primary.n_observed_per_arm,
                     "means": primary.means, "sds": primary.sds, "missing_fraction": primary.missing_fraction,
                     "sensitivity": {k: _estimate(v) for k, v in primary.sensitivity.items()},
-                    "baseline_covariate": {"rule": primary.baseline.rule, "imputed_per_group": primary.baseline.imputed,
-                                           "text": primary.baseline.describe()}},
+                    "baseline_covariate": {"rule": baseline.rule, "imputed_per_group": baseline.imputed,
+                                           "text": baseline.describe()}},
         "interim": stats, "mortality": mortality,
         "recommendation_options": ["continue unchanged", "continue with modification", "stop for futility",
                                    "stop for harm"],
