@@ -100,3 +100,10 @@ def test_role_by_endpoint_by_site(action, users, client_for, api_for):
             if action == "randomise_api" and got == 200:
                 randomised.add(site)
     assert not wrong, "\n".join(wrong)
+
+
+def test_a_site_filter_is_a_trial_site_or_no_filter():
+    from shine.trial.accounts.selectors import site_filter
+
+    assert site_filter({"site": " hgh "}) == "HGH"
+    assert site_filter({"site": "ab\x00cd"}) == site_filter({"site": "XYZ"}) == site_filter({}) == ""

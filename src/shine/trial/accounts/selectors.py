@@ -13,6 +13,8 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 
+from shine import protocol
+
 from .models import Membership, Site, User
 from .roles import Perm, may_export
 
@@ -57,6 +59,13 @@ def sites_for(user: User) -> QuerySet[Site]:
     if user.role_def.cross_site:
         return Site.objects.all()
     return Site.objects.filter(memberships__user=user)
+
+
+def site_filter(params) -> str:
+    """The site code a page's filter (``?site=``) names, upper-cased, when it is one of the trial's sites; else ""
+    (no filter). Anything else typed into the address, a NUL byte included, never reaches a query."""
+    code = str(params.get("site") or "").strip().upper()
+    return code if code in protocol.load().site_codes else ""
 
 
 def scope_to_sites(queryset: QuerySet, user: User, site_field: str = "site") -> QuerySet:

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 from shine import protocol as protocol_mod
 from shine.clinical import eligibility
 from shine.trial.accounts.roles import Perm
-from shine.trial.accounts.selectors import require
+from shine.trial.accounts.selectors import require, site_filter
 from shine.trial.errors import Refused, refuse, rid
 
 from . import consent as rules
@@ -200,7 +200,7 @@ def screening_enrol(request, pk):
 @login_required
 def participant_list(request):
     qs = selectors.participants_for(request.user)
-    site = request.GET.get("site", "").upper()
+    site = site_filter(request.GET)
     if site:
         qs = qs.filter(site__code=site)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))

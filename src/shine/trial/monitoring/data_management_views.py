@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from shine.trial.accounts.models import Site
 from shine.trial.accounts.roles import Perm
-from shine.trial.accounts.selectors import require
+from shine.trial.accounts.selectors import require, site_filter
 from shine.trial.enrollment.selectors import participant_for_user
 from shine.trial.errors import attempt, rid
 
@@ -144,7 +144,7 @@ def visit_list(request):
                 actions=d["actions"], request_id=rid(request)))
             if v is not None:
                 return redirect("monitoring_visit", number=v.number)
-    site = (request.GET.get("site") or "")[:8]
+    site = site_filter(request.GET)
     return render(request, "monitoring/visits.html", {
         "rows": visits.visits(user, site=site), "site": site, "form": form, "sites": Site.objects.order_by("code"),
         "can_record": user.can(Perm.VERIFY_SOURCE)}, status=status)

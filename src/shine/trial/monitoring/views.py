@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from shine.trial.accounts.roles import Perm
-from shine.trial.accounts.selectors import require, sites_for
+from shine.trial.accounts.selectors import require, site_filter, sites_for
 from shine.trial.enrollment.selectors import participant_for_user
 from shine.trial.errors import Refused, attempt, rid
 
@@ -103,7 +103,7 @@ def query_detail(request, pk):
 def sdv_worklist(request):
     user = request.user
     require(user, Perm.VERIFY_SOURCE)
-    site = (request.GET.get("site") or "")[:8]
+    site = site_filter(request.GET)
     return render(request, "monitoring/sdv_worklist.html", {
         "rows": selectors.sdv_worklist(user, site=site), "plan": selectors.current_plan(), "site": site,
         "sites": sites_for(user)})

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from shine import protocol as protocol_mod
 from shine.trial.accounts.roles import Perm, may_review
-from shine.trial.accounts.selectors import require
+from shine.trial.accounts.selectors import require, site_filter
 from shine.trial.audit.services import ReasonRequired
 from shine.trial.errors import Refused, refuse, rid
 from shine.trial.monitoring.deviations import flagged
@@ -410,7 +410,7 @@ def followup_form(request, key, day):
 @login_required
 def worklist(request):
     require(request.user, Perm.VIEW_PARTICIPANTS)
-    site = request.GET.get("site", "")
+    site = site_filter(request.GET)
     items = selectors.worklist(request.user, site=site)
     return render(request, "records/worklist.html", {
         "items": items, "flagged": flagged(request.user), "site": site,
