@@ -5,7 +5,7 @@ the record holds the laboratory's values only after that save."""
 from __future__ import annotations
 
 import datetime as dt
-import json
+import re
 import sqlite3
 
 import pytest
@@ -22,7 +22,7 @@ def _db(live_app):
 
 def _demo_day(live_app) -> tuple[str, int, dt.datetime]:
     """The participant and day of the demo's laboratory values; when another test has saved that day meanwhile,
-    the same Bundle is imported for a free day through ``shine labs import``."""
+    the demo loader imports its Bundle again, for the day the schedule asks for now."""
     db = _db(live_app)
     try:
         number, pid, day, randomised = db.execute(
@@ -35,21 +35,19 @@ def _demo_day(live_app) -> tuple[str, int, dt.datetime]:
     randomised_at = dt.datetime.fromisoformat(str(randomised)).replace(tzinfo=dt.UTC)
     if day not in taken:
         return number, day, randomised_at
-    from shine.trial.records.lab_demo import demo_bundle
-    from shine.trial.records.schedule import study_day_of
-
-    now = dt.datetime.now(dt.UTC)
-    free = [d for d in (study_day_of(randomised_at, now), study_day_of(randomised_at, now) - 1) if d not in taken]
-    assert free, f"{number} has no free day left for the laboratory values"
-
-    class P:  # what demo_bundle reads of a participant
-        pass
-    p = P()
-    p.number, p.randomised_at = number, randomised_at
-    path = live_app.var_dir / "labs.json"
-    path.write_text(json.dumps(demo_bundle(p, free[0], now)))
-    live_app.shine("labs", "import", str(path), "--participant", number, "--user", "nurse")
-    return number, free[0], randomised_at
+    # the demo loader's own choice, made now: the latest HGH day the schedule still asks for (alive, in the ICU)
+    out = live_app.shine("shell", "-c", "from shine.trial.accounts.models import User\n"
+                         "from shine.trial.records.lab_demo import load_demo_labs\n"
+                         "print(load_demo_labs(nurse=User.objects.get(username='nurse'))[0])").stdout
+    found = re.search(r"for (HGH-\d+), day (\d+)", out)
+    assert found, f"no HGH participant with an open day for the laboratory values: {out}"
+    db = _db(live_app)
+    try:
+        (randomised,) = db.execute("select randomised_at from enrollment_participant where number = ?",
+                                   (found.group(1),)).fetchone()
+    finally:
+        db.close()
+    return found.group(1), int(found.group(2)), dt.datetime.fromisoformat(str(randomised)).replace(tzinfo=dt.UTC)
 
 
 def test_the_nurse_sees_the_laboratory_values_with_their_source_and_confirms_them(phone_page, live_app):
