@@ -36,6 +36,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from drill_cluster import fresh_cluster, remove_cluster
+
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 SETTINGS = ("fsync", "synchronous_commit", "full_page_writes")
@@ -51,6 +53,29 @@ ELIGIBLE = dict(age=69, sex="M", in_icu=True, infection=True, vasopressor=True, 
                 consent_unobtainable=False, other_prostacyclin_trial=False)
 
 
+def randomised_with_baseline(nurse, *, randomised_at: dt.datetime, request_id: str):
+    """An eligible HGH patient screened, enrolled and randomised at ``randomised_at``, with a baseline."""
+    from shine.trial.allocation import services as allocation
+    from shine.trial.enrollment import services as enrolment
+    from shine.trial.records import services
+
+    R = randomised_at
+    screened = R - dt.timedelta(hours=1)
+    s, _ = enrolment.screen(user=nurse, site_code="HGH", screened_at=screened, pregnant=False,
+                            shock_diagnosed_at=screened - dt.timedelta(hours=3), **ELIGIBLE)
+    p = enrolment.enrol(s, user=nurse, consenter_name="Dr A", second_consenter_name="Dr B",
+                        occurred_at=screened + dt.timedelta(minutes=10), form_version="1")
+    allocation.randomise(p, user=nurse, weight_kg=75, weight_estimated=False, request_id=request_id,
+                         clock=lambda: R)
+    p.refresh_from_db()
+    services.save_baseline(user=nurse, participant=p, values={
+        "age": 70, "sex": "M", "weight_kg": 75.0, "weight_estimated": False, "site_of_infection": "pulmonary",
+        "icu_admitted_at": R - dt.timedelta(hours=4), "pao2": 150, "pao2_unit": "mmHg", "fio2": 0.5,
+        "platelets": 150, "bilirubin": 25, "map_mmhg": 60, "norepinephrine": 0.2, "gcs": 12, "creatinine": 180,
+        "urine_output": 800})
+    return p
+
+
 def setup(clients: int) -> None:
     """In a child process: packs at every site and PER_CLIENT HGH participants per client randomised 62 days ago with
     a baseline; prints the site codes and the participants' numbers as JSON."""
@@ -60,29 +85,14 @@ def setup(clients: int) -> None:
 
     from shine.demo.randomisation import setup_randomisation
     from shine.trial.accounts.models import Site, User
-    from shine.trial.allocation import services as allocation
-    from shine.trial.enrollment import services as enrolment
-    from shine.trial.records import services
 
     nurse, pharmacist = User.objects.get(username="nurse"), User.objects.get(username="pharmacist")
     # the demo's list has 60 numbers per site: the clients randomise at every site so as not to run out
     setup_randomisation(pharmacist=pharmacist, packs_per_arm_per_site=30)
     numbers = []
     for i in range(clients * PER_CLIENT):
-        R = timezone.now() - dt.timedelta(days=62)
-        screened = R - dt.timedelta(hours=1)
-        s, _ = enrolment.screen(user=nurse, site_code="HGH", screened_at=screened, pregnant=False,
-                                shock_diagnosed_at=screened - dt.timedelta(hours=3), **ELIGIBLE)
-        p = enrolment.enrol(s, user=nurse, consenter_name="Dr A", second_consenter_name="Dr B",
-                            occurred_at=screened + dt.timedelta(minutes=10), form_version="1")
-        allocation.randomise(p, user=nurse, weight_kg=75, weight_estimated=False, request_id=f"drill-{i}",
-                             clock=lambda: R)
-        p.refresh_from_db()
-        services.save_baseline(user=nurse, participant=p, values={
-            "age": 70, "sex": "M", "weight_kg": 75.0, "weight_estimated": False, "site_of_infection": "pulmonary",
-            "icu_admitted_at": R - dt.timedelta(hours=4), "pao2": 150, "pao2_unit": "mmHg", "fio2": 0.5,
-            "platelets": 150, "bilirubin": 25, "map_mmhg": 60, "norepinephrine": 0.2, "gcs": 12, "creatinine": 180,
-            "urine_output": 800})
+        p = randomised_with_baseline(nurse, randomised_at=timezone.now() - dt.timedelta(days=62),
+                                     request_id=f"drill-{i}")
         numbers.append(p.number)
     print(json.dumps({"sites": list(Site.objects.order_by("code").values_list("code", flat=True)),
                       "participants": numbers}))
@@ -282,13 +292,7 @@ def main() -> int:
         ap.error("--seconds and --kill-every must be positive, --clients ≥ 1, --workers ≥ 2")
 
     # PG_FSYNC=off in the environment starts a cluster the drill must refuse (a check of the refusal itself)
-    pg = {"PGDIR": os.environ.get("PGDIR", "/tmp/shine-crash-pg"), "PGPORT": os.environ.get("PGPORT", "55470"),
-          "PG_FSYNC": os.environ.get("PG_FSYNC", "on")}
-    env_pg = {**os.environ, **pg}
-    subprocess.run(["bash", str(ROOT / ".ci/postgres.sh"), "stop"], env=env_pg, check=False)
-    subprocess.run(["rm", "-rf", pg["PGDIR"]], check=False)
-    url = subprocess.run(["bash", str(ROOT / ".ci/postgres.sh"), "start"], env=env_pg, check=True,
-                         capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    url, env_pg = fresh_cluster("/tmp/shine-crash-pg", "55470", fsync=os.environ.get("PG_FSYNC", "on"))
     var = tempfile.mkdtemp(prefix="shine-crash-")
     env = {**os.environ, "DATABASE_URL": url, "SHINE_VAR_DIR": var, "SHINE_DEMO_PARTICIPANTS": "0",
            "SHINE_DEMO_INTERIM": "0", "DJANGO_SETTINGS_MODULE": "shine.web.settings", "DB_CONN_MAX_AGE": "60",
@@ -312,7 +316,7 @@ def main() -> int:
         sites = [made["sites"][k % len(made["sites"])] for k in range(args.clients)]
         tokens = [shine(env, "users", "create", f"drill-nurse-{k}", "--role", "nurse", "--site", "HGH",
                         "--site", sites[k], "--token").strip().splitlines()[-1].strip() for k in range(args.clients)]
-        port = int(pg["PGPORT"]) - 55470 + 18470
+        port = int(env_pg["PGPORT"]) - 55470 + 18470
         base = f"http://127.0.0.1:{port}"
         server = subprocess.Popen([PY, "-m", "shine.cli", "serve", "--port", str(port), "--workers", str(args.workers),
                                    "--threads", str(args.threads)], env=env, stdout=subprocess.DEVNULL,
@@ -395,8 +399,8 @@ def main() -> int:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
-        subprocess.run(["bash", str(ROOT / ".ci/postgres.sh"), "stop"], env=env_pg, check=False)
-        subprocess.run(["rm", "-rf", pg["PGDIR"], var], check=False)
+        remove_cluster(env_pg)
+        subprocess.run(["rm", "-rf", var], check=False)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from drill_cluster import fresh_cluster, remove_cluster
+
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 
@@ -146,13 +148,7 @@ def main() -> int:
         ap.error("--saves must lie between 1 and 60")
     if not 1 <= args.rounds <= args.saves:
         ap.error("--rounds must lie between 1 and --saves")
-    pg = {"PGDIR": os.environ.get("PGDIR", "/tmp/shine-bench-crf-pg"), "PGPORT": os.environ.get("PGPORT", "55491"),
-          "PG_FSYNC": "on"}
-    env_pg = {**os.environ, **pg}
-    subprocess.run(["bash", str(ROOT / ".ci/postgres.sh"), "stop"], env=env_pg, check=False)
-    subprocess.run(["rm", "-rf", pg["PGDIR"]], check=False)
-    url = subprocess.run(["bash", str(ROOT / ".ci/postgres.sh"), "start"], env=env_pg, check=True,
-                         capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    url, env_pg = fresh_cluster("/tmp/shine-bench-crf-pg", "55491")
     var = tempfile.mkdtemp(prefix="shine-bench-crf-")
     env = {**os.environ, "DATABASE_URL": url, "SHINE_VAR_DIR": var, "SHINE_BENCH": "1", "SHINE_DEMO_PARTICIPANTS": "0",
            "DJANGO_SETTINGS_MODULE": "shine.web.settings", "DB_CONN_MAX_AGE": "60"}
@@ -217,8 +213,8 @@ def main() -> int:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
-        subprocess.run(["bash", str(ROOT / ".ci/postgres.sh"), "stop"], env=env_pg, check=False)
-        subprocess.run(["rm", "-rf", pg["PGDIR"], var], check=False)
+        remove_cluster(env_pg)
+        subprocess.run(["rm", "-rf", var], check=False)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 sys.path.insert(0, str(ROOT / "bench"))
-from crash_drill import DAY, ELIGIBLE  # noqa: E402  (the same eligible patient and daily values)
+from crash_drill import DAY, randomised_with_baseline  # noqa: E402  (the same patient and daily values)
+from drill_cluster import fresh_cluster, remove_cluster  # noqa: E402
 
 PER_NURSE = 2  # participants each nurse enters daily records for (60 days each)
 
@@ -53,9 +54,7 @@ def setup(nurses: int, monitors: int) -> None:
     from shine.demo.randomisation import setup_randomisation
     from shine.trial.accounts.models import User
     from shine.trial.accounts.services import create_token, create_user
-    from shine.trial.allocation import services as allocation
     from shine.trial.audit.services import Actor
-    from shine.trial.enrollment import services as enrolment
     from shine.trial.records import services
 
     actor = Actor.system("load-drill")
@@ -67,20 +66,8 @@ def setup(nurses: int, monitors: int) -> None:
         nurse, _ = create_user(actor=actor, username=f"load-nurse-{k}", role="nurse", sites=["HGH"])
         numbers = []
         for i in range(PER_NURSE):
-            R = timezone.now() - dt.timedelta(days=62)
-            screened = R - dt.timedelta(hours=1)
-            s, _ = enrolment.screen(user=nurse, site_code="HGH", screened_at=screened, pregnant=False,
-                                    shock_diagnosed_at=screened - dt.timedelta(hours=3), **ELIGIBLE)
-            p = enrolment.enrol(s, user=nurse, consenter_name="Dr A", second_consenter_name="Dr B",
-                                occurred_at=screened + dt.timedelta(minutes=10), form_version="1")
-            allocation.randomise(p, user=nurse, weight_kg=75, weight_estimated=False, request_id=f"load-{k}-{i}",
-                                 clock=lambda: R)
-            p.refresh_from_db()
-            services.save_baseline(user=nurse, participant=p, values={
-                "age": 70, "sex": "M", "weight_kg": 75.0, "weight_estimated": False, "site_of_infection": "pulmonary",
-                "icu_admitted_at": R - dt.timedelta(hours=4), "pao2": 150, "pao2_unit": "mmHg", "fio2": 0.5,
-                "platelets": 150, "bilirubin": 25, "map_mmhg": 60, "norepinephrine": 0.2, "gcs": 12,
-                "creatinine": 180, "urine_output": 800})
+            p = randomised_with_baseline(nurse, randomised_at=timezone.now() - dt.timedelta(days=62),
+                                         request_id=f"load-{k}-{i}")
             services.create_daily_record(user=nurse, participant=p, study_day=1, values=dict(DAY))
             numbers.append(p.number)
         out["nurses"].append({"token": create_token(nurse, actor=actor, name="load"), "participants": numbers})
@@ -211,13 +198,7 @@ def main() -> int:
     if args.seconds <= 0 or args.nurses < 1 or args.monitors < 0 or args.think < 0:
         ap.error("--seconds must be positive, --nurses ≥ 1, --monitors and --think ≥ 0")
 
-    pg = {"PGDIR": os.environ.get("PGDIR", "/tmp/shine-load-pg"), "PGPORT": os.environ.get("PGPORT", "55472"),
-          "PG_FSYNC": "on"}
-    env_pg = {**os.environ, **pg}
-    subprocess.run(["bash", str(ROOT / ".ci/postgres.sh"), "stop"], env=env_pg, check=False)
-    subprocess.run(["rm", "-rf", pg["PGDIR"]], check=False)
-    url = subprocess.run(["bash", str(ROOT / ".ci/postgres.sh"), "start"], env=env_pg, check=True,
-                         capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    url, env_pg = fresh_cluster("/tmp/shine-load-pg", "55472")
     var = tempfile.mkdtemp(prefix="shine-load-")
     env = {**os.environ, "DATABASE_URL": url, "SHINE_VAR_DIR": var, "SHINE_BENCH": "1", "SHINE_DEMO_PARTICIPANTS": "0",
            "SHINE_DEMO_INTERIM": "0", "DJANGO_SETTINGS_MODULE": "shine.web.settings", "DB_CONN_MAX_AGE": "60"}
@@ -230,7 +211,7 @@ def main() -> int:
         info = json.loads(subprocess.run([PY, __file__, "--setup", "--nurses", str(args.nurses), "--monitors",
                                           str(args.monitors)], env=env, check=True, stdout=subprocess.PIPE,
                                          text=True).stdout.strip().splitlines()[-1])
-        port = int(pg["PGPORT"]) - 55472 + 18472
+        port = int(env_pg["PGPORT"]) - 55472 + 18472
         server = subprocess.Popen([PY, "-m", "shine.cli", "serve", "--port", str(port), "--workers", str(args.workers),
                                    "--threads", str(args.threads)], env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL, start_new_session=True)
@@ -294,8 +275,8 @@ def main() -> int:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
-        subprocess.run(["bash", str(ROOT / ".ci/postgres.sh"), "stop"], env=env_pg, check=False)
-        subprocess.run(["rm", "-rf", pg["PGDIR"], var], check=False)
+        remove_cluster(env_pg)
+        subprocess.run(["rm", "-rf", var], check=False)
 
 
 if __name__ == "__main__":
