@@ -5,3 +5,10 @@ class WebConfig(AppConfig):
     name = "shine.web"
     label = "web"
     verbose_name = "Web pages"
+
+    def ready(self):
+        from django.utils.translation import gettext
+
+        from shine import i18n
+
+        i18n.install(gettext)  # the pure core's messages in the request's language

@@ -137,9 +137,11 @@ MIDDLEWARE = [
     "shine.web.middleware.request_id",
     "shine.api.middleware.api_errors",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "shine.web.language.user_language",
     "shine.web.middleware.session_lifetime_and_no_store",
     "shine.web.middleware.security_log",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -226,9 +228,17 @@ SECOND_FACTOR_PENDING_MINUTES = 5  # between the password and the code
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
 
-LANGUAGE_CODE = "en-gb"
+# Pages, mails, PDFs and the CLI speak Danish or English (shine.web.language); stored values, codes, exports
+# and the API do not depend on the language. LANGUAGE_CODE is the fallback when neither the user's setting
+# nor the browser names one of LANGUAGES.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("da", "Dansk"), ("en", "English")]
+USE_I18N = True
+# the pure core's messages (clinical, analysis, design); each app keeps its own catalogue in <app>/locale
+LOCALE_PATHS = [BASE_DIR.parent / "locale"]
+# dates as 01.12.2026 03:12 in Danish and 2026-12-01 03:12 in English, on pages and accepted in forms
+FORMAT_MODULE_PATH = ["shine.web.formats"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Copenhagen")
-USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 
@@ -45,6 +46,8 @@ class User(AuditedModel, AbstractBaseUser):
     role = models.CharField(max_length=40, choices=ROLE_CHOICES)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(auto_now_add=True)
+    # the pages' language; blank follows the browser (shine.web.language)
+    language = models.CharField(max_length=8, blank=True, choices=settings.LANGUAGES)
 
     audit_exclude = ("password", "last_login")
 

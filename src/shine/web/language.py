@@ -1,0 +1,25 @@
+"""The language of a request: the user's own setting, else the browser's preference (Django's
+LocaleMiddleware, which runs first), else settings.LANGUAGE_CODE. The API answers in English whoever asks:
+its messages, like stored values and codes, do not depend on the language."""
+
+from django.conf import settings
+from django.utils import translation
+
+API_PREFIX = "/api/"
+
+
+def user_language(get_response):
+    def middleware(request):
+        if request.path.startswith(API_PREFIX):
+            language = settings.LANGUAGE_CODE
+        else:
+            user = getattr(request, "user", None)
+            language = (getattr(user, "language", "") if user is not None and user.is_authenticated else "") \
+                or translation.get_language()
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+        response = get_response(request)
+        response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
+        return response
+
+    return middleware
