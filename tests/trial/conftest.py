@@ -5,6 +5,7 @@ from django.test import Client
 
 from shine.trial.accounts.services import create_token, create_user, sync_sites_from_protocol
 from shine.trial.audit.services import Actor
+from tests.trial.pages import world  # noqa: F401  (the small trial the page walks fill their URLs from)
 
 PASSWORD = "septic-shock-test-pw"
 SYSTEM = Actor.system("tests")
