@@ -26,13 +26,21 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from shine.i18n import _
+
+
+def gettext_noop(message: str) -> str:
+    """Mark a message for the catalogue without translating it yet (translated where it is shown)."""
+    return message
+
+
 CHECKS = {
-    "digits": "digit preference",
-    "mean": "mean shift",
-    "variability": "within-participant variability",
-    "missing": "missingness",
-    "lag": "data-entry lag",
-    "sae": "SAE reporting rate",
+    "digits": gettext_noop("digit preference"),
+    "mean": gettext_noop("mean shift"),
+    "variability": gettext_noop("within-participant variability"),
+    "missing": gettext_noop("missingness"),
+    "lag": gettext_noop("data-entry lag"),
+    "sae": gettext_noop("SAE reporting rate"),
 }
 # decimals of the terminal digit read for each variable (as entered on the forms)
 DIGIT_DECIMALS = {"map_mmhg": 0, "lactate_mmol_l": 1, "weight_kg": 1, "norepinephrine": 2}
@@ -59,7 +67,8 @@ class Signal:
 
     @property
     def check_label(self) -> str:
-        return CHECKS[self.check]
+        """The check's name in the active language."""
+        return _(CHECKS[self.check])
 
 
 def terminal_digit(value: float, decimals: int) -> int:
@@ -92,13 +101,13 @@ def welch(a, b, alternative: str = "two-sided") -> tuple[float, float, float]:
 
 
 def _welch(a, b, alternative="two-sided"):
-    t, _, p = welch(a, b, alternative)
+    t, _df, p = welch(a, b, alternative)
     return t, p
 
 
 def _too_few(site, check, variable, n_site, n_rest, label, need) -> Signal:
     return Signal(site, check, variable, n_site, n_rest, None, None, label, None,
-                  note=f"not checked: fewer than {need} at the site or in the rest")
+                  note=_("not checked: fewer than %(need)s at the site or in the rest") % {"need": need})
 
 
 def digit_preference(rows: list[tuple[str, float]], variable: str, decimals: int) -> list[Signal]:
@@ -107,16 +116,17 @@ def digit_preference(rows: list[tuple[str, float]], variable: str, decimals: int
     make the clean sites look short of round digits."""
     digits = [(s, terminal_digit(v, decimals) in (0, 5)) for s, v in rows if v is not None and not math.isnan(v)]
     out = []
-    for site in sorted({s for s, _ in digits}):
+    for site in sorted({row[0] for row in digits}):
         mine, rest = _split(digits, site)
         if len(mine) < MIN_DIGITS or len(rest) < MIN_DIGITS:
-            out.append(_too_few(site, "digits", variable, len(mine), len(rest), "share ratio", MIN_DIGITS))
+            out.append(_too_few(site, "digits", variable, len(mine), len(rest), _("share ratio"), MIN_DIGITS))
             continue
         a, b = sum(mine), sum(rest)
         odds, p = stats.fisher_exact([[a, len(mine) - a], [b, len(rest) - b]], alternative="greater")
         ratio = (a / len(mine)) / (b / len(rest)) if b else math.inf
-        out.append(Signal(site, "digits", variable, len(mine), len(rest), float(odds), ratio, "share ratio",
-                          float(p), note=f"{a} of {len(mine)} end in 0 or 5 at the site, {b} of {len(rest)} elsewhere"))
+        out.append(Signal(site, "digits", variable, len(mine), len(rest), float(odds), ratio, _("share ratio"),
+                          float(p), note=_("%(a)s of %(n)s end in 0 or 5 at the site, %(b)s of %(rn)s elsewhere")
+                          % {"a": a, "n": len(mine), "b": b, "rn": len(rest)}))
     return out
 
 
@@ -133,14 +143,14 @@ def mean_shift(rows: list[tuple[str, str, float]], variable: str) -> list[Signal
     are not independent values."""
     means = participant_means(rows)
     out = []
-    for site in sorted({s for s, _ in means}):
+    for site in sorted({row[0] for row in means}):
         mine, rest = _split(means, site)
         if len(mine) < MIN_VALUES or len(rest) < MIN_VALUES or np.std(rest) == 0:
-            out.append(_too_few(site, "mean", variable, len(mine), len(rest), "standardised difference", MIN_VALUES))
+            out.append(_too_few(site, "mean", variable, len(mine), len(rest), _("standardised difference"), MIN_VALUES))
             continue
         t, p = _welch(mine, rest)
         d = (np.mean(mine) - np.mean(rest)) / np.std(rest, ddof=1)
-        out.append(Signal(site, "mean", variable, len(mine), len(rest), t, float(d), "standardised difference",
+        out.append(Signal(site, "mean", variable, len(mine), len(rest), t, float(d), _("standardised difference"),
                           p if not math.isnan(p) else None))
     return out
 
@@ -163,14 +173,14 @@ def within_participant_variability(rows: list[tuple[str, str, float]], variable:
     floor = min(positive) / 10 if positive else 1.0
     logs = [(s, math.log(max(sd, floor))) for s, sd in sds]
     out = []
-    for site in sorted({s for s, _ in logs}):
+    for site in sorted({row[0] for row in logs}):
         mine, rest = _split(logs, site)
         if len(mine) < MIN_VALUES or len(rest) < MIN_VALUES:
-            out.append(_too_few(site, "variability", variable, len(mine), len(rest), "SD ratio", MIN_VALUES))
+            out.append(_too_few(site, "variability", variable, len(mine), len(rest), _("SD ratio"), MIN_VALUES))
             continue
         t, p = _welch(mine, rest, alternative="less")
         out.append(Signal(site, "variability", variable, len(mine), len(rest), t,
-                          math.exp(np.mean(mine) - np.mean(rest)), "SD ratio", p if not math.isnan(p) else None))
+                          math.exp(np.mean(mine) - np.mean(rest)), _("SD ratio"), p if not math.isnan(p) else None))
     return out
 
 
@@ -182,12 +192,13 @@ def missingness(counts: dict[str, tuple[int, int]], form: str) -> list[Signal]:
     for site, (m, n) in sorted(counts.items()):
         rm, rn = total_m - m, total_n - n
         if n < MIN_VALUES or rn < MIN_VALUES:
-            out.append(_too_few(site, "missing", form, n, rn, "rate ratio", MIN_VALUES))
+            out.append(_too_few(site, "missing", form, n, rn, _("rate ratio"), MIN_VALUES))
             continue
         odds, p = stats.fisher_exact([[m, n - m], [rm, rn - rm]])
         ratio = (m / n) / (rm / rn) if rm else (math.inf if m else 1.0)
-        out.append(Signal(site, "missing", form, n, rn, float(odds), ratio, "rate ratio", float(p),
-                          note=f"{m} of {n} missing at the site, {rm} of {rn} elsewhere"))
+        out.append(Signal(site, "missing", form, n, rn, float(odds), ratio, _("rate ratio"), float(p),
+                          note=_("%(m)s of %(n)s missing at the site, %(rm)s of %(rn)s elsewhere")
+                          % {"m": m, "n": n, "rm": rm, "rn": rn}))
     return out
 
 
@@ -195,14 +206,14 @@ def entry_lag(rows: list[tuple[str, float]], form: str) -> list[Signal]:
     """Hours from the end of a record's day to its entry, log(1 + hours), site vs rest (Welch)."""
     logs = [(s, math.log1p(max(h, 0.0))) for s, h in rows if h is not None]
     out = []
-    for site in sorted({s for s, _ in logs}):
+    for site in sorted({row[0] for row in logs}):
         mine, rest = _split(logs, site)
         if len(mine) < MIN_VALUES or len(rest) < MIN_VALUES:
-            out.append(_too_few(site, "lag", form, len(mine), len(rest), "lag ratio", MIN_VALUES))
+            out.append(_too_few(site, "lag", form, len(mine), len(rest), _("lag ratio"), MIN_VALUES))
             continue
         t, p = _welch(mine, rest)
         out.append(Signal(site, "lag", form, len(mine), len(rest), t,
-                          math.expm1(np.mean(mine)) / max(math.expm1(np.mean(rest)), 1e-9), "lag ratio",
+                          math.expm1(np.mean(mine)) / max(math.expm1(np.mean(rest)), 1e-9), _("lag ratio"),
                           p if not math.isnan(p) else None))
     return out
 
@@ -216,13 +227,14 @@ def sae_rate(counts: dict[str, tuple[int, float]]) -> list[Signal]:
     for site, (k, t) in sorted(counts.items()):
         rk, rt = total_k - k, total_t - t
         if t <= 0 or rt <= 0 or total_k == 0:
-            out.append(Signal(site, "sae", "serious adverse events", k, rk, None, None, "rate ratio", None,
-                              note="not checked: no events or no days at risk"))
+            out.append(Signal(site, "sae", "serious adverse events", k, rk, None, None, _("rate ratio"), None,
+                              note=_("not checked: no events or no days at risk")))
             continue
         p = stats.binomtest(k, total_k, t / total_t).pvalue
         ratio = (k / t) / (rk / rt) if rk else math.inf
-        out.append(Signal(site, "sae", "serious adverse events", k, rk, float(k), ratio, "rate ratio", float(p),
-                          note=f"{k} in {t:.0f} participant-days at the site, {rk} in {rt:.0f} elsewhere"))
+        out.append(Signal(site, "sae", "serious adverse events", k, rk, float(k), ratio, _("rate ratio"), float(p),
+                          note=_("%(k)s in %(t).0f participant-days at the site, %(rk)s in %(rt).0f elsewhere")
+                          % {"k": k, "t": t, "rk": rk, "rt": rt}))
     return out
 
 
@@ -268,7 +280,7 @@ def site_signals(*, values: dict[str, list[tuple[str, str, float]]] | None = Non
         out += sae_rate(sae)
     tested = [(i, s.p) for i, s in enumerate(out) if s.p is not None]
     qs = benjamini_hochberg([p for _, p in tested])
-    for (i, _), q in zip(tested, qs):
+    for (i, _p), q in zip(tested, qs):
         s = out[i]
         out[i] = Signal(s.site, s.check, s.variable, s.n_site, s.n_rest, s.statistic, s.effect, s.effect_label,
                         s.p, q, q < fdr, s.note)
