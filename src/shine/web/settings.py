@@ -157,6 +157,7 @@ TEMPLATES = [{
     "APP_DIRS": True,
     "OPTIONS": {"context_processors": [
         "django.template.context_processors.request",
+        "django.template.context_processors.i18n",  # LANGUAGE_CODE and LANGUAGES in every page
         "django.contrib.auth.context_processors.auth",
         "django.contrib.messages.context_processors.messages",
         "shine.web.context.navigation",
