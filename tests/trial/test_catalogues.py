@@ -46,7 +46,8 @@ def test_the_compiled_catalogue_is_current(catalogue):
     for language in TRANSLATED:
         po, mo = catalogue.po(language), catalogue.mo(language)
         assert mo.exists(), f"{catalogue.name}: {mo.name} not compiled"
-        assert entries(polib.mofile(str(mo))) == entries(polib.pofile(str(po))), (
+        translated = polib.pofile(str(po)).translated_entries()  # msgfmt leaves out the rest
+        assert entries(polib.mofile(str(mo))) == entries(translated), (
             f"{catalogue.name} ({language}): {mo} is stale; run `shine translations compile`")
 
 
