@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from shine.i18n import _
+
 DEFAULT_FILE = Path(__file__).with_name("protocol.toml")
 
 
@@ -260,7 +262,8 @@ class Protocol:
         for s in self.sites:
             if s.code == code:
                 return s
-        raise KeyError(f"unknown site code {code!r}; known: {', '.join(self.site_codes)}")
+        raise KeyError(_("unknown site code %(code)r; known: %(known)s") % {
+            "code": code, "known": ", ".join(self.site_codes)})
 
 
 def _tuples(d: dict) -> dict:
@@ -272,11 +275,11 @@ def _recruitment(section: dict | None) -> Recruitment | None:
         return None
     unknown = sorted(set(section) - {"first_month", "planned_per_month", "ramp_up_months"})
     if unknown:
-        raise ValueError(f"recruitment: unknown setting {unknown[0]!r} (first_month, planned_per_month, "
-                         "ramp_up_months)")
+        raise ValueError(_("recruitment: unknown setting %(name)r (first_month, planned_per_month, "
+                           "ramp_up_months)") % {"name": unknown[0]})
     for name in ("first_month", "planned_per_month", "ramp_up_months"):
         if name not in section:
-            raise ValueError(f"recruitment.{name} is missing")
+            raise ValueError(_("recruitment.%(name)s is missing") % {"name": name})
     return Recruitment(first_month=section["first_month"], planned_per_month=section["planned_per_month"],
                        ramp_up_months=section["ramp_up_months"])
 
@@ -288,15 +291,16 @@ def _validate_recruitment(r: Recruitment) -> list[str]:
     out = []
     if not (r.first_month == RECRUITMENT_FROM_FIRST_RANDOMISATION
             or (isinstance(r.first_month, str) and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", r.first_month))):
-        out.append(f"recruitment.first_month must be a month as YYYY-MM or {RECRUITMENT_FROM_FIRST_RANDOMISATION!r}, "
-                   f"got {r.first_month!r}")
+        out.append(_("recruitment.first_month must be a month as YYYY-MM or %(first)r, got %(value)r") % {
+            "first": RECRUITMENT_FROM_FIRST_RANDOMISATION, "value": r.first_month})
     rate = r.planned_per_month
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or not 0 < rate <= 1000:
-        out.append(f"recruitment.planned_per_month must be a number of participants a month above 0 and at most "
-                   f"1000, got {rate!r}")
+        out.append(_("recruitment.planned_per_month must be a number of participants a month above 0 and at most "
+                     "1000, got %(value)r") % {"value": rate})
     ramp = r.ramp_up_months
     if isinstance(ramp, bool) or not isinstance(ramp, int) or not 0 <= ramp <= 60:
-        out.append(f"recruitment.ramp_up_months must be a whole number of months from 0 to 60, got {ramp!r}")
+        out.append(_("recruitment.ramp_up_months must be a whole number of months from 0 to 60, got %(value)r")
+                   % {"value": ramp})
     return out
 
 
@@ -332,7 +336,8 @@ def parse(data: dict, source: str = "") -> Protocol:
     )
     problems = validate(p)
     if problems:
-        raise ValueError(f"invalid protocol {source or ''}: " + "; ".join(problems))
+        raise ValueError(_("invalid protocol %(source)s: %(problems)s") % {
+            "source": source or "", "problems": "; ".join(problems)})
     return p
 
 
@@ -341,59 +346,62 @@ def validate(p: Protocol) -> list[str]:
     out = []
     codes = p.site_codes
     if len(set(codes)) != len(codes):
-        out.append("site codes must be unique")
+        out.append(_("site codes must be unique"))
     if p.active_arm == p.control_arm:
-        out.append("arms.active and arms.control must differ")
+        out.append(_("arms.active and arms.control must differ"))
     for c in (p.eligibility.lactate_comparison, p.eligibility.stm_comparison):
         if c not in (">", ">="):
-            out.append(f"comparison must be '>' or '>=', got {c!r}")
+            out.append(_("comparison must be '>' or '>=', got %(value)r") % {"value": c})
     if not p.randomisation.block_sizes or any(b <= 0 or b % 2 for b in p.randomisation.block_sizes):
-        out.append("randomisation.block_sizes must be positive even numbers (1:1 allocation)")
+        out.append(_("randomisation.block_sizes must be positive even numbers (1:1 allocation)"))
     i = p.intervention
     if not (0 < i.min_weight_kg < i.max_weight_kg):
-        out.append("intervention weight limits must satisfy 0 < min < max")
+        out.append(_("intervention weight limits must satisfy 0 < min < max"))
     if i.dose_ng_per_kg_min <= 0 or i.concentration_ng_per_ml <= 0 or i.duration_hours <= 0:
-        out.append("intervention dose, concentration and duration must be positive")
+        out.append(_("intervention dose, concentration and duration must be positive"))
     s = p.statistics
     if not 0 < s.alpha_two_sided < 1 or not 0 < s.power < 1:
-        out.append("statistics.alpha_two_sided and statistics.power must lie in (0, 1)")
+        out.append(_("statistics.alpha_two_sided and statistics.power must lie in (0, 1)"))
     if not 0 < s.interim_n < p.max_sample_size:
-        out.append("statistics.interim_n must lie between 0 and trial.max_sample_size")
+        out.append(_("statistics.interim_n must lie between 0 and trial.max_sample_size"))
     if not 0 <= p.outcomes.per_protocol_min_dose_fraction <= 1:
-        out.append("outcomes.per_protocol_min_dose_fraction must lie in [0, 1]")
+        out.append(_("outcomes.per_protocol_min_dose_fraction must lie in [0, 1]"))
     sf = p.safety
     if min(sf.sae_report_hours, sf.susar_fatal_days, sf.susar_fatal_followup_days, sf.susar_other_days) <= 0:
-        out.append("safety clocks (sae_report_hours, susar_*_days) must be positive")
+        out.append(_("safety clocks (sae_report_hours, susar_*_days) must be positive"))
     if set(sf.prespecified_events) & set(sf.exempt_events):
-        out.append("safety.exempt_events must not name a prespecified event")
+        out.append(_("safety.exempt_events must not name a prespecified event"))
     for day in p.schedule.followup_days:
         if day not in p.schedule.followup_window_days:
-            out.append(f"schedule.followup_window_days lacks a window for day {day}")
+            out.append(_("schedule.followup_window_days lacks a window for day %(day)s") % {"day": day})
     out += _validate_estimands(p.estimands)
     if p.recruitment is not None:
         out += _validate_recruitment(p.recruitment)
     sens = p.sensitivity
     if not sens.clinically_important_difference > 0:
-        out.append("sensitivity.clinically_important_difference must be positive")
+        out.append(_("sensitivity.clinically_important_difference must be positive"))
     for name, prior in sens.priors.items():
         if len(prior) != 2 or not prior[1] > 0:
-            out.append(f"sensitivity.prior_{name} must be [mean, sd] with sd > 0")
+            out.append(_("sensitivity.prior_%(name)s must be [mean, sd] with sd > 0") % {"name": name})
     if not sens.tipping_point_deltas:
-        out.append("sensitivity.tipping_point_deltas must list at least one delta")
+        out.append(_("sensitivity.tipping_point_deltas must list at least one delta"))
     if sens.secondary_multiplicity not in MULTIPLICITY:
-        out.append(f"sensitivity.secondary_multiplicity must be one of {', '.join(MULTIPLICITY)}")
+        out.append(_("sensitivity.secondary_multiplicity must be one of %(allowed)s") % {
+            "allowed": ", ".join(MULTIPLICITY)})
     m = p.missing_data
     from shine.analysis.schema import MISSING_CODES  # the data set's vocabulary (plain Python, no cycle)
 
     if not m.codes or len(set(m.codes)) != len(m.codes) or not set(m.codes) <= set(MISSING_CODES):
-        out.append(f"missing_data.codes must be distinct codes among {', '.join(MISSING_CODES)}")
+        out.append(_("missing_data.codes must be distinct codes among %(allowed)s") % {
+            "allowed": ", ".join(MISSING_CODES)})
     if m.component_carry_forward_days < 0:
-        out.append("missing_data.component_carry_forward_days must be 0 or more")
+        out.append(_("missing_data.component_carry_forward_days must be 0 or more"))
     if m.sensitivity_rule not in MISSING_DATA_SENSITIVITY_RULES:
-        out.append(f"missing_data.sensitivity_rule must be one of {', '.join(MISSING_DATA_SENSITIVITY_RULES)}")
+        out.append(_("missing_data.sensitivity_rule must be one of %(allowed)s") % {
+            "allowed": ", ".join(MISSING_DATA_SENSITIVITY_RULES)})
     if m.baseline_covariate not in BASELINE_COVARIATE_RULES:
-        out.append(f"missing_data.baseline_covariate must be one of {', '.join(BASELINE_COVARIATE_RULES)}, "
-                   f"got {m.baseline_covariate!r}")
+        out.append(_("missing_data.baseline_covariate must be one of %(allowed)s, got %(value)r") % {
+            "allowed": ", ".join(BASELINE_COVARIATE_RULES), "value": m.baseline_covariate})
     return out
 
 
@@ -401,24 +409,26 @@ def _validate_estimands(e: Estimands) -> list[str]:
     out = []
     for name in ("itt", "per_protocol", "safety"):
         if name not in e.populations:
-            out.append(f"estimands.populations must describe {name}")
+            out.append(_("estimands.populations must describe %(name)s") % {"name": name})
     for end in e.dose_window_ends_at:
         if end not in DOSE_WINDOW_ENDS:
-            out.append(f"estimands.dose_window_ends_at: {end!r} is not one of {', '.join(DOSE_WINDOW_ENDS)}")
+            out.append(_("estimands.dose_window_ends_at: %(value)r is not one of %(allowed)s") % {
+                "value": end, "allowed": ", ".join(DOSE_WINDOW_ENDS)})
     for name in ESTIMAND_ANALYSES:
         if name not in e.analyses:
-            out.append(f"estimands.{name} is missing (every analysis states its estimand)")
+            out.append(_("estimands.%(name)s is missing (every analysis states its estimand)") % {"name": name})
     if not e.per_protocol_start_hours > 0:
-        out.append("estimands.per_protocol_start_hours must be positive")
+        out.append(_("estimands.per_protocol_start_hours must be positive"))
     for a in e.analyses.values():
         if a.population is not None and a.population not in e.populations:
-            out.append(f"estimands.{a.analysis}.population must be one of {', '.join(e.populations)}")
+            out.append(_("estimands.%(name)s.population must be one of %(allowed)s") % {
+                "name": a.analysis, "allowed": ", ".join(e.populations)})
         if not a.variable or not a.summary_measure:
-            out.append(f"estimands.{a.analysis} needs a variable and a summary_measure")
+            out.append(_("estimands.%(name)s needs a variable and a summary_measure") % {"name": a.analysis})
         for s in a.strategies:
             if s.strategy not in STRATEGIES:
-                out.append(f"estimands.{a.analysis}.{s.event} must be [strategy, handling] with a strategy of "
-                           f"{', '.join(STRATEGIES)}")
+                out.append(_("estimands.%(name)s.%(event)s must be [strategy, handling] with a strategy of "
+                             "%(allowed)s") % {"name": a.analysis, "event": s.event, "allowed": ", ".join(STRATEGIES)})
     return out
 
 

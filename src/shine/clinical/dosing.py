@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shine import protocol as _protocol
+from shine.clinical.words import field
+from shine.i18n import _, decimal
 from shine.protocol import Protocol
 
 
@@ -21,13 +23,16 @@ def _intervention(p: Protocol | None):
     return (p or _protocol.load()).intervention
 
 
-def _positive(name: str, value: Any) -> float:
+def _positive(name: str, value: Any, segment: int | None = None) -> float:
     try:
         x = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number above 0; got {value!r}") from None
+        x = math.nan
     if not (x > 0 and math.isfinite(x)):
-        raise ValueError(f"{name} must be a number above 0; got {value!r}")
+        words = {"name": field(name), "value": decimal(value, "r"), "segment": segment}
+        if segment is None:
+            raise ValueError(_("%(name)s must be a number above 0; got %(value)s") % words)
+        raise ValueError(_("segment %(segment)s: %(name)s must be a number above 0; got %(value)s") % words)
     return x
 
 
@@ -38,8 +43,8 @@ def _weight(weight_kg: Any, p: Protocol | None) -> float:
     except (TypeError, ValueError):
         w = math.nan
     if not i.min_weight_kg <= w <= i.max_weight_kg:
-        raise ValueError(f"weight_kg must lie between {i.min_weight_kg:g} and {i.max_weight_kg:g} kg; "
-                         f"got {weight_kg!r}")
+        raise ValueError(_("weight_kg must lie between %(low)s and %(high)s kg; got %(value)s") % {
+            "low": decimal(i.min_weight_kg), "high": decimal(i.max_weight_kg), "value": decimal(weight_kg, "r")})
     return w
 
 
@@ -86,9 +91,12 @@ class RateCheck:
     warn: bool
 
     def summary(self) -> str:
-        verdict = "CHECK" if self.warn else "ok"
-        return (f"recorded {self.recorded_ml_per_h:g} mL/h vs computed {self.expected_ml_per_h:.2f} mL/h "
-                f"({self.relative_difference:+.1%}, tolerance {self.tolerance:.0%}): {verdict}")
+        verdict = _("CHECK") if self.warn else _("ok")
+        return _("recorded %(recorded)s mL/h vs computed %(expected)s mL/h (%(difference)s, tolerance "
+                 "%(tolerance)s): %(verdict)s") % {
+            "recorded": decimal(self.recorded_ml_per_h), "expected": decimal(self.expected_ml_per_h, ".2f"),
+            "difference": decimal(self.relative_difference, "+.1%"), "tolerance": decimal(self.tolerance, ".0%"),
+            "verdict": verdict}
 
 
 def check_rate(recorded_ml_per_h, weight_kg, *, dose_ng_per_kg_min=None, concentration_ng_per_ml=None,
@@ -99,7 +107,8 @@ def check_rate(recorded_ml_per_h, weight_kg, *, dose_ng_per_kg_min=None, concent
     except (TypeError, ValueError):
         recorded = math.nan
     if not (recorded >= 0 and math.isfinite(recorded)):
-        raise ValueError(f"recorded_ml_per_h must be a number of 0 or more; got {recorded_ml_per_h!r}")
+        raise ValueError(_("recorded_ml_per_h must be a number of 0 or more; got %(value)s") % {
+            "value": decimal(recorded_ml_per_h, "r")})
     expected = infusion_rate_ml_per_h(weight_kg, dose_ng_per_kg_min=dose_ng_per_kg_min,
                                       concentration_ng_per_ml=concentration_ng_per_ml, protocol=protocol)
     tol = _intervention(protocol).rate_warning_tolerance
@@ -139,9 +148,11 @@ class DeliveredDose:
     segments: int
 
     def summary(self) -> str:
-        return (f"{self.total_ng / 1000:.1f} µg delivered over {self.hours_infused:.1f} h = "
-                f"{self.fraction_of_planned:.0%} of the planned {self.planned_ng / 1000:.1f} µg; longest "
-                f"interruption {self.longest_interruption_hours:.1f} h")
+        return _("%(total)s µg delivered over %(hours)s h = %(fraction)s of the planned %(planned)s µg; longest "
+                 "interruption %(interruption)s h") % {
+            "total": decimal(self.total_ng / 1000, ".1f"), "hours": decimal(self.hours_infused, ".1f"),
+            "fraction": decimal(self.fraction_of_planned, ".0%"), "planned": decimal(self.planned_ng / 1000, ".1f"),
+            "interruption": decimal(self.longest_interruption_hours, ".1f")}
 
 
 _SEGMENT_KEYS = ("start", "stop", "rate_ml_per_h", "concentration_ng_per_ml")
@@ -155,27 +166,31 @@ def _as_segment(item: Any, n: int) -> Segment:
         for keys in (_SEGMENT_KEYS, _DATASET_KEYS):
             if all(k in item for k in keys):
                 return Segment(*(item[k] for k in keys))
-        raise ValueError(f"segment {n} must have keys {', '.join(_SEGMENT_KEYS)} (or "
-                         f"{', '.join(_DATASET_KEYS)})")
+        raise ValueError(_("segment %(segment)s must have keys %(keys)s (or %(dataset_keys)s)") % {
+            "segment": n, "keys": ", ".join(_SEGMENT_KEYS), "dataset_keys": ", ".join(_DATASET_KEYS)})
     try:
         start, stop, rate, conc = item
     except (TypeError, ValueError):
-        raise ValueError(f"segment {n} must be (start, stop, rate_ml_per_h, concentration_ng_per_ml)") from None
+        raise ValueError(_("segment %(segment)s must be (start, stop, rate_ml_per_h, concentration_ng_per_ml)")
+                         % {"segment": n}) from None
     return Segment(start, stop, rate, conc)
 
 
 def _hours(t: Any, origin: Any, n: int) -> float:
     if isinstance(t, datetime) != isinstance(origin, datetime):
-        raise ValueError(f"segment {n}: start and stop must all be datetimes or all be numbers of hours")
+        raise ValueError(_("segment %(segment)s: start and stop must all be datetimes or all be numbers of hours")
+                         % {"segment": n})
     if isinstance(t, datetime):
         try:
             return (t - origin) / timedelta(hours=1)
         except TypeError:
-            raise ValueError(f"segment {n}: cannot mix timezone-aware and naive datetimes") from None
+            raise ValueError(_("segment %(segment)s: cannot mix timezone-aware and naive datetimes")
+                             % {"segment": n}) from None
     try:
         return float(t) - float(origin)
     except (TypeError, ValueError):
-        raise ValueError(f"segment {n}: start and stop must be datetimes or numbers of hours; got {t!r}") from None
+        raise ValueError(_("segment %(segment)s: start and stop must be datetimes or numbers of hours; got "
+                           "%(value)s") % {"segment": n, "value": decimal(t, "r")}) from None
 
 
 def delivered_dose(segments: Iterable[Any], weight_kg, *, hours=None, dose_ng_per_kg_min=None,
@@ -196,27 +211,30 @@ def delivered_dose(segments: Iterable[Any], weight_kg, *, hours=None, dose_ng_pe
     for n, s in enumerate(segs, start=1):
         start, stop = _hours(s.start, origin, n), _hours(s.stop, origin, n)
         if not (math.isfinite(start) and math.isfinite(stop)):
-            raise ValueError(f"segment {n}: start and stop must be given")
+            raise ValueError(_("segment %(segment)s: start and stop must be given") % {"segment": n})
         if stop <= start:
-            raise ValueError(f"segment {n}: stop must be after start (got {s.start!r} to {s.stop!r})")
+            raise ValueError(_("segment %(segment)s: stop must be after start (got %(start)s to %(stop)s)") % {
+                "segment": n, "start": decimal(s.start, "r"), "stop": decimal(s.stop, "r")})
         try:
             rate = float(s.rate_ml_per_h)
         except (TypeError, ValueError):
             rate = math.nan
         if not (rate >= 0 and math.isfinite(rate)):
-            raise ValueError(f"segment {n}: rate_ml_per_h must be 0 or more; got {s.rate_ml_per_h!r}")
-        conc = _positive(f"segment {n}: concentration_ng_per_ml", s.concentration_ng_per_ml)
+            raise ValueError(_("segment %(segment)s: rate_ml_per_h must be 0 or more; got %(value)s") % {
+                "segment": n, "value": decimal(s.rate_ml_per_h, "r")})
+        conc = _positive("concentration_ng_per_ml", s.concentration_ng_per_ml, segment=n)
         spans.append((start, stop, rate, conc, n))
     spans.sort()
-    for (_, stop_a, _, _, a), (start_b, _, _, _, b) in zip(spans, spans[1:]):
+    for (_start_a, stop_a, *_rest_a, a), (start_b, *_rest_b, b) in zip(spans, spans[1:]):
         if start_b < stop_a:
-            raise ValueError(f"segments {a} and {b} overlap: an infusion log has one rate at a time")
+            raise ValueError(_("segments %(first)s and %(second)s overlap: an infusion log has one rate at a time")
+                             % {"first": a, "second": b})
 
-    total = sum((stop - start) * rate * conc for start, stop, rate, conc, _ in spans)
-    infused = sum(stop - start for start, stop, rate, _, _ in spans if rate > 0)
+    total = sum((stop - start) * rate * conc for start, stop, rate, conc, _n in spans)
+    infused = sum(stop - start for start, stop, rate, _conc, _n in spans if rate > 0)
     longest, gap_start = 0.0, None
     cursor = spans[0][0]
-    for start, stop, rate, _, _ in spans:
+    for start, stop, rate, _conc, _n in spans:
         if start > cursor and gap_start is None:  # a gap between segments starts at the previous stop
             gap_start = cursor
         if rate > 0:

@@ -17,30 +17,38 @@ from typing import Any
 import numpy as np
 
 from shine import protocol as _protocol
+from shine.clinical.words import field
+from shine.i18n import _, decimal, gettext_noop
 from shine.protocol import Protocol
 
-# Stable code -> what the criterion requires (inclusion) or excludes (exclusion).
+# Stable code -> what the criterion requires (inclusion) or excludes (exclusion), in English; shown to people
+# translated: criterion_text(code), or _(text) (the texts are in the pure core's catalogue).
 INCLUSION = {
-    "age": "adult",
-    "icu": "in the ICU",
-    "infection": "suspected or documented infection",
-    "vasopressor": "vasopressor needed to keep MAP at or above target",
-    "lactate": "lactate above threshold despite fluid resuscitation",
-    "stm": "soluble thrombomodulin above threshold",
+    "age": gettext_noop("adult"),
+    "icu": gettext_noop("in the ICU"),
+    "infection": gettext_noop("suspected or documented infection"),
+    "vasopressor": gettext_noop("vasopressor needed to keep MAP at or above target"),
+    "lactate": gettext_noop("lactate above threshold despite fluid resuscitation"),
+    "stm": gettext_noop("soluble thrombomodulin above threshold"),
 }
 EXCLUSION = {
-    "time_window": "too long since the septic shock diagnosis",
-    "withdrawal": "withdrawal from active therapy",
-    "pregnancy": "pregnancy",
-    "hypersensitivity": "known hypersensitivity to iloprost or excipients",
-    "bleeding": "life-threatening bleeding",
-    "heart_failure": "known severe heart failure (NYHA IV)",
-    "acs": "suspected acute coronary syndrome",
-    "previously_included": "previously included in this trial",
-    "consent_unobtainable": "consent cannot be obtained",
-    "prostacyclin_trial": "in another prostacyclin trial recently",
+    "time_window": gettext_noop("too long since the septic shock diagnosis"),
+    "withdrawal": gettext_noop("withdrawal from active therapy"),
+    "pregnancy": gettext_noop("pregnancy"),
+    "hypersensitivity": gettext_noop("known hypersensitivity to iloprost or excipients"),
+    "bleeding": gettext_noop("life-threatening bleeding"),
+    "heart_failure": gettext_noop("known severe heart failure (NYHA IV)"),
+    "acs": gettext_noop("suspected acute coronary syndrome"),
+    "previously_included": gettext_noop("previously included in this trial"),
+    "consent_unobtainable": gettext_noop("consent cannot be obtained"),
+    "prostacyclin_trial": gettext_noop("in another prostacyclin trial recently"),
 }
 CRITERIA = {**INCLUSION, **EXCLUSION}
+
+
+def criterion_text(code: str) -> str:
+    """What criterion ``code`` requires or excludes, in the active language (the code itself if unknown)."""
+    return _(CRITERIA[code]) if code in CRITERIA else code
 
 # Exclusion code -> the yes/no fact that triggers it (time_window and pregnancy are derived).
 _EXCLUSION_FACTS = {
@@ -53,7 +61,7 @@ _EXCLUSION_FACTS = {
     "consent_unobtainable": "consent_unobtainable",
     "prostacyclin_trial": "other_prostacyclin_trial",
 }
-_COMPARE = {">": (operator.gt, "above"), ">=": (operator.ge, "at or above")}
+_COMPARE = {">": operator.gt, ">=": operator.ge}
 # Plausible screening values; outside them the value is a typing error.
 AGE_RANGE = (0, 120)
 LACTATE_RANGE = (0.0, 30.0)
@@ -99,16 +107,17 @@ class Assessment:
 
     def summary(self) -> str:
         if self.eligible:
-            return "eligible"
+            return _("eligible")
         if self.eligible is False:
-            return "not eligible: " + "; ".join(f.reason for f in self.failed)
-        return "not yet assessable: unknown " + ", ".join(self.missing)
+            return _("not eligible: %(reasons)s") % {"reasons": "; ".join(f.reason for f in self.failed)}
+        return _("not yet assessable: unknown %(facts)s") % {"facts": ", ".join(field(m) for m in self.missing)}
 
 
 def _yes_no(name: str, value: Any) -> bool | None:
     if value is None or isinstance(value, (bool, np.bool_)):
         return None if value is None else bool(value)
-    raise ValueError(f"{name} must be True, False or None (unknown); got {value!r}")
+    raise ValueError(_("%(name)s must be True, False or None (unknown); got %(value)s") % {
+        "name": field(name), "value": decimal(value, "r")})
 
 
 def _number(name: str, value: Any, low: float, high: float) -> float | None:
@@ -119,7 +128,8 @@ def _number(name: str, value: Any, low: float, high: float) -> float | None:
     except (TypeError, ValueError):
         x = float("nan")
     if not low <= x <= high:
-        raise ValueError(f"{name} must lie between {low:g} and {high:g}; got {value!r}")
+        raise ValueError(_("%(name)s must lie between %(low)s and %(high)s; got %(value)s") % {
+            "name": field(name), "low": decimal(low), "high": decimal(high), "value": decimal(value, "r")})
     return x
 
 
@@ -151,31 +161,39 @@ def assess(*, age=None, in_icu=None, infection=None, vasopressor=None, lactate_m
 
     age = _number("age", age, *AGE_RANGE)
     if need("age", age) and age < rules.min_age_years:
-        failed.append(Failure("age", f"age {age:g} is below {rules.min_age_years}"))
+        failed.append(Failure("age", _("age %(age)s is below %(minimum)s") % {
+            "age": decimal(age), "minimum": rules.min_age_years}))
     if need("in_icu", _yes_no("in_icu", in_icu)) and not in_icu:
-        failed.append(Failure("icu", "not in the ICU"))
+        failed.append(Failure("icu", _("not in the ICU")))
     if need("infection", _yes_no("infection", infection)) and not infection:
-        failed.append(Failure("infection", "no suspected or documented infection"))
+        failed.append(Failure("infection", _("no suspected or documented infection")))
     if need("vasopressor", _yes_no("vasopressor", vasopressor)) and not vasopressor:
-        failed.append(Failure("vasopressor", f"no vasopressor needed to keep MAP ≥ {rules.map_target_mmhg:g} mmHg"))
+        failed.append(Failure("vasopressor", _("no vasopressor needed to keep MAP ≥ %(target)s mmHg") % {
+            "target": decimal(rules.map_target_mmhg)}))
     for code, fact, value, limits, threshold, comparison, unit in (
         ("lactate", "lactate_mmol_l", lactate_mmol_l, LACTATE_RANGE, rules.lactate_threshold_mmol_l,
          rules.lactate_comparison, "mmol/L"),
         ("stm", "stm_ng_ml", stm_ng_ml, STM_RANGE, rules.stm_threshold_ng_ml, rules.stm_comparison, "ng/mL"),
     ):
         x = _number(fact, value, *limits)
-        compare, words = _COMPARE[comparison]
-        if need(fact, x) and x is not None and not compare(x, threshold):
-            name = "sTM" if code == "stm" else "lactate"
-            failed.append(Failure(code, f"{name} {x:g} {unit} is not {words} {threshold:g} {unit}"))
+        if need(fact, x) and x is not None and not _COMPARE[comparison](x, threshold):
+            words = {"value": decimal(x), "threshold": decimal(threshold), "unit": unit}
+            if code == "stm":
+                reason = (_("sTM %(value)s %(unit)s is not above %(threshold)s %(unit)s") if comparison == ">"
+                          else _("sTM %(value)s %(unit)s is not at or above %(threshold)s %(unit)s"))
+            else:
+                reason = (_("lactate %(value)s %(unit)s is not above %(threshold)s %(unit)s") if comparison == ">"
+                          else _("lactate %(value)s %(unit)s is not at or above %(threshold)s %(unit)s"))
+            failed.append(Failure(code, reason % words))
 
     hours = _hours_since_shock(shock_diagnosed_at, screened_at, hours_since_shock)
     if hours is None:
         missing.extend(f for f, v in (("shock_diagnosed_at", shock_diagnosed_at), ("screened_at", screened_at))
                        if v is None)
     elif hours > rules.max_hours_from_shock_diagnosis:
-        failed.append(Failure("time_window", f"{hours:.1f} h since the septic shock diagnosis, more than "
-                                             f"{rules.max_hours_from_shock_diagnosis:g} h"))
+        failed.append(Failure("time_window", _("%(hours)s h since the septic shock diagnosis, more than "
+                                               "%(maximum)s h") % {
+            "hours": decimal(hours, ".1f"), "maximum": decimal(rules.max_hours_from_shock_diagnosis)}))
 
     facts = {"withdrawal_from_active_therapy": withdrawal_from_active_therapy,
              "hypersensitivity": hypersensitivity, "life_threatening_bleeding": life_threatening_bleeding,
@@ -185,13 +203,14 @@ def assess(*, age=None, in_icu=None, infection=None, vasopressor=None, lactate_m
     for code in EXCLUSION:
         if code == "pregnancy":
             if _pregnant(age, sex, pregnant, rules.pregnancy_exempt_age_female, missing):
-                failed.append(Failure("pregnancy", "pregnant"))
+                failed.append(Failure("pregnancy", _("pregnant")))
         elif code in _EXCLUSION_FACTS:
             fact = _EXCLUSION_FACTS[code]
             if need(fact, _yes_no(fact, facts[fact])) and facts[fact]:
-                reason = EXCLUSION[code]
+                reason = _(EXCLUSION[code])
                 if code == "prostacyclin_trial":
-                    reason = f"in another prostacyclin trial within {rules.other_prostacyclin_trial_days} days"
+                    reason = _("in another prostacyclin trial within %(days)s days") % {
+                        "days": rules.other_prostacyclin_trial_days}
                 failed.append(Failure(code, reason))
 
     eligible = False if failed else (None if missing else True)
@@ -201,19 +220,20 @@ def assess(*, age=None, in_icu=None, infection=None, vasopressor=None, lactate_m
 def _hours_since_shock(diagnosed: datetime | None, screened: datetime | None, hours: float | None) -> float | None:
     if hours is not None:
         if diagnosed is not None or screened is not None:
-            raise ValueError("give hours_since_shock or shock_diagnosed_at and screened_at, not both")
+            raise ValueError(_("give hours_since_shock or shock_diagnosed_at and screened_at, not both"))
         return _number("hours_since_shock", hours, 0.0, float("inf"))
     if diagnosed is None or screened is None:
         return None
     for name, t in (("shock_diagnosed_at", diagnosed), ("screened_at", screened)):
         if not isinstance(t, datetime):
-            raise ValueError(f"{name} must be a datetime; got {t!r}")
+            raise ValueError(_("%(name)s must be a datetime; got %(value)r") % {"name": field(name), "value": t})
     try:
         h = (screened - diagnosed) / timedelta(hours=1)
     except TypeError:
-        raise ValueError("shock_diagnosed_at and screened_at must both be timezone-aware or both naive") from None
+        raise ValueError(_("shock_diagnosed_at and screened_at must both be timezone-aware or both naive")) from None
     if h < 0:
-        raise ValueError(f"screened_at must not be before shock_diagnosed_at; got {h:.2f} h")
+        raise ValueError(_("screened_at must not be before shock_diagnosed_at; got %(hours)s h") % {
+            "hours": decimal(h, ".2f")})
     return h
 
 
@@ -221,9 +241,9 @@ def _pregnant(age: float | None, sex: str | None, pregnant: Any, exempt_age: int
     """Whether the pregnancy exclusion applies (None: unknown); records the facts still needed in ``missing``."""
     pregnant = _yes_no("pregnant", pregnant)
     if sex is not None and sex not in ("F", "M"):
-        raise ValueError(f"sex must be 'F', 'M' or None (unknown); got {sex!r}")
+        raise ValueError(_("sex must be 'F', 'M' or None (unknown); got %(value)r") % {"value": sex})
     if sex == "M" and pregnant:
-        raise ValueError("pregnant cannot be True when sex is 'M'")
+        raise ValueError(_("pregnant cannot be True when sex is 'M'"))
     if pregnant is not None:
         return pregnant
     if sex == "M" or (age is not None and age >= exempt_age):

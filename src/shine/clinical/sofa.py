@@ -14,6 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from shine.clinical.words import field, unit
+from shine.i18n import _, decimal
+
 COMPONENTS = ("respiration", "coagulation", "liver", "cardiovascular", "cns", "renal")
 MODIFIED_COMPONENTS = tuple(c for c in COMPONENTS if c != "cns")
 
@@ -136,8 +139,10 @@ class SofaArrays:
 
 
 def _range_error(name: str, value: Any) -> ValueError:
-    lo, hi, unit = LIMITS[name]
-    return ValueError(f"{name} must lie between {lo:g} and {hi:g} {unit}; got {value!r}")
+    lo, hi, in_unit = LIMITS[name]
+    return ValueError(_("%(name)s must lie between %(low)s and %(high)s %(unit)s; got %(value)s") % {
+        "name": field(name), "low": decimal(lo), "high": decimal(hi), "unit": unit(in_unit),
+        "value": decimal(value, "r")})
 
 
 def _is_missing(value: Any) -> bool:
@@ -152,12 +157,14 @@ def _scalar(name: str, value: Any) -> float:
     try:
         x = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in {LIMITS[name][2]} or None; got {value!r}") from None
-    lo, hi, _ = LIMITS[name]
+        raise ValueError(_("%(name)s must be a number in %(unit)s or None; got %(value)s") % {
+            "name": field(name), "unit": unit(LIMITS[name][2]), "value": decimal(value, "r")}) from None
+    lo, hi, _unit = LIMITS[name]
     if not lo <= x <= hi:
         raise _range_error(name, value)
     if name == "gcs" and x != int(x):
-        raise ValueError(f"gcs must be a whole number between 3 and 15; got {value!r}")
+        raise ValueError(_("gcs must be a whole number between 3 and 15; got %(value)s") % {
+            "value": decimal(value, "r")})
     return x
 
 
@@ -168,7 +175,8 @@ def _support_scalar(value: Any) -> float:
     # bools, 0/1 and numpy booleans
     if isinstance(value, (bool, int, float, np.bool_, np.number)) and value in (True, False):
         return float(bool(value))
-    raise ValueError(f"respiratory_support must be true, false or missing; got {value!r}")
+    raise ValueError(_("respiratory_support must be true, false or missing; got %(value)s") % {
+        "value": decimal(value, "r")})
 
 
 def _rule_score_py(x: float, rules) -> int:
@@ -230,25 +238,34 @@ def _as_float_array(name: str, value: Any) -> np.ndarray:
         try:
             return value.to_numpy(dtype=float, na_value=np.nan)
         except (TypeError, ValueError):
-            raise ValueError(f"{name} must hold numbers or missing values") from None
+            raise ValueError(_("%(name)s must hold numbers or missing values") % {"name": field(name)}) from None
     try:
         return np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must hold numbers or missing values") from None
+        raise ValueError(_("%(name)s must hold numbers or missing values") % {"name": field(name)}) from None
 
 
 def _check_array(name: str, x: np.ndarray) -> None:
-    lo, hi, unit = LIMITS[name]
+    lo, hi, in_unit = LIMITS[name]
     bad = (x < lo) | (x > hi)  # NaN compares False: missing passes, ±inf fails
     if name == "gcs":
         bad |= np.isfinite(x) & (x != np.round(x))
     if bad.any():
         where = np.flatnonzero(bad)
         first = x.reshape(-1)[where[0]]
-        whole = " whole number" if name == "gcs" else ""
-        raise ValueError(f"{name} must be a{whole} value between {lo:g} and {hi:g} {unit}; got {first:g} at "
-                         f"position {int(where[0])} ({where.size} value{'s' if where.size > 1 else ''} "
-                         f"out of range)")
+        words = {"name": field(name), "low": decimal(lo), "high": decimal(hi), "unit": unit(in_unit),
+                 "value": decimal(first), "position": int(where[0]), "count": where.size}
+        if name == "gcs":
+            message = (_("%(name)s must be a whole number value between %(low)s and %(high)s %(unit)s; got "
+                         "%(value)s at position %(position)s (%(count)s value out of range)") if where.size == 1
+                       else _("%(name)s must be a whole number value between %(low)s and %(high)s %(unit)s; got "
+                              "%(value)s at position %(position)s (%(count)s values out of range)"))
+        else:
+            message = (_("%(name)s must be a value between %(low)s and %(high)s %(unit)s; got %(value)s at "
+                         "position %(position)s (%(count)s value out of range)") if where.size == 1
+                       else _("%(name)s must be a value between %(low)s and %(high)s %(unit)s; got %(value)s at "
+                              "position %(position)s (%(count)s values out of range)"))
+        raise ValueError(message % words)
 
 
 def sofa_arrays(*, pao2_fio2=None, respiratory_support=None, platelets=None, bilirubin=None, map_mmhg=None,
@@ -271,15 +288,15 @@ def sofa_arrays(*, pao2_fio2=None, respiratory_support=None, platelets=None, bil
         shape = np.broadcast_shapes(*(a.shape for a in raw.values()))
     except ValueError:
         shapes = ", ".join(f"{k} {a.shape}" for k, a in raw.items() if a.ndim)
-        raise ValueError(f"SOFA inputs must have the same length; got {shapes}") from None
+        raise ValueError(_("SOFA inputs must have the same length; got %(shapes)s") % {"shapes": shapes}) from None
     for name in NUMERIC_INPUTS:
         _check_array(name, raw[name])
     support = raw["respiratory_support"]
     bad_support = ~np.isnan(support) & (support != 0) & (support != 1)
     if bad_support.any():
         i = int(np.flatnonzero(bad_support)[0])
-        raise ValueError(f"respiratory_support must be true, false (1/0) or missing; got "
-                         f"{support.reshape(-1)[i]:g} at position {i}")
+        raise ValueError(_("respiratory_support must be true, false (1/0) or missing; got %(value)s at "
+                           "position %(position)s") % {"value": decimal(support.reshape(-1)[i]), "position": i})
 
     out: dict[str, np.ndarray] = {}
     for component, inputs in COMPONENT_RULES.items():

@@ -9,6 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from shine.clinical.words import field
+from shine.i18n import _, decimal
+
 KPA_TO_MMHG = 7.50062
 BILIRUBIN_MG_DL_TO_UMOL_L = 17.1
 CREATININE_MG_DL_TO_UMOL_L = 88.4
@@ -56,21 +59,25 @@ def _array(name: str, value: Any) -> np.ndarray:
     try:
         return np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number; got {value!r}") from None
+        raise ValueError(_("%(name)s must be a number; got %(value)s") % {
+            "name": field(name), "value": decimal(value, "r")}) from None
 
 
 def _finite_non_negative(name: str, x: np.ndarray) -> None:
     if np.any(np.isinf(x)):  # NaN stays: it means missing
-        raise ValueError(f"{name} must be a finite number; got {x[np.isinf(x)].flat[0]:g}")
+        raise ValueError(_("%(name)s must be a finite number; got %(value)s") % {
+            "name": field(name), "value": decimal(x[np.isinf(x)].flat[0])})
     if np.any(x < 0):
-        raise ValueError(f"{name} must be 0 or more; got {np.min(x):g}")
+        raise ValueError(_("%(name)s must be 0 or more; got %(value)s") % {
+            "name": field(name), "value": decimal(np.min(x))})
 
 
 def _scaled(name: str, x: np.ndarray, factor: float, unit: str) -> np.ndarray:
     with np.errstate(over="ignore"):
         y = x * factor
     if np.any(np.isinf(y)):
-        raise ValueError(f"{name} is too large to convert; got {np.max(x):g} {unit}")
+        raise ValueError(_("%(name)s is too large to convert; got %(value)s %(unit)s") % {
+            "name": field(name), "value": decimal(np.max(x)), "unit": unit})
     return y
 
 
@@ -79,10 +86,12 @@ def to_platform_unit(quantity: str, value: Any, unit: str, *, name: str | None =
     converted to the platform unit (mmHg, µmol/L, µmol/L, 10⁹/L). ``name`` names the field in errors."""
     name = name or quantity
     if quantity not in UNITS:
-        raise ValueError(f"quantity must be one of {', '.join(UNITS)}; got {quantity!r}")
+        raise ValueError(_("quantity must be one of %(allowed)s; got %(value)r") % {
+            "allowed": ", ".join(UNITS), "value": quantity})
     factors = UNITS[quantity]
     if unit not in factors:
-        raise ValueError(f"{name} unit must be one of {', '.join(factors)}; got {unit!r}")
+        raise ValueError(_("%(name)s unit must be one of %(allowed)s; got %(value)r") % {
+            "name": field(name), "allowed": ", ".join(factors), "value": unit})
     x = _array(name, value)
     _finite_non_negative(name, x)
     return _out(_scaled(name, x, factors[unit], unit), value)
@@ -134,14 +143,16 @@ def fio2_fraction(fio2, unit: str | None = None):
     elif unit is None:
         ambiguous = (x > FIO2_MAX_FRACTION) & (x < FIO2_MIN_PERCENT)
         if np.any(ambiguous):
-            raise ValueError(f"fio2 must be a fraction (0.21–1.0) or a percentage (21–100); got "
-                             f"{x[ambiguous].flat[0]:g}")
+            raise ValueError(_("fio2 must be a fraction (%(fraction)s) or a percentage (21–100); got %(value)s")
+                             % {"fraction": decimal(0.21) + "–" + decimal(1.0, ".1f"),
+                                "value": decimal(x[ambiguous].flat[0])})
         frac = np.where(x >= FIO2_MIN_PERCENT, x / 100.0, x)
     else:
-        raise ValueError(f"fio2 unit must be 'fraction', 'percent' or None; got {unit!r}")
+        raise ValueError(_("fio2 unit must be 'fraction', 'percent' or None; got %(value)r") % {"value": unit})
     bad = (frac < 0.21 - 1e-9) | (frac > 1.0 + 1e-9) | np.isinf(frac)
     if np.any(bad):
-        raise ValueError(f"fio2 must lie between 0.21 and 1.0 (21–100 %); got {x[bad].flat[0]:g}")
+        raise ValueError(_("fio2 must lie between %(low)s and %(high)s (21–100 %%); got %(value)s") % {
+            "low": decimal(0.21), "high": decimal(1.0, ".1f"), "value": decimal(x[bad].flat[0])})
     return _out(frac, fio2)
 
 
