@@ -23,6 +23,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from shine.clinical import units
+from shine.i18n import _
 
 LOINC = "http://loinc.org"
 # The NPU code system as HL7 Denmark's DK Core names it (CodeSystem "DK NPU Subset", urn:oid:1.2.208.176.2.1)
@@ -173,13 +174,41 @@ def _list(x) -> list:
     return x if isinstance(x, list) else []
 
 
+def subject_of(res: dict) -> str:
+    """The Observation's ``subject`` as written: its ``reference``, else its ``identifier``'s system|value,
+    else its ``display``; empty when it has none."""
+    subject = _obj(res.get("subject"))
+    identifier = _obj(subject.get("identifier"))
+    if subject.get("reference"):
+        return str(subject["reference"])
+    if identifier.get("value"):
+        return "|".join(str(x) for x in (identifier.get("system"), identifier.get("value")) if x)
+    return str(subject.get("display") or "")
+
+
+def references(res: dict, participant: str) -> bool:
+    """Whether the Observation's subject names the participant: a reference whose last segment is the number
+    (``Patient/HGH-0007``), or an identifier whose value is. An Observation without a subject is the sender's
+    choice of participant (the import names the participant)."""
+    subject = _obj(res.get("subject"))
+    if not subject:
+        return True
+    reference = str(subject.get("reference") or "")
+    value = str(_obj(subject.get("identifier")).get("value") or "")
+    return (bool(reference) and reference.rstrip("/").rsplit("/", 1)[-1] == participant) or \
+        (not reference and value == participant)
+
+
 def _observation(res: dict, *, mapping: Mapping, source_system: str, received_at: dt.datetime,
-                 tz: str) -> LabValue:
+                 tz: str, participant: str = "") -> LabValue:
     rid = str(res.get("id") or "").strip()
     if not FHIR_ID.fullmatch(rid):
         raise LabRefused(f"an Observation's id must be 1–64 letters, digits, '-' or '.' (the id makes a re-import "
                          f"harmless); got {rid[:80]!r}")
     where = f"Observation {rid}"
+    if participant and not references(res, participant):
+        raise LabRefused(_("%(where)s: its subject %(subject)s is not participant %(number)s") % {
+            "where": where, "subject": repr(subject_of(res)[:120] or "(none named)"), "number": participant})
     meta = _obj(res.get("meta"))
     source_system = str(meta.get("source") or source_system).strip()
     if not source_system:
@@ -230,10 +259,12 @@ def _observation(res: dict, *, mapping: Mapping, source_system: str, received_at
 
 
 def parse_bundle(bundle: dict | str | bytes, *, received_at: dt.datetime, source_system: str = "",
-                 mapping: Mapping | None = None, tz: str = SITE_TIME_ZONE) -> list[LabValue]:
+                 mapping: Mapping | None = None, tz: str = SITE_TIME_ZONE, participant: str = "") -> list[LabValue]:
     """Every Observation of a Bundle, mapped. The source system is the Observation's ``meta.source``, else the
-    Bundle's, else ``source_system``. Refuses the whole bundle (listing each problem) when any
-    observation cannot be read: a partial import would leave the nurse a day's worst value that is not."""
+    Bundle's, else ``source_system``. With ``participant`` (the number of the participant being imported), an
+    Observation whose ``subject`` references someone else is refused with the reference named. Refuses the
+    whole bundle (listing each problem) when any observation cannot be read: a partial import would leave the
+    nurse a day's worst value that is not."""
     if isinstance(bundle, str | bytes):
         try:
             bundle = json.loads(bundle)
@@ -250,7 +281,7 @@ def parse_bundle(bundle: dict | str | bytes, *, received_at: dt.datetime, source
             continue  # Patient, Encounter, Specimen: context, not values
         try:
             out.append(_observation(res, mapping=mapping, source_system=source_system, received_at=received_at,
-                                    tz=tz))
+                                    tz=tz, participant=participant))
         except LabRefused as exc:
             problems.append(str(exc))
     if problems:

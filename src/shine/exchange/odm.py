@@ -49,6 +49,31 @@ def odm_mapping(blinded: bool) -> list[ItemGroupMap]:
             for name in SUBJECT_TABLES]
 
 
+@dataclass(frozen=True)
+class AuditFormMap:
+    """One record type of the audit trail (``records.dailyrecord``) as an ODM form and repeating item group,
+    the record's id as the repeat key, and one text item per audited field."""
+
+    object_type: str
+    form_oid: str
+    group_oid: str
+    name: str
+
+    def item_oid(self, field: str) -> str:
+        return f"IT.{self.name}.{_oid_part(field)}"
+
+
+def _oid_part(text_: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", text_).strip("_").upper() or "X"
+
+
+def audit_mapping(object_type: str) -> AuditFormMap:
+    """The record types of the audit trail as ODM forms (the Archival Transactional file,
+    :mod:`.odm_audit`): ``records.dailyrecord`` → ``F.AUDIT.RECORDS_DAILYRECORD`` / ``IG.AUDIT.…``."""
+    name = "AUDIT." + _oid_part(object_type or "trial")
+    return AuditFormMap(object_type, f"F.{name}", f"IG.{name}", name)
+
+
 def _unit_oid(unit: str) -> str:
     return "MU." + (re.sub(r"[^A-Za-z0-9]+", "_", unit).strip("_").upper() or "X")
 
@@ -65,12 +90,13 @@ def _odm_time(value) -> str:
     return pd.Timestamp(value).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
+GLOBAL_VARIABLES = ("<GlobalVariables><StudyName>SHINE</StudyName>"
+                    "<StudyDescription>SHINE: a multicentre, double-blind, randomised ICU trial in septic shock"
+                    "</StudyDescription><ProtocolName>SHINE</ProtocolName></GlobalVariables>")
+
+
 def _metadata_xml(meta: md.StudyMetadata, groups: list[ItemGroupMap]) -> str:
-    out = [f'<Study OID="{md.STUDY_OID}">',
-           "<GlobalVariables><StudyName>SHINE</StudyName>"
-           "<StudyDescription>SHINE: a multicentre, double-blind, randomised ICU trial in septic shock"
-           "</StudyDescription><ProtocolName>SHINE</ProtocolName></GlobalVariables>",
-           "<BasicDefinitions>"]
+    out = [f'<Study OID="{md.STUDY_OID}">', GLOBAL_VARIABLES, "<BasicDefinitions>"]
     for unit in meta.units:
         out.append(f'<MeasurementUnit OID="{_unit_oid(unit)}" Name="{_esc(unit)}"><Symbol>{_tt(unit)}</Symbol>'
                    f"</MeasurementUnit>")

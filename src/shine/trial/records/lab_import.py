@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from shine.exchange import fhir_labs as fl
 from shine.trial.accounts.models import User
@@ -50,7 +51,8 @@ def import_bundle(*, user: User, participant: Participant, bundle, source_system
     """Import a Bundle's Observations for ``participant``: all of them or, when any is refused, none."""
     received_at = received_at or timezone.now()
     try:
-        values = fl.parse_bundle(bundle, source_system=source_system, received_at=received_at)
+        values = fl.parse_bundle(bundle, source_system=source_system, received_at=received_at,
+                                 participant=participant.number)
     except fl.LabRefused as exc:
         raise Refused(str(exc), field="bundle") from None
     actor = audit.Actor.of(user, request_id)
@@ -63,12 +65,14 @@ def import_bundle(*, user: User, participant: Participant, bundle, source_system
                                                  version=v.version).first()
             if seen is not None:
                 if seen.participant_id != row.pk:
-                    raise Refused(f"Observation {v.resource_id} (version {v.version}) of {v.source_system} was "
-                                  f"imported for another participant; nothing was imported", field="bundle")
+                    raise Refused(_("Observation %(id)s (version %(version)s) of %(system)s was imported for "
+                                    "another participant; nothing was imported") % {
+                        "id": v.resource_id, "version": v.version, "system": v.source_system}, field="bundle")
                 if (seen.value_entered, seen.unit_entered, seen.code, seen.status) != (
                         v.value_entered, v.unit_entered, v.code, v.status):
-                    raise Refused(f"Observation {v.resource_id} version {v.version} differs from the one imported "
-                                  f"before under the same version; nothing was imported", field="bundle")
+                    raise Refused(_("Observation %(id)s version %(version)s differs from the one imported before "
+                                    "under the same version; nothing was imported") % {
+                        "id": v.resource_id, "version": v.version}, field="bundle")
                 unchanged += 1
                 continue
             day = study_day_of(row.randomised_at, v.effective_at)

@@ -2,7 +2,8 @@
 
     shine export odm|dataset-json|xpt|stata|spss|csv|all --out DIR [--blinded] [--user NAME] [--formats a,b]
     shine export jobs [--once] [--every SECONDS] [--stale-after MINUTES]
-    shine export audit-trail --out DIR --user NAME [--object-type TYPE [--object-id ID]]
+    shine export audit-trail --out DIR --user NAME [--format csv|odm] [--participant N | --object-type TYPE
+                             [--object-id ID]]
 """
 
 from __future__ import annotations
@@ -71,20 +72,31 @@ def _audit_arguments(parser) -> None:
     parser.add_argument("--user", required=True, help="the user the export is made for (their role's view, audited)")
     parser.add_argument("--object-type", default="", help="only this record type, e.g. records.dailyrecord")
     parser.add_argument("--object-id", default="", help="only this record (with --object-type)")
+    parser.add_argument("--participant", default="", help="only the records of this participant, e.g. HGH-0007")
+    parser.add_argument("--format", default="csv", choices=("csv", "odm"),
+                        help="csv (default) or odm: a CDISC ODM 1.3.2 Archival Transactional file")
 
 
 def _audit(opts: dict) -> str:
+    from django.core.management.base import CommandError
+
+    from shine.trial.errors import Refused
     from shine.trial.reports.audit_export import export_audit_trail
     from shine.trial.reports.management.commands.export import active_user
 
-    manifest = export_audit_trail(opts["out"], user=active_user(opts["user"]), object_type=opts["object_type"],
-                                  object_id=opts["object_id"])
-    return (f"audit trail written to {opts['out']}: {manifest['events']} events, chain "
+    try:
+        manifest = export_audit_trail(opts["out"], user=active_user(opts["user"]), object_type=opts["object_type"],
+                                      object_id=opts["object_id"], participant=opts["participant"],
+                                      format=opts["format"])
+    except Refused as exc:
+        raise CommandError(str(exc)) from None
+    return (f"audit trail ({opts['format']}) written to {opts['out']}: {manifest['events']} events, chain "
             f"{'verified' if manifest['chain_verification']['ok'] else 'BROKEN'}")
 
 
 STANDARD_EXPORTS: dict[str, Export] = {
-    "audit-trail": Export("the audit trail as CSV with the chain verification in its manifest", _audit_arguments,
+    "audit-trail": Export("the audit trail as CSV or ODM (--format odm) with the chain verification in "
+                          "its manifest", _audit_arguments,
                           _audit),
     **{fmt: Export(f"{fmt} files of the analysis data set with a codebook and manifest (docs/exports.md)",
                    _bundle_arguments, _run_bundle((fmt,))) for fmt in FORMATS},
