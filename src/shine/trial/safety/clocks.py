@@ -17,15 +17,23 @@ from zoneinfo import ZoneInfo
 
 UTC = dt.UTC
 
+
+def gettext_noop(message: str) -> str:
+    """Marks a message for the safety catalogue (translated where it is shown, see ``Clock.label``)."""
+    return message
+
+
 SAE_REPORT = "sae_report"                # investigator → sponsor
 SUSAR_INITIAL = "susar_initial"          # sponsor → authority, 7 or 15 days
 SUSAR_FOLLOWUP = "susar_followup"        # fatal or life-threatening: follow-up 8 days after the initial deadline
 SUSAR_RESTART = "susar_restart"          # became fatal or life-threatening after the first decision: 7 days again
 DEATH_DECISION = "death_decision"        # a recorded death with no fatal case yet: site's 24 h
 
-LABELS = {SAE_REPORT: "SAE report to the sponsor", SUSAR_INITIAL: "SUSAR report to the authority",
-          SUSAR_FOLLOWUP: "SUSAR follow-up report", SUSAR_RESTART: "SUSAR report (became fatal or life-threatening)",
-          DEATH_DECISION: "SAE report of a recorded death"}
+LABELS = {SAE_REPORT: gettext_noop("SAE report to the sponsor"),
+          SUSAR_INITIAL: gettext_noop("SUSAR report to the authority"),
+          SUSAR_FOLLOWUP: gettext_noop("SUSAR follow-up report"),
+          SUSAR_RESTART: gettext_noop("SUSAR report (became fatal or life-threatening)"),
+          DEATH_DECISION: gettext_noop("SAE report of a recorded death")}
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,10 @@ class Clock:
 
     @property
     def label(self) -> str:
-        return LABELS[self.kind]
+        """The clock's name in the active language (Django's under the web app; still no Django import here)."""
+        from shine.i18n import _
+
+        return _(LABELS[self.kind])
 
     def state(self, now: dt.datetime) -> str:
         """``met``, ``late`` (reported after the deadline), ``running`` or ``overdue``."""

@@ -14,19 +14,49 @@ import json
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from shine.trial.audit.models import AuditedModel
 
-CRITERIA = (("death", "results in death"), ("life_threatening", "is life-threatening"),
-            ("hospitalisation", "requires or prolongs hospitalisation"),
-            ("disability", "persistent or significant disability"), ("congenital_anomaly", "congenital anomaly"),
-            ("medically_important", "other medically important event"))
-SEVERITY = (("mild", "mild"), ("moderate", "moderate"), ("severe", "severe"))
-OUTCOMES = (("recovered", "recovered"), ("recovering", "recovering"), ("not_recovered", "not recovered"),
-            ("recovered_with_sequelae", "recovered with sequelae"), ("fatal", "fatal"), ("unknown", "unknown"))
-ACTIONS = (("none", "infusion not changed"), ("interrupted", "infusion interrupted"),
-           ("stopped", "infusion stopped"), ("not_running", "infusion not running at onset"),
-           ("unknown", "unknown"))
+CRITERIA = (("death", _("results in death")), ("life_threatening", _("is life-threatening")),
+            ("hospitalisation", _("requires or prolongs hospitalisation")),
+            ("disability", _("persistent or significant disability")), ("congenital_anomaly", _("congenital anomaly")),
+            ("medically_important", _("other medically important event")))
+# the criteria's short words on the pages and in the mails (the stored codes stay as they are)
+CRITERIA_WORDS = {"death": _("death"), "life_threatening": _("life threatening"),
+                  "hospitalisation": _("hospitalisation"), "disability": _("disability"),
+                  "congenital_anomaly": _("congenital anomaly"), "medically_important": _("medically important")}
+SEVERITY = (("mild", _("mild")), ("moderate", _("moderate")), ("severe", _("severe")))
+OUTCOMES = (("recovered", _("recovered")), ("recovering", _("recovering")), ("not_recovered", _("not recovered")),
+            ("recovered_with_sequelae", _("recovered with sequelae")), ("fatal", _("fatal")),
+            ("unknown", _("unknown")))
+ACTIONS = (("none", _("infusion not changed")), ("interrupted", _("infusion interrupted")),
+           ("stopped", _("infusion stopped")), ("not_running", _("infusion not running at onset")),
+           ("unknown", _("unknown")))
+
+
+# the protocol's event codes in words (prespecified events, exempt events, the reports to the authority)
+EVENT_WORDS = {"severe_bleeding": _("severe bleeding"), "ischaemic_event": _("ischaemic event"),
+               "severe_hypotension": _("severe hypotension"), "anaphylaxis": _("anaphylaxis"),
+               "septic_shock_progression": _("septic shock progression"),
+               "multiple_organ_failure": _("multiple organ failure"), "initial": _("initial"),
+               "followup": _("follow-up"), "restart": _("restart"), "close": _("close")}
+
+
+def event_words(code: str) -> str:
+    return str(EVENT_WORDS.get(code, code.replace("_", " "))) if code else ""
+
+
+# the consistency flags are stored in English (trial data); the pages show them in the reader's language
+FLAG_DEATH_NOT_FATAL = "death is a criterion but the outcome is not fatal"
+FLAG_FATAL_NOT_DEATH = "the outcome is fatal but death is not a criterion"
+FLAG_WORDS = {FLAG_DEATH_NOT_FATAL: _("death is a criterion but the outcome is not fatal"),
+              FLAG_FATAL_NOT_DEATH: _("the outcome is fatal but death is not a criterion")}
+
+
+def criteria_words(codes) -> str:
+    """The criteria codes in words, in the active language."""
+    return ", ".join(str(CRITERIA_WORDS.get(c, c.replace("_", " "))) for c in codes)
 
 
 class ReferenceSafetyInformation(AuditedModel):
@@ -101,7 +131,20 @@ class CaseVersion(AuditedModel):
 
     @property
     def criteria_words(self) -> str:
-        return ", ".join(c.replace("_", " ") for c in self.criteria)
+        return criteria_words(self.criteria)
+
+    @property
+    def flags_words(self) -> str:
+        """The stored consistency flags in the active language."""
+        return "; ".join(str(FLAG_WORDS.get(f, f)) for f in self.flags.split("; ") if f)
+
+    @property
+    def prespecified_words(self) -> str:
+        return event_words(self.prespecified)
+
+    @property
+    def exempt_words(self) -> str:
+        return event_words(self.exempt)
 
     @property
     def fatal_or_life_threatening(self) -> bool:

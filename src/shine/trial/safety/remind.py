@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from shine import protocol as protocol_mod
+from shine.web.formats import local_datetime
 
 from . import selectors
 from .models import Reminder
@@ -24,11 +26,18 @@ class RemindResult:
     mailed: int    # of them, newly reminded in this run
 
     def summary(self) -> str:
-        return f"safety remind: {self.due} clock(s) due or overdue, {self.mailed} newly mailed"
+        return _("safety remind: %(due)s clock(s) due or overdue, %(mailed)s newly mailed") % {
+            "due": self.due, "mailed": self.mailed}
 
 
 def remind(*, now: dt.datetime | None = None) -> RemindResult:
-    now = now or timezone.now()
+    """The mail goes to configured addresses (pharmacovigilance), not to users: in the trial's default
+    language; the summary line is in the language of the command line."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _remind(now or timezone.now())
+
+
+def _remind(now: dt.datetime) -> RemindResult:
     horizon = now + dt.timedelta(hours=protocol_mod.load().safety.remind_before_hours)
     due = [i for i in selectors.all_running_clocks(now=now) if i.due <= horizon]
     new = []
@@ -44,8 +53,9 @@ def remind(*, now: dt.datetime | None = None) -> RemindResult:
                 continue
             new.append(item)
         if new:
-            lines = [f"{timezone.localtime(i.due):%Y-%m-%d %H:%M} {i.state:<8} {i.case}: {i.what}" for i in new]
+            lines = [f"{local_datetime(i.due)} {i.state_words:<8} {i.case}: {i.what}" for i in new]
+            subject = _("%(trial)s: %(n)s safety clock(s) due") % {"trial": protocol_mod.load().name, "n": len(new)}
             # inside the transaction: a failed mail leaves no reminder row behind, so the next run retries
-            send_mail(f"{protocol_mod.load().name}: {len(new)} safety clock(s) due", "Due or overdue:\n\n"
-                      + "\n".join(lines) + "\n", settings.DEFAULT_FROM_EMAIL, pv_recipients())
+            send_mail(subject, _("Due or overdue:") + "\n\n" + "\n".join(lines) + "\n", settings.DEFAULT_FROM_EMAIL,
+                      pv_recipients())
     return RemindResult(due=len(due), mailed=len(new))

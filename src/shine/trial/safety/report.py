@@ -12,7 +12,9 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .models import CRITERIA, Assessment, Case, CaseVersion
+from django.utils.translation import gettext as _
+
+from .models import CRITERIA, OUTCOMES, Assessment, Case, CaseVersion, criteria_words, event_words
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,14 @@ class SarLine:
     investigator_causality: str
     sponsor_causality: str
     expectedness: str           # expected, unexpected, or not assessed
+
+    @property
+    def criteria_words(self) -> str:
+        return criteria_words(self.criteria)
+
+    @property
+    def outcome_words(self) -> str:
+        return str(dict(OUTCOMES).get(self.outcome, self.outcome))
 
 
 @dataclass(frozen=True)
@@ -59,22 +69,32 @@ def annual_report(cases_qs, *, period_start: dt.datetime, period_end: dt.datetim
     if period_end <= period_start:
         from shine.trial.errors import Refused
 
-        raise Refused("the period must end after it starts", field="period_end")
+        raise Refused(_("the period must end after it starts"), field="period_end")
     cases = list(cases_qs.filter(created_at__lte=period_end).select_related("participant", "site"))
     known = _as_known(cases, period_end)
     in_period = {c.pk for c in cases if c.created_at >= period_start}
     serious = {c.pk: c for c in cases if c.pk in known and known[c.pk][0].serious}
+    # the categories and words in the reader's language (the API reads them in English)
+    w = {"sae": _("serious adverse events"), "sar": _("serious adverse reactions"), "fatal": _("fatal"),
+         "exempt": _("exempt from expedited reporting"), "related": _("related"), "not related": _("not related"),
+         "no opinion": _("no opinion"), "not assessed": _("not assessed"), "expected": _("expected"),
+         "unexpected": _("unexpected")}
+
+    def criterion(label) -> str:
+        return _("criterion: %(criterion)s") % {"criterion": label}
+
     sars = []
     counts_period: Counter = Counter()
     counts_all: Counter = Counter()
     for pk, c in serious.items():
         v, a = known[pk]
         related = v.related or bool(a and a.sponsor_related)
-        labels = ["serious adverse events", *(f"criterion: {label}" for code, label in CRITERIA if getattr(v, code)),
-                  f"prespecified: {v.prespecified.replace('_', ' ')}" if v.prespecified else "prespecified: none",
-                  *(["exempt from expedited reporting"] if v.exempt else []),
-                  *(["serious adverse reactions"] if related else []),
-                  *(["fatal"] if v.outcome == "fatal" else [])]
+        labels = [w["sae"], *(criterion(label) for code, label in CRITERIA if getattr(v, code)),
+                  _("prespecified: %(event)s") % {"event": event_words(v.prespecified)} if v.prespecified
+                  else _("prespecified: none"),
+                  *([w["exempt"]] if v.exempt else []),
+                  *([w["sar"]] if related else []),
+                  *([w["fatal"]] if v.outcome == "fatal" else [])]
         for label in labels:
             counts_all[label] += 1
             if pk in in_period:
@@ -82,12 +102,11 @@ def annual_report(cases_qs, *, period_start: dt.datetime, period_end: dt.datetim
         if related and pk in in_period:
             sars.append(SarLine(
                 c.number, c.participant.number, c.site.code, v.term, v.onset_at, tuple(v.criteria), v.outcome,
-                "related" if v.related else "not related",
-                "no opinion" if a is None or a.sponsor_related is None else
-                ("related" if a.sponsor_related else "not related"),
-                "not assessed" if a is None else ("expected" if a.expected else "unexpected")))
-    order = ["serious adverse events", "serious adverse reactions", "fatal",
-             *(f"criterion: {label}" for _, label in CRITERIA), "exempt from expedited reporting"]
+                w["related"] if v.related else w["not related"],
+                w["no opinion"] if a is None or a.sponsor_related is None else
+                (w["related"] if a.sponsor_related else w["not related"]),
+                w["not assessed"] if a is None else (w["expected"] if a.expected else w["unexpected"])))
+    order = [w["sae"], w["sar"], w["fatal"], *(criterion(label) for _code, label in CRITERIA), w["exempt"]]
     rest = sorted(k for k in counts_all if k not in order)
     tabulation = [(k, counts_period[k], counts_all[k]) for k in (*order, *rest)]
     return AnnualReport(period_start, period_end, sorted(sars, key=lambda s: (s.onset_at, s.case_id)), tabulation)

@@ -15,6 +15,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from shine import protocol as protocol_mod
 from shine.trial.accounts.models import User
@@ -32,7 +34,7 @@ def may_view(user: User) -> bool:
 
 def cases_for(user: User) -> QuerySet[Case]:
     if not may_view(user):
-        raise PermissionDenied("your role may not view safety cases")
+        raise PermissionDenied(_("your role may not view safety cases"))
     return scope_to_sites(Case.objects.select_related("participant", "site"), user)
 
 
@@ -42,15 +44,15 @@ def case_for_user(user: User, number: str, *, write: bool = False) -> Case:
     key = (number or "").strip().upper()
     case = cases_for(user).filter(number=key).first() if key.isascii() and "\x00" not in key else None
     if case is None:
-        raise Http404("no such case")
+        raise Http404(_("no such case"))
     if write and (user.role_def.cross_site or not user.can(Perm.REPORT_SAFETY)):
-        raise PermissionDenied("only staff of the participant's site may add to the case")
+        raise PermissionDenied(_("only staff of the participant's site may add to the case"))
     return case
 
 
 def rsi_versions(user: User) -> QuerySet[ReferenceSafetyInformation]:
     if not may_view(user):
-        raise PermissionDenied("your role may not view safety cases")
+        raise PermissionDenied(_("your role may not view safety cases"))
     return ReferenceSafetyInformation.objects.select_related("entered_by")
 
 
@@ -96,10 +98,16 @@ def susar_status(case: Case, user: User) -> str:
     if decision is None:
         return ""
     if not sees_arm(user, case):
-        return "serious, related and unexpected: assessed by pharmacovigilance (participant unblinded for it)"
+        return _("serious, related and unexpected: assessed by pharmacovigilance (participant unblinded for it)")
     if not decision.reportable:
-        return "not reportable (placebo)" + (f" — closed: {decision.closed_note}" if decision.closed_note else "")
-    return "SUSAR to report"
+        if decision.closed_note:
+            return _("not reportable (placebo) — closed: %(note)s") % {"note": decision.closed_note}
+        return _("not reportable (placebo)")
+    return _("SUSAR to report")
+
+
+STATE_WORDS = {"met": gettext_lazy("met"), "late": gettext_lazy("late"), "running": gettext_lazy("running"),
+               "overdue": gettext_lazy("overdue"), "to assess": gettext_lazy("to assess")}
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,10 @@ class WorkItem:
     due: dt.datetime | None
     state: str            # running, overdue, to assess, death without a fatal SAE
     clock: str = ""
+
+    @property
+    def state_words(self) -> str:
+        return str(STATE_WORDS.get(self.state, self.state))
 
     @property
     def key(self) -> str:
@@ -133,8 +145,8 @@ def worklist(user: User, *, now: dt.datetime | None = None) -> list[WorkItem]:
         .annotate(reported=Exists(fatal)).filter(reported=False)
     for d in deaths:
         c = clk.death_clock(d.died_at, rules())
-        items.append(WorkItem(d.participant.number, d.participant.number, "death recorded without a fatal SAE report",
-                              c.due, c.state(now), c.kind))
+        items.append(WorkItem(d.participant.number, d.participant.number,
+                              _("death recorded without a fatal SAE report"), c.due, c.state(now), c.kind))
     items.sort(key=lambda i: i.due)
     if user.can(Perm.ASSESS_SAFETY):
         assessed = {(a, v) for a, v in _assessed_versions()}
@@ -142,8 +154,8 @@ def worklist(user: User, *, now: dt.datetime | None = None) -> list[WorkItem]:
             versions = sorted(case.versions.all(), key=lambda v: v.version)
             last = versions[-1]
             if last.serious and (case.pk, last.version) not in assessed:
-                items.append(WorkItem(case.number, case.participant.number, f"assess version {last.version}", None,
-                                      "to assess"))
+                items.append(WorkItem(case.number, case.participant.number,
+                                      _("assess version %(version)s") % {"version": last.version}, None, "to assess"))
     return items
 
 
@@ -171,6 +183,6 @@ def all_running_clocks(*, now: dt.datetime) -> list[tuple[Case | None, str, Work
     fatal = CaseVersion.objects.filter(case__participant=OuterRef("participant"), outcome="fatal")
     for d in Death.objects.select_related("participant").annotate(reported=Exists(fatal)).filter(reported=False):
         c = clk.death_clock(d.died_at, rules())
-        out.append(WorkItem(d.participant.number, d.participant.number, "death recorded without a fatal SAE report",
-                            c.due, c.state(now), c.kind))
+        out.append(WorkItem(d.participant.number, d.participant.number,
+                            _("death recorded without a fatal SAE report"), c.due, c.state(now), c.kind))
     return sorted(out, key=lambda i: i.due)

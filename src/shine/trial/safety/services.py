@@ -18,7 +18,9 @@ import logging
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from shine import protocol as protocol_mod
 from shine.trial.accounts.models import User
@@ -27,11 +29,14 @@ from shine.trial.accounts.selectors import require, require_site_staff
 from shine.trial.audit import services as audit
 from shine.trial.audit.services import Actor
 from shine.trial.enrollment.models import Participant
-from shine.trial.errors import Refused, entered_text, entered_time
+from shine.trial.errors import CLOCK_SKEW, Refused, entered_text, entered_time
+from shine.web.formats import local_datetime
 
 from .models import (
     ACTIONS,
     CRITERIA,
+    FLAG_DEATH_NOT_FATAL,
+    FLAG_FATAL_NOT_DEATH,
     OUTCOMES,
     SEVERITY,
     Assessment,
@@ -39,6 +44,8 @@ from .models import (
     CaseVersion,
     ReferenceSafetyInformation,
     SusarDecision,
+    criteria_words,
+    event_words,
 )
 
 log = logging.getLogger(__name__)
@@ -53,7 +60,51 @@ def _now() -> dt.datetime:
 
 
 def _local(t: dt.datetime) -> str:
-    return timezone.localtime(t).strftime("%Y-%m-%d %H:%M")
+    """A time in a message to people: in the active language's convention, in the trial's time zone."""
+    return local_datetime(t)
+
+
+# the fields in words, for the refusals (which name the field as people read it, not its code)
+FIELDS = {"term": gettext_lazy("event (verbatim term)"), "onset_at": gettext_lazy("onset"),
+          "aware_at": gettext_lazy("site became aware"), "serious": gettext_lazy("serious"),
+          "severity": gettext_lazy("severity"), "outcome": gettext_lazy("outcome"),
+          "action": gettext_lazy("action with the infusion"),
+          "related": gettext_lazy("causality (reasonable possibility)"),
+          "meddra_version": gettext_lazy("MedDRA version"), "meddra_code": gettext_lazy("MedDRA code"),
+          "narrative": gettext_lazy("narrative"), "comment": gettext_lazy("comment"), "note": gettext_lazy("note"),
+          "at": gettext_lazy("sent at"), "kind": gettext_lazy("report"), "version": gettext_lazy("version"),
+          "approved_on": gettext_lazy("approved on"), "in_force_from": gettext_lazy("in force from"),
+          "expected_reactions": gettext_lazy("expected reactions"), **{c: w for c, w in CRITERIA}}
+
+
+def _label(name: str) -> str:
+    return str(FIELDS.get(name, name.replace("_", " ")))
+
+
+def _text(name: str, value, *, limit: int, required: bool = False) -> str:
+    """``entered_text`` with the refusal in the reader's language and the field in words."""
+    stripped = value.strip() if isinstance(value, str) else value
+    if required and not stripped:
+        raise Refused(_("%(field)s is required") % {"field": _label(name)}, field=name)
+    if isinstance(stripped, str) and len(stripped) > limit:
+        raise Refused(_("%(field)s must be at most %(limit)s characters") % {"field": _label(name), "limit": limit},
+                      field=name)
+    return entered_text(name, value, limit=limit, required=required)
+
+
+def _time(name: str, value, *, required: bool = True) -> dt.datetime | None:
+    """``entered_time`` with the refusal in the reader's language and the field in words."""
+    field = {"field": _label(name)}
+    if value is None or value == "":
+        if required:
+            raise Refused(_("%(field)s is required") % field, field=name)
+        return None
+    if not isinstance(value, dt.datetime):
+        raise Refused(_("%(field)s must be a date and time") % field, field=name)
+    aware = timezone.make_aware(value) if timezone.is_naive(value) else value
+    if aware > timezone.now() + CLOCK_SKEW:
+        raise Refused(_("%(field)s must not be in the future") % field, field=name)
+    return entered_time(name, value, required=required)
 
 
 def pv_recipients() -> list[str]:
@@ -62,82 +113,83 @@ def pv_recipients() -> list[str]:
 
 # ---------------------------------------------------------------- checks of one version's values
 
-def _choice(name: str, value, choices, *, label: str | None = None) -> str:
-    codes = [c for c, _ in choices] if choices and isinstance(choices[0], tuple) else list(choices)
+def _choice(name: str, value, choices) -> str:
+    codes = [c for c, _w in choices] if choices and isinstance(choices[0], tuple) else list(choices)
     if value in (None, ""):
-        raise Refused(f"{label or name.replace('_', ' ')} is required", field=name)
+        raise Refused(_("%(field)s is required") % {"field": _label(name)}, field=name)
     if value not in codes:
-        raise Refused(f"{label or name.replace('_', ' ')} must be one of {', '.join(codes)}", field=name)
+        raise Refused(_("%(field)s must be one of %(codes)s") % {"field": _label(name), "codes": ", ".join(codes)},
+                      field=name)
     return value
 
 
-def _bool(name: str, value, label: str) -> bool:
-    if value is None or value == "":
-        raise Refused(f"{label}: answer yes or no", field=name)
-    if not isinstance(value, bool):
-        raise Refused(f"{label}: answer yes or no", field=name)
+def _bool(name: str, value) -> bool:
+    if value is None or value == "" or not isinstance(value, bool):
+        raise Refused(_("%(field)s: answer yes or no") % {"field": _label(name)}, field=name)
     return value
 
 
 def clean_values(values: dict, participant: Participant) -> dict:
     """The checked fields of one version (refusals name the field and the rule), with its consistency flags."""
     s = protocol_mod.load().safety
-    v = {"term": entered_text("term", values.get("term"), limit=TERM_LIMIT, required=True)}
-    v["onset_at"] = entered_time("onset_at", values.get("onset_at"))
-    v["aware_at"] = entered_time("aware_at", values.get("aware_at"))
+    v = {"term": _text("term", values.get("term"), limit=TERM_LIMIT, required=True)}
+    v["onset_at"] = _time("onset_at", values.get("onset_at"))
+    v["aware_at"] = _time("aware_at", values.get("aware_at"))
     if participant.randomised_at and v["onset_at"] < participant.randomised_at:
-        raise Refused(f"onset at must not be before randomisation ({_local(participant.randomised_at)})",
-                      field="onset_at")
+        raise Refused(_("%(field)s must not be before randomisation (%(time)s)")
+                      % {"field": _label("onset_at"), "time": _local(participant.randomised_at)}, field="onset_at")
     if v["aware_at"] < v["onset_at"]:
-        raise Refused("aware at must not be before the onset", field="aware_at")
-    v["serious"] = _bool("serious", values.get("serious"), "serious")
+        raise Refused(_("%(field)s must not be before the onset") % {"field": _label("aware_at")}, field="aware_at")
+    v["serious"] = _bool("serious", values.get("serious"))
     for code in CRITERIA_CODES:
         given = values.get(code)
         if given not in (None, True, False):
-            raise Refused(f"{code.replace('_', ' ')} must be true or false", field=code)
+            raise Refused(_("%(field)s must be true or false") % {"field": _label(code)}, field=code)
         v[code] = bool(given)
     chosen = [c for c in CRITERIA_CODES if v[c]]
     if v["serious"] and not chosen:
-        raise Refused("a serious event needs at least one seriousness criterion (death, life-threatening, "
-                      "hospitalisation, disability, congenital anomaly, medically important)", field="serious")
+        raise Refused(_("a serious event needs at least one seriousness criterion (death, life-threatening, "
+                        "hospitalisation, disability, congenital anomaly, medically important)"), field="serious")
     if not v["serious"] and chosen:
-        raise Refused(f"a non-serious event cannot meet a seriousness criterion ({', '.join(chosen)}): answer "
-                      "serious yes, or clear the criterion", field="serious")
+        raise Refused(_("a non-serious event cannot meet a seriousness criterion (%(criteria)s): answer serious "
+                        "yes, or clear the criterion") % {"criteria": criteria_words(chosen)}, field="serious")
     v["severity"] = _choice("severity", values.get("severity"), SEVERITY)
     v["outcome"] = _choice("outcome", values.get("outcome"), OUTCOMES)
-    v["action"] = _choice("action", values.get("action"), ACTIONS, label="action with the infusion")
+    v["action"] = _choice("action", values.get("action"), ACTIONS)
     pre = values.get("prespecified")
     if pre is None:
-        raise Refused("prespecified event: choose one of the protocol's events or 'none of them'",
+        raise Refused(_("prespecified event: choose one of the protocol's events or 'none of them'"),
                       field="prespecified")
     if pre not in ("", *s.prespecified_events):
-        raise Refused(f"prespecified event must be one of {', '.join(s.prespecified_events)} or empty",
-                      field="prespecified")
+        raise Refused(_("prespecified event must be one of %(events)s or empty")
+                      % {"events": ", ".join(s.prespecified_events)}, field="prespecified")
     v["prespecified"] = pre
     exempt = values.get("exempt") or ""
     if exempt not in ("", *s.exempt_events):
-        raise Refused(f"exempt event must be one of {', '.join(s.exempt_events)} or empty", field="exempt")
+        raise Refused(_("exempt event must be one of %(events)s or empty") % {"events": ", ".join(s.exempt_events)},
+                      field="exempt")
     if exempt and pre:
-        raise Refused("a prespecified event is never exempt from expedited reporting", field="exempt")
+        raise Refused(_("a prespecified event is never exempt from expedited reporting"), field="exempt")
     v["exempt"] = exempt
-    v["related"] = _bool("related", values.get("related"), "causality (reasonable possibility)")
-    v["meddra_version"] = entered_text("meddra_version", values.get("meddra_version"), limit=8)
-    v["meddra_code"] = entered_text("meddra_code", values.get("meddra_code"), limit=8)
+    v["related"] = _bool("related", values.get("related"))
+    v["meddra_version"] = _text("meddra_version", values.get("meddra_version"), limit=8)
+    v["meddra_code"] = _text("meddra_code", values.get("meddra_code"), limit=8)
     if v["meddra_code"] and not v["meddra_version"]:
-        raise Refused("a MedDRA code needs its MedDRA version", field="meddra_version")
+        raise Refused(_("a MedDRA code needs its MedDRA version"), field="meddra_version")
     if v["meddra_code"] and not (v["meddra_code"].isascii() and v["meddra_code"].isdigit()
                                  and len(v["meddra_code"]) == 8):
-        raise Refused("MedDRA code must be the 8-digit code of a term", field="meddra_code")
+        raise Refused(_("MedDRA code must be the 8-digit code of a term"), field="meddra_code")
     if v["meddra_version"] and not v["meddra_code"]:
-        raise Refused("a MedDRA version goes with a MedDRA code", field="meddra_code")
-    v["narrative"] = entered_text("narrative", values.get("narrative"), limit=NARRATIVE_LIMIT)
+        raise Refused(_("a MedDRA version goes with a MedDRA code"), field="meddra_code")
+    v["narrative"] = _text("narrative", values.get("narrative"), limit=NARRATIVE_LIMIT)
     flags = []
     if v["death"] and v["outcome"] != "fatal":
-        flags.append("death is a criterion but the outcome is not fatal")
+        flags.append(FLAG_DEATH_NOT_FATAL)
     if v["outcome"] == "fatal" and not v["death"]:
-        flags.append("the outcome is fatal but death is not a criterion")
+        flags.append(FLAG_FATAL_NOT_DEATH)
     v["flags"] = "; ".join(flags)
     return v
+
 
 
 # ---------------------------------------------------------------- site staff: initial report and follow-ups
@@ -146,8 +198,8 @@ def _site_participant(user: User, participant: Participant) -> Participant:
     require(user, Perm.REPORT_SAFETY)
     require_site_staff(user, participant.site_id, to="report its safety events")
     if participant.randomised_at is None:
-        raise Refused(f"{participant.number} is not randomised: safety reporting starts at randomisation",
-                      status=409)
+        raise Refused(_("%(participant)s is not randomised: safety reporting starts at randomisation")
+                      % {"participant": participant.number}, status=409)
     return participant
 
 
@@ -156,22 +208,35 @@ def _mail_on_commit(case: Case, version: CaseVersion) -> None:
     number, v = case.number, version.version
 
     def send() -> None:
-        criteria = ", ".join(c.replace("_", " ") for c in version.criteria)
-        body = (f"{'Follow-up' if v > 1 else 'New'} serious adverse event report in the "
-                f"{protocol_mod.load().name} trial.\n\nCase: {number} version {v}\nParticipant: "
-                f"{case.participant.number} (site {case.site.code})\nEvent: {version.term}\nOnset: "
-                f"{_local(version.onset_at)}\nSite aware: {_local(version.aware_at)}\nCriteria: {criteria}\n"
-                f"Outcome: {version.get_outcome_display()}\nInvestigator causality: "
-                f"{'related' if version.related else 'not related'}\n"
-                + (f"Exempt from expedited reporting: {version.exempt.replace('_', ' ')}\n" if version.exempt else "")
-                + "\nAssess it on the safety worklist.\n")
+        # to configured addresses, not users: in the trial's default language
+        with translation.override(settings.LANGUAGE_CODE):
+            subject, body = _sae_mail(case, version)
         try:
-            send_mail(f"{protocol_mod.load().name}: SAE {number} v{v}", body, settings.DEFAULT_FROM_EMAIL,
-                      pv_recipients())
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, pv_recipients())
         except Exception:  # the report stands; the failure is logged for follow-up by the reminder command
             log.exception("mail of SAE %s v%s to pharmacovigilance failed", number, v)
 
     transaction.on_commit(send)
+
+
+def _sae_mail(case: Case, version: CaseVersion) -> tuple[str, str]:
+    """The subject and body of the mail of a serious report, in the active language."""
+    trial, v = protocol_mod.load().name, version.version
+    facts = {"trial": trial, "case": case.number, "version": v, "participant": case.participant.number,
+             "site": case.site.code, "term": version.term, "onset": _local(version.onset_at),
+             "aware": _local(version.aware_at), "criteria": criteria_words(version.criteria),
+             "outcome": version.get_outcome_display(),
+             "causality": _("related") if version.related else _("not related")}
+    first = (_("Follow-up serious adverse event report in the %(trial)s trial.") if v > 1
+             else _("New serious adverse event report in the %(trial)s trial.")) % facts
+    lines = [first, "", _("Case: %(case)s version %(version)s") % facts,
+             _("Participant: %(participant)s (site %(site)s)") % facts, _("Event: %(term)s") % facts,
+             _("Onset: %(onset)s") % facts, _("Site aware: %(aware)s") % facts, _("Criteria: %(criteria)s") % facts,
+             _("Outcome: %(outcome)s") % facts, _("Investigator causality: %(causality)s") % facts]
+    if version.exempt:
+        lines.append(_("Exempt from expedited reporting: %(event)s") % {"event": event_words(version.exempt)})
+    lines += ["", _("Assess it on the safety worklist."), ""]
+    return _("%(trial)s: SAE %(case)s v%(version)s") % facts, "\n".join(lines)
 
 
 def report_event(*, user: User, participant: Participant, values: dict, request_id: str = "") -> Case:
@@ -208,8 +273,8 @@ def add_follow_up(*, user: User, case: Case, values: dict, request_id: str = "")
         locked = Case.objects.select_for_update().get(pk=case.pk)
         before = latest(locked)
         if v["aware_at"] < before.aware_at:
-            raise Refused(f"aware at must not be before the previous version's ({_local(before.aware_at)})",
-                          field="aware_at")
+            raise Refused(_("%(field)s must not be before the previous version's (%(time)s)")
+                          % {"field": _label("aware_at"), "time": _local(before.aware_at)}, field="aware_at")
         now = _now()
         version = audit.create(CaseVersion, actor=actor, case=locked, version=before.version + 1, entered_by=user,
                                entered_at=now, **v)
@@ -232,21 +297,24 @@ def add_follow_up(*, user: User, case: Case, values: dict, request_id: str = "")
 def add_rsi(*, user: User, version: str, approved_on, in_force_from, expected_reactions: str,
             request_id: str = "") -> ReferenceSafetyInformation:
     require(user, Perm.ASSESS_SAFETY)
-    version = entered_text("version", version, limit=40, required=True)
+    version = _text("version", version, limit=40, required=True)
     if not isinstance(approved_on, dt.date) or isinstance(approved_on, dt.datetime):
-        raise Refused("approved on must be a date", field="approved_on")
-    start = entered_time("in_force_from", in_force_from, required=True) if not isinstance(in_force_from, dt.datetime) \
+        raise Refused(_("%(field)s must be a date") % {"field": _label("approved_on")}, field="approved_on")
+    start = _time("in_force_from", in_force_from, required=True) if not isinstance(in_force_from, dt.datetime) \
         else in_force_from
     if timezone.is_naive(start):
         start = timezone.make_aware(start)
     if timezone.localdate(start) < approved_on:  # the approval date is a date in the trial's time zone
-        raise Refused("in force from must not be before the approval date", field="in_force_from")
-    reactions = entered_text("expected_reactions", expected_reactions, limit=20000, required=True)
+        raise Refused(_("%(field)s must not be before the approval date") % {"field": _label("in_force_from")},
+                      field="in_force_from")
+    reactions = _text("expected_reactions", expected_reactions, limit=20000, required=True)
     with transaction.atomic():
         if ReferenceSafetyInformation.objects.filter(version=version).exists():
-            raise Refused(f"RSI version {version} exists already", field="version", status=409)
+            raise Refused(_("RSI version %(version)s exists already") % {"version": version}, field="version",
+                          status=409)
         if ReferenceSafetyInformation.objects.filter(in_force_from=start).exists():
-            raise Refused("another RSI version comes into force at that moment", field="in_force_from", status=409)
+            raise Refused(_("another RSI version comes into force at that moment"), field="in_force_from",
+                          status=409)
         return audit.create(ReferenceSafetyInformation, actor=Actor.of(user, request_id), version=version,
                             approved_on=approved_on, in_force_from=start, expected_reactions=reactions,
                             entered_by=user, entered_at=_now())
@@ -272,22 +340,22 @@ def assess(*, user: User, case: Case, expected: bool, sponsor_related: bool | No
     require(user, Perm.ASSESS_SAFETY)
     actor = Actor.of(user, request_id)
     if not isinstance(expected, bool):
-        raise Refused("expected: answer yes or no", field="expected")
+        raise Refused(_("expected: answer yes or no"), field="expected")
     if sponsor_related is not None and not isinstance(sponsor_related, bool):
-        raise Refused("sponsor causality: answer yes, no or leave it empty", field="sponsor_related")
-    comment = entered_text("comment", comment, limit=COMMENT_LIMIT)
+        raise Refused(_("sponsor causality: answer yes, no or leave it empty"), field="sponsor_related")
+    comment = _text("comment", comment, limit=COMMENT_LIMIT)
     with transaction.atomic():
         locked = Case.objects.select_for_update().select_related("participant").get(pk=case.pk)
         version = latest(locked)
         if not version.serious:
-            raise Refused("only serious events are assessed by the sponsor", field="expected", status=409)
+            raise Refused(_("only serious events are assessed by the sponsor"), field="expected", status=409)
         if version.related and sponsor_related is False:
-            raise Refused("the sponsor may not downgrade the investigator's causality (related): leave the "
-                          "sponsor causality empty or answer related", field="sponsor_related")
+            raise Refused(_("the sponsor may not downgrade the investigator's causality (related): leave the "
+                            "sponsor causality empty or answer related"), field="sponsor_related")
         rsi = rsi_in_force(version.onset_at)
         if rsi is None:
-            raise Refused(f"no reference safety information was in force at the onset ({_local(version.onset_at)}): "
-                          "add the RSI version first", field="expected", status=409)
+            raise Refused(_("no reference safety information was in force at the onset (%(time)s): add the RSI "
+                            "version first") % {"time": _local(version.onset_at)}, field="expected", status=409)
         n = Assessment.objects.filter(case=locked).count() + 1
         assessment = audit.create(Assessment, actor=actor, case=locked, number=n, case_version=version.version,
                                   rsi=rsi, expected=expected, sponsor_related=sponsor_related, comment=comment,
@@ -317,35 +385,39 @@ def record_submission(*, user: User, case: Case, kind: str, at, note: str = "", 
 
     require(user, Perm.ASSESS_SAFETY)
     if kind not in SUBMISSIONS:
-        raise Refused(f"kind must be one of {', '.join(SUBMISSIONS)}", field="kind")
+        raise Refused(_("%(field)s must be one of %(codes)s") % {"field": _label("kind"),
+                                                                  "codes": ", ".join(SUBMISSIONS)}, field="kind")
     decision = SusarDecision.objects.filter(case=case).first()
     if decision is None or arm_for(user, case.participant) is None:
-        raise Refused("this case has no SUSAR decision you took", field="kind", status=409)
-    at = entered_time("at", at)
-    note = entered_text("note", note, limit=400)
+        raise Refused(_("this case has no SUSAR decision you took"), field="kind", status=409)
+    at = _time("at", at)
+    note = _text("note", note, limit=400)
     if at < decision.aware_from:
-        raise Refused(f"at must not be before the awareness of the event ({_local(decision.aware_from)})", field="at")
+        raise Refused(_("%(field)s must not be before the awareness of the event (%(time)s)")
+                      % {"field": _label("at"), "time": _local(decision.aware_from)}, field="at")
     with transaction.atomic():
         decision = SusarDecision.objects.select_for_update().get(pk=decision.pk)
         log = decision.logged()
         if kind == "close":
             if decision.reportable:
-                raise Refused("a SUSAR to report closes with its reports, not with a note", field="kind", status=409)
+                raise Refused(_("a SUSAR to report closes with its reports, not with a note"), field="kind",
+                              status=409)
             if not note:
-                raise Refused("note is required to close a decision", field="note")
+                raise Refused(_("note is required to close a decision"), field="note")
             if "close" in log or "initial" in log:
-                raise Refused("the decision is closed already", field="kind", status=409)
+                raise Refused(_("the decision is closed already"), field="kind", status=409)
             kind = "initial"  # on placebo, closing is the initial step: the same steps in both outcomes
         else:
             # on placebo each step is recorded too ("nothing sent"), at the same points as a report would be,
             # so the number and timing of pharmacovigilance's entries cannot tell the arm
             if kind == "followup" and not decision.fatal:
-                raise Refused("a follow-up report is due only for a fatal or life-threatening SUSAR", field="kind",
-                              status=409)
+                raise Refused(_("a follow-up report is due only for a fatal or life-threatening SUSAR"),
+                              field="kind", status=409)
             if kind == "restart" and decision.restart_from is None:
-                raise Refused("the SUSAR has not become fatal or life-threatening", field="kind", status=409)
+                raise Refused(_("the SUSAR has not become fatal or life-threatening"), field="kind", status=409)
             if kind in log:
-                raise Refused(f"the {kind} report is recorded already", field="kind", status=409)
+                raise Refused(_("the %(kind)s report is recorded already") % {"kind": event_words(kind)},
+                              field="kind", status=409)
         log[kind] = at.astimezone(dt.UTC).isoformat()
         if note:
             log["note"] = note

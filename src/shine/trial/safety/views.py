@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from shine.trial.accounts.roles import Perm
@@ -27,7 +28,7 @@ def _can_report(user) -> bool:
 def safety_home(request):
     user = request.user
     if not selectors.may_view(user):
-        raise PermissionDenied("your role may not view safety cases")
+        raise PermissionDenied(_("your role may not view safety cases"))
     cases = list(selectors.cases_for(user).prefetch_related("versions")[:200])
     rows = [(c, max(c.versions.all(), key=lambda v: v.version)) for c in cases]
     return render(request, "safety/home.html", {"items": selectors.worklist(user), "rows": rows,
@@ -52,7 +53,7 @@ def _event_initial(version=None) -> dict:
 def safety_new(request):
     user = request.user
     if not _can_report(user):
-        raise PermissionDenied("only site staff report adverse events")
+        raise PermissionDenied(_("only site staff report adverse events"))
     initial = _event_initial() | {"participant": request.GET.get("participant", "")[:12]}
     form = f.NewEventForm(request.POST or None, initial=initial)
     status = 200
@@ -62,16 +63,17 @@ def safety_new(request):
             def act():
                 key = form.cleaned_data["participant"].strip()
                 if not key:
-                    raise Refused("participant number is required", field="participant")
+                    raise Refused(_("participant number is required"), field="participant")
                 try:
                     p = participant_for_user(user, key, write=True)
                 except Exception:
-                    raise Refused(f"no participant {key} at your sites", field="participant") from None
+                    raise Refused(_("no participant %(number)s at your sites") % {"number": key},
+                                  field="participant") from None
                 return services.report_event(user=user, participant=p, values=form.values(), request_id=rid(request))
             case, status = attempt(form, act)
             if case is not None:
                 return redirect("safety_case", case=case.number)
-    return render(request, "safety/event_form.html", {"form": form, "title": "Report an adverse event"},
+    return render(request, "safety/event_form.html", {"form": form, "title": _("Report an adverse event")},
                   status=status)
 
 
@@ -83,7 +85,8 @@ def safety_case(request, case):
     return render(request, "safety/case.html", {
         "case": c, "versions": versions, "latest": versions[0],
         "assessments": c.assessments.select_related("rsi", "assessed_by").order_by("-number"),
-        "clocks": [(k, k.state(timezone.now())) for k in selectors.case_clocks(c, user)],
+        "clocks": [(k, state, selectors.STATE_WORDS[state]) for k in selectors.case_clocks(c, user)
+                   for state in [k.state(timezone.now())]],
         "susar": selectors.susar_status(c, user), "can_report": _can_report(user),
         "can_assess": user.can(Perm.ASSESS_SAFETY) and versions[0].serious,
         "can_submit": user.can(Perm.ASSESS_SAFETY) and hasattr(c, "susar") and selectors.sees_arm(user, c),
@@ -98,7 +101,7 @@ def safety_follow_up(request, case):
     user = request.user
     c = selectors.case_for_user(user, case, write=True)
     if not _can_report(user):
-        raise PermissionDenied("only site staff add follow-ups")
+        raise PermissionDenied(_("only site staff add follow-ups"))
     form = f.EventForm(request.POST or None, initial=_event_initial(services.latest(c)))
     status = 200
     if request.method == "POST":
@@ -108,8 +111,8 @@ def safety_follow_up(request, case):
                                                                          request_id=rid(request)))
             if saved is not None:
                 return redirect("safety_case", case=c.number)
-    return render(request, "safety/event_form.html", {"form": form, "title": f"Follow-up of {c.number}", "case": c},
-                  status=status)
+    title = _("Follow-up of %(case)s") % {"case": c.number}
+    return render(request, "safety/event_form.html", {"form": form, "title": title, "case": c}, status=status)
 
 
 @login_required
@@ -118,7 +121,7 @@ def safety_assess(request, case):
     user = request.user
     c = selectors.case_for_user(user, case)
     if not user.can(Perm.ASSESS_SAFETY):
-        raise PermissionDenied("your role may not assess safety cases")
+        raise PermissionDenied(_("your role may not assess safety cases"))
     form = f.AssessForm(request.POST)
     saved, status = None, 400
     if form.is_valid():
@@ -128,8 +131,8 @@ def safety_assess(request, case):
             request_id=rid(request)))
     if saved is not None:
         return redirect("safety_case", case=c.number)
-    return render(request, "safety/simple_form.html", {"form": form, "title": f"Assess {c.number}", "case": c},
-                  status=status)
+    title = _("Assess %(case)s") % {"case": c.number}
+    return render(request, "safety/simple_form.html", {"form": form, "title": title, "case": c}, status=status)
 
 
 @login_required
@@ -138,7 +141,7 @@ def safety_submission(request, case):
     user = request.user
     c = selectors.case_for_user(user, case)
     if not user.can(Perm.ASSESS_SAFETY):
-        raise PermissionDenied("your role may not record reports to the authority")
+        raise PermissionDenied(_("your role may not record reports to the authority"))
     form = f.SubmissionForm(request.POST)
     saved, status = None, 400
     if form.is_valid():
@@ -147,8 +150,8 @@ def safety_submission(request, case):
             user=user, case=c, kind=d["kind"], at=d["at"], note=d["note"], request_id=rid(request)))
     if saved is not None:
         return redirect("safety_case", case=c.number)
-    return render(request, "safety/simple_form.html", {"form": form, "title": f"Report of {c.number}", "case": c},
-                  status=status)
+    title = _("Report of %(case)s") % {"case": c.number}
+    return render(request, "safety/simple_form.html", {"form": form, "title": title, "case": c}, status=status)
 
 
 @login_required
@@ -171,7 +174,7 @@ def safety_rsi(request):
     status = 200
     if request.method == "POST":
         if form is None:
-            raise PermissionDenied("your role may not add reference safety information")
+            raise PermissionDenied(_("your role may not add reference safety information"))
         status = 400
         if form.is_valid():
             d = form.cleaned_data
@@ -191,6 +194,7 @@ def safety_case_pdf(request, case):
 
     c = selectors.case_for_user(request.user, case)
     out = output.case_output(c, request.user)
+    # the labels in the reader's language; the values are the case output's (language-independent)
     response = HttpResponse(case_pdf(out, trial=protocol_mod.load().name), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{c.number}-v{out["case_version"]}.pdf"'
     return response
@@ -212,7 +216,7 @@ def safety_annual(request):
 
     user = request.user
     if not (user.can(Perm.ASSESS_SAFETY) or user.can(Perm.VIEW_SAFETY)):
-        raise PermissionDenied("your role may not view the annual safety report")
+        raise PermissionDenied(_("your role may not view the annual safety report"))
     form = f.PeriodForm(request.GET or None)
     report, status = None, 200
     if not request.GET or form.is_valid():
