@@ -37,10 +37,12 @@ def _sha256(path: Path) -> str:
 
 
 def write_bundle(data, out_dir: str | Path, *, formats: tuple[str, ...] = FORMATS, exported_by: str = "",
-                 created: str | None = None, progress=None) -> dict:
+                 created: str | None = None, progress=None, freeze: dict | None = None) -> dict:
     """Write ``formats`` of ``data`` (a data set folder, a loaded Dataset or a source) into ``out_dir``.
 
-    ``progress(done, total, format)`` is called after each format. Returns the manifest."""
+    ``progress(done, total, format)`` is called after each format. ``freeze`` (id, cut-off, SHA-256 of the
+    frozen data set) goes into the manifest when the data set is a stored freeze; ``None`` there means the
+    data were taken at the export's cut-off. Returns the manifest."""
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ValueError(f"unknown export format {unknown[0]!r}; the formats are {', '.join(FORMATS)}")
@@ -62,6 +64,7 @@ def write_bundle(data, out_dir: str | Path, *, formats: tuple[str, ...] = FORMAT
         "source": source.manifest.source,
         "exported_by": exported_by,
         "formats": list(formats),
+        "freeze": freeze,
         "rows": source.manifest.rows,
         "files": {str(p.relative_to(out)): {"bytes": p.stat().st_size, "sha256": _sha256(p)} for p in sorted(files)},
     }

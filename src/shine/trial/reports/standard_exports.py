@@ -25,6 +25,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from shine.exchange.bundle import FORMATS, write_bundle
 from shine.trial.accounts.models import User
@@ -33,7 +34,7 @@ from shine.trial.audit import services as audit
 from shine.trial.audit.services import Actor
 from shine.trial.errors import Refused
 
-from .models import ExportJob
+from .models import ExportJob, InterimFreeze
 
 SYSTEM = Actor.system("export")
 
@@ -56,24 +57,49 @@ def _formats(formats) -> tuple[str, ...]:
     return chosen
 
 
+def frozen(freeze_id) -> InterimFreeze:
+    """The stored freeze an export is made from, its files checked against their SHA-256 hashes."""
+    from .services import _checked_data
+
+    freeze = InterimFreeze.objects.filter(pk=int(freeze_id)).first() if str(freeze_id).isdigit() else None
+    if freeze is None:
+        raise Refused(_("there is no freeze %(id)s") % {"id": freeze_id}, "freeze", status=404)
+    _checked_data(freeze)
+    return freeze
+
+
 def export_standard(out_dir: str | Path, *, user: User | None, blinded: bool, formats=FORMATS,
-                    request_id: str = "", progress=None) -> dict:
-    """Write a bundle of ``formats`` into ``out_dir`` and audit it. Returns the bundle's manifest."""
+                    request_id: str = "", progress=None, freeze=None) -> dict:
+    """Write a bundle of ``formats`` into ``out_dir`` and audit it. Returns the bundle's manifest.
+
+    Without ``freeze`` the data are taken now (the cut-off is the export's time). With ``freeze`` (an
+    :class:`~.models.InterimFreeze` id) the bundle is made from that stored, A/B-coded freeze, its files
+    checked against their SHA-256 hashes first: the same data as the interim analysis, whenever exported."""
     from .exports import export_dataset
+    from .services import freeze_dir, freeze_info
 
     check_may_export(user, blinded=blinded)
     formats = _formats(formats)
-    with tempfile.TemporaryDirectory(prefix="shine-export-") as tmp:
-        export_dataset(Path(tmp) / "data", user=user, blinded=blinded, request_id=request_id, parquet=False)
-        manifest = write_bundle(Path(tmp) / "data", out_dir, formats=formats,
-                                exported_by=user.username if user is not None else "system", progress=progress)
+    exported_by = user.username if user is not None else "system"
+    if freeze is not None:
+        if not blinded:
+            raise Refused(_("a freeze is coded A/B: export it blinded"), "freeze")
+        stored = frozen(freeze)
+        manifest = write_bundle(freeze_dir(stored) / "data", out_dir, formats=formats, exported_by=exported_by,
+                                progress=progress, freeze=freeze_info(stored))
+    else:
+        with tempfile.TemporaryDirectory(prefix="shine-export-") as tmp:
+            export_dataset(Path(tmp) / "data", user=user, blinded=blinded, request_id=request_id, parquet=False)
+            manifest = write_bundle(Path(tmp) / "data", out_dir, formats=formats, exported_by=exported_by,
+                                    progress=progress)
     actor = Actor.of(user, request_id) if user is not None else SYSTEM
+    changes = {"blinded": [None, blinded], "formats": [None, list(formats)],
+               "manifest_sha256": [None, hashlib.sha256((Path(out_dir) / "manifest.json").read_bytes()).hexdigest()]}
+    if freeze is not None:
+        changes["freeze"] = [None, manifest["freeze"]["id"]]
     with transaction.atomic():
         audit.record(actor=actor, action="export", object_type="reports.standard_export",
-                     object_id=manifest["data_cutoff"] or "",
-                     changes={"blinded": [None, blinded], "formats": [None, list(formats)],
-                              "manifest_sha256": [None, hashlib.sha256(
-                                  (Path(out_dir) / "manifest.json").read_bytes()).hexdigest()]})
+                     object_id=manifest["data_cutoff"] or "", changes=changes)
     return manifest
 
 

@@ -1,6 +1,6 @@
 """The ``shine export`` subcommands of the standard formats (docs/exports.md) and of the export worker:
 
-    shine export odm|dataset-json|xpt|stata|spss|csv|all --out DIR [--blinded] [--user NAME] [--formats a,b]
+    shine export odm|dataset-json|xpt|stata|spss|csv|all --out DIR [--blinded] [--user NAME] [--freeze ID]
     shine export jobs [--once] [--every SECONDS] [--stale-after MINUTES]
     shine export audit-trail --out DIR --user NAME [--format csv|odm] [--participant N | --object-type TYPE
                              [--object-id ID]]
@@ -27,6 +27,9 @@ def _bundle_arguments(parser) -> None:
     parser.add_argument("--out", required=True, help="folder to write (created if missing)")
     parser.add_argument("--blinded", action="store_true", help="arms as A/B")
     parser.add_argument("--user", default="", help="the user the export is made for (audited)")
+    parser.add_argument("--freeze", default=None,
+                        help="the id of a stored interim freeze to export (A/B-coded: with --blinded) instead of "
+                             "the data as they are now")
 
 
 def _run_bundle(formats: tuple[str, ...]):
@@ -35,15 +38,17 @@ def _run_bundle(formats: tuple[str, ...]):
 
         from shine.exchange.source import SourceError
         from shine.exchange.stats import FormatError
+        from shine.trial.errors import Refused
         from shine.trial.reports.management.commands.export import active_user
         from shine.trial.reports.standard_exports import export_standard
 
         try:
             manifest = export_standard(opts["out"], user=active_user(opts["user"]), blinded=opts["blinded"],
-                                       formats=formats)
-        except (FormatError, SourceError) as exc:  # a value that does not fit the format, named
+                                       formats=formats, freeze=opts["freeze"])
+        except (FormatError, SourceError, Refused) as exc:  # a value that does not fit the format, named
             raise CommandError(str(exc)) from None
-        return (f"{', '.join(formats)} ({'blinded' if manifest['blinded'] else 'unblinded'}, cut-off "
+        frozen = f"freeze {manifest['freeze']['id']}, " if manifest["freeze"] else ""
+        return (f"{', '.join(formats)} ({'blinded' if manifest['blinded'] else 'unblinded'}, {frozen}cut-off "
                 f"{manifest['data_cutoff']}) written to {opts['out']}: {len(manifest['files'])} files, "
                 f"{manifest['rows'].get('participants', 0)} participants")
     return run
