@@ -1,27 +1,28 @@
 """Navigation links for the signed-in user, from the role's permissions."""
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
 
 from shine.trial.accounts.roles import Perm
 
 # (permission, url name, label); links whose page does not exist yet are left out
 NAV = [
-    (Perm.VIEW_SITES, "sites", "Sites"),
-    (Perm.VIEW_PARTICIPANTS, "participants", "Participants"),
-    (Perm.SCREEN, "screening", "Screening log"),
-    (Perm.ENTER_DATA, "records_worklist", "Worklist"),
-    (Perm.REPORT_SAFETY, "safety", "Report safety"),
-    (Perm.VIEW_SAFETY, "safety", "Safety"),
-    (Perm.EXPORT_BLINDED, "records_export", "Export"),
-    (Perm.VIEW_ALLOCATION, "allocation", "Allocation"),
-    (Perm.VIEW_UNBLINDINGS, "unblindings", "Unblindings"),
-    (Perm.VIEW_REPORTS, "reports_progress", "Progress"),
-    (Perm.VIEW_REPORTS, "reports_interim", "Interim"),
-    (Perm.VIEW_REPORTS, "reports_recommendations", "DSMB recommendations"),
-    (Perm.RAISE_QUERY, "monitoring_queries", "Queries"),
-    (Perm.ENTER_DATA, "monitoring_queries", "Queries"),
-    (Perm.VERIFY_SOURCE, "monitoring_sdv", "Source verification"),
-    (Perm.VIEW_AUDIT, "audit_trail", "Audit trail"),
+    (Perm.VIEW_SITES, "sites", _("Sites")),
+    (Perm.VIEW_PARTICIPANTS, "participants", _("Participants")),
+    (Perm.SCREEN, "screening", _("Screening log")),
+    (Perm.ENTER_DATA, "records_worklist", _("Worklist")),
+    (Perm.REPORT_SAFETY, "safety", _("Report safety")),
+    (Perm.VIEW_SAFETY, "safety", _("Safety")),
+    (Perm.EXPORT_BLINDED, "records_export", _("Export")),
+    (Perm.VIEW_ALLOCATION, "allocation", _("Allocation")),
+    (Perm.VIEW_UNBLINDINGS, "unblindings", _("Unblindings")),
+    (Perm.VIEW_REPORTS, "reports_progress", _("Progress")),
+    (Perm.VIEW_REPORTS, "reports_interim", _("Interim")),
+    (Perm.VIEW_REPORTS, "reports_recommendations", _("DSMB recommendations")),
+    (Perm.RAISE_QUERY, "monitoring_queries", _("Queries")),
+    (Perm.ENTER_DATA, "monitoring_queries", _("Queries")),
+    (Perm.VERIFY_SOURCE, "monitoring_sdv", _("Source verification")),
+    (Perm.VIEW_AUDIT, "audit_trail", _("Audit trail")),
 ]
 
 

@@ -1,6 +1,7 @@
 """Error pages: a plain message, never a traceback, never a record's data."""
 
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 
 def _page(request, status, title, message):
@@ -8,17 +9,17 @@ def _page(request, status, title, message):
 
 
 def bad_request(request, exception=None):
-    return _page(request, 400, "Bad request", "The request could not be understood.")
+    return _page(request, 400, _("Bad request"), _("The request could not be understood."))
 
 
 def forbidden(request, exception=None):
-    return _page(request, 403, "Not allowed", str(exception) if exception else "Your role may not do this.")
+    return _page(request, 403, _("Not allowed"), str(exception) if exception else _("Your role may not do this."))
 
 
 def not_found(request, exception=None):
-    return _page(request, 404, "Not found", "There is no such page or record, or it belongs to another site.")
+    return _page(request, 404, _("Not found"), _("There is no such page or record, or it belongs to another site."))
 
 
 def server_error(request):
-    return render(request, "error.html", {"title": "Error", "message": "Something went wrong; it has been logged."},
-                  status=500)
+    return render(request, "error.html", {"title": _("Error"),
+                                          "message": _("Something went wrong; it has been logged.")}, status=500)

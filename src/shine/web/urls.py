@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from shine.api.api import api
 from shine.trial.accounts import views as accounts
@@ -90,6 +90,7 @@ urlpatterns = [
     path("monitoring/visits/", monitoring_dm.visit_list, name="monitoring_visits"),
     path("monitoring/visits/<int:number>/", monitoring_dm.visit_detail, name="monitoring_visit"),
     path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the login page's language switch
 ]
 
 handler400 = "shine.web.errors.bad_request"

@@ -11,7 +11,7 @@ router = Router(tags=["accounts"])
 def me(request):
     user = request.user
     r = user.role_def
-    return {"username": user.username, "full_name": user.full_name, "role": user.role, "role_label": r.label,
+    return {"username": user.username, "full_name": user.full_name, "role": user.role, "role_label": str(r.label),
             "blinded": r.blinded, "cross_site": r.cross_site,
             "sites": list(selectors.sites_for(user)), "permissions": sorted(p.value for p in r.perms)}
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.utils.translation import gettext_lazy as _
+
 
 class Perm(StrEnum):
     VIEW_SITES = "view_sites"
@@ -38,10 +40,40 @@ class Perm(StrEnum):
     MANAGE_USERS = "manage_users"
 
 
+# what each permission is called on the pages (the code stays what is stored and answered by the API)
+PERM_LABELS: dict[Perm, str] = {
+    Perm.VIEW_SITES: _("view sites"),
+    Perm.VIEW_PARTICIPANTS: _("view participants"),
+    Perm.SCREEN: _("screen patients"),
+    Perm.CONSENT: _("record consent"),
+    Perm.RANDOMISE: _("randomise"),
+    Perm.ENTER_DATA: _("enter data"),
+    Perm.REPORT_SAFETY: _("report safety events"),
+    Perm.VIEW_SAFETY: _("view safety cases"),
+    Perm.ASSESS_SAFETY: _("assess safety cases"),
+    Perm.UNBLIND_SUSAR: _("unblind a SUSAR"),
+    Perm.EMERGENCY_UNBLIND: _("emergency unblinding"),
+    Perm.VIEW_ALLOCATION: _("view allocation"),
+    Perm.MANAGE_PACKS: _("manage packs"),
+    Perm.MANAGE_RANDOMISATION: _("manage randomisation"),
+    Perm.RAISE_QUERY: _("raise queries"),
+    Perm.VERIFY_SOURCE: _("verify source data"),
+    Perm.SIGN_CASEBOOK: _("sign casebooks"),
+    Perm.MANAGE_DATA: _("manage data"),
+    Perm.UNLOCK_DATABASE: _("unlock the database"),
+    Perm.VIEW_REPORTS: _("view reports"),
+    Perm.EXPORT_BLINDED: _("blinded export"),
+    Perm.VIEW_DSMB: _("view DSMB reports"),
+    Perm.VIEW_UNBLINDINGS: _("view unblindings"),
+    Perm.VIEW_AUDIT: _("view the audit trail"),
+    Perm.MANAGE_USERS: _("manage users"),
+}
+
+
 @dataclass(frozen=True)
 class Role:
     code: str
-    label: str
+    label: str  # shown to people (a lazy translation); the code is what is stored and answered by the API
     blinded: bool
     cross_site: bool
     perms: frozenset[Perm]
@@ -60,29 +92,30 @@ _SITE_WORK = {P.VIEW_SITES, P.VIEW_PARTICIPANTS, P.SCREEN, P.CONSENT, P.RANDOMIS
               P.REPORT_SAFETY}
 
 ROLES: dict[str, Role] = {r.code: r for r in (
-    Role("investigator", "Investigator", True, False, frozenset(_SITE_WORK | {P.EMERGENCY_UNBLIND, P.SIGN_CASEBOOK})),
-    Role("nurse", "Research nurse", True, False, frozenset(_SITE_WORK)),
-    Role("pharmacist", "Pharmacist (unblinded)", False, True,
+    Role("investigator", _("Investigator"), True, False,
+         frozenset(_SITE_WORK | {P.EMERGENCY_UNBLIND, P.SIGN_CASEBOOK})),
+    Role("nurse", _("Research nurse"), True, False, frozenset(_SITE_WORK)),
+    Role("pharmacist", _("Pharmacist (unblinded)"), False, True,
          frozenset({P.VIEW_SITES, P.VIEW_ALLOCATION, P.MANAGE_PACKS, P.MANAGE_RANDOMISATION})),
     # the trial manager acts for the sponsor (investigator-initiated trial): sees the list of unblindings
-    Role("trial_manager", "Trial manager", True, True,
+    Role("trial_manager", _("Trial manager"), True, True,
          frozenset({P.VIEW_SITES, P.VIEW_PARTICIPANTS, P.MANAGE_DATA, P.VIEW_REPORTS, P.RAISE_QUERY,
                     P.VIEW_UNBLINDINGS, P.VIEW_SAFETY, P.UNLOCK_DATABASE})),
-    Role("data_manager", "Data manager", True, True,
+    Role("data_manager", _("Data manager"), True, True,
          frozenset({P.VIEW_SITES, P.VIEW_PARTICIPANTS, P.MANAGE_DATA, P.VIEW_REPORTS, P.RAISE_QUERY,
                     P.EXPORT_BLINDED})),
-    Role("monitor", "Monitor (GCP unit)", True, True,
+    Role("monitor", _("Monitor (GCP unit)"), True, True,
          frozenset({P.VIEW_SITES, P.VIEW_PARTICIPANTS, P.RAISE_QUERY, P.VERIFY_SOURCE, P.VIEW_AUDIT,
                     P.VIEW_SAFETY})),
     # the sponsor's pharmacovigilance: blinded, sees the arm of a participant only through a SUSAR assessment
-    Role("pharmacovigilance", "Pharmacovigilance (sponsor)", True, True,
+    Role("pharmacovigilance", _("Pharmacovigilance (sponsor)"), True, True,
          frozenset({P.VIEW_SITES, P.VIEW_SAFETY, P.ASSESS_SAFETY, P.UNBLIND_SUSAR})),
-    Role("statistician", "Statistician (blinded)", True, True,
+    Role("statistician", _("Statistician (blinded)"), True, True,
          frozenset({P.VIEW_SITES, P.VIEW_REPORTS, P.EXPORT_BLINDED})),
-    Role("dsmb_statistician", "DSMB statistician (unblinded)", False, True,
+    Role("dsmb_statistician", _("DSMB statistician (unblinded)"), False, True,
          frozenset({P.VIEW_SITES, P.VIEW_REPORTS, P.VIEW_DSMB, P.VIEW_ALLOCATION, P.VIEW_UNBLINDINGS})),
-    Role("auditor", "Auditor / inspector", True, True, frozenset({P.VIEW_SITES, P.VIEW_AUDIT})),
-    Role("admin", "Administrator", True, True, frozenset({P.VIEW_SITES, P.MANAGE_USERS, P.VIEW_AUDIT})),
+    Role("auditor", _("Auditor / inspector"), True, True, frozenset({P.VIEW_SITES, P.VIEW_AUDIT})),
+    Role("admin", _("Administrator"), True, True, frozenset({P.VIEW_SITES, P.MANAGE_USERS, P.VIEW_AUDIT})),
 )}
 
 # roles that log in with password and a TOTP code: every unblinded role, the admin, and the roles that see or
@@ -99,7 +132,10 @@ def role(code: str) -> Role:
     try:
         return ROLES[code]
     except KeyError:
-        raise ValueError(f"unknown role {code!r}; roles: {', '.join(ROLES)}") from None
+        from django.utils.translation import gettext
+
+        raise ValueError(gettext("unknown role '%(role)s'; roles: %(roles)s")
+                         % {"role": code, "roles": ", ".join(ROLES)}) from None
 
 
 # ---------------------------------------------------------------- named rules that combine permissions

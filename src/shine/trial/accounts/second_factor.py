@@ -16,6 +16,7 @@ import secrets
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -29,7 +30,7 @@ OBJECT_TYPE = "accounts.second_factor"  # audit object type of code checks and e
 RECOVERY_CODES = 8
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off paper
 CODE_MAX_LENGTH = 32  # a recovery code typed with spaces or dashes fits; anything longer is no code
-CODE_HELP = "the 6-digit code from your authenticator app, or one of your recovery codes"
+CODE_HELP = gettext_lazy("the 6-digit code from your authenticator app, or one of your recovery codes")
 
 
 def required(user: User) -> bool:
@@ -140,7 +141,9 @@ def enrol_for_demo(user: User) -> tuple[str, list[str]]:
     """A confirmed authenticator and recovery codes for a demo user, so a newcomer can log in (never in
     production). Returns the secret and the recovery codes."""
     if settings.PRODUCTION:
-        raise RuntimeError("demo authenticators are not made in production")
+        from django.utils.translation import gettext
+
+        raise RuntimeError(gettext("demo authenticators are not made in production"))
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
         device = TOTPDevice.objects.create(user=user, name="demo authenticator", confirmed=True)

@@ -16,6 +16,9 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from shine import protocol
 from shine.trial.audit import security
@@ -50,8 +53,9 @@ def _sites(codes) -> list[Site]:
     found = {s.code: s for s in Site.objects.filter(code__in=codes)}
     unknown = [c for c in codes if c not in found]
     if unknown:
-        known = ", ".join(Site.objects.values_list("code", flat=True)) or "none (run `shine migrate`)"
-        raise Refused(f"unknown site code {', '.join(unknown)}; known sites: {known}", field="site")
+        known = ", ".join(Site.objects.values_list("code", flat=True)) or _("none (run `shine migrate`)")
+        raise Refused(_("unknown site code %(codes)s; known sites: %(known)s") % {"codes": ", ".join(unknown),
+                                                                                 "known": known}, field="site")
     return [found[c] for c in codes]
 
 
@@ -63,12 +67,12 @@ def create_user(*, actor: Actor, username: str, role: str, sites=(), password: s
     except ValueError as exc:
         raise Refused(str(exc), field="role") from None
     if not username or not username.strip():
-        raise Refused("username is required", field="username")
+        raise Refused(_("username is required"), field="username")
     if User.objects.filter(username=username).exists():
-        raise Refused(f"a user named {username!r} already exists", field="username")
+        raise Refused(_("a user named '%(username)s' already exists") % {"username": username}, field="username")
     site_objs = _sites(sites)
     if not rdef.cross_site and not site_objs:
-        raise Refused(f"role {role} works at sites: give at least one --site", field="site")
+        raise Refused(_("role %(role)s works at sites: give at least one --site") % {"role": role}, field="site")
     password = password or secrets.token_urlsafe(12)
     try:
         validate_password(password, User(username=username, full_name=full_name, email=email))
@@ -98,13 +102,28 @@ def change_role(user: User, *, actor: Actor, role: str, reason: str) -> User:
     return user
 
 
+LANGUAGE_CODES = ("", *(code for code, _name in settings.LANGUAGES))  # blank: the browser's preference
+
+
+def set_language(user: User, *, actor: Actor, language: str) -> User:
+    """The language of a user's pages (and of the mails to them), set by the user: one of LANGUAGES, or blank
+    to follow the browser. Audited like every change of a user."""
+    language = (language or "").strip()
+    if language not in LANGUAGE_CODES:
+        raise Refused(_("unknown language '%(language)s'; choose one of: %(choices)s")
+                      % {"language": language, "choices": ", ".join(c for c in LANGUAGE_CODES if c)},
+                      field="language")
+    user = User.objects.get(pk=user.pk)  # the row itself (a request's user is a lazy wrapper)
+    return audit.update(user, actor=actor, reason="language setting", language=language)
+
+
 def deactivate(user: User, *, actor: Actor, reason: str) -> User:
     return audit.update(user, actor=actor, reason=reason, is_active=False)
 
 
 def set_sites(user: User, *, actor: Actor, sites, reason: str) -> None:
     if not reason or not reason.strip():
-        raise Refused("a reason for changing the sites is required", field="reason")
+        raise Refused(_("a reason for changing the sites is required"), field="reason")
     wanted = {s.pk: s for s in _sites(sites)}
     with transaction.atomic():
         current = {m.site_id: m for m in Membership.objects.filter(user=user)}
@@ -112,7 +131,8 @@ def set_sites(user: User, *, actor: Actor, sites, reason: str) -> None:
             if site_id not in wanted:
                 audit.delete(membership, actor=actor, reason=reason)
         if not user.role_def.cross_site and not wanted:
-            raise Refused(f"role {user.role} works at sites: give at least one site", field="site")
+            raise Refused(_("role %(role)s works at sites: give at least one site") % {"role": user.role},
+                          field="site")
         for site_id, site in wanted.items():
             if site_id not in current:
                 audit.create(Membership, actor=actor, user=user, site=site, reason=reason)
@@ -175,23 +195,38 @@ def is_locked_out(username: str) -> bool:
 PENDING_LOGIN = "shine_pending_login"  # session key: the user whose password was right, until the second step
 
 
+# what a lockout mail says was wrong, by the (English, logged) name of the attempts
+LOCKOUT_WHAT = {"passwords": gettext_lazy("passwords"), "current passwords": gettext_lazy("current passwords"),
+                "second-factor codes": gettext_lazy("second-factor codes")}
+
+
 def _lockout_mail(username: str, what: str) -> None:
-    """After the commit that locks an account: tell its owner and the administrators (no password, no code)."""
+    """After the commit that locks an account: tell its owner and the administrators (no password, no code),
+    each in their own language."""
     from django.core.mail import send_mail
 
+    from shine.web.formats import local_datetime
+
     owner = User.objects.filter(username=username).first()
-    recipients = sorted({*(e for e in User.objects.filter(role="admin", is_active=True)
-                           .values_list("email", flat=True) if e), *([owner.email] if owner and owner.email else [])})
-    if not recipients:
-        return
-    body = (f"The SHINE account {username!r} is locked for {settings.LOGIN_LOCKOUT_MINUTES} minutes after "
-            f"{settings.LOGIN_MAX_FAILURES} wrong {what} in a row ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC).\n\n"
-            "If this was not you, tell the trial's administrator: someone may be guessing the account's "
-            f"{what}.\n")
-    try:
-        send_mail(f"SHINE: account {username} locked", body, settings.DEFAULT_FROM_EMAIL, recipients)
-    except OSError as exc:  # a mail server down must not turn a refusal into a 500
-        security.event("lockout_mail_failed", level=logging.ERROR, user=username, error=str(exc))
+    people = [*User.objects.filter(role="admin", is_active=True).exclude(email=""), *([owner] if owner else [])]
+    by_language: dict[str, set[str]] = {}
+    for person in people:
+        if person.email:
+            by_language.setdefault(person.language or settings.LANGUAGE_CODE, set()).add(person.email)
+    now = dt.datetime.now(dt.UTC)
+    for language, recipients in sorted(by_language.items()):
+        with translation.override(language):
+            values = {"username": username, "minutes": settings.LOGIN_LOCKOUT_MINUTES,
+                      "failures": settings.LOGIN_MAX_FAILURES, "what": LOCKOUT_WHAT.get(what, what),
+                      "time": local_datetime(now)}
+            subject = _("SHINE: account %(username)s locked") % values
+            body = _("The SHINE account '%(username)s' is locked for %(minutes)s minutes after %(failures)s wrong "
+                     "%(what)s in a row (%(time)s).\n\nIf this was not you, tell the trial's administrator: "
+                     "someone may be guessing the account's %(what)s.\n") % values
+        try:
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, sorted(recipients))
+        except OSError as exc:  # a mail server down must not turn a refusal into a 500
+            security.event("lockout_mail_failed", level=logging.ERROR, user=username, error=str(exc))
 
 
 def _failure(actor: Actor, *, action: str, object_type: str, username: str, locked_now, what: str) -> None:
@@ -220,12 +255,12 @@ def login(request, *, username: str, password: str) -> str:
         if is_locked_out(username):
             audit.record(actor=anonymous, action="login_refused_locked", object_type="accounts.login",
                          object_id=username[:64])
-            refusal = Refused(f"too many failed logins: account locked for {settings.LOGIN_LOCKOUT_MINUTES} "
-                              "minutes", field="username")
+            refusal = Refused(_("too many failed logins: account locked for %(minutes)s minutes")
+                              % {"minutes": settings.LOGIN_LOCKOUT_MINUTES}, field="username")
         elif (user := authenticate(request, username=username, password=password)) is None:
             _failure(anonymous, action="login_failed", object_type="accounts.login", username=username,
                      locked_now=lambda: is_locked_out(username), what="passwords")
-            refusal = Refused("wrong username or password", field="password")
+            refusal = Refused(_("wrong username or password"), field="password")
         elif second_factor.needed(user):
             request.session.cycle_key()  # the half-way state gets a fresh id too
             request.session[PENDING_LOGIN] = {"user": user.pk, "backend": user.backend,
@@ -276,16 +311,16 @@ def login_with_code(request, *, code: str) -> User:
 
     user = pending_login(request)
     if user is None:
-        raise Refused("the password step has expired: log in again", field="code", status=400)
+        raise Refused(_("the password step has expired: log in again"), field="code", status=400)
     actor = Actor.of(user, getattr(request, "request_id", ""))
-    refusal = None
+    refusal = locked = None
     with transaction.atomic():
         serialise_attempts(f"shine-login:{user.username}")
         if second_factor_locked(user.username):
             audit.record(actor=actor, action="login_refused_locked", object_type="accounts.login",
                          object_id=user.username[:64])
-            refusal = Refused(f"too many wrong codes: account locked for {settings.LOGIN_LOCKOUT_MINUTES} minutes",
-                              field="code")
+            refusal = locked = Refused(_("too many wrong codes: account locked for %(minutes)s minutes")
+                                       % {"minutes": settings.LOGIN_LOCKOUT_MINUTES}, field="code")
         elif second_factor.check(user, code, purpose="login", actor=actor):
             backend = request.session[PENDING_LOGIN]["backend"]
             del request.session[PENDING_LOGIN]
@@ -294,12 +329,13 @@ def login_with_code(request, *, code: str) -> User:
             transaction.on_commit(lambda: (security.event("account_locked", level=logging.WARNING,
                                                           user=user.username, after="codes"),
                                            _lockout_mail(user.username, "second-factor codes")))
-            refusal = Refused(f"too many wrong codes: account locked for {settings.LOGIN_LOCKOUT_MINUTES} minutes",
-                              field="code")
+            refusal = locked = Refused(_("too many wrong codes: account locked for %(minutes)s minutes")
+                                       % {"minutes": settings.LOGIN_LOCKOUT_MINUTES}, field="code")
         else:
-            refusal = Refused(f"wrong or already used code: enter {second_factor.CODE_HELP}", field="code")
+            refusal = Refused(_("wrong or already used code: enter %(help)s") % {"help": second_factor.CODE_HELP},
+                              field="code")
     if refusal is not None:
-        if "locked" in str(refusal):  # back to the password step
+        if locked is not None:  # back to the password step
             request.session.pop(PENDING_LOGIN, None)
         raise refusal
     security.event("login", user=user.username, request_id=actor.request_id, second_factor=True)
@@ -313,11 +349,11 @@ def enrol_and_login(request, *, code: str) -> list[str]:
 
     user = pending_login(request)
     if user is None:
-        raise Refused("the password step has expired: log in again", field="code", status=400)
+        raise Refused(_("the password step has expired: log in again"), field="code", status=400)
     actor = Actor.of(user, getattr(request, "request_id", ""))
     codes = second_factor.confirm_enrolment(user, code, actor=actor)
     if codes is None:
-        raise Refused("that code does not match: check the phone's clock and enter the current 6-digit code",
+        raise Refused(_("that code does not match: check the phone's clock and enter the current 6-digit code"),
                       field="code")
     with transaction.atomic():
         backend = request.session[PENDING_LOGIN]["backend"]
@@ -350,7 +386,8 @@ def change_password(request, *, current_password: str, new_password: str, code: 
     user = request.user
     actor = Actor.of(user, getattr(request, "request_id", ""))
     if len(new_password or "") > PASSWORD_MAX_LENGTH:
-        raise Refused(f"the new password must be at most {PASSWORD_MAX_LENGTH} characters", field="new_password")
+        raise Refused(_("the new password must be at most %(limit)s characters") % {"limit": PASSWORD_MAX_LENGTH},
+                      field="new_password")
     try:
         validate_password(new_password or "", user)
     except ValidationError as exc:
@@ -360,21 +397,21 @@ def change_password(request, *, current_password: str, new_password: str, code: 
         serialise_attempts(f"shine-password:{user.username}")
         if too_many_failures(object_type=PASSWORD_ATTEMPTS, object_id=user.username,
                              failure="password_change_refused", success="password_changed"):
-            refusal = Refused(f"too many wrong attempts: password change locked for {settings.LOGIN_LOCKOUT_MINUTES} "
-                              "minutes", field="current_password", status=403)
+            refusal = Refused(_("too many wrong attempts: password change locked for %(minutes)s minutes")
+                              % {"minutes": settings.LOGIN_LOCKOUT_MINUTES}, field="current_password", status=403)
         elif not current_password or not user.check_password(current_password):
             _failure(actor, action="password_change_refused", object_type=PASSWORD_ATTEMPTS, username=user.username,
                      locked_now=lambda: too_many_failures(object_type=PASSWORD_ATTEMPTS, object_id=user.username,
                                                           failure="password_change_refused",
                                                           success="password_changed"),
                      what="current passwords")
-            refusal = Refused("the current password is wrong", field="current_password", status=403)
+            refusal = Refused(_("the current password is wrong"), field="current_password", status=403)
         elif second_factor.has_device(user) and not second_factor.check(user, code, purpose="password change",
                                                                          actor=actor):
             audit.record(actor=actor, action="password_change_refused", object_type=PASSWORD_ATTEMPTS,
                          object_id=user.username[:64], reason="wrong second-factor code")
-            refusal = Refused(f"wrong or already used code: enter {second_factor.CODE_HELP}", field="code",
-                              status=403)
+            refusal = Refused(_("wrong or already used code: enter %(help)s") % {"help": second_factor.CODE_HELP},
+                              field="code", status=403)
         else:
             user.password = make_password(new_password)
             user.save(update_fields=["password"])  # excluded from the trail's values; the event below records it

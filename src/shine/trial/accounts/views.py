@@ -3,11 +3,15 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from shine.trial.errors import rid
+
 from . import second_factor, selectors, services
-from .forms import CodeForm, LoginForm, PasswordChangeForm
-from .roles import Perm
+from .forms import CodeForm, LanguageForm, LoginForm, PasswordChangeForm
+from .roles import PERM_LABELS, Perm
 
 
 def _next(request) -> str:
@@ -39,7 +43,7 @@ def login_view(request):
                 return redirect(_with_next("login_enrol", request))
             return redirect(_next(request) or "home")
     status = 400 if request.method == "POST" else 200
-    return render(request, "accounts/login.html", {"form": form}, status=status)
+    return render(request, "accounts/login.html", {"form": form, "here": request.get_full_path()}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -84,22 +88,41 @@ def login_enrol(request):
         "required": second_factor.required(user)}, status=400 if request.method == "POST" else 200)
 
 
+LANGUAGE_FORM = "language_form"  # the name of the language form's submit button on the account page
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def password_change(request):
-    form = PasswordChangeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    """The account page: change your password, and the language of your pages."""
+    from django.contrib import messages
+
+    language_post = request.method == "POST" and LANGUAGE_FORM in request.POST
+    form = PasswordChangeForm(request.POST if request.method == "POST" and not language_post else None)
+    language_form = LanguageForm(request.POST if language_post else None,
+                                 initial={"language": request.user.language})
+    if language_post and language_form.is_valid():
+        language = language_form.cleaned_data["language"]
+        try:
+            services.set_language(request.user, actor=services.Actor.of(request.user, rid(request)),
+                                  language=language)
+        except services.Refused as exc:
+            _refused_on(language_form, exc)
+        else:
+            # the message in the language the next page is in
+            with translation.override(language or translation.get_language_from_request(request)):
+                messages.success(request, _("Your language setting is saved."))
+            return redirect("password_change")
+    elif request.method == "POST" and not language_post and form.is_valid():
         try:
             services.change_password(request, **form.cleaned_data)
         except services.Refused as exc:
             _refused_on(form, exc)
         else:
-            from django.contrib import messages
-
-            messages.success(request, "Your password is changed; your other sessions have ended.")
+            messages.success(request, _("Your password is changed; your other sessions have ended."))
             return redirect("home")
     return render(request, "accounts/password.html", {
-        "form": form, "needs_code": second_factor.has_device(request.user),
+        "form": form, "language_form": language_form, "needs_code": second_factor.has_device(request.user),
         "max_length": services.PASSWORD_MAX_LENGTH}, status=400 if request.method == "POST" else 200)
 
 
@@ -114,7 +137,8 @@ def home(request):
     user = request.user
     return render(request, "accounts/home.html", {
         "sites": selectors.sites_for(user) if user.can(Perm.VIEW_SITES) else [],
-        "perms": sorted((p.value.replace("_", " "), _page_of(p)) for p in user.role_def.perms),
+        "perms": sorted((str(PERM_LABELS.get(p, p.value.replace("_", " "))), _page_of(p))
+                        for p in user.role_def.perms),
     })
 
 

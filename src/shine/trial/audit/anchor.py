@@ -18,6 +18,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from . import security
 
@@ -60,7 +61,8 @@ def read(path: Path) -> list[Anchor]:
     try:
         text = Path(path).read_text()
     except OSError as exc:
-        raise AnchorFileError(f"cannot read the anchor file {path}: {exc.strerror}") from None
+        raise AnchorFileError(_("cannot read the anchor file %(path)s: %(error)s")
+                              % {"path": path, "error": exc.strerror}) from None
     for number, raw in enumerate(text.splitlines(), 1):
         if not raw.strip():
             continue
@@ -71,7 +73,7 @@ def read(path: Path) -> list[Anchor]:
                     or len(digest) != 64:
                 raise ValueError
         except (ValueError, KeyError, TypeError):
-            raise AnchorFileError(f"{path} line {number} is not an anchor (expected "
-                                  '{"seq": N, "hash": "<64 hex>"})') from None
+            raise AnchorFileError(_("%(path)s line %(number)s is not an anchor (expected "
+                                    '{"seq": N, "hash": "<64 hex>"})') % {"path": path, "number": number}) from None
         out.append(Anchor(number, seq, digest))
     return out

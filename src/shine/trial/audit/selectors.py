@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from shine.trial.accounts.roles import Perm
 
@@ -27,7 +28,7 @@ class AuditFilter:
 
 def events(user, f: AuditFilter) -> QuerySet[AuditEvent]:
     if not user.can(Perm.VIEW_AUDIT):
-        raise PermissionDenied("your role may not view the audit trail")
+        raise PermissionDenied(_("your role may not view the audit trail"))
     qs = AuditEvent.objects.all()
     if f.actor:
         qs = qs.filter(actor=f.actor)

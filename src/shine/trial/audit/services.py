@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.conf import settings
 from django.db import DatabaseError, connections, models, router, transaction
+from django.utils.translation import gettext as _
 
 from shine.trial.blinding import audit_commitment_key
 from shine.trial.errors import Refused
@@ -145,8 +146,8 @@ def _insert_event(event: AuditEvent, connection) -> bool | None:
             cursor.execute(sql, [*values, CHAIN_LOCK_KEY] if pg else values)
         except DatabaseError as exc:
             if DATABASE_LOCKED in str(exc):  # the database lock's trigger (monitoring migration 0002)
-                raise Refused("the trial database is locked for the final analysis: no trial data may change "
-                              "until the trial manager unlocks it", status=409) from None
+                raise Refused(_("the trial database is locked for the final analysis: no trial data may change "
+                                "until the trial manager unlocks it"), status=409) from None
             raise
         row = cursor.fetchone()
     event.pk = row[0]
@@ -277,9 +278,11 @@ def update(instance: AuditedModel, *, actor: Actor, reason: str, **values) -> Au
         changes = {k: [before[k], after[k]] for k in after if before.get(k) != after[k]}
         if changes:
             if not reason or not reason.strip():
-                raise ReasonRequired(f"a reason for the change is required (changing {', '.join(sorted(changes))})")
+                raise ReasonRequired(_("a reason for the change is required (changing %(fields)s)")
+                                     % {"fields": ", ".join(sorted(changes))})
             if len(reason.strip()) > REASON_LIMIT:
-                raise ReasonRequired(f"reason must be at most {REASON_LIMIT} characters; got {len(reason.strip())}")
+                raise ReasonRequired(_("reason must be at most %(limit)s characters; got %(length)s")
+                                     % {"limit": REASON_LIMIT, "length": len(reason.strip())})
             locked.save(using=using)
             record(actor=actor, action="update", object_type=object_type(model), object_id=locked.pk,
                    changes=changes, reason=reason.strip(), using=using)
@@ -292,9 +295,10 @@ def delete(instance: AuditedModel, *, actor: Actor, reason: str) -> None:
     model = type(instance)
     using = router.db_for_write(model)
     if not reason or not reason.strip():
-        raise ReasonRequired("a reason for deleting the record is required")
+        raise ReasonRequired(_("a reason for deleting the record is required"))
     if len(reason.strip()) > REASON_LIMIT:
-        raise ReasonRequired(f"reason must be at most {REASON_LIMIT} characters; got {len(reason.strip())}")
+        raise ReasonRequired(_("reason must be at most %(limit)s characters; got %(length)s")
+                             % {"limit": REASON_LIMIT, "length": len(reason.strip())})
     with transaction.atomic(using=using), audited_writes():
         pk = instance.pk
         changes = {k: [v, None] for k, v in snapshot(instance).items()}

@@ -1,12 +1,13 @@
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy
 
 from . import selectors
 from .chain import COMMITMENT_PREFIX
 from .forms import AuditFilterForm
 
-BLINDED_ON_PAGE = "(blinded)"
+BLINDED_ON_PAGE = gettext_lazy("(blinded)")
 
 
 def _shown(value):

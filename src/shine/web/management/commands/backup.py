@@ -21,6 +21,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
+from django.utils.translation import gettext as _
 
 from shine.trial.audit.models import AuditSeal
 from shine.trial.audit.services import seal_pending
@@ -56,7 +57,8 @@ def _postgres_url(settings_dict: dict) -> str:
 def _run(args: list[str], env: dict | None = None) -> subprocess.CompletedProcess:
     done = subprocess.run(args, capture_output=True, text=True, env=env)
     if done.returncode != 0:
-        raise CommandError(f"{Path(args[0]).name} failed: {(done.stderr or done.stdout).strip()[-2000:]}")
+        output = (done.stderr or done.stdout).strip()[-2000:]
+        raise CommandError(_("%(program)s failed: %(output)s") % {"program": Path(args[0]).name, "output": output})
     return done
 
 
@@ -91,7 +93,7 @@ class Command(BaseCommand):
                 source.backup(target)  # consistent while the app keeps writing
                 target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
         else:
-            raise CommandError(f"no backup for database {connection.vendor}")
+            raise CommandError(_("no backup for database %(vendor)s") % {"vendor": connection.vendor})
         # the state beside the backup: what the drill must find after restoring it
         Path(f"{out}.state.json").write_text(json.dumps(state, sort_keys=True))
         head = state["audit_head"]
@@ -100,10 +102,11 @@ class Command(BaseCommand):
 
     def _drill(self, backup: Path, into: str) -> None:
         if not backup.exists():
-            raise CommandError(f"no backup at {backup}")
+            raise CommandError(_("no backup at %(path)s") % {"path": backup})
         expected_file = Path(f"{backup}.state.json")
         if not expected_file.exists():
-            raise CommandError(f"{expected_file} is missing: make backups with `shine backup create`")
+            raise CommandError(_("%(path)s is missing: make backups with `shine backup create`")
+                               % {"path": expected_file})
         expected = json.loads(expected_file.read_text())
         target = dj_database_url.parse(into)
         started = time.monotonic()
@@ -113,25 +116,28 @@ class Command(BaseCommand):
         elif target["ENGINE"].endswith("sqlite3"):
             path = Path(target["NAME"])
             if path.exists() and path.stat().st_size:
-                raise CommandError(f"the scratch database {path} is not empty")
+                raise CommandError(_("the scratch database %(path)s is not empty") % {"path": path})
             with sqlite3.connect(backup) as source, sqlite3.connect(path) as restored:
                 source.backup(restored)
         else:
-            raise CommandError(f"no restore for {target['ENGINE']}")
+            raise CommandError(_("no restore for %(engine)s") % {"engine": target["ENGINE"]})
         restore_seconds = time.monotonic() - started
         env = {**os.environ, "DATABASE_URL": into}
         shine = [sys.executable, "-m", "shine.cli"]
         verify = subprocess.run([*shine, "audit", "verify"], capture_output=True, text=True, env=env)
         state = json.loads(_run([*shine, "backup", "state"], env=env).stdout.strip().splitlines()[-1])
-        problems = [] if verify.returncode == 0 else [f"audit verify failed: {verify.stderr.strip()[-1000:]}"]
+        problems = [] if verify.returncode == 0 else [_("audit verify failed: %(output)s")
+                                                      % {"output": verify.stderr.strip()[-1000:]}]
         for table in sorted(set(expected["tables"]) | set(state["tables"])):
             want, got = expected["tables"].get(table), state["tables"].get(table)
             if want != got:
-                problems.append(f"table {table}: {got} rows restored, {want} backed up")
+                problems.append(_("table %(table)s: %(got)s rows restored, %(want)s backed up")
+                                % {"table": table, "got": got, "want": want})
         if state["audit_head"] != expected["audit_head"]:
-            problems.append(f"audit chain head {state['audit_head']} restored, {expected['audit_head']} backed up")
+            problems.append(_("audit chain head %(got)s restored, %(want)s backed up")
+                            % {"got": state["audit_head"], "want": expected["audit_head"]})
         if problems:
-            raise CommandError("restore drill FAILED:\n  " + "\n  ".join(problems))
+            raise CommandError(_("restore drill FAILED:\n  %(problems)s") % {"problems": "\n  ".join(problems)})
         head = expected["audit_head"]
         self.stdout.write(f"restore drill OK: {len(state['tables'])} tables, {sum(state['tables'].values())} rows "
                           f"equal; audit verify passes; recovery point audit seal #{head[0] if head else 0}; "

@@ -17,6 +17,7 @@ import re
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
+from django.utils.translation import gettext as _
 
 from shine.trial.audit.models import AuditEvent, AuditSeal
 
@@ -26,7 +27,8 @@ _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 def _role(name: str) -> str:
     if not _ROLE_NAME.match(name):
-        raise CommandError(f"role name {name!r} must be lower-case letters, digits and _ (at most 63)")
+        raise CommandError(_("role name '%(name)s' must be lower-case letters, digits and _ (at most 63)")
+                           % {"name": name})
     return name
 
 
@@ -58,8 +60,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, action, **opts):
         if connection.vendor != "postgresql":
-            raise CommandError("database roles apply to PostgreSQL; the embedded SQLite database has no roles "
-                               "(see docs/audit.md for what it can and cannot guarantee)")
+            raise CommandError(_("database roles apply to PostgreSQL; the embedded SQLite database has no roles "
+                                 "(see docs/audit.md for what it can and cannot guarantee)"))
         if action == "roles":
             self._roles(opts["owner"], opts["app"])
         else:

@@ -4,6 +4,7 @@ import os
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 
 class Command(BaseCommand):
@@ -17,9 +18,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, host, port, workers, threads, **opts):
         if not 0 < port < 65536:
-            raise CommandError(f"--port must be between 1 and 65535, got {port}")
+            raise CommandError(_("--port must be between 1 and 65535, got %(port)s") % {"port": port})
         if workers < 1 or threads < 1:
-            raise CommandError("--workers and --threads must be at least 1")
+            raise CommandError(_("--workers and --threads must be at least 1"))
         self.stdout.write(f"SHINE serving on http://{host}:{port}/ (Ctrl-C stops)")
         self.stdout.flush()
         argv = [sys.executable, "-m", "gunicorn", "shine.web.wsgi:application", "--bind", f"{host}:{port}",

@@ -1,6 +1,7 @@
 """shine users create | set-role | set-sites | deactivate | end-sessions | reset-second-factor | token | list"""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from shine.trial.accounts import services
 from shine.trial.accounts.models import User
@@ -50,12 +51,13 @@ class Command(BaseCommand):
         try:
             getattr(self, action.replace("-", "_"))(actor, **opts)
         except (Refused, ReasonRequired) as exc:
-            raise CommandError(f"{getattr(exc, 'field', None) or 'error'}: {exc}") from None
+            field = getattr(exc, "field", None) or _("error")
+            raise CommandError(f"{field}: {exc}") from None
 
     def _user(self, username: str) -> User:
         user = User.objects.filter(username=username).first()
         if user is None:
-            raise Refused(f"no user named {username!r}", field="username")
+            raise Refused(_("no user named '%(username)s'") % {"username": username}, field="username")
         return user
 
     def create(self, actor, **opts):
@@ -93,7 +95,7 @@ class Command(BaseCommand):
 
         user = self._user(opts["username"])
         if not opts["reason"].strip():
-            raise Refused("a reason is required", field="reason")
+            raise Refused(_("a reason is required"), field="reason")
         second_factor.remove(user, actor=actor, reason=opts["reason"])
         services.end_sessions(user, actor=actor, reason="second factor reset")
         self.stdout.write(f"{user.username} sets up a new authenticator at the next login")

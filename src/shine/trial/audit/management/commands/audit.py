@@ -6,6 +6,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.mail import send_mail
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from shine import protocol as protocol_mod
 from shine.trial.audit import anchor
@@ -28,7 +30,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, action, **opts):
         if action == "seal":
-            self.stdout.write(f"sealed {seal_pending()} event(s)")
+            self.stdout.write(_("sealed %(n)s event(s)") % {"n": seal_pending()})
             return
         if action == "anchor":
             return self._anchor(mail=opts["mail"])
@@ -44,14 +46,16 @@ class Command(BaseCommand):
         seal_pending()
         head = AuditSeal.objects.order_by("-seq").first()
         if head is None:
-            self.stdout.write("the audit trail is empty: nothing to anchor")
+            self.stdout.write(_("the audit trail is empty: nothing to anchor"))
             return
         anchor.write(seq=head.seq, hash=head.hash)
         line = f"audit chain head: seal #{head.seq} {head.hash}"
         if mail:
             name = protocol_mod.load().name
-            send_mail(f"{name}: audit chain head #{head.seq}",
-                      f"{line}\n\nKeep this message: `shine audit verify --anchor` holds the trail to it.\n",
-                      settings.DEFAULT_FROM_EMAIL, list(settings.SPONSOR_EMAILS))
-            line += f" (e-mailed to {', '.join(settings.SPONSOR_EMAILS)})"
+            with translation.override(settings.LANGUAGE_CODE):  # to configured addresses: the trial's language
+                subject = _("%(trial)s: audit chain head #%(seq)s") % {"trial": name, "seq": head.seq}
+                body = _("%(line)s\n\nKeep this message: `shine audit verify --anchor` holds the trail to it.\n") \
+                    % {"line": line}
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, list(settings.SPONSOR_EMAILS))
+            line += " " + _("(e-mailed to %(addresses)s)") % {"addresses": ", ".join(settings.SPONSOR_EMAILS)}
         self.stdout.write(line)
