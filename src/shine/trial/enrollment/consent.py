@@ -15,6 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 GUARDIAN = "guardian_consent"
 NOK_CONSENT, NOK_REFUSAL = "next_of_kin_consent", "next_of_kin_refusal"
 PATIENT_CONSENT, PATIENT_REFUSAL = "patient_consent", "patient_refusal"
@@ -29,14 +32,14 @@ NEEDS_FORM_VERSION = (GUARDIAN, NOK_CONSENT, PATIENT_CONSENT)
 NEEDS_NAME = (GUARDIAN, NOK_CONSENT, NOK_REFUSAL, PATIENT_CONSENT, PATIENT_REFUSAL, WITHDRAWAL)
 
 STATUS_LABELS = {
-    "guardian": "guardian consent; awaiting next of kin and patient",
-    "next_of_kin": "next-of-kin consent; awaiting patient",
-    "next_of_kin_refused": "next of kin refused",
-    "patient": "patient consent",
-    "patient_refused": "patient refused",
-    "died": "died before regaining capacity (guardian/next-of-kin consent stands)",
-    "never_regained_capacity": "never regained capacity (guardian/next-of-kin consent stands)",
-    "withdrawn": "consent withdrawn",
+    "guardian": gettext_lazy("guardian consent; awaiting next of kin and patient"),
+    "next_of_kin": gettext_lazy("next-of-kin consent; awaiting patient"),
+    "next_of_kin_refused": gettext_lazy("next of kin refused"),
+    "patient": gettext_lazy("patient consent"),
+    "patient_refused": gettext_lazy("patient refused"),
+    "died": gettext_lazy("died before regaining capacity (guardian/next-of-kin consent stands)"),
+    "never_regained_capacity": gettext_lazy("never regained capacity (guardian/next-of-kin consent stands)"),
+    "withdrawn": gettext_lazy("consent withdrawn"),
 }
 
 
@@ -103,20 +106,20 @@ def check_next(events: list[Any], kind: str) -> str | None:
     """Why ``kind`` cannot follow ``events`` (a sentence), or None when it may."""
     kinds = [_get(e, "kind") for e in events]
     if kind not in KINDS:
-        return f"unknown consent event {kind!r}; one of: {', '.join(KINDS)}"
+        return _("unknown consent event %(kind)r; one of: %(kinds)s") % {"kind": kind, "kinds": ", ".join(KINDS)}
     if kind == GUARDIAN:
-        return "the scientific guardian has already consented" if GUARDIAN in kinds else None
+        return _("the scientific guardian has already consented") if GUARDIAN in kinds else None
     if GUARDIAN not in kinds:
-        return "the scientific guardian's consent must be recorded first"
+        return _("the scientific guardian's consent must be recorded first")
     if WITHDRAWAL in kinds:
-        return "consent has been withdrawn; no further consent events can be recorded"
+        return _("consent has been withdrawn; no further consent events can be recorded")
     if kind in (NOK_CONSENT, NOK_REFUSAL) and ({NOK_CONSENT, NOK_REFUSAL} & set(kinds)):
-        return "the next of kin's decision is already recorded"
+        return _("the next of kin's decision is already recorded")
     if kind in (PATIENT_CONSENT, PATIENT_REFUSAL, DIED, NEVER):
         if {PATIENT_CONSENT, PATIENT_REFUSAL} & set(kinds):
-            return "the patient's own decision is already recorded"
+            return _("the patient's own decision is already recorded")
         if {DIED, NEVER} & set(kinds):
-            return "death or never regaining capacity is already recorded"
+            return _("death or never regaining capacity is already recorded")
     if kind in (NOK_CONSENT, NOK_REFUSAL) and {PATIENT_CONSENT, PATIENT_REFUSAL} & set(kinds):
-        return "the patient has decided themself; next-of-kin consent is no longer asked"
+        return _("the patient has decided themself; next-of-kin consent is no longer asked")
     return None

@@ -20,6 +20,8 @@ import re
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from shine.trial.errors import Refused
 
@@ -31,19 +33,20 @@ def normalise(raw: str) -> str:
     value = (raw or "").strip().replace(" ", "")
     m = _FORMAT.match(value)
     if not m:
-        raise Refused("CPR number must be 10 digits, DDMMYY-SSSS", field="cpr")
+        raise Refused(_("the CPR number must be 10 digits, DDMMYY-SSSS"), field="cpr")
     date, serial = m.groups()
     day, month, year = int(date[:2]), int(date[2:4]), int(date[4:])
     # any century will do for the check: 29 February needs a leap year, 2000 is one
     try:
         dt.date(2000 + year, month, day)
     except ValueError:
-        raise Refused(f"CPR number must start with a date of birth DDMMYY; {date} is not a date", field="cpr") from None
+        raise Refused(_("the CPR number must start with a date of birth DDMMYY; %(digits)s is not a date")
+                      % {"digits": date}, field="cpr") from None
     return f"{date}-{serial}"
 
 
 FORMAT_PREFIX = "aesgcm1:"
-UNREADABLE = "(cannot be decrypted: not encrypted for this participant, or another CPR_ENCRYPTION_KEY)"
+UNREADABLE = gettext_lazy("(cannot be decrypted: not encrypted for this participant, or another CPR_ENCRYPTION_KEY)")
 
 
 def _aead() -> AESGCM:

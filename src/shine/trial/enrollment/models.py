@@ -11,34 +11,35 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from shine.trial.accounts.models import Site
 from shine.trial.audit.models import AuditedModel
 
-YES_NO = ((None, "unknown"), (True, "yes"), (False, "no"))
+YES_NO = ((None, _("unknown")), (True, _("yes")), (False, _("no")))
 
 
 class Screening(AuditedModel):
     """One screened patient: the facts of the eligibility rules and the outcome. Nothing identifiable."""
 
     class Outcome(models.TextChoices):
-        NOT_ASSESSABLE = "not_assessable", "not yet assessable"
-        NOT_ELIGIBLE = "not_eligible", "not eligible"
-        ELIGIBLE = "eligible", "eligible, awaiting consent"
-        ELIGIBLE_NOT_RANDOMISED = "eligible_not_randomised", "eligible, not randomised"
-        RANDOMISED = "randomised", "randomised"
+        NOT_ASSESSABLE = "not_assessable", _("not yet assessable")
+        NOT_ELIGIBLE = "not_eligible", _("not eligible")
+        ELIGIBLE = "eligible", _("eligible, awaiting consent")
+        ELIGIBLE_NOT_RANDOMISED = "eligible_not_randomised", _("eligible, not randomised")
+        RANDOMISED = "randomised", _("randomised")
 
     class NotRandomisedReason(models.TextChoices):
-        NO_GUARDIAN = "no_guardian", "no scientific guardian available in time"
-        DECLINED = "declined", "declined (guardian, next of kin or patient)"
-        OTHER = "other", "other"
+        NO_GUARDIAN = "no_guardian", _("no scientific guardian available in time")
+        DECLINED = "declined", _("declined (guardian, next of kin or patient)")
+        OTHER = "other", _("other")
 
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="screenings")
     screened_at = models.DateTimeField()
     screened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     # facts (None = unknown), named like shine.clinical.eligibility.assess's keywords
     age = models.PositiveSmallIntegerField(null=True, blank=True)
-    sex = models.CharField(max_length=1, blank=True, choices=[("F", "female"), ("M", "male")])
+    sex = models.CharField(max_length=1, blank=True, choices=[("F", _("female")), ("M", _("male"))])
     in_icu = models.BooleanField(null=True, blank=True)
     infection = models.BooleanField(null=True, blank=True)
     vasopressor = models.BooleanField(null=True, blank=True)
@@ -133,20 +134,20 @@ class ConsentEvent(AuditedModel):
     """One event of a participant's consent: who (role, name), when, form version, who entered it."""
 
     class Kind(models.TextChoices):
-        GUARDIAN_CONSENT = "guardian_consent", "scientific guardian consent"
-        NEXT_OF_KIN_CONSENT = "next_of_kin_consent", "next-of-kin consent"
-        NEXT_OF_KIN_REFUSAL = "next_of_kin_refusal", "next-of-kin refusal"
-        PATIENT_CONSENT = "patient_consent", "patient consent"
-        PATIENT_REFUSAL = "patient_refusal", "patient refusal"
-        DIED = "died", "died before regaining capacity"
-        NEVER_REGAINED_CAPACITY = "never_regained_capacity", "never regained capacity"
-        WITHDRAWAL = "withdrawal", "withdrawal of consent"
+        GUARDIAN_CONSENT = "guardian_consent", _("scientific guardian consent")
+        NEXT_OF_KIN_CONSENT = "next_of_kin_consent", _("next-of-kin consent")
+        NEXT_OF_KIN_REFUSAL = "next_of_kin_refusal", _("next-of-kin refusal")
+        PATIENT_CONSENT = "patient_consent", _("patient consent")
+        PATIENT_REFUSAL = "patient_refusal", _("patient refusal")
+        DIED = "died", _("died before regaining capacity")
+        NEVER_REGAINED_CAPACITY = "never_regained_capacity", _("never regained capacity")
+        WITHDRAWAL = "withdrawal", _("withdrawal of consent")
 
     class Role(models.TextChoices):
-        GUARDIAN = "guardian", "scientific guardian"
-        NEXT_OF_KIN = "next_of_kin", "next of kin"
-        PATIENT = "patient", "patient"
-        STAFF = "staff", "site staff (recorded)"
+        GUARDIAN = "guardian", _("scientific guardian")
+        NEXT_OF_KIN = "next_of_kin", _("next of kin")
+        PATIENT = "patient", _("patient")
+        STAFF = "staff", _("site staff (recorded)")
 
     participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="consent_events")
     kind = models.CharField(max_length=30, choices=Kind.choices)

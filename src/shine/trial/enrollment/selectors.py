@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Min, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from shine.trial.accounts.models import Site, User
 from shine.trial.accounts.roles import Perm
@@ -28,10 +29,10 @@ def sites_for_work(user: User) -> QuerySet[Site]:
 def site_for_work(user: User, code: str) -> Site:
     """A site where the user may write (is a member); 404 for other sites, 403 for read-only roles."""
     if user.role_def.cross_site:
-        raise PermissionDenied("your role may not change records at a site")
+        raise PermissionDenied(_("your role may not change records at a site"))
     site = sites_for_work(user).filter(code=(code or "").upper()).first()
     if site is None:
-        raise Http404("no such site")
+        raise Http404(_("no such site"))
     return site
 
 
@@ -54,23 +55,23 @@ def participant_for_user(user: User, pk_or_number, *, write: bool = False) -> Pa
     elif _NUMBER.match(key):
         where = {"number": key.upper()}
     else:
-        raise Http404("no such participant")
+        raise Http404(_("no such participant"))
     # one row by a unique key, on every request: no ordering (the default one joins the sites to sort) and only
     # the site along (the screening loads if asked for); scoped as participants_for scopes
     participant = next(iter(scope_to_sites(Participant.objects.select_related("site").filter(**where), user)
                             .order_by()[:1]), None)
     if participant is None:
-        raise Http404("no such participant")
+        raise Http404(_("no such participant"))
     # require_site_staff's answer without a query of its own: site staff see only the sites where they work
     # (the scope above), so a participant found for them is at one of their sites; cross-site roles work at none
     if write and user.role_def.cross_site:
-        raise PermissionDenied("only staff of the participant's site may change its records")
+        raise PermissionDenied(_("only staff of the participant's site may change its records"))
     return participant
 
 
 def screenings_for(user: User) -> QuerySet[Screening]:
     if not (user.can(Perm.SCREEN) or user.can(Perm.VIEW_PARTICIPANTS)):
-        raise PermissionDenied("your role may not view the screening log")
+        raise PermissionDenied(_("your role may not view the screening log"))
     return scope_to_sites(Screening.objects.select_related("site", "screened_by"), user)
 
 
@@ -80,9 +81,9 @@ def screening_for_user(user: User, pk, *, write: bool = False) -> Screening:
         key = key[2:]
     screening = screenings_for(user).filter(pk=int(key)).first() if key.isascii() and key.isdigit() else None
     if screening is None:
-        raise Http404("no such screening")
+        raise Http404(_("no such screening"))
     if write:
-        require_site_staff(user, screening.site_id, to="change its screening log")
+        require_site_staff(user, screening.site_id, to=_("change its screening log"))
     return screening
 
 
@@ -90,7 +91,7 @@ def cpr_for(user: User, participant: Participant) -> str | None:
     """The CPR number in clear, for site staff of the participant's site only; None for everyone else."""
     if not participant.cpr_encrypted or not works_at(user, participant.site_id):
         return None
-    return cprmod.decrypt(participant.cpr_encrypted, participant_number=participant.number) or cprmod.UNREADABLE
+    return cprmod.decrypt(participant.cpr_encrypted, participant_number=participant.number) or str(cprmod.UNREADABLE)
 
 
 def waiting_for_consent(qs: QuerySet[Participant]) -> QuerySet[Participant]:

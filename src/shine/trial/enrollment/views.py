@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from shine import protocol as protocol_mod
@@ -21,13 +23,15 @@ from .models import Screening
 
 def reason_text(failure: eligibility.Failure) -> str:
     """A criterion's reason for blinded pages: the drug is 'the trial drug', never its name."""
-    from shine import protocol as protocol_mod
-
-    return failure.reason.replace(protocol_mod.load().intervention.drug, "the trial drug")
+    return reasons.without_drug_name(str(failure.reason))
 
 
 def assessment_context(a: eligibility.Assessment) -> dict:
-    return {"eligible": a.eligible, "failed": [(f.code, reason_text(f)) for f in a.failed], "missing": a.missing}
+    """The assessment for the page: failed criteria with their reasons, and the missing facts in words (the
+    screening form's labels), each beside its code."""
+    labels = {name: str(field.label) for name, field in ScreeningForm.base_fields.items()}
+    return {"eligible": a.eligible, "failed": [(f.code, reason_text(f)) for f in a.failed],
+            "missing": [(m, labels.get(m, m.replace("_", " "))) for m in a.missing]}
 
 
 # ---------------------------------------------------------------- screening log
@@ -71,11 +75,13 @@ def _screening_log_csv(request, qs, outcome: str):
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["screening", "site", "screened_at", "outcome", "reasons", "participant"])
     n = 0
-    for s in qs.order_by("screened_at", "pk"):
-        writer.writerow([s.label, s.site.code, timezone.localtime(s.screened_at).strftime("%Y-%m-%d %H:%M"),
-                         s.get_outcome_display(), reasons.of_screening(s),
-                         s.participant.number if hasattr(s, "participant") else ""])
-        n += 1
+    # the file is language-independent: the words of the log in English whoever downloads it
+    with translation.override(None):
+        for s in qs.order_by("screened_at", "pk"):
+            writer.writerow([s.label, s.site.code, timezone.localtime(s.screened_at).strftime("%Y-%m-%d %H:%M"),
+                             s.get_outcome_display(), reasons.of_screening(s),
+                             s.participant.number if hasattr(s, "participant") else ""])
+            n += 1
     with transaction.atomic():
         audit.record(actor=audit.Actor.of(request.user, rid(request)), action="export",
                      object_type="enrollment.screening_log", reason=f"screening log CSV: {n} rows"
@@ -96,14 +102,14 @@ def screening_new(request):
         status = 400
         if form.is_valid():
             try:
-                s, _ = services.screen(user=request.user, site_code=form.cleaned_data["site"],
+                s, _assessment = services.screen(user=request.user, site_code=form.cleaned_data["site"],
                                        screened_at=form.cleaned_data["screened_at"], request_id=rid(request),
                                        **form.facts())
             except Refused as exc:
                 status = refuse(form, exc)
             else:
                 return redirect("screening_detail", pk=s.pk)
-    return render(request, "enrollment/screening_form.html", {"form": form, "title": "Screen a patient",
+    return render(request, "enrollment/screening_form.html", {"form": form, "title": _("Screen a patient"),
                                                                **_screening_page()}, status=status)
 
 
@@ -152,7 +158,8 @@ def screening_edit(request, pk):
             else:
                 return redirect("screening_detail", pk=s.pk)
     return render(request, "enrollment/screening_form.html", {"form": form, "s": s,
-                                                              "title": f"Complete screening {s.label}",
+                                                              "title": _("Complete screening %(screening)s") % {
+                                                                  "screening": s.label},
                                                               **_screening_page()}, status=status)
 
 
@@ -204,8 +211,10 @@ def participant_list(request):
     if site:
         qs = qs.filter(site__code=site)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    return render(request, "enrollment/participants.html", {"page": page, "site": site,
-                                                           "labels": rules.STATUS_LABELS})
+    page.object_list = list(page.object_list)
+    for p in page.object_list:
+        p.consent_label = rules.STATUS_LABELS.get(p.consent_status, p.consent_status)
+    return render(request, "enrollment/participants.html", {"page": page, "site": site})
 
 
 @login_required
