@@ -3,7 +3,8 @@
 Stratified by site; within a site, permuted blocks whose size is drawn uniformly from the protocol's block
 sizes (default 2/4/6), each block half active, half control in a random order. The random source is
 ``random.Random(seed)`` with a 128-bit seed drawn from :mod:`secrets` and recorded with the list, so the
-list can be regenerated and checked; the manifest's SHA-256 pins its exact content.
+list can be regenerated and checked; the manifest's SHA-256 pins its exact content. Messages are in the
+active language (:mod:`shine.i18n`; the catalogue is the allocation app's).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import random
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
+
+from shine.i18n import _
 
 ALGORITHM = "shine-pbr-1: random.Random(seed); per site in protocol order: block size = choice(block_sizes), " \
             "block = shuffle(half active + half control), whole blocks until the length is reached"
@@ -40,9 +43,10 @@ def generate(*, seed: int, sites: tuple[str, ...], length: int, block_sizes: tup
              arms: tuple[str, str], site_order: tuple[str, ...] | None = None) -> list[Entry]:
     """At least ``length`` entries per site, ending at a block boundary (whole blocks only)."""
     if length < 1 or length >= NUMBER_STRIDE:
-        raise ValueError(f"length must lie between 1 and {NUMBER_STRIDE - 1} per site; got {length}")
+        raise ValueError(_("the length must lie between 1 and %(max)s per site; got %(length)s")
+                         % {"max": NUMBER_STRIDE - 1, "length": length})
     if not block_sizes or any(b <= 0 or b % 2 for b in block_sizes):
-        raise ValueError(f"block sizes must be positive even numbers; got {block_sizes}")
+        raise ValueError(_("block sizes must be positive even numbers; got %(sizes)s") % {"sizes": block_sizes})
     order = site_order or sites
     rng = random.Random(seed)
     out: list[Entry] = []
@@ -81,37 +85,41 @@ def parse(text: str, *, sites: tuple[str, ...], arms: tuple[str, str], block_siz
     try:
         return _parse(text, sites=sites, arms=arms, block_sizes=block_sizes)
     except csv.Error as exc:  # e.g. a field longer than the csv module's limit (128 kB)
-        raise ValueError(f"the list is not readable CSV: {exc}") from None
+        raise ValueError(_("the list is not readable CSV: %(error)s") % {"error": exc}) from None
 
 
 def _parse(text: str, *, sites: tuple[str, ...], arms: tuple[str, str], block_sizes: tuple[int, ...]) -> list[Entry]:
     problems: list[str] = []
     reader = csv.DictReader(io.StringIO(text))
     if tuple(reader.fieldnames or ()) != HEADER:
-        raise ValueError(f"the header must be {','.join(HEADER)}; got {','.join(reader.fieldnames or ())}")
+        raise ValueError(_("the header must be %(header)s; got %(got)s")
+                         % {"header": ",".join(HEADER), "got": ",".join(reader.fieldnames or ())})
     entries = []
     for n, row in enumerate(reader, start=2):
         try:
             e = Entry(row["site"].strip().upper(), int(row["position"]), int(row["number"]), int(row["block"]),
                       int(row["block_size"]), row["arm"].strip())
         except (TypeError, ValueError):
-            problems.append(f"line {n}: position, number, block and block_size must be whole numbers")
+            problems.append(_("line %(line)s: position, number, block and block_size must be whole numbers")
+                            % {"line": n})
             continue
         if e.site not in sites:
-            problems.append(f"line {n}: unknown site {e.site!r}")
+            problems.append(_("line %(line)s: unknown site %(site)s") % {"line": n, "site": repr(e.site)})
         if e.arm not in arms:
-            problems.append(f"line {n}: arm must be one of {', '.join(arms)}")
+            problems.append(_("line %(line)s: arm must be one of %(arms)s") % {"line": n, "arms": ", ".join(arms)})
         if e.block_size not in block_sizes:
-            problems.append(f"line {n}: block size {e.block_size} is not one of the protocol's {block_sizes}")
+            problems.append(_("line %(line)s: block size %(size)s is not one of the protocol's %(sizes)s")
+                            % {"line": n, "size": e.block_size, "sizes": block_sizes})
         entries.append(e)
     if not entries and not problems:
-        problems.append("the list is empty")
+        problems.append(_("the list is empty"))
     numbers = Counter(e.number for e in entries)
-    problems += [f"randomisation number {k} appears {v} times" for k, v in numbers.items() if v > 1]
+    problems += [_("randomisation number %(number)s appears %(times)s times") % {"number": k, "times": v}
+                 for k, v in numbers.items() if v > 1]
     for code in sorted({e.site for e in entries}):
         rows = sorted((e for e in entries if e.site == code), key=lambda e: e.position)
         if [e.position for e in rows] != list(range(1, len(rows) + 1)):
-            problems.append(f"site {code}: positions must run 1, 2, 3, … without gaps or repeats")
+            problems.append(_("site %(site)s: positions must run 1, 2, 3, … without gaps or repeats") % {"site": code})
         blocks: dict[int, list[Entry]] = {}
         for e in rows:
             blocks.setdefault(e.block, []).append(e)
@@ -119,11 +127,14 @@ def _parse(text: str, *, sites: tuple[str, ...], arms: tuple[str, str], block_si
             sizes = {m.block_size for m in members}
             count = Counter(m.arm for m in members)
             if len(sizes) != 1 or len(members) != members[0].block_size:
-                problems.append(f"site {code} block {b}: has {len(members)} entries but block size {sorted(sizes)}")
+                problems.append(_("site %(site)s block %(block)s: has %(entries)s entries but block size %(size)s")
+                                % {"site": code, "block": b, "entries": len(members), "size": sorted(sizes)})
             elif count[arms[0]] != count[arms[1]]:
-                problems.append(f"site {code} block {b}: unbalanced ({count[arms[0]]} vs {count[arms[1]]})")
+                problems.append(_("site %(site)s block %(block)s: unbalanced (%(first)s vs %(second)s)")
+                                % {"site": code, "block": b, "first": count[arms[0]], "second": count[arms[1]]})
     if problems:
-        raise ValueError("; ".join(problems[:50]) + (f"; … {len(problems) - 50} more" if len(problems) > 50 else ""))
+        more = [_("… %(count)s more") % {"count": len(problems) - 50}] if len(problems) > 50 else []
+        raise ValueError("; ".join(problems[:50] + more))
     return entries
 
 
@@ -149,10 +160,13 @@ class QCReport:
     problems: tuple[str, ...] = field(default_factory=tuple)
 
     def summary(self) -> str:
-        lines = [f"{s.site}: {s.entries} entries, {s.active}/{s.control}, {s.blocks} blocks "
-                 f"{dict(sorted(s.block_sizes.items()))}, max running imbalance {s.max_running_imbalance}"
-                 for s in self.sites]
-        lines.append(("OK" if self.ok else "PROBLEMS: " + "; ".join(self.problems)) + f" sha256 {self.sha256}")
+        lines = [_("%(site)s: %(entries)s entries, %(active)s/%(control)s, %(blocks)s blocks %(sizes)s, max running "
+                   "imbalance %(imbalance)s")
+                 % {"site": s.site, "entries": s.entries, "active": s.active, "control": s.control,
+                    "blocks": s.blocks, "sizes": dict(sorted(s.block_sizes.items())),
+                    "imbalance": s.max_running_imbalance} for s in self.sites]
+        verdict = _("OK") if self.ok else _("PROBLEMS: %(problems)s") % {"problems": "; ".join(self.problems)}
+        lines.append(f"{verdict} sha256 {self.sha256}")
         return "\n".join(lines)
 
 
@@ -172,5 +186,5 @@ def qc(entries: list[Entry], arms: tuple[str, str]) -> QCReport:
         active = sum(1 for e in rows if e.arm == arms[0])
         out.append(SiteQC(code, len(rows), active, len(rows) - active, len(blocks), dict(sizes), worst, unbalanced))
         if unbalanced:
-            problems.append(f"{code}: {unbalanced} unbalanced blocks")
+            problems.append(_("%(site)s: %(count)s unbalanced blocks") % {"site": code, "count": unbalanced})
     return QCReport(tuple(out), sha256(entries), not problems, tuple(problems))

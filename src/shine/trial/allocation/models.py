@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from shine.trial.accounts.models import Site
 from shine.trial.audit.models import AuditedModel
@@ -17,8 +18,8 @@ from shine.trial.audit.models import AuditedModel
 
 class RandomisationList(AuditedModel):
     name = models.CharField(max_length=80)
-    source = models.CharField(max_length=20, choices=[("generated", "generated in the app"),
-                                                      ("imported", "imported and checked")])
+    source = models.CharField(max_length=20, choices=[("generated", _("generated in the app")),
+                                                      ("imported", _("imported and checked"))])
     algorithm = models.CharField(max_length=300, blank=True)
     seed = models.CharField(max_length=64, blank=True)  # hex
     block_sizes = models.CharField(max_length=40)  # "2,4,6"
@@ -67,11 +68,11 @@ class Pack(AuditedModel):
     """A treatment pack (kit). Its number is what blinded staff see; the arm only the pharmacy."""
 
     class Status(models.TextChoices):
-        CENTRAL = "central", "at the pharmacy"
-        AT_SITE = "at_site", "at the site, available"
-        DISPENSED = "dispensed", "dispensed to a participant"
-        RETURNED = "returned", "returned"
-        DESTROYED = "destroyed", "destroyed"
+        CENTRAL = "central", _("at the pharmacy")
+        AT_SITE = "at_site", _("at the site, available")
+        DISPENSED = "dispensed", _("dispensed to a participant")
+        RETURNED = "returned", _("returned")
+        DESTROYED = "destroyed", _("destroyed")
 
     number = models.CharField(max_length=20, unique=True)
     arm = models.CharField(max_length=40)
@@ -93,11 +94,11 @@ class PackEvent(AuditedModel):
     """The pack ledger: append-only (services create events, never change or delete them)."""
 
     class Kind(models.TextChoices):
-        CREATED = "created", "labelled at the pharmacy"
-        RECEIVED = "received", "received at the site"
-        DISPENSED = "dispensed", "dispensed"
-        RETURNED = "returned", "returned"
-        DESTROYED = "destroyed", "destroyed"
+        CREATED = "created", _("labelled at the pharmacy")
+        RECEIVED = "received", _("received at the site")
+        DISPENSED = "dispensed", _("dispensed")
+        RETURNED = "returned", _("returned")
+        DESTROYED = "destroyed", _("destroyed")
 
     pack = models.ForeignKey(Pack, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
 
 from shine import protocol as protocol_mod
 from shine.clinical import dosing
@@ -29,6 +30,7 @@ from shine.trial.audit import services as audit
 from shine.trial.audit.services import Actor
 from shine.trial.enrollment.models import Participant, Screening
 from shine.trial.errors import Refused
+from shine.web.formats import local_datetime
 
 from . import lists
 from .models import Allocation, Pack, PackEvent, RandomisationList, Slot, Unblinding
@@ -40,17 +42,23 @@ def _now() -> dt.datetime:
     return timezone.now()
 
 
+def _number(x) -> str:
+    """A number for a message, as short as it goes (30, 2.5) and in the active language (2,5 in Danish)."""
+    return formats.number_format(f"{x:g}")
+
+
 # ---------------------------------------------------------------- randomisation lists (unblinded roles)
 
 def _create_list(*, user: User | None, actor: Actor, entries: list[lists.Entry], name: str, source: str,
                  seed: str, block_sizes: tuple[int, ...], length: int) -> RandomisationList:
     if RandomisationList.objects.filter(active=True).exists():
-        raise Refused("a randomisation list is already active; retire it before adding another", field="name",
+        raise Refused(_("a randomisation list is already active; retire it before adding another"), field="name",
                       status=409)
     sites = {s.code: s for s in Site.objects.all()}
     missing = sorted({e.site for e in entries} - set(sites))
     if missing:
-        raise Refused(f"sites {', '.join(missing)} are not set up (run `shine demo` or sync the sites)", field="site")
+        raise Refused(_("sites %(sites)s are not set up (run `shine demo` or sync the sites)")
+                      % {"sites": ", ".join(missing)}, field="site")
     rlist = audit.create(RandomisationList, actor=actor, name=name, source=source,
                          algorithm=lists.ALGORITHM if source == "generated" else "", seed=seed,
                          block_sizes=",".join(str(b) for b in block_sizes), length_per_site=length,
@@ -64,7 +72,8 @@ def _create_list(*, user: User | None, actor: Actor, entries: list[lists.Entry],
 def _list_name(name: str) -> str:
     name = (name or "").strip()
     if len(name) > 80:
-        raise Refused(f"name must be at most 80 characters; got {len(name)}", field="name")
+        raise Refused(_("the name must be at most %(limit)s characters; got %(length)s")
+                      % {"limit": 80, "length": len(name)}, field="name")
     return name
 
 
@@ -75,12 +84,13 @@ def generate_list(*, user: User, length_per_site: int, name: str = "", sites: tu
     require(user, Perm.MANAGE_RANDOMISATION)
     p = protocol_mod.load()
     if not isinstance(length_per_site, int) or not 1 <= length_per_site <= p.max_sample_size:
-        raise Refused(f"length per site must be a whole number from 1 to {p.max_sample_size} (the trial's maximum "
-                      "sample size)", field="length_per_site")
+        raise Refused(_("the length per site must be a whole number from 1 to %(max)s (the trial's maximum "
+                        "sample size)") % {"max": p.max_sample_size}, field="length_per_site")
     codes = tuple(sites or p.site_codes)
     unknown = [c for c in codes if c not in p.site_codes]
     if unknown:
-        raise Refused(f"unknown site {', '.join(unknown)}; sites: {', '.join(p.site_codes)}", field="sites")
+        raise Refused(_("unknown site %(unknown)s; the sites are: %(sites)s")
+                      % {"unknown": ", ".join(unknown), "sites": ", ".join(p.site_codes)}, field="sites")
     seed = lists.new_seed()
     entries = lists.generate(seed=seed, sites=codes, length=length_per_site, block_sizes=p.randomisation.block_sizes,
                              arms=p.arms, site_order=p.site_codes)
@@ -98,7 +108,7 @@ def import_list(*, user: User, text: str, name: str, request_id: str = "") -> Ra
     try:
         entries = lists.parse(text, sites=p.site_codes, arms=p.arms, block_sizes=p.randomisation.block_sizes)
     except ValueError as exc:
-        raise Refused(f"the list was not imported: {exc}", field="file") from None
+        raise Refused(_("the list was not imported: %(problems)s") % {"problems": exc}, field="file") from None
     name = _list_name(name) or f"imported {_now():%Y-%m-%d}"
     length = max(sum(1 for e in entries if e.site == s) for s in {e.site for e in entries})
     with transaction.atomic():
@@ -131,7 +141,8 @@ def create_packs(*, user: User, count_per_arm: int, request_id: str = "") -> lis
     """Label ``count_per_arm`` packs of each arm at the pharmacy, with random numbers in random order."""
     require(user, Perm.MANAGE_PACKS)
     if not isinstance(count_per_arm, int) or not 1 <= count_per_arm <= 1000:
-        raise Refused("count per arm must be a whole number from 1 to 1000", field="count_per_arm")
+        raise Refused(_("packs per arm must be a whole number from 1 to %(max)s") % {"max": 1000},
+                      field="count_per_arm")
     arms = [a for a in protocol_mod.load().arms for _ in range(count_per_arm)]
     secrets.SystemRandom().shuffle(arms)
     actor = Actor.of(user, request_id)
@@ -160,22 +171,32 @@ _TRANSITIONS = {
 }
 
 
+def _cannot(kind: str) -> str:
+    """Why a pack cannot take this event, one whole sentence per event (placeholders: pack, status)."""
+    if kind == PackEvent.Kind.RECEIVED:
+        return _("pack %(pack)s is %(status)s; it cannot be received at a site")
+    if kind == PackEvent.Kind.RETURNED:
+        return _("pack %(pack)s is %(status)s; it cannot be returned")
+    return _("pack %(pack)s is %(status)s; it cannot be destroyed")
+
+
 def pack_event(*, user: User, numbers: list[str], kind: str, site_code: str = "", note: str = "",
                request_id: str = "") -> list[Pack]:
     """Append ``received`` (at ``site_code``), ``returned`` or ``destroyed`` to the ledger of packs."""
     require(user, Perm.MANAGE_PACKS)
     if kind not in _TRANSITIONS:
-        raise Refused(f"kind must be one of: {', '.join(_TRANSITIONS)}", field="kind")
+        raise Refused(_("the event (kind) must be one of: %(kinds)s") % {"kinds": ", ".join(_TRANSITIONS)},
+                      field="kind")
     numbers = [n.strip().upper() for n in numbers if n and n.strip()]
     if not numbers:
-        raise Refused("give at least one pack number", field="numbers")
+        raise Refused(_("give at least one pack number"), field="numbers")
     site = None
     if kind == PackEvent.Kind.RECEIVED:
         site = Site.objects.filter(code=(site_code or "").upper()).first()
         if site is None:
-            raise Refused(f"unknown site {site_code!r}", field="site")
+            raise Refused(_("unknown site %(site)s") % {"site": repr(site_code)}, field="site")
     if len(note) > 400:
-        raise Refused("note must be at most 400 characters", field="note")
+        raise Refused(_("the note must be at most %(limit)s characters") % {"limit": 400}, field="note")
     allowed, after = _TRANSITIONS[kind]
     actor = Actor.of(user, request_id)
     out = []
@@ -183,11 +204,11 @@ def pack_event(*, user: User, numbers: list[str], kind: str, site_code: str = ""
         packs = {p.number: p for p in Pack.objects.select_for_update().filter(number__in=numbers)}
         unknown = [n for n in numbers if n not in packs]
         if unknown:
-            raise Refused(f"unknown pack {', '.join(unknown[:10])}", field="numbers")
+            raise Refused(_("unknown pack %(packs)s") % {"packs": ", ".join(unknown[:10])}, field="numbers")
         for n in numbers:
             pack = packs[n]
             if pack.status not in allowed:
-                raise Refused(f"pack {n} is {pack.get_status_display()}; it cannot be {kind}", field="numbers",
+                raise Refused(_cannot(kind) % {"pack": n, "status": pack.get_status_display()}, field="numbers",
                               status=409)
             values = {"status": after}
             if site is not None:
@@ -252,7 +273,7 @@ def _same_request(participant: Participant, request_id: str) -> Randomised | Non
     if a is None:
         return None
     if a.participant_id != participant.pk:
-        raise Refused("this request id was already used to randomise another participant; send a new one",
+        raise Refused(_("this request id was already used to randomise another participant; send a new one"),
                       field="request_id", status=409)
     return _result(a)
 
@@ -267,20 +288,21 @@ def randomise(participant: Participant, *, user: User, weight_kg, weight_estimat
     require_site_staff(user, participant.site_id, to="randomise its patients")
     request_id = (request_id or "").strip()
     if not request_id or len(request_id) > 80:
-        raise Refused("request id is required (1 to 80 characters; the same id makes a retry safe)",
+        raise Refused(_("the request id is required (1 to 80 characters; the same id makes a retry safe)"),
                       field="request_id")
     done = _same_request(participant, request_id)
     if done:
         return done
     i = protocol_mod.load().intervention
     if weight_estimated not in (True, False):
-        raise Refused("say whether the weight is estimated (true) or measured (false)", field="weight_estimated")
+        raise Refused(_("say whether the weight is estimated (true) or measured (false)"), field="weight_estimated")
     try:
         weight = float(weight_kg)
         rate = dosing.infusion_rate_ml_per_h(weight)
         volume = dosing.planned_volume_ml(weight)
     except (TypeError, ValueError):
-        raise Refused(f"weight must lie between {i.min_weight_kg:g} and {i.max_weight_kg:g} kg; got {weight_kg!r}",
+        raise Refused(_("the weight must lie between %(min)s and %(max)s kg; got %(got)s")
+                      % {"min": _number(i.min_weight_kg), "max": _number(i.max_weight_kg), "got": repr(weight_kg)},
                       field="weight_kg") from None
     actor = Actor.of(user, request_id)
     with transaction.atomic():
@@ -290,28 +312,30 @@ def randomise(participant: Participant, *, user: User, weight_kg, weight_estimat
         if done:
             return done
         if participant.randomised_at is not None:
-            raise Refused(f"{participant.number} is already randomised (randomisation number "
-                          f"{participant.randomisation_number})", status=409)
+            raise Refused(_("%(participant)s is already randomised (randomisation number %(number)s)")
+                          % {"participant": participant.number, "number": participant.randomisation_number},
+                          status=409)
         screening = Screening.objects.select_for_update().get(pk=participant.screening_id)
         if screening.assessment != "eligible":
-            raise Refused(f"{participant.number} is not eligible according to the screening", status=409)
+            raise Refused(_("%(participant)s is not eligible according to the screening")
+                          % {"participant": participant.number}, status=409)
         if not participant.consent_events.filter(kind="guardian_consent").exists():
-            raise Refused("the scientific guardian's consent must be recorded before randomisation", status=409)
+            raise Refused(_("the scientific guardian's consent must be recorded before randomisation"), status=409)
         if not participant.new_data_allowed:
-            raise Refused(f"consent was refused or withdrawn for {participant.number}: it cannot be randomised",
-                          status=409)
+            raise Refused(_("consent was refused or withdrawn for %(participant)s: it cannot be randomised")
+                          % {"participant": participant.number}, status=409)
         rlist = RandomisationList.objects.filter(active=True).first()
         if rlist is None:
-            raise Refused("no randomisation list is active: the pharmacy must generate or import one", status=409)
+            raise Refused(_("no randomisation list is active: the pharmacy must generate or import one"), status=409)
         slot = (Slot.objects.select_for_update().filter(rlist=rlist, site=site, used_at__isnull=True)
                 .order_by("position").first())
         if slot is None:
-            raise Refused(f"the randomisation list for {site.code} is used up: the pharmacy must add a list",
-                          status=409)
+            raise Refused(_("the randomisation list for %(site)s is used up: the pharmacy must add a list")
+                          % {"site": site.code}, status=409)
         pack = _pack_for(site, slot.arm)
         if pack is None:  # the same words whatever the arm: the message must not hint at it
-            raise Refused(f"no trial drug pack is available at {site.code}: the pharmacy must send packs before "
-                          "randomisation", field="site", status=409)
+            raise Refused(_("no trial drug pack is available at %(site)s: the pharmacy must send packs before "
+                            "randomisation") % {"site": site.code}, field="site", status=409)
         now = (clock or _now)()
         reason = f"randomisation of {participant.number}"
         audit.update(slot, actor=actor, reason=reason, used_at=now)
@@ -342,13 +366,15 @@ def emergency_unblind(participant: Participant, *, user: User, reason: str, pass
     require_site_staff(user, participant.site_id, to="unblind its participants")
     reason = (reason or "").strip()
     if len(reason) < 10:
-        raise Refused("give the clinical reason for unblinding (at least 10 characters)", field="reason")
+        raise Refused(_("give the clinical reason for unblinding (at least %(min)s characters)") % {"min": 10},
+                      field="reason")
     if len(reason) > 2000:
-        raise Refused("reason must be at most 2000 characters", field="reason")
+        raise Refused(_("the reason must be at most %(limit)s characters") % {"limit": 2000}, field="reason")
     actor = Actor.of(user, request_id)
     allocation = Allocation.objects.select_related("slot").filter(participant=participant).first()
     if allocation is None:
-        raise Refused(f"{participant.number} is not randomised: there is nothing to unblind", status=409)
+        raise Refused(_("%(participant)s is not randomised: there is nothing to unblind")
+                      % {"participant": participant.number}, status=409)
     refusal = None
     with transaction.atomic():  # password re-entries by one user are throttled like logins
         serialise_attempts(f"shine-unblind:{user.username}")
@@ -356,21 +382,21 @@ def emergency_unblind(participant: Participant, *, user: User, reason: str, pass
                              success="unblind_password_ok"):
             audit.record(actor=actor, action="unblind_refused_locked", object_type=UNBLIND_ATTEMPTS,
                          object_id=user.username[:64], reason=f"participant {participant.number}")
-            refusal = Refused(f"too many wrong passwords: unblinding is locked for {settings.LOGIN_LOCKOUT_MINUTES} "
-                              "minutes (any other investigator of the site can unblind)", field="password",
-                              status=403)
+            refusal = Refused(_("too many wrong passwords: unblinding is locked for %(minutes)s minutes (any other "
+                                "investigator of the site can unblind)") % {"minutes": settings.LOGIN_LOCKOUT_MINUTES},
+                              field="password", status=403)
         elif not password or not user.check_password(password):
             audit.record(actor=actor, action="unblind_refused", object_type=UNBLIND_ATTEMPTS,
                          object_id=user.username[:64], reason=f"wrong password (participant {participant.number})")
-            refusal = Refused("the password is wrong: re-enter your own password to unblind", field="password",
+            refusal = Refused(_("the password is wrong: re-enter your own password to unblind"), field="password",
                               status=403)
         elif second_factor.has_device(user) and not second_factor.check(user, code, purpose="emergency unblinding",
                                                                          actor=actor):
             audit.record(actor=actor, action="unblind_refused", object_type=UNBLIND_ATTEMPTS,
                          object_id=user.username[:64],
                          reason=f"wrong second-factor code (participant {participant.number})")
-            refusal = Refused(f"wrong or already used code: enter {second_factor.CODE_HELP} to unblind", field="code",
-                              status=403)
+            refusal = Refused(_("wrong or already used code: enter %(help)s to unblind")
+                              % {"help": second_factor.CODE_HELP}, field="code", status=403)
         else:  # the success that ends a run of failures, in the unblinding's own transaction
             audit.record(actor=actor, action="unblind_password_ok", object_type=UNBLIND_ATTEMPTS,
                          object_id=user.username[:64], reason=f"participant {participant.number}")
@@ -388,12 +414,13 @@ def susar_unblind(participant: Participant, *, user: User, reason: str, request_
     require(user, Perm.UNBLIND_SUSAR)
     reason = (reason or "").strip()
     if not reason:
-        raise Refused("give the reason for the SUSAR unblinding", field="reason")
+        raise Refused(_("give the reason for the SUSAR unblinding"), field="reason")
     if len(reason) > 2000:
-        raise Refused("reason must be at most 2000 characters", field="reason")
+        raise Refused(_("the reason must be at most %(limit)s characters") % {"limit": 2000}, field="reason")
     allocation = Allocation.objects.select_related("slot").filter(participant=participant).first()
     if allocation is None:
-        raise Refused(f"{participant.number} is not randomised: there is nothing to unblind", status=409)
+        raise Refused(_("%(participant)s is not randomised: there is nothing to unblind")
+                      % {"participant": participant.number}, status=409)
     with transaction.atomic():
         unblinding = audit.create(Unblinding, actor=Actor.of(user, request_id), participant=participant, user=user,
                                   at=_now(), clinical_reason=reason)
@@ -401,17 +428,26 @@ def susar_unblind(participant: Participant, *, user: User, reason: str, request_
 
 
 def _notify_sponsor(unblinding: Unblinding, actor: Actor) -> None:
+    """Tell the sponsor's configured addresses, in the trial's language (settings.LANGUAGE_CODE), never the arm."""
     p = unblinding.participant
-    when = timezone.localtime(unblinding.at)
-    body = (f"Emergency unblinding in the {protocol_mod.load().name} trial.\n\n"
-            f"Participant: {p.number} (site {p.site.code})\n"
-            f"Investigator: {unblinding.user.full_name or unblinding.user.username} "
-            f"({unblinding.user.username})\nTime: {when:%Y-%m-%d %H:%M %Z}\nReason: {unblinding.clinical_reason}\n\n"
-            "The allocation was shown to the investigator only; it is not part of this message.\n")
+    trial = protocol_mod.load().name
+    with translation.override(settings.LANGUAGE_CODE):
+        values = {"trial": trial, "participant": p.number, "site": p.site.code,
+                  "investigator": unblinding.user.full_name or unblinding.user.username,
+                  "username": unblinding.user.username,
+                  "time": f"{local_datetime(unblinding.at)} {timezone.localtime(unblinding.at):%Z}".strip(),
+                  "reason": unblinding.clinical_reason}
+        subject = _("%(trial)s: emergency unblinding of %(participant)s") % values
+        body = "\n".join([
+            _("Emergency unblinding in the %(trial)s trial.") % values, "",
+            _("Participant: %(participant)s (site %(site)s)") % values,
+            _("Investigator: %(investigator)s (%(username)s)") % values,
+            _("Time: %(time)s") % values,
+            _("Reason: %(reason)s") % values, "",
+            _("The allocation was shown to the investigator only; it is not part of this message."), ""])
     recipients = list(settings.SPONSOR_EMAILS)
     try:
-        send_mail(f"{protocol_mod.load().name}: emergency unblinding of {p.number}", body,
-                  settings.DEFAULT_FROM_EMAIL, recipients)
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
         action = "sponsor_notified"
     except Exception:  # the unblinding stands; the failure is audited and logged for follow-up
         log.exception("sponsor notification of unblinding %s failed", unblinding.pk)

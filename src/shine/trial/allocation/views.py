@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from shine.trial.accounts.models import Site
@@ -49,7 +50,7 @@ def list_new(request):
                 status = refuse(form, exc)
             else:
                 return redirect("allocation_list", pk=rlist.pk)
-    return render(request, "allocation/list_form.html", {"form": form, "title": "Generate a randomisation list"},
+    return render(request, "allocation/list_form.html", {"form": form, "title": _("Generate a randomisation list")},
                   status=status)
 
 
@@ -65,7 +66,7 @@ def list_import(request):
             try:
                 text = form.cleaned_data["file"].read().decode("utf-8-sig")
             except UnicodeDecodeError:
-                form.add_error("file", "the file must be UTF-8 text (CSV)")
+                form.add_error("file", _("the file must be UTF-8 text (CSV)"))
             else:
                 try:
                     rlist = services.import_list(user=request.user, text=text, name=form.cleaned_data["name"],
@@ -74,7 +75,7 @@ def list_import(request):
                     status = refuse(form, exc)
                 else:
                     return redirect("allocation_list", pk=rlist.pk)
-    return render(request, "allocation/list_form.html", {"form": form, "title": "Import a randomisation list",
+    return render(request, "allocation/list_form.html", {"form": form, "title": _("Import a randomisation list"),
                                                          "multipart": True}, status=status)
 
 

@@ -9,6 +9,7 @@
 """
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from shine.trial.accounts.models import User
 from shine.trial.errors import Refused
@@ -20,7 +21,7 @@ from ...models import RandomisationList
 def _user(username: str) -> User:
     user = User.objects.filter(username=username, is_active=True).first()
     if user is None:
-        raise CommandError(f"no active user {username!r}")
+        raise CommandError(_("no active user %(username)s") % {"username": repr(username)})
     return user
 
 
@@ -45,22 +46,25 @@ class Command(BaseCommand):
         try:
             if action == "generate":
                 rlist = services.generate_list(user=_user(o["user"]), length_per_site=o["length"], name=o["name"])
-                self.stdout.write(f"list {rlist.pk}: {rlist.slots.count()} slots, sha256 {rlist.sha256}")
+                self.stdout.write(_("list %(list)s: %(slots)s slots, sha256 %(sha256)s")
+                                  % {"list": rlist.pk, "slots": rlist.slots.count(), "sha256": rlist.sha256})
             elif action == "import":
                 try:
                     with open(o["file"], encoding="utf-8-sig") as fh:
                         text = fh.read()
                 except OSError as exc:
-                    raise CommandError(f"cannot read {o['file']}: {exc.strerror}") from None
+                    raise CommandError(_("cannot read %(file)s: %(error)s")
+                                       % {"file": o["file"], "error": exc.strerror}) from None
                 rlist = services.import_list(user=_user(o["user"]), text=text, name=o["name"])
-                self.stdout.write(f"list {rlist.pk} imported: {rlist.slots.count()} slots, sha256 {rlist.sha256}")
+                self.stdout.write(_("list %(list)s imported: %(slots)s slots, sha256 %(sha256)s")
+                                  % {"list": rlist.pk, "slots": rlist.slots.count(), "sha256": rlist.sha256})
             elif action == "verify":
                 bad = [rl.pk for rl in RandomisationList.objects.all() if not services.verify_list(rl)]
                 n = RandomisationList.objects.count()
                 if bad:
-                    raise CommandError(f"FAILED: lists {', '.join(map(str, bad))} differ from their manifest "
-                                       f"({n} lists checked)")
-                self.stdout.write(f"OK: {n} lists match their manifest SHA-256")
+                    raise CommandError(_("FAILED: lists %(lists)s differ from their manifest (%(count)s lists checked)")
+                                       % {"lists": ", ".join(map(str, bad)), "count": n})
+                self.stdout.write(_("OK: %(count)s lists match their manifest SHA-256") % {"count": n})
             elif action == "qc":
                 qs = RandomisationList.objects.all()
                 if o["list"]:
@@ -68,7 +72,7 @@ class Command(BaseCommand):
                 from shine import protocol
 
                 for rl in qs:
-                    self.stdout.write(f"list {rl.pk} {rl.name}")
+                    self.stdout.write(_("list %(list)s %(name)s") % {"list": rl.pk, "name": rl.name})
                     self.stdout.write(lists.qc(services.list_entries(rl), protocol.load().arms).summary())
         except Refused as exc:
             raise CommandError(str(exc)) from None
