@@ -137,3 +137,18 @@ def test_list_checks_and_weight_limits_in_danish():
     with translation.override("da"):
         assert services._number(2.5) == "2,5" and services._number(30.0) == "30"
     assert services._number(2.5) == "2.5"
+
+
+def test_the_allocation_command_in_danish(users, tmp_path):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    with translation.override("da"):
+        with pytest.raises(CommandError, match="kan ikke læse"):
+            call_command("allocation", "import", str(tmp_path / "none.csv"), "--user", "pharmacist")
+        with pytest.raises(CommandError, match="ingen aktiv bruger 'nobody'"):
+            call_command("allocation", "generate", "--user", "nobody", "--length", "4")
+        out = StringIO()
+        call_command("allocation", "verify", stdout=out)
+    assert "OK: 0 lister passer med deres manifests SHA-256" in out.getvalue()
