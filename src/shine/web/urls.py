@@ -9,6 +9,7 @@ from shine.trial.monitoring import data_management_views as monitoring_dm
 from shine.trial.monitoring import deviation_views as deviations
 from shine.trial.monitoring import views as monitoring
 from shine.trial.records import views as records
+from shine.trial.reports import export_job_views as export_jobs
 from shine.trial.reports import export_views as exports
 from shine.trial.reports import views as reports
 from shine.trial.safety import views as safety
@@ -58,6 +59,9 @@ urlpatterns = [
     path("worklist/", records.worklist, name="records_worklist"),
     path("exports/", exports.export_page, name="records_export"),
     path("exports/analysis-dataset.zip", exports.export_download, name="records_export_download"),
+    path("exports/standard/", export_jobs.exports_page, name="reports_exports"),
+    path("exports/standard/<int:pk>/", export_jobs.export_job, name="reports_export_job"),
+    path("exports/standard/<int:pk>/download/", export_jobs.export_job_download, name="reports_export_job_download"),
     path("reports/progress/", reports.progress, name="reports_progress"),
     path("reports/interim/", reports.interim_page, name="reports_interim"),
     path("reports/interim/freeze/", reports.take_freeze, name="reports_freeze"),
