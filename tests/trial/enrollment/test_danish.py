@@ -167,3 +167,13 @@ def test_the_worklist_command_in_danish(users, capsys):
     assert lines[-1].startswith("1 deltager venter på samtykke; ældste HGH-")
     call_command("enrolment", "worklist")
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("1 participant waiting for consent")
+
+
+def test_an_impossible_fact_is_refused_on_its_field_in_danish_too(danish):
+    r = danish.post("/screening/new/", form_data(lactate_mmol_l="45"))
+    assert r.status_code == 400
+    page = r.content.decode()
+    field = page[page.index('<label for="id_lactate_mmol_l">'):]
+    field = field[:field.index("</div>")]
+    assert 'class="error"' in field and "Laktat (mmol/L) efter væske: " in field and "30" in field, field
+    assert not Screening.objects.exists()

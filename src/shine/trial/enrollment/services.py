@@ -92,10 +92,20 @@ def _field_of(message: str) -> str | None:
 
 
 def _assess(screened_at: dt.datetime, facts: dict) -> eligibility.Assessment:
-    try:
+    def assess():
         return eligibility.assess(screened_at=screened_at, **{**facts, "sex": facts.get("sex") or None})
+
+    try:
+        return assess()
     except ValueError as exc:
-        raise Refused(str(exc), field=_field_of(str(exc))) from None
+        # the field is the first word of the English message (the fact's name); the reader gets their language
+        with translation.override(None):
+            try:
+                assess()
+                english = str(exc)
+            except ValueError as in_english:
+                english = str(in_english)
+        raise Refused(str(exc), field=_field_of(english)) from None
 
 
 def _outcome(a: eligibility.Assessment) -> str:
