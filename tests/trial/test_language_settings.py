@@ -136,3 +136,13 @@ def test_the_lockout_mail_is_in_each_recipients_language(users, settings, django
     assert "locked for 15 minutes" in by_address["admin@hospital.example"].body
     assert "er låst i 15 minutter" in by_address["nurse@hospital.example"].body
     assert "forkerte adgangskoder" in by_address["nurse@hospital.example"].body
+
+
+def test_the_progress_and_recommendation_pages_are_danish_for_a_danish_user(users, client_for):
+    danish(users["trial_manager"])
+    progress = client_for("trial_manager").get("/reports/progress/").content.decode()
+    assert "Fremdrift mod interimanalysen" in progress and "Dage fra besøg til indtastning" in progress
+    assert "Progress to the interim" not in progress
+    danish(users["dsmb_statistician"])
+    page = client_for("dsmb_statistician").get("/reports/recommendations/").content.decode()
+    assert "Registrér en anbefaling" in page and "fortsæt uændret" in page and "Mødedato" in page

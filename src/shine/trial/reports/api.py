@@ -81,7 +81,7 @@ def report_file(request, run_id: int, side: str, name: str):
 
 
 def _letter(r) -> dict:
-    return {"id": r.pk, "meeting_date": r.meeting_date, "decision": r.get_decision_display(), "members": r.members,
+    return {"id": r.pk, "meeting_date": r.meeting_date, "decision": str(r.get_decision_display()), "members": r.members,
             "letter": services.sponsor_letter(r)}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from shine.trial.audit.models import AuditedModel
 
@@ -65,10 +66,10 @@ class Recommendation(AuditedModel):
     the meeting date and the members only, so it has no field that can carry a result."""
 
     class Decision(models.TextChoices):
-        CONTINUE = "continue", "continue unchanged"
-        MODIFY = "modify", "continue with modification"
-        FUTILITY = "stop_futility", "stop for futility"
-        HARM = "stop_harm", "stop for harm"
+        CONTINUE = "continue", _("continue unchanged")
+        MODIFY = "modify", _("continue with modification")
+        FUTILITY = "stop_futility", _("stop for futility")
+        HARM = "stop_harm", _("stop for harm")
 
     run = models.ForeignKey(InterimRun, on_delete=models.PROTECT, related_name="recommendations", null=True,
                             blank=True)

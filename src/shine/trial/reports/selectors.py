@@ -89,7 +89,8 @@ def progress(user: User, *, now: dt.datetime | None = None) -> dict:
         "sites": rows, "site_codes": [code for code, _ in sites], "recruitment": recruitment["months"],
         "recruitment_chart": recruitment["chart"], "planned": recruitment["planned"],
         "timeliness_days": TIMELINESS_DAYS,
-        "screening": [{"outcome": o.replace("_", " "), "count": outcomes[o]} for o in sorted(outcomes)],
+        "screening": [{"outcome": Screening.Outcome(o).label if o in Screening.Outcome.values else o.replace("_", " "),
+                       "count": outcomes[o]} for o in sorted(outcomes)],
         "forecast": fc,
     }
 

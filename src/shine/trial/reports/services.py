@@ -11,7 +11,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from shine import protocol as protocol_mod
 from shine.analysis import interim
@@ -72,16 +73,18 @@ def _checked_data(freeze: InterimFreeze):
 
     folder = freeze_dir(freeze) / "data"
     if not folder.is_dir():
-        raise Refused(f"the files of freeze {freeze.pk} are missing from the server", field="freeze")
+        raise Refused(_("the files of freeze %(freeze)s are missing from the server") % {"freeze": freeze.pk},
+                      field="freeze")
     found = {f.name: _sha(f) for f in sorted(folder.iterdir())}
     if found != freeze.files:
         changed = sorted(set(found.items()) ^ set(freeze.files.items()))
-        raise Refused(f"freeze {freeze.pk} no longer matches its SHA-256 hashes ({changed[0][0]} differs)",
-                      field="freeze")
+        raise Refused(_("freeze %(freeze)s no longer matches its SHA-256 hashes (%(file)s differs)")
+                      % {"freeze": freeze.pk, "file": changed[0][0]}, field="freeze")
     try:
         return load(folder)
     except DatasetError as exc:
-        raise Refused(f"freeze {freeze.pk} is not a valid analysis data set: {exc}", field="freeze") from None
+        raise Refused(_("freeze %(freeze)s is not a valid analysis data set: %(error)s")
+                      % {"freeze": freeze.pk, "error": exc}, field="freeze") from None
 
 
 def _key(user: User, data) -> dict[str, str]:
@@ -93,7 +96,7 @@ def _key(user: User, data) -> dict[str, str]:
     for number, code in zip(data["participants"]["participant_id"], data["participants"]["arm"], strict=True):
         key.setdefault(code, set()).add(arms[number])
     if any(len(v) != 1 for v in key.values()) or len(key) != 2:
-        raise Refused("the freeze's A/B coding does not match the allocation (each code must be one arm)",
+        raise Refused(_("the freeze's A/B coding does not match the allocation (each code must be one arm)"),
                       field="freeze")
     return {code: next(iter(v)) for code, v in sorted(key.items())}
 
@@ -122,14 +125,16 @@ def run_interim(freeze: InterimFreeze, *, user: User, out_dir: str | Path | None
     of a freeze is recorded; a later run must give byte-identical files, or it is refused."""
     require(user, Perm.VIEW_DSMB)
     if not (0 < prior_sd < 100):
-        raise Refused(f"prior SD must lie between 0 and 100 design drifts; got {prior_sd:g}", field="prior_sd")
+        raise Refused(_("prior SD must lie between 0 and 100 design drifts; got %(sd)s") % {"sd": f"{prior_sd:g}"},
+                      field="prior_sd")
     data = _checked_data(freeze)
     key = _key(user, data)
     try:
         report = interim.run(data, key, freeze=freeze_info(freeze), prior_sd=prior_sd,
                              unblindings=_unblindings(user, freeze))
     except ValueError as exc:
-        raise Refused(f"the interim cannot run on freeze {freeze.pk}: {exc}", field="freeze") from None
+        raise Refused(_("the interim cannot run on freeze %(freeze)s: %(error)s") % {"freeze": freeze.pk, "error": exc},
+                      field="freeze") from None
     # written aside first: a rerun that disagrees with the recorded reports must not replace them
     folder = freeze_dir(freeze) / f"incoming-{uuid.uuid4().hex}"
     try:
@@ -139,8 +144,8 @@ def run_interim(freeze: InterimFreeze, *, user: User, out_dir: str | Path | None
         existing = InterimRun.objects.filter(freeze=freeze).first()
         if existing is not None and (existing.open_files != open_files or existing.closed_files != closed_files
                                      or existing.prior_sd != prior_sd):
-            raise Refused(f"freeze {freeze.pk} was run before with other results (prior SD {existing.prior_sd:g}); "
-                          "the recorded reports stand", field="freeze")
+            raise Refused(_("freeze %(freeze)s was run before with other results (prior SD %(sd)s); the recorded "
+                            "reports stand") % {"freeze": freeze.pk, "sd": f"{existing.prior_sd:g}"}, field="freeze")
         if out_dir is not None:
             interim.write(report, out_dir)
         if existing is not None:
@@ -198,19 +203,20 @@ def record_recommendation(*, user: User, meeting_date, decision: str, rationale:
 
     require(user, Perm.VIEW_DSMB)
     if not isinstance(meeting_date, dt.date) or isinstance(meeting_date, dt.datetime):
-        raise Refused("meeting date must be a date", field="meeting_date")
+        raise Refused(_("meeting date must be a date"), field="meeting_date")
     if meeting_date > timezone.localdate():
-        raise Refused("meeting date must not be in the future", field="meeting_date")
+        raise Refused(_("meeting date must not be in the future"), field="meeting_date")
     if decision not in Recommendation.Decision.values:
-        raise Refused(f"decision must be one of: {', '.join(Recommendation.Decision.labels)}", field="decision")
+        choices = ", ".join(str(label) for label in Recommendation.Decision.labels)
+        raise Refused(_("decision must be one of: %(choices)s") % {"choices": choices}, field="decision")
     rationale = entered_text("rationale", rationale, limit=RATIONALE_LIMIT, required=True)
     names = [entered_text("members", m, limit=MEMBER_NAME_LIMIT) for m in (members or [])]
     names = [m for m in names if m]
     if not 2 <= len(names) <= MAX_MEMBERS:
-        raise Refused(f"members: between 2 and {MAX_MEMBERS} signing members, one name per line; got {len(names)}",
-                      field="members")
+        raise Refused(_("members: between 2 and %(max)s signing members, one name per line; got %(n)s")
+                      % {"max": MAX_MEMBERS, "n": len(names)}, field="members")
     if len(set(names)) != len(names):
-        raise Refused("members: each member signs once", field="members")
+        raise Refused(_("members: each member signs once"), field="members")
     with transaction.atomic():
         return audit.create(Recommendation, actor=Actor.of(user, request_id), run=run, meeting_date=meeting_date,
                             decision=decision, rationale=rationale, members=names, recorded_by=user,
@@ -221,9 +227,11 @@ def sponsor_letter(recommendation) -> str:
     """The letter to the sponsor: the decision, the meeting date and the signing members; nothing else."""
     p = protocol_mod.load()
     names = "\n".join(f"  {m}" for m in recommendation.members)
+    with translation.override(settings.LANGUAGE_CODE):  # a letter to the sponsor: the trial's language
+        decision = str(recommendation.get_decision_display())
     return (f"To the sponsor of the {p.name} trial ({p.registration})\n\n"
             f"The Data Safety and Monitoring Board met on {recommendation.meeting_date:%d %B %Y} and reviewed the "
-            f"interim data.\n\nRecommendation: {recommendation.get_decision_display()}.\n\n"
+            f"interim data.\n\nRecommendation: {decision}.\n\n"
             "The closed report and the Board's reasons stay with the Board.\n\nSigned,\n" + names + "\n")
 
 

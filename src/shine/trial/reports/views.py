@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shine.trial.accounts.roles import Perm
@@ -59,8 +60,9 @@ def take_freeze(request):
     except Refused as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Freeze {freeze.pk} taken: {freeze.n_randomised} randomised, "
-                                  f"{freeze.n_day90_complete} with the day-90 outcome known.")
+        messages.success(request, _("Freeze %(freeze)s taken: %(randomised)s randomised, %(complete)s with the "
+                                    "day-90 outcome known.") % {"freeze": freeze.pk, "randomised": freeze.n_randomised,
+                                                                "complete": freeze.n_day90_complete})
     return redirect("reports_interim")
 
 
@@ -73,7 +75,8 @@ def run_interim(request, pk: int):
     except Refused as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Interim run on freeze {freeze.pk}: {run.n_analysed} participants analysed.")
+        messages.success(request, _("Interim run on freeze %(freeze)s: %(n)s participants analysed.")
+                         % {"freeze": freeze.pk, "n": run.n_analysed})
     return redirect("reports_interim")
 
 
@@ -112,7 +115,7 @@ def recommendations(request):
             except Refused as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, str(exc))
             else:
-                messages.success(request, "Recommendation recorded.")
+                messages.success(request, _("Recommendation recorded."))
                 return redirect("reports_recommendations")
         status = 400
     return render(request, "reports/recommendations.html", {"items": items, "dsmb": dsmb, "form": form},
