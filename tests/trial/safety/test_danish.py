@@ -50,7 +50,7 @@ def test_a_refusal_names_the_field_in_danish(trial, participant):
     r = c.post("/safety/new/", page_values(participant, serious=""))
     assert r.status_code == 400 and "alvorlig: svar ja eller nej" in r.content.decode()
     r = c.post("/safety/new/", page_values(participant, life_threatening=""))
-    assert r.status_code == 400 and "en alvorlig hændelse skal have mindst ét alvorlighedskriterium" \
+    assert r.status_code == 400 and "en alvorlig hændelse kræver mindst ét alvorlighedskriterium" \
         in r.content.decode()
     # a time in a refusal is written the Danish way
     before = timezone.localtime(participant.randomised_at - dt.timedelta(hours=1))

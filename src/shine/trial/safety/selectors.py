@@ -16,7 +16,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext_lazy
 
 from shine import protocol as protocol_mod
 from shine.trial.accounts.models import User
@@ -106,8 +106,10 @@ def susar_status(case: Case, user: User) -> str:
     return _("SUSAR to report")
 
 
-STATE_WORDS = {"met": gettext_lazy("met"), "late": gettext_lazy("late"), "running": gettext_lazy("running"),
-               "overdue": gettext_lazy("overdue"), "to assess": gettext_lazy("to assess")}
+# the states of the safety clocks in words (own context: other apps' "running" or "late" mean other things)
+STATE_WORDS = {"met": pgettext_lazy("safety clock", "met"), "late": pgettext_lazy("safety clock", "late"),
+               "running": pgettext_lazy("safety clock", "running"), "overdue": pgettext_lazy("safety clock", "overdue"),
+               "to assess": pgettext_lazy("safety clock", "to assess")}
 
 
 @dataclass(frozen=True)
