@@ -91,6 +91,8 @@ def test_pharmacy_pages_in_danish(trial, client_for):
     rlist = RandomisationList.objects.get()
     detail = c.get(f"/allocation/lists/{rlist.pk}/").content.decode()
     assert f"Randomiseringsliste {rlist.pk}" in detail and "Alle blokke er i balance." in detail
+    assert "shine-pbr-1</code>: for hvert center i protokollens rækkefølge: permuterede blokke" in detail
+    assert "CSV-fil med de samme kolonner som en listes manifest" in c.get("/allocation/lists/import/").content.decode()
 
 
 def test_unblinding_page_in_danish_and_the_sponsor_mail_in_the_trial_language(trial, client_for, settings):

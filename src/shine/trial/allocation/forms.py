@@ -15,7 +15,8 @@ class GenerateListForm(forms.Form):
 
 class ImportListForm(forms.Form):
     name = forms.CharField(max_length=80, required=False, label=_("Name"))
-    file = forms.FileField(label=_("CSV: site,position,number,block,block_size,arm"))
+    file = forms.FileField(label=_("CSV file with the columns of a list's manifest (download one from a list's "
+                                   "page)"))
 
 
 class CreatePacksForm(forms.Form):

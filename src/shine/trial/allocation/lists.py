@@ -21,6 +21,7 @@ from shine.i18n import _
 
 ALGORITHM = "shine-pbr-1: random.Random(seed); per site in protocol order: block size = choice(block_sizes), " \
             "block = shuffle(half active + half control), whole blocks until the length is reached"
+ALGORITHM_ID = ALGORITHM.split(":")[0]  # "shine-pbr-1"
 HEADER = ("site", "position", "number", "block", "block_size", "arm")
 NUMBER_STRIDE = 10_000  # randomisation number = (site's index in the protocol + 1) * 10 000 + position
 
@@ -64,6 +65,16 @@ def generate(*, seed: int, sites: tuple[str, ...], length: int, block_sizes: tup
                 position += 1
                 out.append(Entry(code, position, base + position, block, size, arm))
     return out
+
+
+def algorithm_in_words(algorithm: str) -> tuple[str, str]:
+    """A list's recorded algorithm as (its identifier, what it does in the active language); an algorithm this
+    version does not know is shown as recorded."""
+    if algorithm == ALGORITHM:
+        return ALGORITHM_ID, _("for each site in the protocol's order, permuted blocks whose size is drawn from the "
+                               "block sizes, each block half active and half control in random order, whole "
+                               "blocks until the length is reached (Python's random.Random from the seed)")
+    return algorithm, ""
 
 
 def manifest(entries: list[Entry]) -> str:

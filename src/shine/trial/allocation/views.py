@@ -82,8 +82,10 @@ def list_import(request):
 @login_required
 def list_detail(request, pk):
     rlist = selectors.list_for_user(request.user, pk)
+    algorithm, algorithm_words = lists.algorithm_in_words(rlist.algorithm)
     return render(request, "allocation/list.html", {"rlist": rlist, "qc": selectors.qc_report(request.user, rlist),
-                                                    "intact": services.verify_list(rlist)})
+                                                    "intact": services.verify_list(rlist), "algorithm": algorithm,
+                                                    "algorithm_words": algorithm_words})
 
 
 @login_required
