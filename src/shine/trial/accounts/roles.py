@@ -40,7 +40,8 @@ class Perm(StrEnum):
     MANAGE_USERS = "manage_users"
 
 
-# what each permission is called on the pages (the code stays what is stored and answered by the API)
+# what each permission is called on the pages, as what the role may do ("your role may not …"); the code stays
+# what is stored and answered by the API
 PERM_LABELS: dict[Perm, str] = {
     Perm.VIEW_SITES: _("view sites"),
     Perm.VIEW_PARTICIPANTS: _("view participants"),
@@ -52,17 +53,17 @@ PERM_LABELS: dict[Perm, str] = {
     Perm.VIEW_SAFETY: _("view safety cases"),
     Perm.ASSESS_SAFETY: _("assess safety cases"),
     Perm.UNBLIND_SUSAR: _("unblind a SUSAR"),
-    Perm.EMERGENCY_UNBLIND: _("emergency unblinding"),
+    Perm.EMERGENCY_UNBLIND: _("unblind in an emergency"),
     Perm.VIEW_ALLOCATION: _("view allocation"),
     Perm.MANAGE_PACKS: _("manage packs"),
     Perm.MANAGE_RANDOMISATION: _("manage randomisation"),
-    Perm.RAISE_QUERY: _("raise queries"),
-    Perm.VERIFY_SOURCE: _("verify source data"),
+    Perm.RAISE_QUERY: _("raise query"),
+    Perm.VERIFY_SOURCE: _("verify source"),
     Perm.SIGN_CASEBOOK: _("sign casebooks"),
     Perm.MANAGE_DATA: _("manage data"),
     Perm.UNLOCK_DATABASE: _("unlock the database"),
     Perm.VIEW_REPORTS: _("view reports"),
-    Perm.EXPORT_BLINDED: _("blinded export"),
+    Perm.EXPORT_BLINDED: _("make blinded exports"),
     Perm.VIEW_DSMB: _("view DSMB reports"),
     Perm.VIEW_UNBLINDINGS: _("view unblindings"),
     Perm.VIEW_AUDIT: _("view the audit trail"),

@@ -12,23 +12,25 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from shine import protocol
 
 from .models import Membership, Site, User
-from .roles import Perm, may_export
+from .roles import PERM_LABELS, Perm, may_export
 
 
 def require(user: User, perm: Perm) -> None:
     if not (user.is_authenticated and user.can(perm)):
-        raise PermissionDenied(f"your role may not {perm.value.replace('_', ' ')}")
+        raise PermissionDenied(_("your role may not %(action)s")
+                               % {"action": PERM_LABELS.get(perm, perm.value.replace("_", " "))})
 
 
 def require_export(user: User, *, blinded: bool) -> None:
     """403 unless the role may make this export (``roles.may_export``)."""
     if not (user.is_authenticated and may_export(user, blinded=blinded)):
-        raise PermissionDenied("your role may not make this export" if blinded else
-                               "an unblinded export needs a role that may see the allocation")
+        raise PermissionDenied(_("your role may not make this export") if blinded else
+                               _("an unblinded export needs a role that may see the allocation"))
 
 
 def member_site_ids(user: User) -> set[int]:
@@ -43,7 +45,7 @@ def works_at(user: User, site_id: int) -> bool:
     return site_id in member_site_ids(user)
 
 
-def require_site_staff(user: User, site_id: int, *, to: str = "change its records") -> None:
+def require_site_staff(user: User, site_id: int, *, to: str | None = None) -> None:
     """The one site-staff gate of every write on a site's records (screening, consent, randomisation, case
     report forms, unblinding): the user works at the site. Otherwise 404 when the user may not see the site's
     records at all (another site's staff: as for a record that does not exist), 403 when the user may see them
@@ -51,7 +53,7 @@ def require_site_staff(user: User, site_id: int, *, to: str = "change its record
     if works_at(user, site_id):
         return
     if user.is_authenticated and user.role_def.cross_site:
-        raise PermissionDenied(f"only staff of the site may {to}")
+        raise PermissionDenied(_("only staff of the site may %(action)s") % {"action": to or _("change its records")})
     raise Http404("no such record")
 
 

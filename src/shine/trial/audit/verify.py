@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.apps import apps
+from django.utils.translation import gettext as _
 
 from . import anchor as anchor_mod
 from . import chain
@@ -33,12 +34,15 @@ class Verification:
     def summary(self) -> str:
         lines = []
         if self.first_broken_event:
-            lines.append(f"BROKEN CHAIN: {self.first_broken_event}")
-        lines += [f"RECORD DIFFERS FROM ITS HISTORY: {p}" for p in self.record_problems]
-        lines += [f"CHAIN DIFFERS FROM ITS ANCHOR: {p}" for p in self.anchor_problems]
-        anchored = "" if self.anchors is None else f", {self.anchors} anchors"
-        lines.append(f"{'OK' if self.ok else 'FAILED'}: {self.events} events, {self.records} audited records"
-                     f"{anchored} checked")
+            lines.append(_("BROKEN CHAIN: %(problem)s") % {"problem": self.first_broken_event})
+        lines += [_("RECORD DIFFERS FROM ITS HISTORY: %(problem)s") % {"problem": p} for p in self.record_problems]
+        lines += [_("CHAIN DIFFERS FROM ITS ANCHOR: %(problem)s") % {"problem": p} for p in self.anchor_problems]
+        counts = {"events": self.events, "records": self.records, "anchors": self.anchors}
+        if self.anchors is None:
+            checked = _("%(events)s events, %(records)s audited records checked") % counts
+        else:
+            checked = _("%(events)s events, %(records)s audited records, %(anchors)s anchors checked") % counts
+        lines.append((_("OK: %(checked)s") if self.ok else _("FAILED: %(checked)s")) % {"checked": checked})
         return "\n".join(lines)
 
 
