@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
 from ninja import Router, Status
 
 from shine.trial.accounts.roles import Perm
@@ -45,7 +46,7 @@ def query_out(q, user, *, messages: bool = True) -> dict:
 def query_list(request, site: str = "", state: str = "", participant_id: str = "", min_age_days: int | None = None):
     """Queries by site, state ('active': candidate, open or answered) and days open; site staff: their sites."""
     if min_age_days is not None and not 0 <= min_age_days <= 3650:
-        raise Refused("min_age_days must be from 0 to 3650", field="min_age_days")
+        raise Refused(_("min_age_days must be from 0 to 3650"), field="min_age_days")
     qs = selectors.filtered(request.user, site=site, state=state, participant=participant_id,
                             min_age_days=min_age_days)
     return [query_out(q, request.user, messages=False) for q in qs[:1000]]
@@ -83,7 +84,7 @@ def _plan_out(p) -> dict:
 @router.get("/monitoring/sdv/plans", response=list[PlanOut])
 def plan_list(request):
     if not (request.user.can(Perm.VERIFY_SOURCE) or request.user.can(Perm.MANAGE_DATA)):
-        raise PermissionDenied("your role may not view the SDV plan")
+        raise PermissionDenied(_("your role may not view the SDV plan"))
     return [_plan_out(p) for p in selectors.plans()]
 
 
@@ -118,7 +119,7 @@ def _sdv_rows(p) -> list[dict]:
 @router.get("/participants/{participant_id}/sdv", response=list[SdvRowOut])
 def participant_sdv(request, participant_id: str):
     if not selectors.may_view_sdv(request.user):
-        raise PermissionDenied("your role may not view source data verification")
+        raise PermissionDenied(_("your role may not view source data verification"))
     return _sdv_rows(participant_for_user(request.user, participant_id))
 
 
@@ -151,7 +152,7 @@ def _casebook(p) -> dict:
 
 def _may_view_casebook(user) -> None:
     if not any(user.can(p) for p in (Perm.SIGN_CASEBOOK, Perm.MANAGE_DATA, Perm.VERIFY_SOURCE, Perm.RAISE_QUERY)):
-        raise PermissionDenied("your role may not view casebooks")
+        raise PermissionDenied(_("your role may not view casebooks"))
 
 
 @router.get("/participants/{participant_id}/casebook", response=CasebookOut)

@@ -7,6 +7,7 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from shine.central_monitoring import Signal, site_signals
 from shine.trial.accounts.models import User
@@ -27,7 +28,7 @@ def may_view(user: User) -> bool:
 def report(user: User, *, now: dt.datetime | None = None) -> list[Signal]:
     """Every site's signals; monitors and data managers only (they see every site)."""
     if not may_view(user) or not user.role_def.cross_site:
-        raise PermissionDenied("your role may not view central monitoring")
+        raise PermissionDenied(_("your role may not view central monitoring"))
     from shine.trial.safety.models import Case
 
     now = now or timezone.now()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja import Status
 
 from shine.trial.accounts.roles import Perm
@@ -35,7 +36,7 @@ def _entry(p, form: str, object_id: str):
 def record_fields(request, participant_id: str, form: str, object_id: str):
     """Each field of one record with its verification status (verified, re-verify, not verified)."""
     if not selectors.may_view_sdv(request.user):
-        raise PermissionDenied("your role may not view source data verification")
+        raise PermissionDenied(_("your role may not view source data verification"))
     p = participant_for_user(request.user, participant_id)
     return _field_rows(p, _entry(p, form, object_id))
 
@@ -61,7 +62,7 @@ def _lock_state() -> dict:
 
 def _may_see_lock(user) -> None:
     if not (user.can(Perm.MANAGE_DATA) or user.can(Perm.UNLOCK_DATABASE)):
-        raise PermissionDenied("your role may not lock the database")
+        raise PermissionDenied(_("your role may not lock the database"))
 
 
 @router.get("/monitoring/database-lock", response=DatabaseLockOut)
@@ -100,7 +101,7 @@ def _visit_out(v) -> dict:
 def visit_list(request, site: str = ""):
     """Monitoring visits, newest first, optionally of one site."""
     if not visits.may_view(request.user):
-        raise PermissionDenied("your role may not view monitoring visits")
+        raise PermissionDenied(_("your role may not view monitoring visits"))
     return [_visit_out(v) for v in visits.visits(request.user, site=site)[:500]]
 
 

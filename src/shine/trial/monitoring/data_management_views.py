@@ -8,6 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from shine.trial.accounts.models import Site
@@ -21,8 +23,8 @@ from .models import MonitoringVisit
 
 
 class FieldVerifyForm(forms.Form):
-    note = forms.CharField(required=False, max_length=400, label="Source compared (optional)",
-                           help_text="e.g. ICU chart, lab report")
+    note = forms.CharField(required=False, max_length=400, label=gettext_lazy("Source compared (optional)"),
+                           help_text=gettext_lazy("e.g. ICU chart, lab report"))
 
 
 @login_required
@@ -31,7 +33,7 @@ def record_fields(request, key, form, object_id):
     """One record's fields with their verification status; the monitor verifies the chosen ones."""
     user = request.user
     if not selectors.may_view_sdv(user):
-        raise PermissionDenied("your role may not view source data verification")
+        raise PermissionDenied(_("your role may not view source data verification"))
     p = participant_for_user(user, key)
     entry = casebook.entry(p, form, object_id) if form in casebook.FORMS else None
     if entry is None:
@@ -55,7 +57,7 @@ def record_fields(request, key, form, object_id):
 # ---------------------------------------------------------------- database lock
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(max_length=400, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(max_length=400, widget=forms.Textarea(attrs={"rows": 2}), label=gettext_lazy("Reason"))
 
 
 @login_required
@@ -64,7 +66,7 @@ def database_lock_page(request):
     """The pre-lock checklist, the lock (data manager) and its lifting (trial manager)."""
     user = request.user
     if not (user.can(Perm.MANAGE_DATA) or user.can(Perm.UNLOCK_DATABASE)):
-        raise PermissionDenied("your role may not lock the database")
+        raise PermissionDenied(_("your role may not lock the database"))
     form, status, items = ReasonForm(request.POST or None), 200, None
     if request.method == "POST":
         status = 400
@@ -84,7 +86,7 @@ def database_lock_page(request):
                 done, status = attempt(form, lambda: database_lock.unlock_database(
                     user=user, reason=reason, request_id=rid(request)))
             else:
-                raise PermissionDenied("unknown action")
+                raise PermissionDenied(_("unknown action"))
             if done is not None:
                 return redirect("monitoring_database_lock")
     current = database_lock.current()
@@ -105,7 +107,7 @@ def central_monitoring_page(request):
     from . import central
 
     if not central.may_view(request.user):
-        raise PermissionDenied("your role may not view central monitoring")
+        raise PermissionDenied(_("your role may not view central monitoring"))
     signals = central.report(request.user)
     rows = sorted(signals, key=lambda s: (not s.flagged, s.p is None, s.p if s.p is not None else 1, s.site))
     return render(request, "monitoring/central.html", {"rows": rows, "checks": CHECKS,
@@ -115,16 +117,18 @@ def central_monitoring_page(request):
 # ---------------------------------------------------------------- monitoring visits
 
 class VisitForm(forms.Form):
-    site = forms.CharField(max_length=8)
-    visit_date = forms.DateField(label="Visit date", widget=forms.DateInput(attrs={"type": "date"}))
-    kind = forms.ChoiceField(choices=MonitoringVisit.Kind.choices)
-    findings = forms.CharField(max_length=4000, widget=forms.Textarea(attrs={"rows": 4}))
+    site = forms.CharField(max_length=8, label=gettext_lazy("Site"))
+    visit_date = forms.DateField(label=gettext_lazy("Visit date"), widget=forms.DateInput(attrs={"type": "date"}))
+    kind = forms.ChoiceField(choices=MonitoringVisit.Kind.choices, label=gettext_lazy("Kind"))
+    findings = forms.CharField(max_length=4000, widget=forms.Textarea(attrs={"rows": 4}),
+                               label=gettext_lazy("Findings"))
     actions = forms.CharField(required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 3}),
-                              label="Follow-up actions (one a line)")
+                              label=gettext_lazy("Follow-up actions (one a line)"))
 
 
 class VisitSignForm(forms.Form):
-    password = forms.CharField(widget=forms.PasswordInput, max_length=200, label="Re-enter your password")
+    password = forms.CharField(widget=forms.PasswordInput, max_length=200,
+                               label=gettext_lazy("Re-enter your password"))
 
 
 @login_required
@@ -132,7 +136,7 @@ class VisitSignForm(forms.Form):
 def visit_list(request):
     user = request.user
     if not visits.may_view(user):
-        raise PermissionDenied("your role may not view monitoring visits")
+        raise PermissionDenied(_("your role may not view monitoring visits"))
     form, status = VisitForm(request.POST or None, initial={"kind": "routine"}), 200
     if request.method == "POST":
         require(user, Perm.VERIFY_SOURCE)

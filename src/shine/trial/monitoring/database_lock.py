@@ -12,8 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from shine.trial.accounts.models import User
 from shine.trial.accounts.roles import Perm
@@ -21,9 +24,9 @@ from shine.trial.accounts.selectors import require
 from shine.trial.audit import services as audit
 from shine.trial.audit.services import Actor
 from shine.trial.enrollment.models import Participant
-from shine.trial.errors import Refused, entered_text
+from shine.trial.errors import Refused
 
-from . import casebook, field_sdv, selectors
+from . import casebook, entered, field_sdv, labels, selectors
 from .models import DatabaseLock, Query
 
 REASON_LIMIT = 400
@@ -36,7 +39,7 @@ SAE_WINDOW_DAYS = 7  # serious adverse events are collected on days 0-7 (PROTOCO
 @dataclass
 class Item:
     code: str
-    title: str
+    title: str  # lazy: in the reader's language where it is shown
     failures: list[str] = field(default_factory=list)
     more: int = 0
 
@@ -53,20 +56,26 @@ class Item:
     @property
     def summary(self) -> str:
         if self.ok:
-            return f"{self.title}: yes"
-        extra = f"; and {self.more} more" if self.more else ""
-        return f"{self.title}: no — {'; '.join(self.failures)}{extra}"
+            return _("%(title)s: yes") % {"title": self.title}
+        if self.more:
+            return _("%(title)s: no — %(failures)s; and %(more)s more") % {
+                "title": self.title, "failures": "; ".join(self.failures), "more": self.more}
+        return _("%(title)s: no — %(failures)s") % {"title": self.title, "failures": "; ".join(self.failures)}
 
     def as_dict(self) -> dict:
-        return {"code": self.code, "title": self.title, "ok": self.ok, "failures": self.failures, "more": self.more}
+        """The item as stored with the lock and given by the API: in the trial's language."""
+        with translation.override(settings.LANGUAGE_CODE):
+            title = str(self.title)
+        return {"code": self.code, "title": title, "ok": self.ok, "failures": self.failures, "more": self.more}
 
 
 class ChecklistFailed(Refused):
     def __init__(self, items: list[Item]):
         failing = [i for i in items if not i.ok]
-        super().__init__("the database cannot be locked, "
-                         f"{len(failing)} item{'s' if len(failing) != 1 else ''} of the checklist failing: "
-                         + " | ".join(i.summary for i in failing), status=409)
+        super().__init__(ngettext("the database cannot be locked, %(n)s item of the checklist failing: %(items)s",
+                                  "the database cannot be locked, %(n)s items of the checklist failing: %(items)s",
+                                  len(failing)) % {"n": len(failing), "items": " | ".join(i.summary for i in failing)},
+                         status=409)
         self.items = items
 
 
@@ -77,30 +86,33 @@ def _participants() -> list[Participant]:
 
 def _queries(item: Item) -> None:
     for q in Query.objects.filter(state__in=selectors.ACTIVE).select_related("participant").order_by("number"):
-        item.add(f"{q.label} is {q.state} ({q.participant.number}, {q.target})")
+        item.add(_("%(query)s is %(state)s (%(participant)s, %(target)s)") % {
+            "query": q.label, "state": q.get_state_display(), "participant": q.participant.number,
+            "target": labels.query_target(q)})
 
 
 def _sdv(item: Item, people: list[Participant], entries: dict[int, list]) -> None:
     if selectors.current_plan() is None:
-        item.add("no SDV plan has been saved")
+        item.add(_("no SDV plan has been saved"))
         return
     for p in people:
         prog = selectors.progress(p, entries[p.pk])
         fields = sum(s.reverify for s in field_sdv.summaries(p, entries[p.pk]).values())
-        parts = [f"{n} {what}" for n, what in ((prog.to_verify, "record(s) to verify"),
-                                                (prog.reverify, "record(s) to re-verify"),
-                                                (fields, "field(s) to re-verify")) if n]
+        parts = [what % {"n": n} for n, what in ((prog.to_verify, _("%(n)s record(s) to verify")),
+                                                  (prog.reverify, _("%(n)s record(s) to re-verify")),
+                                                  (fields, _("%(n)s field(s) to re-verify"))) if n]
         if parts:
-            item.add(f"{p.number}: {', '.join(parts)}")
+            item.add(_("%(participant)s: %(what)s") % {"participant": p.number, "what": ", ".join(parts)})
 
 
 def _signatures(item: Item, people: list[Participant], entries: dict[int, list]) -> None:
     for p in people:
         sigs = selectors.signatures(p, entries[p.pk])
         if not sigs:
-            item.add(f"{p.number}: casebook not signed")
+            item.add(_("%(participant)s: casebook not signed") % {"participant": p.number})
         elif not any(s.valid for s in sigs):
-            item.add(f"{p.number}: signature broken by a later change, re-sign required")
+            item.add(_("%(participant)s: signature broken by a later change, re-sign required")
+                     % {"participant": p.number})
 
 
 def _schedule(item: Item, people: list[Participant], now: dt.datetime) -> None:
@@ -113,7 +125,9 @@ def _schedule(item: Item, people: list[Participant], now: dt.datetime) -> None:
         for p in part:
             for it in sched.items(facts[p.pk]):
                 if it.status in NOT_DONE:
-                    item.add(f"{p.number}: {it.label} {it.status_label}" + (f" ({it.why})" if it.why else ""))
+                    what = {"participant": p.number, "form": it.label, "status": it.status_label, "why": it.why}
+                    item.add((_("%(participant)s: %(form)s %(status)s (%(why)s)") if it.why
+                              else _("%(participant)s: %(form)s %(status)s")) % what)
 
 
 def _safety(item: Item, people: list[Participant]) -> None:
@@ -131,12 +145,13 @@ def _safety(item: Item, people: list[Participant]) -> None:
     by_pk = {p.pk: p for p in people}
     for pid, cases in fatal_cases.items():
         if pid not in deaths and pid in by_pk:
-            item.add(f"{by_pk[pid].number}: safety case {', '.join(cases)} reports a death, the casebook has none")
+            item.add(_("%(participant)s: safety case %(cases)s reports a death, the casebook has none")
+                     % {"participant": by_pk[pid].number, "cases": ", ".join(cases)})
     for pid, d in deaths.items():
         p = by_pk[pid]
         if d.died_at - p.randomised_at <= dt.timedelta(days=SAE_WINDOW_DAYS + 1) and pid not in fatal_cases:
-            item.add(f"{p.number}: died on study day {(d.died_at - p.randomised_at).days + 1} (SAE window) with no "
-                     "safety case reporting the death")
+            item.add(_("%(participant)s: died on study day %(day)s (SAE window) with no safety case reporting the "
+                       "death") % {"participant": p.number, "day": (d.died_at - p.randomised_at).days + 1})
 
 
 def _flagged(item: Item, people: list[Participant]) -> None:
@@ -144,19 +159,21 @@ def _flagged(item: Item, people: list[Participant]) -> None:
 
     for form, model in REVIEWABLE.items():
         for r in model.objects.filter(needs_review=True, participant__in=people).select_related("participant"):
-            item.add(f"{r.participant.number}: {form} record {r.pk} has flagged values awaiting review")
+            item.add(_("%(participant)s: %(form)s record %(record)s has flagged values awaiting review") % {
+                "participant": r.participant.number, "form": labels.form_label(form), "record": r.pk})
 
 
 def checklist(now: dt.datetime | None = None) -> list[Item]:
     """The pre-lock checklist over the whole trial, each item with what fails it."""
     now = now or timezone.now()
     people = _participants()
-    items = [Item("queries", "No query open, answered or held back"),
-             Item("sdv", "Source data verification complete per the SDV plan"),
-             Item("signatures", "Every casebook signed by an investigator, unchanged since"),
-             Item("schedule", "Every expected form done (no incomplete day or missing form per the schedule)"),
-             Item("safety", "Safety cases reconciled with the deaths in the casebooks"),
-             Item("review", "Every flagged value reviewed")]
+    items = [Item("queries", gettext_lazy("No query open, answered or held back")),
+             Item("sdv", gettext_lazy("Source data verification complete per the SDV plan")),
+             Item("signatures", gettext_lazy("Every casebook signed by an investigator, unchanged since")),
+             Item("schedule", gettext_lazy("Every expected form done (no incomplete day or missing form per the "
+                                           "schedule)")),
+             Item("safety", gettext_lazy("Safety cases reconciled with the deaths in the casebooks")),
+             Item("review", gettext_lazy("Every flagged value reviewed"))]
     _queries(items[0])
     entries = {p.pk: casebook.entries(p) for p in people}  # read once: SDV and signatures both need them
     _sdv(items[1], people, entries)
@@ -178,10 +195,10 @@ def history() -> list[DatabaseLock]:
 def lock_database(*, user: User, reason: str, request_id: str = "") -> DatabaseLock:
     """Lock the trial database when the checklist is green; otherwise refuse, naming every failing item."""
     require(user, Perm.MANAGE_DATA)
-    reason = entered_text("reason", reason, limit=REASON_LIMIT, required=True)
+    reason = entered.text("reason", reason, label=_("reason"), limit=REASON_LIMIT, required=True)
     with transaction.atomic():
         if DatabaseLock.objects.select_for_update().filter(unlocked_at__isnull=True).exists():
-            raise Refused("the database is already locked", status=409)
+            raise Refused(_("the database is already locked"), status=409)
         items = checklist()
         if not all(i.ok for i in items):
             raise ChecklistFailed(items)
@@ -192,10 +209,10 @@ def lock_database(*, user: User, reason: str, request_id: str = "") -> DatabaseL
 def unlock_database(*, user: User, reason: str, request_id: str = "") -> DatabaseLock:
     """Lift the database lock (the sponsor's trial manager only), with a reason."""
     require(user, Perm.UNLOCK_DATABASE)
-    reason = entered_text("reason", reason, limit=REASON_LIMIT, required=True)
+    reason = entered.text("reason", reason, label=_("reason"), limit=REASON_LIMIT, required=True)
     with transaction.atomic():
         lk = DatabaseLock.objects.select_for_update().filter(unlocked_at__isnull=True).first()
         if lk is None:
-            raise Refused("the database is not locked", status=409)
+            raise Refused(_("the database is not locked"), status=409)
         return audit.update(lk, actor=Actor.of(user, request_id), reason=f"database unlock: {reason}",
                             unlock_reason=reason, unlocked_by=user, unlocked_at=timezone.now())

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shine.analysis.schema import DEVIATION_CATEGORIES
@@ -14,20 +15,21 @@ from shine.trial.errors import Refused, attempt, rid
 from shine.trial.records import selectors as records
 from shine.trial.records.forms import DT
 
-from . import deviations
+from . import deviations, labels
 
 
 class DeviationForm(forms.Form):
-    category = forms.ChoiceField(label="Category", choices=[(c, c.replace("_", " ")) for c in DEVIATION_CATEGORIES])
-    major = forms.TypedChoiceField(label="Severity", choices=[("false", "minor"), ("true", "major")],
+    category = forms.ChoiceField(label=_("Category"), choices=[(c, labels.deviation_category(c))
+                                                               for c in DEVIATION_CATEGORIES])
+    major = forms.TypedChoiceField(label=_("Severity"), choices=[("false", _("minor")), ("true", _("major"))],
                                    coerce=lambda v: v == "true")
-    description = forms.CharField(label="Description", widget=forms.Textarea(attrs={"rows": 3}),
+    description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 3}),
                                   max_length=deviations.DESCRIPTION_LIMIT)
-    occurred_at = forms.DateTimeField(label="Occurred at", required=False, widget=DT)
+    occurred_at = forms.DateTimeField(label=_("Occurred at"), required=False, widget=DT)
 
 
 class ReviewForm(forms.Form):
-    note = forms.CharField(label="Review note", max_length=deviations.REVIEW_NOTE_LIMIT)
+    note = forms.CharField(label=_("Review note"), max_length=deviations.REVIEW_NOTE_LIMIT)
 
 
 @login_required

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from shine.trial.accounts.models import User
 from shine.trial.accounts.roles import may_review
@@ -16,9 +17,12 @@ from shine.trial.audit import services as audit
 from shine.trial.audit.services import Actor
 from shine.trial.enrollment.models import Participant
 from shine.trial.enrollment.selectors import participants_for
-from shine.trial.errors import Refused, entered_text, entered_time
+from shine.trial.errors import Refused
 from shine.trial.records.models import Baseline, BloodSample, DailyRecord, Deviation, FollowUp, InfusionSegment
-from shine.trial.records.services import begin_write, local_time
+from shine.trial.records.services import begin_write
+from shine.web.formats import local_datetime
+
+from . import entered
 
 DESCRIPTION_LIMIT = 2000
 REVIEW_NOTE_LIMIT = 400
@@ -31,17 +35,19 @@ def record_deviation(*, user: User, participant: Participant, category: str, maj
                      occurred_at=None, request_id: str = "") -> Deviation:
     allowed = [c for c, _ in Deviation._meta.get_field("category").choices]
     if category not in allowed:
-        raise Refused(f"category must be one of {', '.join(allowed)}", field="category")
+        raise Refused(_("category must be one of %(categories)s") % {"categories": ", ".join(allowed)},
+                      field="category")
     if major not in (True, False):
-        raise Refused("say whether the deviation is major (true) or minor (false)", field="major")
-    description = entered_text("description", description, limit=DESCRIPTION_LIMIT, required=True)
-    occurred = entered_time("occurred_at", occurred_at, required=False)
+        raise Refused(_("say whether the deviation is major (true) or minor (false)"), field="major")
+    description = entered.text("description", description, label=_("description"), limit=DESCRIPTION_LIMIT,
+                               required=True)
+    occurred = entered.time("occurred_at", occurred_at, label=_("occurred at"), required=False)
     with transaction.atomic():
         participant = begin_write(user, participant)
         screened_at = participant.screening.screened_at
         if occurred is not None and occurred < screened_at:
-            raise Refused(f"a deviation cannot precede the patient's screening ({local_time(screened_at)})",
-                          field="occurred_at")
+            raise Refused(_("a deviation cannot precede the patient's screening (%(screened)s)")
+                          % {"screened": local_datetime(screened_at)}, field="occurred_at")
         last = (Deviation.objects.filter(participant=participant).order_by("-number")
                 .values_list("number", flat=True).first())
         return audit.create(Deviation, actor=Actor.of(user, request_id), participant=participant,
@@ -52,8 +58,8 @@ def record_deviation(*, user: User, participant: Participant, category: str, maj
 def mark_reviewed(*, user: User, record, note: str, request_id: str = "") -> object:
     """A data manager or monitor has checked a flagged value: the review flag is cleared (audited)."""
     if not may_review(user):
-        raise PermissionDenied("only data management and monitoring clear a review flag")
-    note = entered_text("note", note, limit=REVIEW_NOTE_LIMIT, required=True)
+        raise PermissionDenied(_("only data management and monitoring clear a review flag"))
+    note = entered.text("note", note, label=_("review note"), limit=REVIEW_NOTE_LIMIT, required=True)
     return audit.update(record, actor=Actor.of(user, request_id), reason=f"reviewed: {note}", needs_review=False)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from shine.trial.accounts.models import User
 from shine.trial.accounts.roles import Perm
@@ -23,9 +24,9 @@ from shine.trial.audit.chain import canonical_json
 from shine.trial.audit.models import AuditEvent
 from shine.trial.audit.services import Actor
 from shine.trial.enrollment.models import Participant
-from shine.trial.errors import Refused, entered_text
+from shine.trial.errors import Refused
 
-from . import casebook
+from . import casebook, entered, labels
 from .models import FieldVerification
 
 NOTE_LIMIT = 400
@@ -46,7 +47,7 @@ class FieldRow:
 
     @property
     def label(self) -> str:
-        return self.field.replace("_", " ")
+        return labels.field_label(self.field)
 
 
 def _changed_fields_after(object_type: str, object_id: str, after: int) -> dict[str, int]:
@@ -125,28 +126,29 @@ def verify_fields(*, user: User, participant: Participant, form: str, object_id,
                   note: str = "", request_id: str = "") -> list[FieldVerification]:
     """Record that the current values of some fields of a record match the source (all or none)."""
     require(user, Perm.VERIFY_SOURCE)
-    note = entered_text("note", note, limit=NOTE_LIMIT)
+    note = entered.text("note", note, label=_("source compared"), limit=NOTE_LIMIT)
     if form not in casebook.FORMS:
-        raise Refused(f"form must be one of {', '.join(casebook.FORMS)}", field="form")
+        raise Refused(_("form must be one of %(forms)s") % {"forms": ", ".join(casebook.FORMS)}, field="form")
     if not isinstance(fields, (list, tuple)) or not fields:
-        raise Refused("fields: choose at least one field to verify", field="fields")
+        raise Refused(_("fields: choose at least one field to verify"), field="fields")
     if len(fields) > FIELDS_LIMIT:
-        raise Refused(f"fields: at most {FIELDS_LIMIT} in one verification", field="fields")
+        raise Refused(_("fields: at most %(limit)s in one verification") % {"limit": FIELDS_LIMIT}, field="fields")
     with transaction.atomic():
         e = casebook.entry_or_refuse(participant, form, object_id)
         allowed = casebook.record_fields(e.instance)
         wanted = []
         for name in fields:
             if not isinstance(name, str) or name not in allowed:
-                raise Refused(f"fields: {str(name)[:40]!r} is not a field of {e.label}; fields: {', '.join(allowed)}",
-                              field="fields")
+                raise Refused(_("fields: %(name)s is not a field of %(record)s; fields: %(fields)s") % {
+                    "name": repr(str(name)[:40]), "record": labels.record_label(e.label), "fields": ", ".join(allowed)},
+                    field="fields")
             if name not in wanted:
                 wanted.append(name)
         status = {r.field: r.status for r in field_rows(participant, e)}
         already = [n for n in wanted if status.get(n) == "verified"]
         if already:
-            raise Refused(f"already verified in their current value: {', '.join(already)}", field="fields",
-                          status=409)
+            raise Refused(_("already verified in their current value: %(fields)s")
+                          % {"fields": ", ".join(labels.field_label(n) for n in already)}, field="fields", status=409)
         values, actor, now = audit.snapshot(e.instance), Actor.of(user, request_id), timezone.now()
         return [audit.create(FieldVerification, actor=actor, participant=participant, object_type=e.object_type,
                              object_id=e.object_id, form=form, field=name, value_hash=value_hash(values.get(name)),

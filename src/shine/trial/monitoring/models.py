@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from shine.trial.audit.models import AuditedModel
 
@@ -21,16 +22,16 @@ class Query(AuditedModel):
     query states)."""
 
     class State(models.TextChoices):
-        CANDIDATE = "candidate", "candidate"
-        OPEN = "open", "open"
-        ANSWERED = "answered", "answered"
-        CLOSED = "closed", "closed"
-        CANCELLED = "cancelled", "cancelled"
-        RESOLVED = "resolved", "resolved"
+        CANDIDATE = "candidate", _("candidate")
+        OPEN = "open", _("open")
+        ANSWERED = "answered", _("answered")
+        CLOSED = "closed", _("closed")
+        CANCELLED = "cancelled", _("cancelled")
+        RESOLVED = "resolved", _("resolved")
 
     class Origin(models.TextChoices):
-        MANUAL = "manual", "raised by a person"
-        SYSTEM = "system", "raised by an edit check"
+        MANUAL = "manual", _("raised by a person")
+        SYSTEM = "system", _("raised by an edit check")
 
     number = models.PositiveIntegerField(unique=True)
     participant = models.ForeignKey(PARTICIPANT, on_delete=models.PROTECT, related_name="queries")
@@ -132,9 +133,9 @@ class Signature(AuditedModel):
     UTC time, meaning, and the SHA-256 of the casebook's content as signed. Never changed or deleted."""
 
     class Meaning(models.TextChoices):
-        AUTHORSHIP = "authorship", "authorship"
-        REVIEW = "review", "review"
-        APPROVAL = "approval", "approval"
+        AUTHORSHIP = "authorship", _("authorship")
+        REVIEW = "review", _("review")
+        APPROVAL = "approval", _("approval")
 
     participant = models.ForeignKey(PARTICIPANT, on_delete=models.PROTECT, related_name="signatures")
     signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -213,10 +214,10 @@ class MonitoringVisit(AuditedModel):
     in it changes afterwards."""
 
     class Kind(models.TextChoices):
-        INITIATION = "initiation", "site initiation"
-        ROUTINE = "routine", "routine monitoring"
-        REMOTE = "remote", "remote monitoring"
-        CLOSEOUT = "close-out", "close-out"
+        INITIATION = "initiation", _("site initiation")
+        ROUTINE = "routine", _("routine monitoring")
+        REMOTE = "remote", _("remote monitoring")
+        CLOSEOUT = "close-out", _("close-out")
 
     number = models.PositiveIntegerField(unique=True)
     site = models.ForeignKey("accounts.Site", on_delete=models.PROTECT, related_name="+")

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from shine.trial.accounts.models import User
 from shine.trial.accounts.roles import Perm
@@ -30,7 +31,7 @@ def may_view_queries(user: User) -> bool:
 
 def queries_for(user: User) -> QuerySet[Query]:
     if not may_view_queries(user):
-        raise PermissionDenied("your role may not view queries")
+        raise PermissionDenied(_("your role may not view queries"))
     qs = scope_to_sites(Query.objects.select_related("participant", "site"), user)
     if not user.can(Perm.RAISE_QUERY):
         qs = qs.exclude(state=Query.State.CANDIDATE)
@@ -111,14 +112,15 @@ def selection(participant: Participant, *, all_plans: list[SdvPlan] | None = Non
             if form in out:
                 continue
             if rule.get("all"):
-                out[form] = "every participant"
+                out[form] = _("every participant")
                 continue
             if place is None:
                 place = _place_at_site(participant)
             if place < rule["first"]:
-                out[form] = f"first {rule['first']} at the site"
+                out[form] = _("first %(n)s at the site") % {"n": rule["first"]}
             elif draw(plan.seed, form, participant.number) < rule["percent"] / 100:
-                out[form] = f"sampled ({rule['percent']:g} %, plan v{plan.version})"
+                out[form] = _("sampled (%(percent)s %%, plan v%(version)s)") % {
+                    "percent": f"{rule['percent']:g}", "version": plan.version}
     return out
 
 

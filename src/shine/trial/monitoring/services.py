@@ -12,9 +12,12 @@ import hashlib
 import hmac
 import secrets
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from shine.trial.accounts import second_factor
 from shine.trial.accounts.models import User
@@ -24,9 +27,9 @@ from shine.trial.audit import services as audit
 from shine.trial.audit.models import AuditEvent
 from shine.trial.audit.services import Actor
 from shine.trial.enrollment.models import Participant
-from shine.trial.errors import Refused, entered_text
+from shine.trial.errors import Refused
 
-from . import casebook
+from . import casebook, entered, labels
 from .models import Lock, Query, QueryMessage, SdvPlan, Signature, Verification
 
 TEXT_LIMIT, NOTE_LIMIT = 2000, 400
@@ -41,10 +44,11 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "close": (frozenset({S.ANSWERED}), S.CLOSED),
     "resolve": (frozenset({S.CANDIDATE, S.OPEN, S.ANSWERED}), S.RESOLVED),
 }
-ACTION_LABELS = {"open": "Release to the site", "cancel": "Cancel", "answer": "Answer", "requery": "Re-query",
-                 "close": "Close", "resolve": "Resolve"}
-DONE = {"open": "released", "cancel": "cancelled", "answer": "answered", "requery": "re-queried",
-        "close": "closed", "resolve": "resolved"}
+ACTION_LABELS = {"open": gettext_lazy("Release to the site"), "cancel": gettext_lazy("Cancel"),
+                 "answer": gettext_lazy("Answer"), "requery": gettext_lazy("Re-query"), "close": gettext_lazy("Close"),
+                 "resolve": gettext_lazy("Resolve")}
+DONE = {"open": gettext_lazy("released"), "cancel": gettext_lazy("cancelled"), "answer": gettext_lazy("answered"),
+        "requery": gettext_lazy("re-queried"), "close": gettext_lazy("closed"), "resolve": gettext_lazy("resolved")}
 SYSTEM = Actor.system("checks")
 
 
@@ -64,7 +68,7 @@ def may_answer(user: User, participant: Participant) -> bool:
 def actions_for(user: User, query: Query) -> list[str]:
     """The transitions this user may take on the query now."""
     out = []
-    for action, (sources, _) in TRANSITIONS.items():
+    for action, (sources, _target_state) in TRANSITIONS.items():
         if query.state not in sources or action == "resolve":
             continue
         if action == "answer":
@@ -80,14 +84,15 @@ def actions_for(user: User, query: Query) -> list[str]:
 def _target(participant: Participant, form: str, object_id, field: str) -> dict:
     if not form:
         if field:
-            raise Refused("a field belongs to a record: choose the record too", field="form")
+            raise Refused(_("a field belongs to a record: choose the record too"), field="form")
         return {"object_type": "", "object_id": "", "form": "", "record_label": "", "field": ""}
     e = casebook.entry_or_refuse(participant, form, object_id)
     field = (field or "").strip()
     if field:
         names = casebook.record_fields(e.instance)
         if field not in names:
-            raise Refused(f"field must be one of the record's fields: {', '.join(names)}", field="field")
+            raise Refused(_("field must be one of the record's fields: %(fields)s") % {"fields": ", ".join(names)},
+                          field="field")
     return {"object_type": e.object_type, "object_id": e.object_id, "form": form, "record_label": e.label,
             "field": field}
 
@@ -110,7 +115,7 @@ def _create(*, actor: Actor, user: User | None, participant: Participant, target
                              opened_at=now if state == S.OPEN else None, state_changed_at=now, **target)
             _message(q, actor=actor, user=user, action="raise", text=text)
     except IntegrityError:  # another query took the number in the meantime
-        raise Refused("another query was raised at the same moment: send it again", status=409) from None
+        raise Refused(_("another query was raised at the same moment: send it again"), status=409) from None
     return q
 
 
@@ -119,7 +124,7 @@ def raise_query(*, user: User, participant: Participant, text: str, form: str = 
     """Raise a query on the participant, one of its records or one field; open at once (the site sees it) or,
     with ``candidate``, held back until it is released."""
     require(user, Perm.RAISE_QUERY)
-    text = entered_text("text", text, limit=TEXT_LIMIT, required=True)
+    text = entered.text("text", text, label=_("question"), limit=TEXT_LIMIT, required=True)
     target = _target(participant, form, object_id, field)
     return _create(actor=Actor.of(user, request_id), user=user, participant=participant, target=target, text=text,
                    state=S.CANDIDATE if candidate else S.OPEN, origin=Query.Origin.MANUAL)
@@ -129,13 +134,14 @@ def _correction(query: Query) -> int:
     """The audit event of the correction an answer refers to: the latest change of the queried record, made
     after the query was raised."""
     if not query.object_type:
-        raise Refused("a query on the participant has no record to correct: answer without a correction",
+        raise Refused(_("a query on the participant has no record to correct: answer without a correction"),
                       field="corrected")
     event = (AuditEvent.objects.filter(object_type=query.object_type, object_id=query.object_id,
                                        at__gt=query.raised_at).order_by("-id").first())
     if event is None:
-        raise Refused(f"{query.record_label} has not been changed since the query was raised: correct the value "
-                      "on its form first (with a reason), then answer", field="corrected", status=409)
+        raise Refused(_("%(record)s has not been changed since the query was raised: correct the value on its form "
+                        "first (with a reason), then answer") % {"record": labels.record_label(query.record_label)},
+                      field="corrected", status=409)
     return event.pk
 
 
@@ -143,15 +149,16 @@ def transition(*, user: User, query: Query, action: str, text: str, corrected: b
                request_id: str = "") -> Query:
     """Move the query along one allowed transition, with a message for its thread."""
     if action not in TRANSITIONS or action == "resolve":
-        raise Refused(f"action must be one of {', '.join(a for a in TRANSITIONS if a != 'resolve')}", field="action")
+        raise Refused(_("action must be one of %(actions)s")
+                      % {"actions": ", ".join(a for a in TRANSITIONS if a != "resolve")}, field="action")
     if action == "answer":
         if not may_answer(user, query.participant):
-            raise Refused("only staff of the participant's site answer a query", status=403)
+            raise Refused(_("only staff of the participant's site answer a query"), status=403)
     else:
         require(user, Perm.RAISE_QUERY)
     if corrected and action != "answer":
-        raise Refused("only an answer refers to a correction", field="corrected")
-    text = entered_text("text", text, limit=TEXT_LIMIT, required=True)
+        raise Refused(_("only an answer refers to a correction"), field="corrected")
+    text = entered.text("text", text, label=_("message"), limit=TEXT_LIMIT, required=True)
     actor = Actor.of(user, request_id)
     with transaction.atomic():
         current = Query.objects.select_for_update().get(pk=query.pk)
@@ -163,8 +170,10 @@ def _move(query: Query, *, action: str, actor: Actor, user: User | None, text: s
           correction_event: int | None = None) -> Query:
     sources, target = TRANSITIONS[action]
     if query.state not in sources:
-        raise Refused(f"{query.label} is {query.state}: it cannot be {DONE[action]} (only a query that is "
-                      f"{' or '.join(sorted(sources))})", field="action", status=409)
+        states, sep = dict(S.choices), " " + _("or") + " "
+        raise Refused(_("%(query)s is %(state)s: it cannot be %(done)s (only a query that is %(allowed)s)") % {
+            "query": query.label, "state": states.get(query.state, query.state), "done": DONE[action],
+            "allowed": sep.join(str(states[x]) for x in sorted(sources))}, field="action", status=409)
     now = _now()
     values = {"state": target, "state_changed_at": now}
     if target == S.OPEN and query.opened_at is None:
@@ -216,25 +225,30 @@ DEFAULT_RULES = {form: {"all": True} for form in casebook.FORMS} | {
 
 def clean_rules(rules) -> dict:
     if not isinstance(rules, dict) or not rules:
-        raise Refused("rules: give each form's rule", field="rules")
+        raise Refused(_("rules: give each form's rule"), field="rules")
     out = {}
     for form, rule in rules.items():
         if form not in casebook.FORMS:
-            raise Refused(f"rules: form must be one of {', '.join(casebook.FORMS)}; got {form!r}", field="rules")
+            raise Refused(_("rules: form must be one of %(forms)s; got %(form)s")
+                          % {"forms": ", ".join(casebook.FORMS), "form": repr(form)}, field="rules")
         if not isinstance(rule, dict):
-            raise Refused(f"rules: {form} needs {{'all': true}} or {{'first': N, 'percent': X}}", field="rules")
+            raise Refused(_("rules: %(form)s needs {'all': true} or {'first': N, 'percent': X}") % {"form": form},
+                          field="rules")
         if rule.get("all") is True:
             out[form] = {"all": True}
             continue
         first, percent = rule.get("first"), rule.get("percent")
         if not isinstance(first, int) or isinstance(first, bool) or not 0 <= first <= 1000:
-            raise Refused(f"rules: {form}: first must be a whole number from 0 to 1000", field="rules")
+            raise Refused(_("rules: %(form)s: first must be a whole number from 0 to 1000") % {"form": form},
+                          field="rules")
         if not isinstance(percent, (int, float)) or isinstance(percent, bool) or not 0 <= percent <= 100:
-            raise Refused(f"rules: {form}: percent must be a number from 0 to 100", field="rules")
+            raise Refused(_("rules: %(form)s: percent must be a number from 0 to 100") % {"form": form},
+                          field="rules")
         out[form] = {"first": first, "percent": float(percent)}
     missing = [f for f in casebook.FORMS if f not in out]
     if missing:
-        raise Refused(f"rules: every form needs a rule; missing {', '.join(missing)}", field="rules")
+        raise Refused(_("rules: every form needs a rule; missing %(forms)s") % {"forms": ", ".join(missing)},
+                      field="rules")
     return out
 
 
@@ -244,8 +258,8 @@ def create_plan(*, user: User, rules: dict, seed: str = "", note: str = "", requ
     rules = clean_rules(rules)
     seed = (seed or "").strip().lower() or secrets.token_hex(32)
     if len(seed) != 64 or any(c not in "0123456789abcdef" for c in seed):
-        raise Refused("seed must be 64 hexadecimal digits", field="seed")
-    note = entered_text("note", note, limit=NOTE_LIMIT)
+        raise Refused(_("seed must be 64 hexadecimal digits"), field="seed")
+    note = entered.text("note", note, label=_("note"), limit=NOTE_LIMIT)
     with transaction.atomic():
         version = (SdvPlan.objects.select_for_update().aggregate(v=Max("version"))["v"] or 0) + 1
         return audit.create(SdvPlan, actor=Actor.of(user, request_id), version=version, seed=seed, rules=rules,
@@ -262,12 +276,13 @@ def verify(*, user: User, participant: Participant, form: str, object_id, note: 
            request_id: str = "") -> Verification:
     """Record that the current version of a record matches the source."""
     require(user, Perm.VERIFY_SOURCE)
-    note = entered_text("note", note, limit=NOTE_LIMIT)
+    note = entered.text("note", note, label=_("note"), limit=NOTE_LIMIT)
     with transaction.atomic():
         e = casebook.entry_or_refuse(participant, form, object_id)
         if Verification.objects.filter(object_type=e.object_type, object_id=e.object_id,
                                        version_event=e.version_event).exists():
-            raise Refused(f"{e.label} is already verified in this version", status=409)
+            raise Refused(_("%(record)s is already verified in this version")
+                          % {"record": labels.record_label(e.label)}, status=409)
         return audit.create(Verification, actor=Actor.of(user, request_id), participant=participant,
                             object_type=e.object_type, object_id=e.object_id, form=form,
                             version_event=e.version_event or 0, content_hash=e.content_hash, note=note,
@@ -279,9 +294,9 @@ def verify(*, user: User, participant: Participant, form: str, object_id, note: 
 STATEMENT = ("I, {name}, sign the casebook of {number} electronically ({meaning}). I understand that this "
              "electronic signature is the legally binding equivalent of my handwritten signature (21 CFR 11.100) "
              "and that it covers the casebook as it stands now: any later change breaks it.")
-MEANINGS = {"authorship": "I am responsible for the data entered",
-            "review": "I have reviewed the data and they are complete and accurate",
-            "approval": "I approve the casebook as complete and accurate"}
+MEANINGS = {"authorship": gettext_lazy("I am responsible for the data entered"),
+            "review": gettext_lazy("I have reviewed the data and they are complete and accurate"),
+            "approval": gettext_lazy("I approve the casebook as complete and accurate")}
 
 
 def refuse_wrong_password(*, user: User, password: str, actor: Actor, object_type: str, object_id: str) -> None:
@@ -291,11 +306,14 @@ def refuse_wrong_password(*, user: User, password: str, actor: Actor, object_typ
         with transaction.atomic():
             audit.record(actor=actor, action="signature_refused", object_type=object_type, object_id=object_id,
                          reason="wrong password")
-        raise Refused("the password is wrong: re-enter your own password to sign", field="password", status=403)
+        raise Refused(_("the password is wrong: re-enter your own password to sign"), field="password", status=403)
 
 
 def statement(user: User, participant: Participant, meaning: str) -> str:
-    return STATEMENT.format(name=_name(user), number=participant.number, meaning=f"{meaning}: {MEANINGS[meaning]}")
+    """The statement stored with the signature, in the trial's language (a stored record, not a page)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return STATEMENT.format(name=_name(user), number=participant.number,
+                                meaning=f"{meaning}: {MEANINGS[meaning]}")
 
 
 def sign(*, user: User, participant: Participant, meaning: str, password: str, code: str = "",
@@ -304,9 +322,9 @@ def sign(*, user: User, participant: Participant, meaning: str, password: str, c
     second-factor code if they have an authenticator)."""
     require(user, Perm.SIGN_CASEBOOK)
     if not works_at(user, participant.site_id):
-        raise Refused("only an investigator of the participant's site signs its casebook", status=403)
+        raise Refused(_("only an investigator of the participant's site signs its casebook"), status=403)
     if meaning not in MEANINGS:
-        raise Refused(f"meaning must be one of {', '.join(MEANINGS)}", field="meaning")
+        raise Refused(_("meaning must be one of %(meanings)s") % {"meanings": ", ".join(MEANINGS)}, field="meaning")
     actor = Actor.of(user, request_id)
     refuse_wrong_password(user=user, password=password, actor=actor, object_type="enrollment.participant",
                           object_id=str(participant.pk))
@@ -317,8 +335,8 @@ def sign(*, user: User, participant: Participant, meaning: str, password: str, c
                 audit.record(actor=actor, action="signature_refused", object_type="enrollment.participant",
                              object_id=str(participant.pk), reason="wrong second-factor code")
         if not code_ok:
-            raise Refused(f"wrong or already used code: enter {second_factor.CODE_HELP} to sign", field="code",
-                          status=403)
+            raise Refused(_("wrong or already used code: enter %(help)s to sign") % {"help": second_factor.CODE_HELP},
+                          field="code", status=403)
     with transaction.atomic():
         digest = casebook.casebook_hash(casebook.entries(participant))
         return audit.create(Signature, actor=actor, participant=participant, signer=user, printed_name=_name(user),
@@ -334,19 +352,22 @@ def assert_not_locked(participant: Participant, record=None) -> None:
     """Refuse a write to a locked casebook or a locked record (the write paths call this before writing)."""
     for lock in active_locks(participant):
         if not lock.object_type:
-            raise Refused(f"the casebook of {participant.number} is locked ({lock.lock_reason}): a data manager must "
-                          "unlock it before any change", status=409)
+            raise Refused(_("the casebook of %(participant)s is locked (%(reason)s): a data manager must unlock it "
+                            "before any change") % {"participant": participant.number, "reason": lock.lock_reason},
+                          status=409)
         if record is not None and lock.object_type == audit.object_type(type(record)) \
                 and lock.object_id == str(record.pk):
-            raise Refused(f"{lock.record_label} of {participant.number} is locked ({lock.lock_reason}): a data manager "
-                          "must unlock it before any change", status=409)
+            raise Refused(_("%(record)s of %(participant)s is locked (%(reason)s): a data manager must unlock it "
+                            "before any change") % {"record": labels.record_label(lock.record_label),
+                                                    "participant": participant.number, "reason": lock.lock_reason},
+                          status=409)
 
 
 def lock(*, user: User, participant: Participant, reason: str, form: str = "", object_id="",
          request_id: str = "") -> Lock:
     """A data manager locks the participant's casebook, or one record of it."""
     require(user, Perm.MANAGE_DATA)
-    reason = entered_text("reason", reason, limit=NOTE_LIMIT, required=True)
+    reason = entered.text("reason", reason, label=_("reason"), limit=NOTE_LIMIT, required=True)
     target = {"object_type": "", "object_id": "", "record_label": ""}
     if form:
         t = _target(participant, form, object_id, "")
@@ -355,17 +376,20 @@ def lock(*, user: User, participant: Participant, reason: str, form: str = "", o
         Participant.objects.select_for_update().get(pk=participant.pk)
         for existing in active_locks(participant):
             if existing.object_type == target["object_type"] and existing.object_id == target["object_id"]:
-                raise Refused(f"{target['record_label'] or 'the casebook'} is already locked", status=409)
+                if target["record_label"]:
+                    raise Refused(_("%(record)s is already locked") % {
+                        "record": labels.record_label(target["record_label"])}, status=409)
+                raise Refused(_("the casebook is already locked"), status=409)
         return audit.create(Lock, actor=Actor.of(user, request_id), participant=participant, lock_reason=reason,
                             locked_by=user, locked_at=_now(), **target)
 
 
 def unlock(*, user: User, lock: Lock, reason: str, request_id: str = "") -> Lock:
     require(user, Perm.MANAGE_DATA)
-    reason = entered_text("reason", reason, limit=NOTE_LIMIT, required=True)
+    reason = entered.text("reason", reason, label=_("reason"), limit=NOTE_LIMIT, required=True)
     with transaction.atomic():
         current = Lock.objects.select_for_update().get(pk=lock.pk)
         if current.unlocked_at is not None:
-            raise Refused("this lock is already lifted", status=409)
+            raise Refused(_("this lock is already lifted"), status=409)
         return audit.update(current, actor=Actor.of(user, request_id), reason=f"unlock: {reason}",
                             unlock_reason=reason, unlocked_by=user, unlocked_at=_now())

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from shine.trial.accounts.roles import Perm
@@ -15,8 +16,9 @@ from shine.trial.accounts.selectors import require, site_filter, sites_for
 from shine.trial.enrollment.selectors import participant_for_user
 from shine.trial.errors import Refused, attempt, rid
 
-from . import casebook, field_sdv, selectors, services
+from . import casebook, field_sdv, labels, selectors, services
 from . import forms as f
+from .models import Signature
 
 
 def _record(value: str) -> tuple[str, str]:
@@ -26,14 +28,14 @@ def _record(value: str) -> tuple[str, str]:
 
 
 def _choices(entries) -> list[tuple[str, str]]:
-    return [(f"{e.form}:{e.object_id}", f"{e.form_label}: {e.label}") for e in entries]
+    return [(f"{e.form}:{e.object_id}", labels.entry_label(e)) for e in entries]
 
 
 @login_required
 def query_list(request):
     user = request.user
     if not selectors.may_view_queries(user):
-        raise PermissionDenied("your role may not view queries")
+        raise PermissionDenied(_("your role may not view queries"))
     form = f.FilterForm(request.GET or None, initial={"state": "active"})  # unfiltered: the queries still active
     d = (form.cleaned_data if form.is_valid() else {}) if request.GET else {"state": "active"}
     now = timezone.now()
@@ -48,7 +50,7 @@ def query_list(request):
 def participant_queries(request, key):
     user = request.user
     if not selectors.may_view_queries(user):
-        raise PermissionDenied("your role may not view queries")
+        raise PermissionDenied(_("your role may not view queries"))
     p = participant_for_user(user, key)
     entries = casebook.entries(p)
     can_raise = user.can(Perm.RAISE_QUERY)
@@ -114,7 +116,7 @@ def sdv_worklist(request):
 def participant_sdv(request, key):
     user = request.user
     if not selectors.may_view_sdv(user):
-        raise PermissionDenied("your role may not view source data verification")
+        raise PermissionDenied(_("your role may not view source data verification"))
     p = participant_for_user(user, key)
     form = f.VerifyForm(request.POST or None)
     status = 200
@@ -141,7 +143,7 @@ def participant_sdv(request, key):
 def sdv_plan(request):
     user = request.user
     if not (user.can(Perm.VERIFY_SOURCE) or user.can(Perm.MANAGE_DATA)):
-        raise PermissionDenied("your role may not view the SDV plan")
+        raise PermissionDenied(_("your role may not view the SDV plan"))
     current = selectors.current_plan()
     rules = current.rules if current else services.DEFAULT_RULES
     form = f.PlanForm(request.POST or None, initial={"rules": json.dumps(rules, indent=1)})
@@ -156,7 +158,7 @@ def sdv_plan(request):
                 try:
                     parsed = json.loads(d["rules"])
                 except ValueError:
-                    raise Refused("rules must be JSON", field="rules") from None
+                    raise Refused(_("rules must be JSON"), field="rules") from None
                 return services.create_plan(user=user, rules=parsed, seed=d["seed"], note=d["note"],
                                             request_id=rid(request))
             plan, status = attempt(form, act)
@@ -172,7 +174,8 @@ def sdv_plan(request):
 def _casebook_context(user, p, **forms) -> dict:
     return {"participant": p, "entries": casebook.entries(p), "signatures": selectors.signatures(p),
             "locks": selectors.locks(p), "can_sign": user.can(Perm.SIGN_CASEBOOK) and not user.role_def.cross_site,
-            "can_lock": user.can(Perm.MANAGE_DATA), "meanings": services.MEANINGS,
+            "can_lock": user.can(Perm.MANAGE_DATA),
+            "meanings": [(label, services.MEANINGS[code]) for code, label in Signature.Meaning.choices],
             "records": _choices(casebook.entries(p)),
             "sign_form": forms.get("sign_form") or f.SignForm(), "lock_form": forms.get("lock_form") or f.LockForm(),
             "unlock_form": forms.get("unlock_form") or f.UnlockForm()}
@@ -185,7 +188,7 @@ def participant_casebook(request, key):
     p = participant_for_user(user, key)
     if not (user.can(Perm.SIGN_CASEBOOK) or user.can(Perm.MANAGE_DATA) or user.can(Perm.VERIFY_SOURCE)
             or user.can(Perm.RAISE_QUERY)):
-        raise PermissionDenied("your role may not view casebooks")
+        raise PermissionDenied(_("your role may not view casebooks"))
     forms_, status = {}, 200
     if request.method == "POST":
         action, status = request.POST.get("action"), 400
@@ -214,7 +217,7 @@ def participant_casebook(request, key):
             if form.is_valid():
                 lk = selectors.lock_for_user(user, lock_id)
                 if lk.participant_id != p.pk:
-                    raise PermissionDenied("that lock belongs to another participant")
+                    raise PermissionDenied(_("that lock belongs to another participant"))
                 done, status = attempt(form, lambda: services.unlock(
                     user=user, lock=lk, reason=form.cleaned_data["reason"], request_id=rid(request)))
                 if done is not None:

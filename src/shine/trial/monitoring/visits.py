@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from shine.trial.accounts.models import Site, User
 from shine.trial.accounts.roles import Perm
@@ -18,8 +19,10 @@ from shine.trial.accounts.selectors import require
 from shine.trial.audit import services as audit
 from shine.trial.audit.chain import canonical_json
 from shine.trial.audit.services import Actor
-from shine.trial.errors import Refused, entered_text
+from shine.trial.errors import Refused
+from shine.web.formats import local_date
 
+from . import entered
 from .models import FieldVerification, MonitoringVisit, Verification
 from .services import refuse_wrong_password
 
@@ -30,19 +33,21 @@ EARLIEST = dt.date(2019, 1, 1)
 def _clean(*, site_code: str, visit_date, kind: str, findings: str, actions: str) -> dict:
     site = Site.objects.filter(code=(site_code or "").strip().upper()).first()
     if site is None:
-        raise Refused(f"site must be one of {', '.join(Site.objects.order_by('code').values_list('code', flat=True))}",
-                      field="site")
+        codes = Site.objects.order_by("code").values_list("code", flat=True)
+        raise Refused(_("site must be one of %(sites)s") % {"sites": ", ".join(codes)}, field="site")
     if not isinstance(visit_date, dt.date):
-        raise Refused("visit date must be a date (YYYY-MM-DD)", field="visit_date")
+        raise Refused(_("visit date must be a date"), field="visit_date")
     if isinstance(visit_date, dt.datetime):
         visit_date = visit_date.date()
     if not EARLIEST <= visit_date <= timezone.localdate():
-        raise Refused(f"visit date must be from {EARLIEST} to today", field="visit_date")
+        raise Refused(_("visit date must be from %(earliest)s to today") % {"earliest": local_date(EARLIEST)},
+                      field="visit_date")
     if kind not in MonitoringVisit.Kind.values:
-        raise Refused(f"kind must be one of {', '.join(MonitoringVisit.Kind.values)}", field="kind")
+        raise Refused(_("kind must be one of %(kinds)s") % {"kinds": ", ".join(MonitoringVisit.Kind.values)},
+                      field="kind")
     return {"site": site, "visit_date": visit_date, "kind": kind,
-            "findings": entered_text("findings", findings, limit=TEXT_LIMIT, required=True),
-            "actions": entered_text("actions", actions, limit=TEXT_LIMIT)}
+            "findings": entered.text("findings", findings, label=_("findings"), limit=TEXT_LIMIT, required=True),
+            "actions": entered.text("actions", actions, label=_("follow-up actions"), limit=TEXT_LIMIT)}
 
 
 def record_visit(*, user: User, site_code: str, visit_date, kind: str, findings: str, actions: str = "",
@@ -55,13 +60,13 @@ def record_visit(*, user: User, site_code: str, visit_date, kind: str, findings:
             return audit.create(MonitoringVisit, actor=Actor.of(user, request_id), number=number, monitor=user,
                                 created_at=timezone.now(), **values)
     except IntegrityError:
-        raise Refused("another visit was recorded at the same moment: send it again", status=409) from None
+        raise Refused(_("another visit was recorded at the same moment: send it again"), status=409) from None
 
 
 def update_visit(*, user: User, visit: MonitoringVisit, findings: str, actions: str, reason: str,
                  request_id: str = "") -> MonitoringVisit:
     require(user, Perm.VERIFY_SOURCE)
-    reason = entered_text("reason", reason, limit=400, required=True)
+    reason = entered.text("reason", reason, label=_("reason"), limit=400, required=True)
     values = _clean(site_code=visit.site.code, visit_date=visit.visit_date, kind=visit.kind, findings=findings,
                     actions=actions)
     with transaction.atomic():
@@ -73,9 +78,9 @@ def update_visit(*, user: User, visit: MonitoringVisit, findings: str, actions: 
 
 def _own_unsigned(user: User, visit: MonitoringVisit) -> None:
     if visit.monitor_id != user.pk:
-        raise Refused("only the monitor who made the visit changes or signs its report", status=403)
+        raise Refused(_("only the monitor who made the visit changes or signs its report"), status=403)
     if visit.signed_at is not None:
-        raise Refused(f"{visit.label} is signed: its report no longer changes", status=409)
+        raise Refused(_("%(visit)s is signed: its report no longer changes") % {"visit": visit.label}, status=409)
 
 
 def content(visit: MonitoringVisit) -> dict:

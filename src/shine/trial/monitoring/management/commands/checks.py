@@ -1,6 +1,7 @@
 """shine checks run: the edit checks over all existing data as system queries (idempotent)."""
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 from shine.trial.monitoring import checks
 
@@ -14,5 +15,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         r = checks.run()
-        self.stdout.write(f"checks: {r['opened']} system queries opened, {r['resolved']} resolved, "
-                          f"{r['unchanged']} still open")
+        self.stdout.write(_("checks: %(opened)s system queries opened, %(resolved)s resolved, %(unchanged)s still "
+                            "open") % r)
