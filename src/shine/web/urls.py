@@ -5,6 +5,7 @@ from shine.trial.accounts import views as accounts
 from shine.trial.allocation import views as allocation
 from shine.trial.audit import views as audit
 from shine.trial.enrollment import views as enrollment
+from shine.trial.monitoring import casebook_pdf
 from shine.trial.monitoring import data_management_views as monitoring_dm
 from shine.trial.monitoring import deviation_views as deviations
 from shine.trial.monitoring import views as monitoring
@@ -87,6 +88,7 @@ urlpatterns = [
     path("participants/<str:key>/queries/", monitoring.participant_queries, name="monitoring_participant_queries"),
     path("participants/<str:key>/sdv/", monitoring.participant_sdv, name="monitoring_participant_sdv"),
     path("participants/<str:key>/casebook/", monitoring.participant_casebook, name="monitoring_casebook"),
+    path("participants/<str:key>/casebook.pdf", casebook_pdf.casebook_pdf_view, name="monitoring_casebook_pdf"),
     path("participants/<str:key>/sdv/<str:form>/<str:object_id>/", monitoring_dm.record_fields,
          name="monitoring_record_fields"),
     path("monitoring/database-lock/", monitoring_dm.database_lock_page, name="monitoring_database_lock"),

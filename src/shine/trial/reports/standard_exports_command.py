@@ -99,7 +99,31 @@ def _audit(opts: dict) -> str:
             f"{'verified' if manifest['chain_verification']['ok'] else 'BROKEN'}")
 
 
+def _casebook_arguments(parser) -> None:
+    parser.add_argument("--participant", required=True, help="the participant's number, e.g. HGH-0007")
+    parser.add_argument("--out", required=True, help="folder to write (created if missing)")
+    parser.add_argument("--user", required=True, help="the user the copy is made for (their role's view, audited)")
+
+
+def _casebook(opts: dict) -> str:
+    from django.core.management.base import CommandError
+    from django.http import Http404
+    from django.utils.translation import gettext as _
+
+    from shine.trial.monitoring.casebook_pdf import write_casebook_pdf
+    from shine.trial.reports.management.commands.export import active_user
+
+    user = active_user(opts["user"])
+    try:
+        path = write_casebook_pdf(opts["out"], user=user, key=opts["participant"])
+    except Http404:
+        raise CommandError(_("no participant %(number)s that %(user)s may see") % {
+            "number": opts["participant"], "user": opts["user"]}) from None
+    return f"casebook of {opts['participant']} written to {path}"
+
+
 STANDARD_EXPORTS: dict[str, Export] = {
+    "casebook": Export("a participant's casebook as a PDF (certified-copy style)", _casebook_arguments, _casebook),
     "audit-trail": Export("the audit trail as CSV or ODM (--format odm) with the chain verification in "
                           "its manifest", _audit_arguments,
                           _audit),
