@@ -20,6 +20,7 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core import signing
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from shine.trial.accounts.services import SESSION_STARTED
 
@@ -107,8 +108,8 @@ def keeps_typed_values(form: str):
         def wrapped(request, key, *args, **kwargs):
             if request.method == "POST" and not request.user.is_authenticated:
                 if keep(token=request.POST.get(TOKEN_FIELD, ""), form=form, key=key, data=request.POST):
-                    messages.info(request, "Your session had ended, so nothing was saved yet. What you typed is "
-                                           "kept: log in again and it is put back into the form.")
+                    messages.info(request, _("Your session had ended, so nothing was saved yet. What you typed is "
+                                             "kept: log in again and it is put back into the form."))
                 return redirect_to_login(request.get_full_path())
             return view(request, key, *args, **kwargs)
 

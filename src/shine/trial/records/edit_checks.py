@@ -20,7 +20,10 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from django.utils import timezone
+from django.utils.formats import get_format
+from django.utils.html import conditional_escape
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop, override
 
 from shine import protocol as protocol_mod
 from shine.analysis.schema import SITES_OF_INFECTION, VITAL_STATUSES
@@ -28,6 +31,7 @@ from shine.clinical import dosing, units
 from shine.trial.errors import Refused, entered_text, entered_time
 
 from . import schedule
+from .words import COMPONENT_WORDS
 
 sofa_mod = importlib.import_module("shine.clinical.sofa")  # the package re-exports sofa() under the same name
 
@@ -45,14 +49,31 @@ SOFT_LIMITS: dict[str, tuple[float | None, float | None, str]] = {
     "age": (None, 100, "years"),
 }
 SAMPLE_FREEZE_WARN_HOURS = 2.0  # a sample frozen later than this after drawing is flagged
-LABELS = {"pao2": "PaO2", "fio2": "FiO2", "pao2_fio2": "PaO2/FiO2", "platelets": "platelets",
-          "bilirubin": "bilirubin", "map_mmhg": "MAP", "dopamine": "dopamine", "dobutamine": "dobutamine",
-          "epinephrine": "adrenaline", "norepinephrine": "noradrenaline", "gcs": "GCS", "creatinine": "creatinine",
-          "urine_output": "urine output", "weight_kg": "weight", "age": "age",
-          "respiratory_support": "respiratory support", "vasopressor": "vasopressor given",
-          "vasopressor_doses": "vasopressor doses", "mechanical_ventilation": "mechanical ventilation",
-          "rrt": "renal replacement therapy", "rate_ml_per_h": "rate", "visit_day": "visit day",
-          "study_day": "study day", "eq5d_vas": "EQ VAS"}
+# the fields in words, as messages name them (in the reader's language)
+LABELS = {"pao2": "PaO2", "fio2": "FiO2", "pao2_fio2": "PaO2/FiO2", "platelets": gettext_lazy("platelets"),
+          "bilirubin": gettext_lazy("bilirubin"), "map_mmhg": "MAP", "dopamine": gettext_lazy("dopamine"),
+          "dobutamine": gettext_lazy("dobutamine"), "epinephrine": gettext_lazy("adrenaline"),
+          "norepinephrine": gettext_lazy("noradrenaline"), "gcs": "GCS", "creatinine": gettext_lazy("creatinine"),
+          "urine_output": gettext_lazy("urine output"), "weight_kg": gettext_lazy("weight"),
+          "age": gettext_lazy("age"), "sex": gettext_lazy("sex"),
+          "respiratory_support": gettext_lazy("respiratory support"),
+          "vasopressor": gettext_lazy("vasopressor given"), "vasopressor_doses": gettext_lazy("vasopressor doses"),
+          "mechanical_ventilation": gettext_lazy("mechanical ventilation"),
+          "rrt": gettext_lazy("renal replacement therapy"), "rate_ml_per_h": gettext_lazy("rate"),
+          "visit_day": gettext_lazy("visit day"), "study_day": gettext_lazy("study day"), "eq5d_vas": "EQ VAS",
+          "eq5d_mobility": gettext_lazy("EQ-5D-5L mobility"), "eq5d_selfcare": gettext_lazy("EQ-5D-5L self-care"),
+          "eq5d_activities": gettext_lazy("EQ-5D-5L usual activities"),
+          "eq5d_pain": gettext_lazy("EQ-5D-5L pain / discomfort"),
+          "eq5d_anxiety": gettext_lazy("EQ-5D-5L anxiety / depression"),
+          "days_vasopressor": gettext_lazy("days with vasopressor"),
+          "days_ventilation": gettext_lazy("days with mechanical ventilation"),
+          "days_rrt": gettext_lazy("days with renal replacement therapy"),
+          "pao2_unit": gettext_lazy("PaO2 unit"), "fio2_unit": gettext_lazy("FiO2 unit"),
+          "bilirubin_unit": gettext_lazy("bilirubin unit"), "creatinine_unit": gettext_lazy("creatinine unit"),
+          "drawn_at": gettext_lazy("drawn at"), "frozen_at": gettext_lazy("frozen at"),
+          "assessed_at": gettext_lazy("assessed at"), "vital_status": gettext_lazy("vital status"),
+          "icu_admitted_at": gettext_lazy("ICU admission"), "site_of_infection": gettext_lazy("site of infection"),
+          "comorbidities": gettext_lazy("comorbidities"), "weight_estimated": gettext_lazy("weight estimated")}
 # the captured inputs of the SOFA forms (docs/data-model.md): each needs a value or a missing-data code for the
 # record to be complete. ``pao2_fio2`` is the blood gas (PaO2 and FiO2 together); ``vasopressor_doses`` the four
 # doses together (needed when a vasopressor was given).
@@ -60,8 +81,9 @@ BASELINE_INPUTS = ("pao2_fio2", "respiratory_support", "platelets", "bilirubin",
                    "gcs", "creatinine", "urine_output")
 DAILY_INPUTS = ("pao2_fio2", "respiratory_support", "platelets", "bilirubin", "map_mmhg", "vasopressor",
                 "vasopressor_doses", "gcs", "creatinine", "urine_output", "mechanical_ventilation", "rrt")
-INPUT_LABELS = {**LABELS, "pao2_fio2": "PaO2 and FiO2"}
-CODE_LABELS = {"not_done": "not done", "unknown": "unknown", "not_applicable": "not applicable"}
+INPUT_LABELS = {**LABELS, "pao2_fio2": gettext_lazy("PaO2 and FiO2")}
+CODE_LABELS = {"not_done": gettext_lazy("not done"), "unknown": gettext_lazy("unknown"),
+               "not_applicable": gettext_lazy("not applicable")}
 COMMENT_LIMIT = 200
 # the form field that carries each converted value (a refusal of the converted value names the form field)
 FORM_FIELD = {"pao2_fio2": "pao2"}
@@ -69,16 +91,116 @@ COMORBIDITIES = ("heart_failure", "ischaemic_heart_disease", "copd", "diabetes",
                  "liver_cirrhosis", "cancer", "haematological_cancer", "immunosuppression", "other")
 
 
+# every soft-limit warning"s message (what :func:`shown_warnings` reads back from a record"s stored text)
+WARNING_MESSAGES = (
+    "%(field)s %(value)s %(unit)s is unusually low (below %(limit)s): check the value",
+    "%(field)s %(value)s %(unit)s is unusually high (above %(limit)s): check the value",
+    "%(field)s %(value)s %(unit)s is unusual (below %(limit)s %(unit)s): did you mean %(other)s?",
+    "%(field)s %(value)s %(unit)s is unusual (below %(limit)s %(unit)s): check the value",
+    "%(field)s %(value)s %(unit)s is unusual (above %(limit)s %(unit)s): did you mean %(other)s?",
+    "%(field)s %(value)s %(unit)s is unusual (above %(limit)s %(unit)s): check the value",
+    "weight %(weight)s kg differs from the weight used for dosing at randomisation (%(dosing)s kg)",
+    "ICU admission more than 7 days before randomisation: check the date",
+    "rate %(rate)s mL/h differs from the computed %(computed)s mL/h (%(difference)s, tolerance %(tolerance)s)",
+    "sample frozen %(hours)s h after drawing (more than %(limit)s h): check the times",
+)
+
+
+def num(x, spec: str = "g") -> str:
+    """A number in a message, with the reader's decimal separator (1,4 in Danish, 1.4 in English)."""
+    return format(x, spec).replace(".", get_format("DECIMAL_SEPARATOR"))
+
+
+def label(name: str) -> str:
+    """A field in words, in the reader's language."""
+    return str(LABELS.get(name, name.replace("_", " ")))
+
+
+class N:
+    """A number of a warning, written when the warning is read (in the reader's language)."""
+
+    def __init__(self, x, spec: str = "g"):
+        self.x, self.spec = x, spec
+
+    def __str__(self) -> str:
+        return num(self.x, self.spec)
+
+
+class Warning(str):  # noqa: A001 (the soft-limit warning of a record, not Python's)
+    """A soft-limit warning: as a string it is the English text that is stored with the record (and compared by
+    the central checks); shown on a page (``str()``, a template) it is in the reader's language."""
+
+    def __new__(cls, message: str, **params):
+        with override("en"):
+            text = message % {k: str(v) for k, v in params.items()}
+        self = super().__new__(cls, text)
+        self.message, self.params = message, params
+        return self
+
+    def __str__(self) -> str:
+        return _(self.message) % {k: str(v) for k, v in self.params.items()}
+
+    def __html__(self) -> str:
+        return conditional_escape(str(self))
+
+    def __reduce__(self):
+        return (str, (str.__str__(self),))
+
+
+# the parameters of the warnings that are numbers (written with the reader's decimal separator when shown)
+_NUMBER_PARAMS = {"value": r"[-+]?\d[\d.]*(?:e[-+]?\d+)?", "limit": r"[-+]?\d[\d.]*(?:e[-+]?\d+)?",
+                  "weight": r"\d[\d.]*", "dosing": r"\d[\d.]*", "rate": r"\d[\d.]*", "computed": r"\d[\d.]*",
+                  "difference": r"[-+]?\d[\d.]*%", "tolerance": r"\d[\d.]*%", "hours": r"\d[\d.]*"}
+
+
+def _pattern(message: str) -> re.Pattern:
+    seen: set[str] = set()
+
+    def group(m: re.Match) -> str:
+        name = m.group(1)
+        if name in seen:
+            return f"(?P={name})"
+        seen.add(name)
+        return f"(?P<{name}>{_NUMBER_PARAMS.get(name, '.+?')})"
+
+    return re.compile("^" + re.sub(r"%\\\(([a-z_]+)\\\)s", group, re.escape(message)) + "$")
+
+
+def shown_warnings(text: str) -> str:
+    """A record's stored warnings (English, "; "-separated) in the reader's language: each one read back against
+    :data:`WARNING_MESSAGES` and written again (its field in words, its numbers with the reader's decimal
+    separator); one that matches none is shown as stored."""
+    if not text:
+        return ""
+    with override("en"):
+        fields = {str(v): v for v in LABELS.values()}
+    out = []
+    for stored in text.split("; "):
+        for message in WARNING_MESSAGES:
+            m = _pattern(message).match(stored)
+            if m:
+                params = {k: (fields.get(v, v) if k == "field" else
+                              v.replace(".", get_format("DECIMAL_SEPARATOR")) if k in _NUMBER_PARAMS else v)
+                          for k, v in m.groupdict().items()}
+                out.append(_(message) % {k: str(v) for k, v in params.items()})
+                break
+        else:
+            out.append(stored)
+    return "; ".join(out)
+
+
 def soft_warning(name: str, value) -> str | None:
     """The warning for an unusual value, or None when it lies inside the soft limits."""
     if value is None or name not in SOFT_LIMITS:
         return None
     lo, hi, unit = SOFT_LIMITS[name]
-    label = LABELS.get(name, name)
+    field = LABELS.get(name, name)
     if lo is not None and value < lo:
-        return f"{label} {value:g} {unit} is unusually low (below {lo:g}): check the value"
+        return Warning(gettext_noop("%(field)s %(value)s %(unit)s is unusually low (below %(limit)s): check the value"),
+                       field=field, value=N(value), unit=unit, limit=N(lo))
     if hi is not None and value > hi:
-        return f"{label} {value:g} {unit} is unusually high (above {hi:g}): check the value"
+        return Warning(gettext_noop("%(field)s %(value)s %(unit)s is unusually high (above %(limit)s): check the "
+                                    "value"), field=field, value=N(value), unit=unit, limit=N(hi))
     return None
 
 
@@ -89,12 +211,13 @@ def decimal(name: str, text: str) -> float:
     """A number typed by a person: "1,4" and "1.4" are both 1.4 (Danish staff write decimal commas). Text with
     more than one separator ("1.4,5", "1,400.5", "1.400") is refused as ambiguous, naming the field."""
     t = text.strip().replace("\u2212", "-")
-    label = LABELS.get(name, name)
     if not _DECIMAL.fullmatch(t):
         if re.fullmatch(r"[+-]?[\d.,]+", t) and len(re.findall(r"[.,]", t)) > 1:
-            raise Refused(f"{label}: {text.strip()!r} is ambiguous: write one decimal separator and no thousands "
-                          "separator (1.4 or 1,4; 1400)", field=name)
-        raise Refused(f"{label} must be a number; got {text.strip()!r}", field=name)
+            raise Refused(_("%(field)s: %(text)s is ambiguous: write one decimal separator and no thousands "
+                            "separator (1.4 or 1,4; 1400)") % {"field": label(name), "text": repr(text.strip())},
+                          field=name)
+        raise Refused(_("%(field)s must be a number; got %(text)s") % {"field": label(name),
+                                                                      "text": repr(text.strip())}, field=name)
     return float(t.replace(",", "."))
 
 
@@ -103,29 +226,33 @@ def number(name: str, value, *, required: bool = False, whole: bool = False) -> 
     :func:`decimal` (a decimal comma or point)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise Refused(f"{LABELS.get(name, name)} is required", field=name)
+            raise Refused(_("%(field)s is required") % {"field": label(name)}, field=name)
         return None
     if isinstance(value, bool):
-        raise Refused(f"{LABELS.get(name, name)} must be a number", field=name)
+        raise Refused(_("%(field)s must be a number") % {"field": label(name)}, field=name)
     if isinstance(value, str):
         value = decimal(name, value)
     try:
         x = float(value)
     except (TypeError, ValueError):
-        raise Refused(f"{LABELS.get(name, name)} must be a number; got {value!r}", field=name) from None
+        raise Refused(_("%(field)s must be a number; got %(text)s") % {"field": label(name), "text": repr(value)},
+                      field=name) from None
     if not math.isfinite(x):
-        raise Refused(f"{LABELS.get(name, name)} must be a finite number", field=name)
+        raise Refused(_("%(field)s must be a finite number") % {"field": label(name)}, field=name)
     if whole:
         if x != int(x):
-            raise Refused(f"{LABELS.get(name, name)} must be a whole number; got {value!r}", field=name)
+            raise Refused(_("%(field)s must be a whole number; got %(value)s") % {"field": label(name),
+                                                                                 "value": num(x)}, field=name)
         return int(x)
     return x
 
 
 def in_range(name: str, value, lo: float, hi: float, unit: str = "") -> None:
     if value is not None and not lo <= value <= hi:
-        u = f" {unit}" if unit else ""
-        raise Refused(f"{LABELS.get(name, name)} must lie between {lo:g} and {hi:g}{u}; got {value:g}", field=name)
+        raise Refused((_("%(field)s must lie between %(low)s and %(high)s %(unit)s; got %(value)s") if unit else
+                       _("%(field)s must lie between %(low)s and %(high)s; got %(value)s"))
+                      % {"field": label(name), "low": num(lo), "high": num(hi), "unit": unit, "value": num(value)},
+                      field=name)
 
 
 @dataclass(frozen=True)
@@ -144,7 +271,7 @@ class SofaResult:
 
     @property
     def missing_input_labels(self) -> list[str]:
-        return [INPUT_LABELS[i] for i in self.missing_inputs]
+        return [str(INPUT_LABELS[i]) for i in self.missing_inputs]
 
     @property
     def blank(self) -> bool:
@@ -175,7 +302,8 @@ def _unit(name: str, value: str, allowed: tuple[str, ...], default: str) -> str:
                "%": "percent", "percent": "percent", "fraction": "fraction"}
     value = aliases.get(value.lower(), value)
     if value not in allowed:
-        raise Refused(f"{name.replace('_', ' ')} must be one of {', '.join(allowed)}; got {value!r}", field=name)
+        raise Refused(_("%(field)s must be one of %(allowed)s; got %(value)s") % {
+            "field": label(name), "allowed": ", ".join(allowed), "value": repr(value)}, field=name)
     return value
 
 
@@ -189,7 +317,7 @@ def _bool(name: str, value) -> bool | None:
         return True
     if str(value).lower() in ("false", "off", "0", "no"):
         return False
-    raise Refused(f"{LABELS.get(name, name)} must be yes or no (or the code unknown)", field=name)
+    raise Refused(_("%(field)s must be yes or no (or the code unknown)") % {"field": label(name)}, field=name)
 
 
 def _codes(raw: dict, inputs: tuple[str, ...]) -> dict[str, str]:
@@ -198,17 +326,18 @@ def _codes(raw: dict, inputs: tuple[str, ...]) -> dict[str, str]:
     allowed = protocol_mod.load().missing_data.codes
     codes = raw.get("codes") or {}
     if not isinstance(codes, dict):
-        raise Refused("codes must map inputs to missing-data codes", field="codes")
+        raise Refused(_("codes must map inputs to missing-data codes"), field="codes")
     out = {}
     for name, code in codes.items():
         if code in (None, ""):
             continue
         if name not in inputs:
-            raise Refused(f"a missing-data code for {name!r}: codes are given for {', '.join(inputs)}",
-                          field=f"codes.{name}")
+            raise Refused(_("a missing-data code for %(name)s: codes are given for %(inputs)s") % {
+                "name": repr(name), "inputs": ", ".join(inputs)}, field=f"codes.{name}")
         if code not in allowed:
-            raise Refused(f"{INPUT_LABELS[name]}: the missing-data code must be one of {', '.join(allowed)}; "
-                          f"got {code!r}", field=f"codes.{name}")
+            raise Refused(_("%(field)s: the missing-data code must be one of %(allowed)s; got %(code)s") % {
+                "field": INPUT_LABELS[name], "allowed": ", ".join(allowed),
+                "code": repr(code)}, field=f"codes.{name}")
         out[name] = code
     return dict(sorted(out.items()))
 
@@ -218,14 +347,15 @@ def _comments(raw: dict, inputs: tuple[str, ...]) -> dict[str, str]:
 
     comments = raw.get("comments") or {}
     if not isinstance(comments, dict):
-        raise Refused("comments must map inputs to text", field="comments")
+        raise Refused(_("comments must map inputs to text"), field="comments")
     out = {}
     for name, text in comments.items():
         if name not in inputs:
-            raise Refused(f"a comment for {name!r}: comments are given for {', '.join(inputs)}",
-                          field=f"comments.{name}")
+            raise Refused(_("a comment for %(name)s: comments are given for %(inputs)s") % {
+                "name": repr(name), "inputs": ", ".join(inputs)}, field=f"comments.{name}")
         if not isinstance(text, str):
-            raise Refused(f"the comment on {INPUT_LABELS[name]} must be text", field=f"comments.{name}")
+            raise Refused(_("the comment on %(field)s must be text") % {"field": INPUT_LABELS[name]},
+                          field=f"comments.{name}")
         text = entered_text(f"comments.{name}", text, limit=COMMENT_LIMIT)
         if text:
             out[name] = text
@@ -249,16 +379,36 @@ def _plausible(name: str, quantity: str, value: float, unit: str, warnings: list
         return
     hard_lo, hard_hi, soft_lo, soft_hi = units.PLAUSIBLE[quantity][unit]
     shown = {"umol/L": "µmol/L"}.get(unit, unit)
-    meant = f": did you mean {({'umol/L': 'µmol/L'}.get(other, other))}?" if other else ": check the value"
-    label = LABELS[name]
+    meant = {"other": {"umol/L": "µmol/L"}.get(other, other)} if other else {}
     if where == "hard":
         platform = next(iter(units.PLAUSIBLE[quantity]))
-        also = "" if unit == platform else \
-            f" = {units.PLAUSIBLE[quantity][platform][1]:g} {({'umol/L': 'µmol/L'}.get(platform, platform))}"
-        raise Refused(f"{label} {value:g} {shown} is impossible (it must lie between {hard_lo:g} and {hard_hi:g} "
-                      f"{shown}{also}){meant}", field=name)
-    side = f"below {soft_lo:g}" if value < soft_lo else f"above {soft_hi:g}"
-    warnings.append(f"{label} {value:g} {shown} is unusual ({side} {shown}){meant}")
+        params = {"field": label(name), "value": num(value), "unit": shown, "low": num(hard_lo),
+                  "high": num(hard_hi), **meant}
+        if unit != platform:
+            params.update(platform_high=num(units.PLAUSIBLE[quantity][platform][1]),
+                          platform_unit={"umol/L": "µmol/L"}.get(platform, platform))
+            text = (_("%(field)s %(value)s %(unit)s is impossible (it must lie between %(low)s and %(high)s "
+                      "%(unit)s = %(platform_high)s %(platform_unit)s): did you mean %(other)s?") if other else
+                    _("%(field)s %(value)s %(unit)s is impossible (it must lie between %(low)s and %(high)s "
+                      "%(unit)s = %(platform_high)s %(platform_unit)s): check the value"))
+        else:
+            text = (_("%(field)s %(value)s %(unit)s is impossible (it must lie between %(low)s and %(high)s "
+                      "%(unit)s): did you mean %(other)s?") if other else
+                    _("%(field)s %(value)s %(unit)s is impossible (it must lie between %(low)s and %(high)s "
+                      "%(unit)s): check the value"))
+        raise Refused(text % params, field=name)
+    params = {"field": LABELS[name], "value": N(value), "unit": shown, **meant}
+    if value < soft_lo:
+        params["limit"] = N(soft_lo)
+        message = (gettext_noop("%(field)s %(value)s %(unit)s is unusual (below %(limit)s %(unit)s): did you mean "
+                                "%(other)s?") if other else
+                   gettext_noop("%(field)s %(value)s %(unit)s is unusual (below %(limit)s %(unit)s): check the value"))
+    else:
+        params["limit"] = N(soft_hi)
+        message = (gettext_noop("%(field)s %(value)s %(unit)s is unusual (above %(limit)s %(unit)s): did you mean "
+                                "%(other)s?") if other else
+                   gettext_noop("%(field)s %(value)s %(unit)s is unusual (above %(limit)s %(unit)s): check the value"))
+    warnings.append(Warning(message, **params))
 
 
 def sofa_inputs(raw: dict, *, daily: bool) -> SofaResult:
@@ -286,12 +436,13 @@ def sofa_inputs(raw: dict, *, daily: bool) -> SofaResult:
         fio2_unit = _unit("fio2_unit", fio2_unit, ("fraction", "percent"), "fraction")
     if (pao2 is None) != (fio2 is None):
         missing = "fio2" if fio2 is None else "pao2"
-        raise Refused(f"{LABELS[missing]} is required with {LABELS['pao2' if missing == 'fio2' else 'fio2']} "
-                      "(the P/F ratio needs both)", field=missing)
+        raise Refused(_("%(field)s is required with %(other)s (the P/F ratio needs both)") % {
+            "field": label(missing), "other": label("pao2" if missing == "fio2" else "fio2")}, field=missing)
     pf = None
     if pao2 is not None:
         if not 0 < pao2:
-            raise Refused(f"PaO2 must lie above 0; got {pao2:g} {pao2_unit}", field="pao2")
+            raise Refused(_("PaO2 must lie above 0; got %(value)s %(unit)s") % {"value": num(pao2), "unit": pao2_unit},
+                          field="pao2")
         _plausible("pao2", "pressure", pao2, pao2_unit, warnings)
         mmhg = _in_platform_unit("pressure", pao2, pao2_unit, "pao2")
         try:
@@ -308,7 +459,8 @@ def sofa_inputs(raw: dict, *, daily: bool) -> SofaResult:
         entered = number(name, raw.get(name))
         unit = _unit(f"{name}_unit", raw.get(f"{name}_unit"), ("umol/L", "mg/dL"), "umol/L")
         if entered is not None and entered < 0:
-            raise Refused(f"{LABELS[name]} must be 0 or more; got {entered:g}", field=name)
+            raise Refused(_("%(field)s must be 0 or more; got %(value)s") % {"field": label(name),
+                                                                            "value": num(entered)}, field=name)
         if entered is not None:
             _plausible(name, name, entered, unit, warnings)
         converted = None if entered is None else round(_in_platform_unit(name, entered, unit, name), 6)
@@ -323,11 +475,14 @@ def sofa_inputs(raw: dict, *, daily: bool) -> SofaResult:
         lo, hi, unit = sofa_mod.LIMITS[name]
         value = v[name]
         if value is not None and not lo <= value <= hi:
-            shown = {"bilirubin": "bilirubin", "creatinine": "creatinine"}.get(name)
-            extra = f" (entered {v[f'{shown}_entered']:g} {v[f'{shown}_unit']})" if shown and \
-                v[f"{shown}_unit"] == "mg/dL" else ""
-            raise Refused(f"{LABELS[name]} must lie between {lo:g} and {hi:g} {unit}; got {value:g}{extra}",
-                          field=FORM_FIELD.get(name, name))
+            params = {"field": label(name), "low": num(lo), "high": num(hi), "unit": unit, "value": num(value)}
+            if name in ("bilirubin", "creatinine") and v[f"{name}_unit"] == "mg/dL":
+                params.update(entered=num(v[f"{name}_entered"]), entered_unit=v[f"{name}_unit"])
+                text = _("%(field)s must lie between %(low)s and %(high)s %(unit)s; got %(value)s (entered "
+                         "%(entered)s %(entered_unit)s)")
+            else:
+                text = _("%(field)s must lie between %(low)s and %(high)s %(unit)s; got %(value)s")
+            raise Refused(text % params, field=FORM_FIELD.get(name, name))
         w = soft_warning(name, value)
         if w:
             warnings.append(w)
@@ -336,7 +491,7 @@ def sofa_inputs(raw: dict, *, daily: bool) -> SofaResult:
         v["mechanical_ventilation"] = _bool("mechanical_ventilation", raw.get("mechanical_ventilation"))
         v["rrt"] = _bool("rrt", raw.get("rrt"))
         if v["mechanical_ventilation"] and v["respiratory_support"] is False:
-            raise Refused("respiratory support must be yes when the patient is mechanically ventilated",
+            raise Refused(_("respiratory support must be yes when the patient is mechanically ventilated"),
                           field="respiratory_support")
         if v["mechanical_ventilation"] and v["respiratory_support"] is None:
             v["respiratory_support"] = True  # ventilation is respiratory support
@@ -344,8 +499,8 @@ def sofa_inputs(raw: dict, *, daily: bool) -> SofaResult:
     present = _present(v, daily)
     for name, code in codes.items():
         if present[name] and not (name == "vasopressor_doses" and code == "not_applicable"):
-            raise Refused(f"{INPUT_LABELS[name]} has a value and the code {CODE_LABELS[code]!r}: give one or the "
-                          "other", field=f"codes.{name}")
+            raise Refused(_("%(field)s has a value and the code '%(code)s': give one or the other") % {
+                "field": INPUT_LABELS[name], "code": CODE_LABELS[code]}, field=f"codes.{name}")
     v["codes"] = codes
     v["comments"] = comments
     v["missing_inputs"] = ";".join(i for i in inputs if not present[i] and i not in codes
@@ -364,21 +519,22 @@ def _doses(v: dict, raw: dict, codes: dict, daily: bool) -> None:
     if daily:
         if vaso is False and on_drug:
             first = next(d for d in typed if v[d] > 0)
-            raise Refused(f"vasopressor given must be yes when a vasopressor or inotrope dose is given "
-                          f"({LABELS[first]} {v[first]:g})", field="vasopressor")
+            raise Refused(_("vasopressor given must be yes when a vasopressor or inotrope dose is given "
+                            "(%(drug)s %(dose)s)") % {"drug": label(first), "dose": num(v[first])}, field="vasopressor")
         if codes.get("vasopressor_doses") == "not_applicable" and vaso:
-            raise Refused("vasopressor doses cannot be 'not applicable' when a vasopressor was given",
+            raise Refused(_("vasopressor doses cannot be 'not applicable' when a vasopressor was given"),
                           field="codes.vasopressor_doses")
         if on_drug and vaso is None:
             vaso = True
             codes.pop("vasopressor", None)
         if vaso and typed and not on_drug:
-            raise Refused("vasopressor given is yes: give the dose of the vasopressor or inotrope (every dose "
-                          "typed is 0)", field="norepinephrine")
+            raise Refused(_("vasopressor given is yes: give the dose of the vasopressor or inotrope (every dose "
+                            "typed is 0)"), field="norepinephrine")
         v["vasopressor"] = vaso
     if (daily and vaso is False) or codes.get("vasopressor_doses") == "not_applicable":
         if on_drug:
-            raise Refused("vasopressor doses are 'not applicable' but a dose is given", field="codes.vasopressor_doses")
+            raise Refused(_("vasopressor doses are 'not applicable' but a dose is given"),
+                          field="codes.vasopressor_doses")
         for d in sofa_mod.DRUGS:
             v[d] = 0.0
     elif typed:
@@ -428,13 +584,16 @@ BASELINE_KEYS = ("age", "sex", "weight_kg", "weight_estimated", "site_of_infecti
 MAX_RATE_ML_PER_H = 50
 COMPONENT_FIELD = {"respiration": "pao2", "coagulation": "platelets", "liver": "bilirubin",
                    "cardiovascular": "norepinephrine", "renal": "creatinine"}
+
 FREE_TEXT_LIMIT = 400  # a sample's comments, a cause of death, an infusion note
 SAMPLE_ID_LIMIT = 40
 
 
 def local(t: dt.datetime) -> str:
-    """A time as staff read it in a message (the trial's time zone, to the minute)."""
-    return timezone.localtime(t).strftime("%Y-%m-%d %H:%M")
+    """A time as staff read it in a message (the trial's time zone, to the minute, in the reader's format)."""
+    from shine.web.formats import local_datetime
+
+    return local_datetime(t)
 
 
 def from_randomisation(randomised_at: dt.datetime, at: dt.datetime) -> dt.datetime:
@@ -460,42 +619,47 @@ def baseline_values(values: dict, *, randomised_at: dt.datetime,
     v = sofa_inputs(values, daily=False)
     if v.score.modified is None:
         missing = [c for c in v.score.missing if c != "cns"]
-        raise Refused(f"the baseline modified SOFA adjusts the primary analysis: every component but CNS needs a "
-                      f"value (missing: {', '.join(missing)})", field=COMPONENT_FIELD.get(missing[0]))
+        raise Refused(_("the baseline modified SOFA adjusts the primary analysis: every component but CNS needs a "
+                        "value (missing: %(missing)s)") % {"missing": ", ".join(str(COMPONENT_WORDS.get(c, c))
+                                                                               for c in missing)},
+                      field=COMPONENT_FIELD.get(missing[0]))
     out = v.model_values()
     warnings = list(v.warnings)
     age = number("age", values.get("age"), required=True, whole=True)
     in_range("age", age, p.eligibility.min_age_years, 110, "years")
     sex = (values.get("sex") or "").upper()
     if sex not in ("F", "M"):
-        raise Refused("sex must be F or M", field="sex")
+        raise Refused(_("sex must be F or M"), field="sex")
     weight = number("weight_kg", values.get("weight_kg"), required=True)
     in_range("weight_kg", weight, i.min_weight_kg, i.max_weight_kg, "kg")
     estimated = values.get("weight_estimated")
     if estimated not in (True, False):
-        raise Refused("say whether the weight is estimated (true) or weighed (false)", field="weight_estimated")
+        raise Refused(_("say whether the weight is estimated (true) or weighed (false)"), field="weight_estimated")
     site = values.get("site_of_infection") or ""
     if site not in SITES_OF_INFECTION:
-        raise Refused(f"site of infection must be one of {', '.join(SITES_OF_INFECTION)}", field="site_of_infection")
+        raise Refused(_("site of infection must be one of %(allowed)s") % {"allowed": ", ".join(SITES_OF_INFECTION)},
+                      field="site_of_infection")
     comorb = values.get("comorbidities") or []
     if isinstance(comorb, str):
         comorb = [c for c in comorb.replace(",", ";").split(";") if c.strip()]
     comorb = [c.strip() for c in comorb]
     unknown = [c for c in comorb if c not in COMORBIDITIES]
     if unknown:
-        raise Refused(f"unknown comorbidity {unknown[0]!r}; one of {', '.join(COMORBIDITIES)}", field="comorbidities")
+        raise Refused(_("unknown comorbidity %(code)s; one of %(allowed)s") % {
+            "code": repr(unknown[0]), "allowed": ", ".join(COMORBIDITIES)}, field="comorbidities")
     admitted = entered_time("icu_admitted_at", values.get("icu_admitted_at"))
     if admitted > randomised_at:
-        raise Refused(f"ICU admission must be at or before randomisation ({local(randomised_at)}): "
-                      "the patient is in the ICU when randomised", field="icu_admitted_at")
+        raise Refused(_("ICU admission must be at or before randomisation (%(time)s): the patient is in the ICU "
+                        "when randomised") % {"time": local(randomised_at)}, field="icu_admitted_at")
     if randomised_at - admitted > dt.timedelta(days=365):
-        raise Refused("ICU admission must lie within a year before randomisation", field="icu_admitted_at")
+        raise Refused(_("ICU admission must lie within a year before randomisation"), field="icu_admitted_at")
     warnings += [soft_warning("age", age), soft_warning("weight_kg", weight)]
     if dosing_weight_kg and abs(weight - dosing_weight_kg) > 0.5:
-        warnings.append(f"weight {weight:g} kg differs from the weight used for dosing at randomisation "
-                        f"({dosing_weight_kg:g} kg)")
+        warnings.append(Warning(gettext_noop("weight %(weight)s kg differs from the weight used for dosing at "
+                                             "randomisation (%(dosing)s kg)"),
+                                weight=N(weight), dosing=N(dosing_weight_kg)))
     if randomised_at - admitted > dt.timedelta(days=7):
-        warnings.append("ICU admission more than 7 days before randomisation: check the date")
+        warnings.append(Warning(gettext_noop("ICU admission more than 7 days before randomisation: check the date")))
     out.update(age=age, sex=sex, weight_kg=weight, weight_estimated=estimated, site_of_infection=site,
                comorbidities=";".join(sorted(set(comorb))), icu_admitted_at=admitted)
     return out, warnings
@@ -506,7 +670,8 @@ def study_day(day) -> int:
     last = protocol_mod.load().schedule.daily_record_last_day
     day = number("study_day", day, required=True, whole=True)
     if not 1 <= day <= last:
-        raise Refused(f"study day must lie between 1 and {last}; got {day}", field="study_day")
+        raise Refused(_("study day must lie between 1 and %(last)s; got %(day)s") % {"last": last, "day": day},
+                      field="study_day")
     return day
 
 
@@ -518,8 +683,10 @@ def infusion_rate(rate, *, weight_kg: float | None) -> tuple[float, list[str]]:
     if weight_kg and rate > 0:
         c = dosing.check_rate(rate, weight_kg)
         if c.warn:
-            warnings.append(f"rate {rate:g} mL/h differs from the computed {c.expected_ml_per_h:.2f} mL/h "
-                            f"({c.relative_difference:+.0%}, tolerance {c.tolerance:.0%})")
+            warnings.append(Warning(gettext_noop("rate %(rate)s mL/h differs from the computed %(computed)s mL/h "
+                                                 "(%(difference)s, tolerance %(tolerance)s)"),
+                                    rate=N(rate), computed=N(c.expected_ml_per_h, ".2f"),
+                                    difference=N(c.relative_difference, "+.0%"), tolerance=N(c.tolerance, ".0%")))
     return rate, warnings
 
 
@@ -529,25 +696,26 @@ def sample_values(study_day, drawn_at, frozen_at, comments, *, randomised_at: dt
     days = protocol_mod.load().schedule.biobank_days
     day = number("study_day", study_day, required=True, whole=True)
     if day not in days:
-        raise Refused(f"blood samples are taken on study days {', '.join(map(str, days))}; got {day}",
-                      field="study_day")
+        raise Refused(_("blood samples are taken on study days %(days)s; got %(day)s") % {
+            "days": ", ".join(map(str, days)), "day": day}, field="study_day")
     drawn = from_randomisation(randomised_at, entered_time("drawn_at", drawn_at))
     start = schedule.day_start(randomised_at, day)
     if not start <= drawn < start + schedule.DAY:
-        raise Refused(f"drawn at must lie within study day {day} ({local(start)} to "
-                      f"{local(start + schedule.DAY)})", field="drawn_at")
+        raise Refused(_("drawn at must lie within study day %(day)s (%(start)s to %(end)s)") % {
+            "day": day, "start": local(start), "end": local(start + schedule.DAY)}, field="drawn_at")
     frozen = entered_time("frozen_at", frozen_at, required=False)
     warnings = []
     if frozen is not None:
         if frozen < drawn:
-            raise Refused("frozen at must not be before drawn at", field="frozen_at")
+            raise Refused(_("frozen at must not be before drawn at"), field="frozen_at")
         hours = (frozen - drawn).total_seconds() / 3600
         if hours > SAMPLE_FREEZE_WARN_HOURS:
-            warnings.append(f"sample frozen {hours:.1f} h after drawing (more than "
-                            f"{SAMPLE_FREEZE_WARN_HOURS:g} h): check the times")
+            warnings.append(Warning(gettext_noop("sample frozen %(hours)s h after drawing (more than %(limit)s h): "
+                                                 "check the times"),
+                                    hours=N(hours, ".1f"), limit=N(SAMPLE_FREEZE_WARN_HOURS)))
     if died_at and drawn > died_at:
-        raise Refused(f"drawn at is after the participant's death ({local(died_at)})", field="drawn_at",
-                      status=409)
+        raise Refused(_("drawn at is after the participant's death (%(time)s)") % {"time": local(died_at)},
+                      field="drawn_at", status=409)
     return {"study_day": day, "drawn_at": drawn, "frozen_at": frozen,
             "comments": entered_text("comments", comments, limit=FREE_TEXT_LIMIT)}, warnings
 
@@ -559,23 +727,27 @@ def followup_values(visit_day, values: dict, *, randomised_at: dt.datetime,
     s = protocol_mod.load().schedule
     day = number("visit_day", visit_day, required=True, whole=True)
     if day not in s.followup_days:
-        raise Refused(f"visit day must be one of {', '.join(map(str, s.followup_days))}", field="visit_day")
+        raise Refused(_("visit day must be one of %(days)s") % {"days": ", ".join(map(str, s.followup_days))},
+                      field="visit_day")
     lo, hi = s.followup_window_days[day]
     at = entered_time("assessed_at", values.get("assessed_at"))
     opens, closes = schedule.day_start(randomised_at, lo), randomised_at + hi * schedule.DAY
     if not opens <= at < closes:
-        raise Refused(f"the day-{day} visit must take place in its window, study days {lo}–{hi} "
-                      f"({local(opens)} to before {local(closes)})", field="assessed_at")
+        raise Refused(_("the day-%(day)s visit must take place in its window, study days %(low)s–%(high)s "
+                        "(%(opens)s to before %(closes)s)") % {"day": day, "low": lo, "high": hi,
+                                                               "opens": local(opens), "closes": local(closes)},
+                      field="assessed_at")
     status = values.get("vital_status") or ""
     if status not in VITAL_STATUSES:
-        raise Refused(f"vital status must be {', '.join(VITAL_STATUSES[:-1])} or {VITAL_STATUSES[-1]}",
+        raise Refused(_("vital status must be %(some)s or %(last)s") % {"some": ", ".join(VITAL_STATUSES[:-1]),
+                                                                        "last": VITAL_STATUSES[-1]},
                       field="vital_status")
     if status == "dead" and (died_at is None or died_at > at):
-        raise Refused("vital status dead needs the death recorded first (on or before the visit)",
+        raise Refused(_("vital status dead needs the death recorded first (on or before the visit)"),
                       field="vital_status", status=409)
     if status == "alive" and died_at is not None and died_at <= at:
-        raise Refused(f"the participant died {local(died_at)}, before this visit", field="vital_status",
-                      status=409)
+        raise Refused(_("the participant died %(time)s, before this visit") % {"time": local(died_at)},
+                      field="vital_status", status=409)
     out = {"assessed_at": at, "vital_status": status}
     for name in EQ5D:
         out[name] = number(name, values.get(name), whole=True)
@@ -587,10 +759,10 @@ def followup_values(visit_day, values: dict, *, randomised_at: dt.datetime,
         in_range(name, out[name], 0, day)
     answered = [n for n in (*EQ5D, "eq5d_vas") if out[n] is not None]
     if status != "alive" and answered:
-        raise Refused("EQ-5D-5L is answered only by a participant known to be alive", field=answered[0])
+        raise Refused(_("EQ-5D-5L is answered only by a participant known to be alive"), field=answered[0])
     if answered and len(answered) < len(EQ5D) + 1:
         missing = [n for n in (*EQ5D, "eq5d_vas") if out[n] is None]
-        raise Refused(f"EQ-5D-5L: answer all five dimensions and the VAS, or none ({missing[0]} is missing)",
-                      field=missing[0])
+        raise Refused(_("EQ-5D-5L: answer all five dimensions and the VAS, or none (%(field)s is missing)") % {
+            "field": label(missing[0])}, field=missing[0])
     kind = "data" if answered or any(out[n] is not None for n in SUPPORT_DAYS) else "vital_status"
     return out, kind

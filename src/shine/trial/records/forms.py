@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from shine.analysis.schema import SITES_OF_INFECTION, VITAL_STATUSES
 from shine.trial.audit.services import REASON_LIMIT
@@ -12,7 +14,7 @@ from .infusion_log import KINDS as INFUSION_KINDS
 from .infusion_log import STOP_KINDS
 
 DT = forms.DateTimeInput(attrs={"type": "datetime-local", "step": 60}, format="%Y-%m-%dT%H:%M")
-YES_NO = [("", "—"), ("true", "yes"), ("false", "no")]
+YES_NO = [("", "—"), ("true", _("yes")), ("false", _("no"))]
 
 
 def _num(label: str, **kw) -> forms.CharField:
@@ -23,7 +25,7 @@ def _num(label: str, **kw) -> forms.CharField:
                                                          "spellcheck": "false"}), **kw)
 
 
-TRI = [("true", "yes"), ("false", "no"), ("unknown", "unknown")]
+TRI = [("true", _("yes")), ("false", _("no")), ("unknown", _("unknown"))]
 
 
 def _yes_no(label: str) -> forms.ChoiceField:
@@ -38,47 +40,50 @@ def _code(label: str) -> forms.ChoiceField:
     from .edit_checks import CODE_LABELS
 
     codes = protocol_mod.load().missing_data.codes
-    return forms.ChoiceField(label=f"{label}: if no value", required=False,
+    return forms.ChoiceField(label=format_lazy(_("{label}: if no value"), label=label), required=False,
                              choices=[("", "—"), *((c, CODE_LABELS[c]) for c in codes)],
                              widget=forms.Select(attrs={"class": "code"}))
 
 
-def _choices(values) -> list[tuple[str, str]]:
-    return [(v, v.replace("_", " ")) for v in values]
+def _choices(values) -> list[tuple[str, object]]:
+    from .words import choices
+
+    return choices(values)
 
 
 class ReasonMixin(forms.Form):
-    reason = forms.CharField(label="Reason for the change", required=False, max_length=REASON_LIMIT,
-                             help_text="required when a saved value changes")
+    reason = forms.CharField(label=_("Reason for the change"), required=False, max_length=REASON_LIMIT,
+                             help_text=_("required when a saved value changes"))
 
 
 class SofaForm(ReasonMixin):
-    pao2 = _num("PaO2 (worst)")
-    pao2_unit = forms.ChoiceField(label="PaO2 unit", choices=[("kPa", "kPa"), ("mmHg", "mmHg")], initial="kPa")
-    fio2 = _num("FiO2 at that PaO2")
-    fio2_unit = forms.ChoiceField(label="FiO2 unit", choices=[("percent", "%"), ("fraction", "fraction (0.21–1)")],
+    pao2 = _num(_("PaO2 (worst)"))
+    pao2_unit = forms.ChoiceField(label=_("PaO2 unit"), choices=[("kPa", "kPa"), ("mmHg", "mmHg")], initial="kPa")
+    fio2 = _num(_("FiO2 at that PaO2"))
+    fio2_unit = forms.ChoiceField(label=_("FiO2 unit"),
+                                  choices=[("percent", "%"), ("fraction", _("fraction (0.21–1)"))],
                                   initial="percent")
-    code_pao2_fio2 = _code("Blood gas")
-    respiratory_support = _yes_no("Respiratory support (invasive or non-invasive)")
-    platelets = _num("Platelets (10⁹/L)")
-    code_platelets = _code("Platelets")
-    bilirubin = _num("Bilirubin (highest)")
-    bilirubin_unit = forms.ChoiceField(label="Bilirubin unit", choices=[("umol/L", "µmol/L"), ("mg/dL", "mg/dL")])
-    code_bilirubin = _code("Bilirubin")
-    map_mmhg = _num("MAP, lowest (mmHg)")
-    code_map_mmhg = _code("MAP")
-    norepinephrine = _num("Noradrenaline (µg/kg/min)")
-    epinephrine = _num("Adrenaline (µg/kg/min)")
-    dopamine = _num("Dopamine (µg/kg/min)")
-    dobutamine = _num("Dobutamine (µg/kg/min)")
-    code_vasopressor_doses = _code("Doses")
-    gcs = _num("GCS (lowest, before sedation)")
-    code_gcs = _code("GCS")
-    creatinine = _num("Creatinine (highest)")
-    creatinine_unit = forms.ChoiceField(label="Creatinine unit", choices=[("umol/L", "µmol/L"), ("mg/dL", "mg/dL")])
-    code_creatinine = _code("Creatinine")
-    urine_output = _num("Urine output (mL/24 h)")
-    code_urine_output = _code("Urine output")
+    code_pao2_fio2 = _code(_("Blood gas"))
+    respiratory_support = _yes_no(_("Respiratory support (invasive or non-invasive)"))
+    platelets = _num(_("Platelets (10⁹/L)"))
+    code_platelets = _code(_("Platelets"))
+    bilirubin = _num(_("Bilirubin (highest)"))
+    bilirubin_unit = forms.ChoiceField(label=_("Bilirubin unit"), choices=[("umol/L", "µmol/L"), ("mg/dL", "mg/dL")])
+    code_bilirubin = _code(_("Bilirubin"))
+    map_mmhg = _num(_("MAP, lowest (mmHg)"))
+    code_map_mmhg = _code(_("MAP"))
+    norepinephrine = _num(_("Noradrenaline (µg/kg/min)"))
+    epinephrine = _num(_("Adrenaline (µg/kg/min)"))
+    dopamine = _num(_("Dopamine (µg/kg/min)"))
+    dobutamine = _num(_("Dobutamine (µg/kg/min)"))
+    code_vasopressor_doses = _code(_("Doses"))
+    gcs = _num(_("GCS (lowest, before sedation)"))
+    code_gcs = _code(_("GCS"))
+    creatinine = _num(_("Creatinine (highest)"))
+    creatinine_unit = forms.ChoiceField(label=_("Creatinine unit"), choices=[("umol/L", "µmol/L"), ("mg/dL", "mg/dL")])
+    code_creatinine = _code(_("Creatinine"))
+    urine_output = _num(_("Urine output (mL/24 h)"))
+    code_urine_output = _code(_("Urine output"))
 
     YES_NO = ("respiratory_support",)
 
@@ -100,9 +105,12 @@ class SofaForm(ReasonMixin):
             order += [f"note_{i}" for i, after in self.NOTE_AFTER.items() if after == name]
         for i, after in self.NOTE_AFTER.items():
             if after in self.fields:
-                self.fields[f"note_{i}"] = forms.CharField(
-                    label=f"Note on {INPUT_LABELS[i]}", required=False, max_length=COMMENT_LIMIT, strip=True,
+                note = forms.CharField(
+                    label=format_lazy(_("Note on {input}"), input=INPUT_LABELS[i]), required=False,
+                    max_length=COMMENT_LIMIT, strip=True,
                     widget=forms.TextInput(attrs={"autocomplete": "off", "class": "note-input"}))
+                note.input_label = INPUT_LABELS[i]  # the note's summary on the page names its input
+                self.fields[f"note_{i}"] = note
         self.order_fields([n for n in order if n in self.fields])
 
     def values(self) -> dict:
@@ -129,10 +137,10 @@ class SofaForm(ReasonMixin):
 
 
 class DailyForm(SofaForm):
-    study_day = forms.IntegerField(label="Study day", min_value=1)
-    vasopressor = _yes_no("Vasopressor or inotrope given")
-    mechanical_ventilation = _yes_no("Invasive mechanical ventilation")
-    rrt = _yes_no("Renal replacement therapy")
+    study_day = forms.IntegerField(label=_("Study day"), min_value=1)
+    vasopressor = _yes_no(_("Vasopressor or inotrope given"))
+    mechanical_ventilation = _yes_no(_("Invasive mechanical ventilation"))
+    rrt = _yes_no(_("Renal replacement therapy"))
 
     YES_NO = ("respiratory_support", "vasopressor", "mechanical_ventilation", "rrt")
 
@@ -144,65 +152,66 @@ class DailyForm(SofaForm):
 
 
 class BaselineForm(SofaForm):
-    age = forms.IntegerField(label="Age (years)")
-    sex = forms.ChoiceField(label="Sex", choices=[("", "—"), ("F", "female"), ("M", "male")])
-    weight_kg = _num("Weight (kg)")
-    weight_estimated = forms.TypedChoiceField(label="Weight is", choices=[("", "—"), ("false", "weighed"),
-                                                                         ("true", "estimated")],
+    age = forms.IntegerField(label=_("Age (years)"))
+    sex = forms.ChoiceField(label=_("Sex"), choices=[("", "—"), ("F", _("female")), ("M", _("male"))])
+    weight_kg = _num(_("Weight (kg)"))
+    weight_estimated = forms.TypedChoiceField(label=_("Weight is"), choices=[("", "—"), ("false", _("weighed")),
+                                                                         ("true", _("estimated"))],
                                               coerce=lambda v: v == "true", empty_value=None)
-    site_of_infection = forms.ChoiceField(label="Site of infection", choices=[("", "—"), *_choices(SITES_OF_INFECTION)])
-    comorbidities = forms.MultipleChoiceField(label="Comorbidities", required=False, choices=_choices(COMORBIDITIES),
+    site_of_infection = forms.ChoiceField(label=_("Site of infection"),
+                                          choices=[("", "—"), *_choices(SITES_OF_INFECTION)])
+    comorbidities = forms.MultipleChoiceField(label=_("Comorbidities"), required=False, choices=_choices(COMORBIDITIES),
                                               widget=forms.CheckboxSelectMultiple)
-    icu_admitted_at = forms.DateTimeField(label="ICU admission (this stay)", widget=DT)
+    icu_admitted_at = forms.DateTimeField(label=_("ICU admission (this stay)"), widget=DT)
 
 
 class InfusionEventForm(forms.Form):
-    kind = forms.ChoiceField(label="Event", choices=_choices(INFUSION_KINDS))
-    at = forms.DateTimeField(label="Time", widget=DT)
-    rate_ml_per_h = _num("Rate (mL/h): start, restart, rate change")
-    stop_reason = forms.ChoiceField(label="Stop reason (stop)", required=False,
+    kind = forms.ChoiceField(label=_("Event"), choices=_choices(INFUSION_KINDS))
+    at = forms.DateTimeField(label=_("Time"), widget=DT)
+    rate_ml_per_h = _num(_("Rate (mL/h): start, restart, rate change"))
+    stop_reason = forms.ChoiceField(label=_("Stop reason (stop)"), required=False,
                                     choices=[("", "—"), *_choices(STOP_KINDS)])
-    note = forms.CharField(label="Note", required=False, max_length=400)
+    note = forms.CharField(label=_("Note"), required=False, max_length=400)
 
 
 class SampleForm(ReasonMixin):
-    study_day = forms.IntegerField(label="Study day")
-    sample_id = forms.CharField(label="Sample id (from the label)", required=False, max_length=40)
-    drawn_at = forms.DateTimeField(label="Drawn at", widget=DT)
-    frozen_at = forms.DateTimeField(label="Frozen at", required=False, widget=DT)
-    comments = forms.CharField(label="Comments", required=False, max_length=400)
+    study_day = forms.IntegerField(label=_("Study day"))
+    sample_id = forms.CharField(label=_("Sample id (from the label)"), required=False, max_length=40)
+    drawn_at = forms.DateTimeField(label=_("Drawn at"), widget=DT)
+    frozen_at = forms.DateTimeField(label=_("Frozen at"), required=False, widget=DT)
+    comments = forms.CharField(label=_("Comments"), required=False, max_length=400)
 
 
 class DischargeForm(forms.Form):
-    discharged_at = forms.DateTimeField(label="Discharged from the ICU at", widget=DT)
+    discharged_at = forms.DateTimeField(label=_("Discharged from the ICU at"), widget=DT)
 
 
 class ReadmissionForm(forms.Form):
-    admitted_at = forms.DateTimeField(label="Readmitted to the ICU at", widget=DT)
+    admitted_at = forms.DateTimeField(label=_("Readmitted to the ICU at"), widget=DT)
 
 
 class DeathForm(ReasonMixin):
-    died_at = forms.DateTimeField(label="Date and time of death", widget=DT)
-    cause = forms.CharField(label="Cause of death", required=False, max_length=400)
+    died_at = forms.DateTimeField(label=_("Date and time of death"), widget=DT)
+    cause = forms.CharField(label=_("Cause of death"), required=False, max_length=400)
 
 
 EQ5D_LEVELS = [("", "—"), *[(str(i), str(i)) for i in range(1, 6)]]
 
 
 class FollowUpForm(ReasonMixin):
-    assessed_at = forms.DateTimeField(label="Assessed at", widget=DT)
-    vital_status = forms.ChoiceField(label="Vital status", choices=_choices(VITAL_STATUSES))
-    days_vasopressor = forms.IntegerField(label="Days with vasopressor", required=False)
-    days_ventilation = forms.IntegerField(label="Days with mechanical ventilation", required=False)
-    days_rrt = forms.IntegerField(label="Days with renal replacement therapy", required=False)
-    eq5d_mobility = forms.TypedChoiceField(label="EQ-5D-5L mobility (1–5)", choices=EQ5D_LEVELS, coerce=int,
+    assessed_at = forms.DateTimeField(label=_("Assessed at"), widget=DT)
+    vital_status = forms.ChoiceField(label=_("Vital status"), choices=_choices(VITAL_STATUSES))
+    days_vasopressor = forms.IntegerField(label=_("Days with vasopressor"), required=False)
+    days_ventilation = forms.IntegerField(label=_("Days with mechanical ventilation"), required=False)
+    days_rrt = forms.IntegerField(label=_("Days with renal replacement therapy"), required=False)
+    eq5d_mobility = forms.TypedChoiceField(label=_("EQ-5D-5L mobility (1–5)"), choices=EQ5D_LEVELS, coerce=int,
                                            empty_value=None, required=False)
-    eq5d_selfcare = forms.TypedChoiceField(label="Self-care (1–5)", choices=EQ5D_LEVELS, coerce=int,
+    eq5d_selfcare = forms.TypedChoiceField(label=_("Self-care (1–5)"), choices=EQ5D_LEVELS, coerce=int,
                                            empty_value=None, required=False)
-    eq5d_activities = forms.TypedChoiceField(label="Usual activities (1–5)", choices=EQ5D_LEVELS, coerce=int,
+    eq5d_activities = forms.TypedChoiceField(label=_("Usual activities (1–5)"), choices=EQ5D_LEVELS, coerce=int,
                                              empty_value=None, required=False)
-    eq5d_pain = forms.TypedChoiceField(label="Pain / discomfort (1–5)", choices=EQ5D_LEVELS, coerce=int,
+    eq5d_pain = forms.TypedChoiceField(label=_("Pain / discomfort (1–5)"), choices=EQ5D_LEVELS, coerce=int,
                                        empty_value=None, required=False)
-    eq5d_anxiety = forms.TypedChoiceField(label="Anxiety / depression (1–5)", choices=EQ5D_LEVELS, coerce=int,
+    eq5d_anxiety = forms.TypedChoiceField(label=_("Anxiety / depression (1–5)"), choices=EQ5D_LEVELS, coerce=int,
                                           empty_value=None, required=False)
-    eq5d_vas = forms.IntegerField(label="EQ VAS (0–100)", required=False)
+    eq5d_vas = forms.IntegerField(label=_("EQ VAS (0–100)"), required=False)

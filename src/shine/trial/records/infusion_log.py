@@ -11,9 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from shine.trial.errors import Refused
 
 from .edit_checks import local
+from .words import word
 
 KINDS = ("start", "stop", "restart", "rate_change", "end")
 STOP_KINDS = ("interrupted", "adverse_event", "death", "discharge", "other")  # 'interrupted' = restart expected
@@ -64,9 +67,10 @@ def ended(segments) -> bool:
 def check_event(kind: str, stop_reason: str = "") -> None:
     """Refuse an event that is no event of the log, whatever its state."""
     if kind not in KINDS:
-        raise Refused(f"kind must be one of {', '.join(KINDS)}", field="kind")
+        raise Refused(_("kind must be one of %(allowed)s") % {"allowed": ", ".join(KINDS)}, field="kind")
     if stop_reason and kind != "stop":
-        raise Refused(f"a stop reason belongs to a stop, not to a {kind}", field="stop_reason")
+        raise Refused(_("a stop reason belongs to a stop, not to a %(kind)s") % {"kind": word(kind)},
+                      field="stop_reason")
 
 
 def step(segments: list[Segment], kind: str, at: dt.datetime, *, stop_reason: str = "", note: str = "") -> Step:
@@ -76,23 +80,27 @@ def step(segments: list[Segment], kind: str, at: dt.datetime, *, stop_reason: st
     found = TABLE.get((now, kind))
     if found is None:
         if kind == "start":
-            raise Refused("the infusion has already started: record a restart or a rate change", field="kind",
+            raise Refused(_("the infusion has already started: record a restart or a rate change"), field="kind",
                           status=409)
         if kind == "restart" and now == ENDED:
-            why = segments[-1].stop_reason.replace("_", " ")
-            raise Refused(f"the infusion ended ({why}); it cannot restart", field="kind", status=409)
+            why = word(segments[-1].stop_reason)
+            raise Refused(_("the infusion ended (%(why)s); it cannot restart") % {"why": why}, field="kind",
+                          status=409)
         if kind == "restart":
-            raise Refused("a restart needs an infusion that was stopped", field="kind", status=409)
-        raise Refused("the infusion is not running", field="kind", status=409)
+            raise Refused(_("a restart needs an infusion that was stopped"), field="kind", status=409)
+        raise Refused(_("the infusion is not running"), field="kind", status=409)
     last = segments[-1] if segments else None
     if kind == "restart" and at < last.stopped_at:
-        raise Refused(f"a restart cannot be before the stop ({local(last.stopped_at)})", field="at")
+        raise Refused(_("a restart cannot be before the stop (%(time)s)") % {"time": local(last.stopped_at)},
+                      field="at")
     if found.close is not None and at <= last.started_at:
-        raise Refused(f"must be after the segment's start ({local(last.started_at)})", field="at")
+        raise Refused(_("must be after the segment's start (%(time)s)") % {"time": local(last.started_at)},
+                      field="at")
     if kind == "stop":
         if stop_reason not in STOP_KINDS:
-            raise Refused(f"stop reason must be one of {', '.join(STOP_KINDS)}", field="stop_reason")
+            raise Refused(_("stop reason must be one of %(allowed)s") % {"allowed": ", ".join(STOP_KINDS)},
+                          field="stop_reason")
         if stop_reason == "other" and not note:
-            raise Refused("say why in the note when the reason is 'other'", field="note")
+            raise Refused(_("say why in the note when the reason is 'other'"), field="note")
         return Step(stop_reason, False, f"infusion stopped: {stop_reason}")
     return found

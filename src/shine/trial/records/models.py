@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from shine.analysis.schema import DEVIATION_CATEGORIES, SITES_OF_INFECTION, STOP_REASONS, VITAL_STATUSES
 from shine.trial.audit.models import AuditedModel
@@ -18,8 +19,10 @@ from shine.trial.audit.models import AuditedModel
 PARTICIPANT = "enrollment.Participant"
 
 
-def _choices(values) -> list[tuple[str, str]]:
-    return [(v, v.replace("_", " ")) for v in values]
+def _choices(values) -> list[tuple[str, object]]:
+    from .words import choices  # the display labels in the reader's language; the codes are what is stored
+
+    return choices(values)
 
 
 class SofaInputs(AuditedModel):
@@ -78,7 +81,7 @@ class SofaInputs(AuditedModel):
         from .edit_checks import INPUT_LABELS
 
         def named(k: str) -> str:
-            label = INPUT_LABELS.get(k, k)
+            label = str(INPUT_LABELS.get(k, k))
             return label[:1].upper() + label[1:]
 
         return [(named(k), t) for k, t in sorted((self.comments or {}).items())]
@@ -89,7 +92,7 @@ class Baseline(SofaInputs):
 
     participant = models.OneToOneField(PARTICIPANT, on_delete=models.PROTECT, related_name="baseline")
     age = models.PositiveSmallIntegerField()
-    sex = models.CharField(max_length=1, choices=[("F", "female"), ("M", "male")])
+    sex = models.CharField(max_length=1, choices=[("F", _("female")), ("M", _("male"))])
     weight_kg = models.FloatField()
     weight_estimated = models.BooleanField()
     site_of_infection = models.CharField(max_length=20, choices=_choices(SITES_OF_INFECTION))
@@ -128,7 +131,7 @@ class DailyRecord(SofaInputs):
     def missing_input_labels(self) -> list[str]:
         from .edit_checks import INPUT_LABELS
 
-        return [INPUT_LABELS[i] for i in self.missing_input_list]
+        return [str(INPUT_LABELS[i]) for i in self.missing_input_list]
 
 
 class InfusionSegment(AuditedModel):
@@ -177,8 +180,8 @@ class IcuStay(AuditedModel):
     stay = models.PositiveSmallIntegerField()
     admitted_at = models.DateTimeField()
     discharged_at = models.DateTimeField(null=True, blank=True)
-    discharge = models.CharField(max_length=12, choices=[("in_icu", "in the ICU"), ("discharged", "discharged"),
-                                                         ("died", "died in the ICU")])
+    discharge = models.CharField(max_length=12, choices=[("in_icu", _("in the ICU")), ("discharged", _("discharged")),
+                                                         ("died", _("died in the ICU"))])
     entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
@@ -199,7 +202,7 @@ class FollowUp(AuditedModel):
     participant = models.ForeignKey(PARTICIPANT, on_delete=models.PROTECT, related_name="follow_ups")
     visit_day = models.PositiveSmallIntegerField()
     assessed_at = models.DateTimeField()
-    vital_status = models.CharField(max_length=8, choices=[(v, v) for v in VITAL_STATUSES])
+    vital_status = models.CharField(max_length=8, choices=_choices(VITAL_STATUSES))
     days_vasopressor = models.PositiveSmallIntegerField(null=True, blank=True)
     days_ventilation = models.PositiveSmallIntegerField(null=True, blank=True)
     days_rrt = models.PositiveSmallIntegerField(null=True, blank=True)

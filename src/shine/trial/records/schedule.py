@@ -15,13 +15,23 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
+
 from shine import protocol as protocol_mod
+from shine.web.formats import local_date
 
 DAY = dt.timedelta(hours=24)
 BASELINE_GRACE = dt.timedelta(hours=24)       # baseline form overdue after this
 DAILY_GRACE = dt.timedelta(hours=24)          # a day's record is overdue this long after the day ends
 SAMPLE_GRACE = dt.timedelta(hours=24)         # a sample drawn on its day may be entered until then
 INFUSION_START_GRACE = dt.timedelta(hours=6)  # infusion log overdue when not started by then
+# the statuses in words, in the reader's language (the status codes themselves go to the API)
+STATUS_WORDS = {"overdue": pgettext_lazy("schedule", "overdue"), "due": pgettext_lazy("schedule", "due"),
+                "incomplete": pgettext_lazy("schedule", "incomplete"),
+                "upcoming": pgettext_lazy("schedule", "upcoming"),
+                "missed": pgettext_lazy("schedule", "missed"), "done": pgettext_lazy("schedule", "done"),
+                "not_required": pgettext_lazy("schedule", "not required")}
 URGENCY = {"overdue": 0, "due": 1, "incomplete": 1, "upcoming": 2, "missed": 3, "done": 4, "not_required": 5}
 
 
@@ -54,7 +64,7 @@ class Item:
 
     @property
     def status_label(self) -> str:
-        return self.status.replace("_", " ")
+        return str(STATUS_WORDS.get(self.status, self.status.replace("_", " ")))
 
     @property
     def urgency(self) -> tuple:
@@ -96,8 +106,12 @@ def _status(now, opens, overdue_at, done, *, closes=None) -> str:
 def _left_icu_reason(facts: Facts, day: int) -> str:
     start = day_start(facts.randomised_at, day)
     if facts.died_at is not None and facts.died_at <= start:
-        return f"died {facts.died_at:%Y-%m-%d}"
-    return "not in the ICU (discharged)"
+        return _("died %(date)s") % {"date": local_date(facts.died_at)}
+    return _("not in the ICU (discharged)")
+
+
+def _daily(day: int) -> str:
+    return _("Daily ICU record, day %(day)s") % {"day": day}
 
 
 def items(facts: Facts, protocol=None) -> list[Item]:
@@ -111,17 +125,17 @@ def items(facts: Facts, protocol=None) -> list[Item]:
     def stopped(at: dt.datetime, *, vital: bool = False) -> bool:
         return stop is not None and at >= stop and not (vital and facts.vital_status_allowed)
 
-    out.append(Item("baseline", "Baseline (day 0)", 0, R, R + BASELINE_GRACE,
+    out.append(Item("baseline", _("Baseline (day 0)"), 0, R, R + BASELINE_GRACE,
                     _status(now, R, R + BASELINE_GRACE, facts.baseline_done)))
     if facts.infusion_ended:
-        out.append(Item("infusion", "Infusion log", None, R, R + INFUSION_START_GRACE, "done"))
+        out.append(Item("infusion", _("Infusion log"), None, R, R + INFUSION_START_GRACE, "done"))
     elif facts.infusion_started:
         # a running infusion needs nothing until its planned end: then its end is due, late a day after
         end = R + p.intervention.duration_hours * dt.timedelta(hours=1)
-        out.append(Item("infusion", "Infusion log: record the end", None, end, end + DAY,
+        out.append(Item("infusion", _("Infusion log: record the end"), None, end, end + DAY,
                         _status(now, end, end + DAY, False)))
     else:
-        out.append(Item("infusion", "Infusion log: record the start", None, R, R + INFUSION_START_GRACE,
+        out.append(Item("infusion", _("Infusion log: record the start"), None, R, R + INFUSION_START_GRACE,
                         _status(now, R, R + INFUSION_START_GRACE, False)))
 
     current = min(study_day_of(R, now), s.daily_record_last_day)
@@ -131,38 +145,41 @@ def items(facts: Facts, protocol=None) -> list[Item]:
         start = day_start(R, d)
         if d in facts.daily_days:
             if d in incomplete:
-                out.append(Item("daily", f"Daily ICU record, day {d}", d, start, start + DAY + DAILY_GRACE,
-                                "incomplete", "no value or code: " + ", ".join(incomplete[d])))
+                out.append(Item("daily", _daily(d), d, start, start + DAY + DAILY_GRACE,
+                                "incomplete", _("no value or code: %(inputs)s") % {
+                                    "inputs": ", ".join(map(str, incomplete[d]))}))
                 continue
-            out.append(Item("daily", f"Daily ICU record, day {d}", d, start, start + DAY + DAILY_GRACE, "done"))
+            out.append(Item("daily", _daily(d), d, start, start + DAY + DAILY_GRACE, "done"))
             continue
         if not in_icu_on(facts, d):
             left_from = left_from or d
             continue
         if left_from is not None:
-            out.append(Item("daily", f"Daily ICU records, days {left_from}–{d - 1}", left_from,
+            out.append(Item("daily", _("Daily ICU records, days %(first)s–%(last)s") % {"first": left_from,
+                                                                                       "last": d - 1}, left_from,
                             day_start(R, left_from), day_start(R, d), "not_required",
                             _left_icu_reason(facts, left_from)))
             left_from = None
         if stopped(start):
-            out.append(Item("daily", f"Daily ICU record, day {d}", d, start, start + DAY, "not_required",
-                            "consent stopped new data"))
+            out.append(Item("daily", _daily(d), d, start, start + DAY, "not_required",
+                            _("consent stopped new data")))
             continue
-        out.append(Item("daily", f"Daily ICU record, day {d}", d, start, start + DAY + DAILY_GRACE,
+        out.append(Item("daily", _daily(d), d, start, start + DAY + DAILY_GRACE,
                         _status(now, start, start + DAY + DAILY_GRACE, False)))
     if left_from is not None:
-        out.append(Item("daily", f"Daily ICU records from day {left_from}", left_from, day_start(R, left_from),
+        out.append(Item("daily", _("Daily ICU records from day %(day)s") % {"day": left_from}, left_from,
+                        day_start(R, left_from),
                         day_start(R, left_from), "not_required", _left_icu_reason(facts, left_from)))
 
     for d in s.biobank_days:
         start = day_start(R, d)
-        label = f"Blood sample, day {d}"
+        label = _("Blood sample, day %(day)s") % {"day": d}
         if d in facts.sample_days:
             out.append(Item("sample", label, d, start, start + DAY, "done"))
         elif facts.died_at is not None and facts.died_at <= start:
-            out.append(Item("sample", label, d, start, start + DAY, "not_required", "died"))
+            out.append(Item("sample", label, d, start, start + DAY, "not_required", _("died")))
         elif stopped(start):
-            out.append(Item("sample", label, d, start, start + DAY, "not_required", "consent stopped new data"))
+            out.append(Item("sample", label, d, start, start + DAY, "not_required", _("consent stopped new data")))
         else:
             out.append(Item("sample", label, d, start, start + DAY,
                             _status(now, start, start + DAY, False, closes=start + DAY + SAMPLE_GRACE)))
@@ -170,13 +187,14 @@ def items(facts: Facts, protocol=None) -> list[Item]:
     for visit in s.followup_days:
         lo, hi = s.followup_window_days[visit]
         opens, closes = day_start(R, lo), R + hi * DAY
-        label = f"Day-{visit} follow-up"
+        label = _("Day-%(day)s follow-up") % {"day": visit}
         if visit in facts.followup_days:
             out.append(Item("followup", label, visit, opens, closes, "done"))
         elif facts.died_at is not None and facts.died_at <= opens:
-            out.append(Item("followup", label, visit, opens, closes, "not_required", "died before the visit"))
+            out.append(Item("followup", label, visit, opens, closes, "not_required", _("died before the visit")))
         elif stopped(opens, vital=True):
-            out.append(Item("followup", label, visit, opens, closes, "not_required", "consent stopped follow-up"))
+            out.append(Item("followup", label, visit, opens, closes, "not_required",
+                            _("consent stopped follow-up")))
         else:
             out.append(Item("followup", label, visit, opens, closes,
                             _status(now, opens, closes, False, closes=closes)))

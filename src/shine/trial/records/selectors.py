@@ -112,7 +112,7 @@ def facts(participants: list[Participant], now: dt.datetime) -> dict[int, sched.
 
 def incomplete_days(rows) -> tuple:
     """``rows``: (study day, missing_inputs) of incomplete daily records → the schedule's ``incomplete_days``."""
-    return tuple(sorted((day, tuple(INPUT_LABELS[i] for i in missing.split(";") if i)) for day, missing in rows))
+    return tuple(sorted((day, tuple(str(INPUT_LABELS[i]) for i in missing.split(";") if i)) for day, missing in rows))
 
 
 def worklist(user: User, *, site: str = "", now: dt.datetime | None = None) -> list[WorkItem]:

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from shine import protocol as protocol_mod
 from shine.trial.accounts.models import Membership, User
@@ -70,16 +71,18 @@ def _locked(user: User, participant: Participant, *, day: int | None = None) -> 
     """
     require(user, Perm.ENTER_DATA)
     if user.role_def.cross_site:  # require_site_staff's answers, the membership read in the locking statement
-        raise PermissionDenied("only staff of the site may change its records")
+        raise PermissionDenied(_("only staff of the site may change its records"))
     params = [participant.pk, user.pk] if day is None else [day, participant.pk, user.pk]
     rows = list(Participant.objects.raw(_lock_sql(picture=day is not None), params))
     if not rows:
-        raise Http404("no such participant")
+        raise Http404(_("no such participant"))
     if rows[0].randomised_at is None:
-        raise Refused(f"{rows[0].number} is not randomised: case report forms start at randomisation", status=409)
+        raise Refused(_("%(participant)s is not randomised: case report forms start at randomisation") % {
+            "participant": rows[0].number}, status=409)
     if rows[0].casebook_lock_reason is not None:
-        raise Refused(f"the casebook of {rows[0].number} is locked ({rows[0].casebook_lock_reason}): a data "
-                      "manager must unlock it before any change", status=409)
+        raise Refused(_("the casebook of %(participant)s is locked (%(reason)s): a data manager must unlock it "
+                        "before any change") % {"participant": rows[0].number,
+                                                "reason": rows[0].casebook_lock_reason}, status=409)
     return rows
 
 
@@ -148,7 +151,7 @@ def save_baseline(*, user: User, participant: Participant, values: dict, reason:
         if partial:
             saved = Baseline.objects.filter(participant=participant).first()
             if saved is None:
-                raise Refused("there is no baseline to correct yet: enter it whole", status=409)
+                raise Refused(_("there is no baseline to correct yet: enter it whole"), status=409)
             kept = {k: getattr(saved, k) for k in checks.BASELINE_KEYS}
             kept["comorbidities"] = [c for c in saved.comorbidities.split(";") if c]
             values = {**kept, **_merged(saved, {k: v for k, v in values.items() if k not in checks.BASELINE_KEYS}),
@@ -169,7 +172,7 @@ def save_baseline(*, user: User, participant: Participant, values: dict, reason:
         baseline = audit.update(existing, actor=actor, reason=reason, **out)
         if stay1 is not None and stay1.admitted_at != out["icu_admitted_at"]:
             if stay1.discharged_at and stay1.discharged_at <= out["icu_admitted_at"]:
-                raise Refused("ICU admission must be before the ICU discharge", field="icu_admitted_at")
+                raise Refused(_("ICU admission must be before the ICU discharge"), field="icu_admitted_at")
             audit.update(stay1, actor=actor, reason=reason, admitted_at=out["icu_admitted_at"])
         return baseline
 
@@ -212,21 +215,22 @@ def _check_day(participant: Participant, day: int, picture) -> None:
     ICU stays. ``picture``: :func:`_picture` of the locked rows."""
     start = sched.day_start(participant.randomised_at, day)
     if start > _now():
-        raise Refused(f"study day {day} has not started yet (it starts {local_time(start)})", field="study_day")
-    stays, died_at, _ = picture
+        raise Refused(_("study day %(day)s has not started yet (it starts %(time)s)") % {
+            "day": day, "time": local_time(start)}, field="study_day")
+    stays, died_at, __ = picture
     if not stays:
-        raise Refused("enter the baseline form (with the ICU admission) before daily records", field="study_day",
+        raise Refused(_("enter the baseline form (with the ICU admission) before daily records"), field="study_day",
                       status=409)
     if died_at and died_at <= start:
-        raise Refused(f"the participant died {local_time(died_at)}, before study day {day}: no daily record "
-                      "after death", field="study_day", status=409)
+        raise Refused(_("the participant died %(time)s, before study day %(day)s: no daily record after death") % {
+            "time": local_time(died_at), "day": day}, field="study_day", status=409)
     facts_ = sched.Facts(randomised_at=participant.randomised_at, now=_now(), stays=tuple(stays), died_at=died_at)
     if not sched.in_icu_on(facts_, day):
         admitted_at, discharged_at = stays[-1]
-        why = (f"discharged {local_time(discharged_at)}; record a readmission first"
-               if discharged_at else f"admitted {local_time(admitted_at)}")
-        raise Refused(f"the participant was not in the ICU on study day {day} ({why})", field="study_day",
-                      status=409)
+        why = (_("discharged %(time)s; record a readmission first") % {"time": local_time(discharged_at)}
+               if discharged_at else _("admitted %(time)s") % {"time": local_time(admitted_at)})
+        raise Refused(_("the participant was not in the ICU on study day %(day)s (%(why)s)") % {"day": day, "why": why},
+                      field="study_day", status=409)
 
 
 def create_daily_record(*, user: User, participant: Participant, study_day, values: dict,
@@ -241,12 +245,13 @@ def create_daily_record(*, user: User, participant: Participant, study_day, valu
         _check_day(participant, day, picture)
         _consent(participant, sched.day_start(participant.randomised_at, day))
         if picture[2]:
-            raise Refused(f"study day {day} already has a daily record: change it (with a reason) instead",
+            raise Refused(_("study day %(day)s already has a daily record: change it (with a reason) instead") % {
+                "day": day},
                           field="study_day", status=409)
         v = checks.sofa_inputs(values, daily=True)
         if v.blank:
-            raise Refused("nothing is entered: give at least one value, or say why a value is missing (not done, "
-                          "unknown, not applicable)", field="platelets")
+            raise Refused(_("nothing is entered: give at least one value, or say why a value is missing (not done, "
+                            "unknown, not applicable)"), field="platelets")
         return audit.create(DailyRecord, actor=Actor.of(user, request_id), participant=participant, study_day=day,
                             entered_by=user, entered_at=_now(), **v.model_values(), **_flag(v.warnings))
 
@@ -262,7 +267,8 @@ def update_daily_record(*, user: User, record: DailyRecord, values: dict, reason
             values = _merged(record, values)
         v = checks.sofa_inputs(values, daily=True)
         if v.blank:
-            raise Refused("a daily record cannot be emptied: say why each value is missing instead", field="platelets")
+            raise Refused(_("a daily record cannot be emptied: say why each value is missing instead"),
+                          field="platelets")
         return audit.update(record, actor=Actor.of(user, request_id), reason=reason, **v.model_values(),
                             **_flag(v.warnings))
 
@@ -289,20 +295,20 @@ def record_infusion_event(*, user: User, participant: Participant, kind: str, at
         at = checks.from_randomisation(participant.randomised_at, at)
         _consent(participant, at)
         if at < participant.randomised_at:
-            raise Refused(f"the infusion cannot start or change before randomisation "
-                          f"({local_time(participant.randomised_at)})", field="at")
+            raise Refused(_("the infusion cannot start or change before randomisation (%(time)s)") % {
+                "time": local_time(participant.randomised_at)}, field="at")
         death = _death(participant)
         if death and at > death.died_at:
-            raise Refused(f"the participant died {local_time(death.died_at)}: nothing can happen to the infusion "
-                          "after death", field="at", status=409)
+            raise Refused(_("the participant died %(time)s: nothing can happen to the infusion after death") % {
+                "time": local_time(death.died_at)}, field="at", status=409)
         segs = _segments(participant)
         step = infusion_log.step([infusion_log.Segment(s.started_at, s.stopped_at, s.stop_reason) for s in segs],
                                  kind, at, stop_reason=stop_reason, note=note)
         if step.opens:
             stays = _stays(participant)
             if stays and stays[0].discharged_at and len(stays) == 1 and at > stays[0].discharged_at:
-                raise Refused(f"the infusion cannot start after the ICU discharge "
-                              f"({local_time(stays[0].discharged_at)})", field="at", status=409)
+                raise Refused(_("the infusion cannot start after the ICU discharge (%(time)s)") % {
+                    "time": local_time(stays[0].discharged_at)}, field="at", status=409)
         closed = None
         if step.close is not None:
             extra = {"note": note or segs[-1].note} if kind == "stop" else {}
@@ -332,10 +338,12 @@ def record_blood_sample(*, user: User, participant: Participant, study_day, draw
         sample_id = (entered_text("sample_id", sample_id, limit=checks.SAMPLE_ID_LIMIT)
                      or default_sample_id(participant, day))
         if BloodSample.objects.filter(participant=participant, study_day=day).exists():
-            raise Refused(f"study day {day} already has a sample: change it (with a reason) instead",
+            raise Refused(_("study day %(day)s already has a sample: change it (with a reason) instead") % {
+                "day": day},
                           field="study_day", status=409)
         if BloodSample.objects.filter(sample_id=sample_id).exists():
-            raise Refused(f"sample id {sample_id} is already used", field="sample_id", status=409)
+            raise Refused(_("sample id %(sample)s is already used") % {"sample": sample_id}, field="sample_id",
+                          status=409)
         return audit.create(BloodSample, actor=Actor.of(user, request_id), participant=participant,
                             sample_id=sample_id, entered_by=user, **values, **_flag(warnings))
 
@@ -368,27 +376,31 @@ def record_icu_discharge(*, user: User, participant: Participant, discharged_at,
         _consent(participant, at)
         stays = _stays(participant)
         if not stays:
-            raise Refused("enter the baseline form (with the ICU admission) first", status=409)
+            raise Refused(_("enter the baseline form (with the ICU admission) first"), status=409)
         stay = stays[-1]
         if stay.discharge != "in_icu":
-            raise Refused(f"the participant is not in the ICU (stay {stay.stay}: {stay.get_discharge_display()})",
+            raise Refused(_("the participant is not in the ICU (stay %(stay)s: %(state)s)") % {
+                "stay": stay.stay, "state": stay.get_discharge_display()},
                           status=409)
         if at <= stay.admitted_at or at < participant.randomised_at:
             limit = max(stay.admitted_at, participant.randomised_at)
-            raise Refused(f"discharged at must be after the ICU admission and randomisation ({local_time(limit)})",
+            raise Refused(_("discharged at must be after the ICU admission and randomisation (%(time)s)") % {
+                "time": local_time(limit)},
                           field="discharged_at")
         segs = _segments(participant)
         if stay.stay == 1 and segs and at < segs[0].started_at:
-            raise Refused(f"discharged at must not be before the infusion start ({local_time(segs[0].started_at)})",
+            raise Refused(_("discharged at must not be before the infusion start (%(time)s)") % {
+                "time": local_time(segs[0].started_at)},
                           field="discharged_at")
         death = _death(participant)
         if death and at > death.died_at:
-            raise Refused(f"discharged at is after the participant's death ({local_time(death.died_at)})",
+            raise Refused(_("discharged at is after the participant's death (%(time)s)") % {
+                "time": local_time(death.died_at)},
                           field="discharged_at", status=409)
         later = _daily_after(participant, at)
         if later is not None:
-            raise Refused(f"study day {later} has a daily record but starts after this discharge: correct that "
-                          "record or the time", field="discharged_at", status=409)
+            raise Refused(_("study day %(day)s has a daily record but starts after this discharge: correct that "
+                            "record or the time") % {"day": later}, field="discharged_at", status=409)
         return audit.update(stay, actor=Actor.of(user, request_id), reason="ICU discharge", discharged_at=at,
                             discharge="discharged")
 
@@ -400,14 +412,14 @@ def record_icu_readmission(*, user: User, participant: Participant, admitted_at,
         _consent(participant, at)
         stays = _stays(participant)
         if not stays or stays[-1].discharge != "discharged":
-            raise Refused("a readmission needs a previous ICU discharge", status=409)
+            raise Refused(_("a readmission needs a previous ICU discharge"), status=409)
         if at < stays[-1].discharged_at:
             last = local_time(stays[-1].discharged_at)
-            raise Refused(f"readmitted at must not be before the last discharge ({last})",
+            raise Refused(_("readmitted at must not be before the last discharge (%(time)s)") % {"time": last},
                           field="admitted_at")
         death = _death(participant)
         if death and at >= death.died_at:
-            raise Refused("readmitted at is after the participant's death", field="admitted_at", status=409)
+            raise Refused(_("readmitted at is after the participant's death"), field="admitted_at", status=409)
         return audit.create(IcuStay, actor=Actor.of(user, request_id), participant=participant,
                             stay=len(stays) + 1, admitted_at=at, discharged_at=None, discharge="in_icu",
                             entered_by=user)
@@ -423,26 +435,29 @@ def record_death(*, user: User, participant: Participant, died_at, cause: str = 
         cause = entered_text("cause", cause, limit=checks.FREE_TEXT_LIMIT)
         _consent(participant, at, kind="vital_status")
         if at <= participant.randomised_at:
-            raise Refused(f"died at must be after randomisation ({local_time(participant.randomised_at)})",
+            raise Refused(_("died at must be after randomisation (%(time)s)") % {
+                "time": local_time(participant.randomised_at)},
                           field="died_at")
         stays = _stays(participant)
         if stays:
             last = stays[-1]
             if at < last.admitted_at:
-                raise Refused(f"died at must not be before the last ICU admission ({local_time(last.admitted_at)})",
+                raise Refused(_("died at must not be before the last ICU admission (%(time)s)") % {
+                    "time": local_time(last.admitted_at)},
                               field="died_at")
             if last.discharged_at and at < last.discharged_at:
-                raise Refused(f"died at must not be before the ICU discharge ({local_time(last.discharged_at)})",
+                raise Refused(_("died at must not be before the ICU discharge (%(time)s)") % {
+                    "time": local_time(last.discharged_at)},
                               field="died_at")
         later = _daily_after(participant, at)
         if later is not None:
-            raise Refused(f"study day {later} has a daily record but starts after this death: correct that "
-                          "record or the time", field="died_at", status=409)
+            raise Refused(_("study day %(day)s has a daily record but starts after this death: correct that "
+                            "record or the time") % {"day": later}, field="died_at", status=409)
         if FollowUp.objects.filter(participant=participant, vital_status="alive", assessed_at__gte=at).exists():
-            raise Refused("a follow-up visit after this time found the participant alive", field="died_at",
+            raise Refused(_("a follow-up visit after this time found the participant alive"), field="died_at",
                           status=409)
         if InfusionSegment.objects.filter(participant=participant, started_at__gt=at).exists():
-            raise Refused("an infusion segment starts after this time", field="died_at", status=409)
+            raise Refused(_("an infusion segment starts after this time"), field="died_at", status=409)
         existing = Death.objects.select_for_update().filter(participant=participant).first()
         _refuse_if_locked(participant, existing)
         if existing is None:
@@ -450,7 +465,7 @@ def record_death(*, user: User, participant: Participant, died_at, cause: str = 
                                  participant=participant, died_at=at, cause=cause, entered_by=user)
         else:
             if not (reason or "").strip():
-                raise Refused("the death is already recorded: give a reason to change it", field="reason",
+                raise Refused(_("the death is already recorded: give a reason to change it"), field="reason",
                               status=409 if (existing.died_at == at and existing.cause == cause) else 400)
             death = audit.update(existing, actor=actor, reason=reason, died_at=at, cause=cause)
         if stays and stays[-1].discharge in ("in_icu", "died"):
@@ -468,7 +483,8 @@ def record_follow_up(*, user: User, participant: Participant, visit_day, values:
         _consent(participant, out["assessed_at"], kind=kind)
         day = int(visit_day)
         if FollowUp.objects.filter(participant=participant, visit_day=day).exists():
-            raise Refused(f"the day-{day} visit is already recorded: change it (with a reason) instead",
+            raise Refused(_("the day-%(day)s visit is already recorded: change it (with a reason) instead") % {
+                "day": day},
                           field="visit_day", status=409)
         return audit.create(FollowUp, actor=Actor.of(user, request_id), participant=participant, visit_day=day,
                             entered_by=user, **out)

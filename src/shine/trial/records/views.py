@@ -8,7 +8,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from shine import protocol as protocol_mod
@@ -77,9 +78,11 @@ COMMA_LANGUAGES = ("da", "de", "nl", "sv", "nb", "nn", "no", "fi", "fr", "es", "
 
 
 def decimal_comma(request) -> bool:
-    """Whether the user writes decimal commas: the browser's first language (Accept-Language)."""
+    """Whether the user writes decimal commas: the page's language (the user's own setting or the browser's),
+    or the browser's first language (Accept-Language)."""
     first = request.META.get("HTTP_ACCEPT_LANGUAGE", "").split(",")[0].strip().lower()
-    return first.split("-")[0] in COMMA_LANGUAGES
+    page = (translation.get_language() or "").split("-")[0]
+    return first.split("-")[0] in COMMA_LANGUAGES or page in COMMA_LANGUAGES
 
 
 def _shown(value, comma: bool) -> str:
@@ -116,13 +119,19 @@ def _sofa_initial(record, comma: bool = False) -> dict:
 
 def _saved(request, record) -> None:
     """The "saved" confirmation, with what still needs a value and any soft-limit warning."""
-    text = f"Saved: {record}."
+    from .edit_checks import INPUT_LABELS, shown_warnings
+
+    if hasattr(record, "study_day"):
+        text = _("Saved: day %(day)s of %(participant)s.") % {"day": record.study_day,
+                                                             "participant": record.participant_id}
+    else:
+        text = _("Saved: baseline of %(participant)s.") % {"participant": record.participant_id}
     missing = getattr(record, "missing_input_list", [])
     if missing:
-        from .edit_checks import INPUT_LABELS
-        text += " Still incomplete: " + ", ".join(INPUT_LABELS[i] for i in missing) + "."
+        text += " " + _("Still incomplete: %(inputs)s.") % {"inputs": ", ".join(str(INPUT_LABELS[i])
+                                                                               for i in missing)}
     if getattr(record, "warnings", ""):
-        text += f" Warnings (flagged for review): {record.warnings}."
+        text += " " + _("Warnings (flagged for review): %(warnings)s.") % {"warnings": shown_warnings(record.warnings)}
     messages.success(request, text)
 
 
@@ -162,7 +171,8 @@ def baseline_form(request, key):
                     _saved(request, saved)
                     return redirect("participant_records", key=p.number)
     return render(request, "records/sofa_form.html", {
-        "p": p, "form": form, "title": f"Baseline (day 0) of {p.number}", "editing": existing is not None,
+        "p": p, "form": form, "title": _("Baseline (day 0) of %(participant)s") % {"participant": p.number},
+        "editing": existing is not None,
         "preview": preview, "daily": False, "restored": restored, **_draft_context(request, "baseline", p, 0)},
         status=status)
 
@@ -236,7 +246,8 @@ def daily_form(request, key, day=None):
                 return redirect("participant_records", key=p.number)
         if form.errors and request.POST.get("action") != "preview":
             preview = _keep_preview(form)
-    title = f"Daily ICU record of {p.number}" + (f", day {record.study_day}" if record else "")
+    title = (_("Daily ICU record of %(participant)s, day %(day)s") % {"participant": p.number, "day": record.study_day}
+             if record else _("Daily ICU record of %(participant)s") % {"participant": p.number})
     return render(request, "records/sofa_form.html", {
         "p": p, "form": form, "title": title, "editing": record is not None, "record": record, "preview": preview,
         "daily": True, "needs_baseline": needs_baseline, "restored": restored,
@@ -307,7 +318,8 @@ def sample_form(request, key, day=None):
             if saved is not None:
                 return redirect("participant_records", key=p.number)
     return render(request, "records/simple_form.html", {
-        "p": p, "form": form, "title": f"Blood sample of {p.number}", "editing": sample is not None},
+        "p": p, "form": form, "title": _("Blood sample of %(participant)s") % {"participant": p.number},
+        "editing": sample is not None},
         status=status)
 
 
@@ -347,7 +359,8 @@ def icu_stay(request, key):
             saved, status = _attempt(form, action)
             if saved is not None:
                 return redirect("participant_records", key=p.number)
-    title = f"ICU discharge of {p.number}" if in_icu else f"ICU readmission of {p.number}"
+    title = (_("ICU discharge of %(participant)s") if in_icu else _("ICU readmission of %(participant)s")) % {
+        "participant": p.number}
     return render(request, "records/simple_form.html", {"p": p, "form": form, "title": title, "stays": stays,
                                                         "no_stay": not stays}, status=status)
 
@@ -370,7 +383,8 @@ def death_form(request, key):
                 request_id=rid(request)))
             if saved is not None:
                 return redirect("participant_records", key=p.number)
-    return render(request, "records/simple_form.html", {"p": p, "form": form, "title": f"Death of {p.number}",
+    title = _("Death of %(participant)s") % {"participant": p.number}
+    return render(request, "records/simple_form.html", {"p": p, "form": form, "title": title,
                                                         "editing": existing is not None}, status=status)
 
 
@@ -380,7 +394,7 @@ def followup_form(request, key, day):
     p = selectors.randomised_participant(request.user, key, write=True)
     require(request.user, Perm.ENTER_DATA)
     if day not in protocol_mod.load().schedule.followup_days:
-        raise Http404("no such visit")
+        raise Http404(_("no such visit"))
     visit = p.follow_ups.filter(visit_day=day).first()
     initial = {k: getattr(visit, k) for k in f.FollowUpForm.base_fields if k != "reason"} if visit else {}
     if visit:
@@ -401,7 +415,9 @@ def followup_form(request, key, day):
             if saved is not None:
                 return redirect("participant_records", key=p.number)
     return render(request, "records/simple_form.html", {
-        "p": p, "form": form, "title": f"Day-{day} follow-up of {p.number}", "editing": visit is not None},
+        "p": p, "form": form,
+        "title": _("Day-%(day)s follow-up of %(participant)s") % {"day": day, "participant": p.number},
+        "editing": visit is not None},
         status=status)
 
 

@@ -10,6 +10,7 @@ import json
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from shine.trial.accounts.models import User
 from shine.trial.enrollment.models import Participant
@@ -31,20 +32,21 @@ class Command(BaseCommand):
     def handle(self, *args, action, **o):
         user = User.objects.filter(username=o["user"], is_active=True).first()
         if user is None:
-            raise CommandError(f"no active user {o['user']!r}")
+            raise CommandError(_("no active user %(user)s") % {"user": repr(o["user"])})
         participant = Participant.objects.filter(number=o["participant"]).first()
         if participant is None:
-            raise CommandError(f"no participant {o['participant']!r}")
+            raise CommandError(_("no participant %(participant)s") % {"participant": repr(o["participant"])})
         try:
             with open(o["file"], "rb") as fh:
                 text = fh.read()
         except OSError as exc:
-            raise CommandError(f"cannot read {o['file']}: {exc.strerror}") from None
+            raise CommandError(_("cannot read %(file)s: %(why)s") % {"file": o["file"], "why": exc.strerror}) from None
         try:
             result = lab_import.import_bundle(user=user, participant=participant, bundle=text,
                                               source_system=o["source"], request_id="cli:labs")
         except (Refused, PermissionDenied) as exc:
             raise CommandError(str(exc)) from None
         except Http404:
-            raise CommandError(f"{o['user']} does not work at the site of {participant.number}") from None
+            raise CommandError(_("%(user)s does not work at the site of %(participant)s") % {
+                "user": o["user"], "participant": participant.number}) from None
         self.stdout.write(json.dumps(result.as_json()))

@@ -8,19 +8,23 @@
   var absoluteLeft = form.dataset.sessionAbsoluteLeftSeconds;
   var absoluteEnd = absoluteLeft === "" ? Infinity : loaded + Number(absoluteLeft) * 1000;
   var lastContact = loaded, warnBefore = Math.min(5 * 60 * 1000, idle / 3);
+  // the words shown, in the page's language (the page's JSON block: no text in this file)
+  var wordsEl = document.getElementById("form-words");
+  var words = wordsEl ? JSON.parse(wordsEl.textContent) : {};
+  function say(key, time) { return (words[key] || key).split("{time}").join(time || ""); }
   function hhmm(t) { var d = new Date(t); return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2); }
   function check() {
     var idleEnd = lastContact + idle, end = Math.min(idleEnd, absoluteEnd), left = end - Date.now();
     if (left > warnBefore) { box.hidden = true; return; }
     box.hidden = false;
     if (left <= 0) {
-      text.textContent = "Your session has ended. What you typed is kept: press Save, log in again, and the values are put back into this form.";
+      text.textContent = say("session_ended");
       stay.hidden = true;
     } else if (absoluteEnd <= idleEnd) {
-      text.textContent = "Your session ends at " + hhmm(end) + " (the longest a login lasts). Save before then; if it ends, what you typed is kept and put back after you log in again.";
+      text.textContent = say("session_absolute", hhmm(end));
       stay.hidden = true;
     } else {
-      text.textContent = "Your session ends at " + hhmm(end) + " unless you stay signed in. If it ends, what you typed is kept and put back after you log in again.";
+      text.textContent = say("session_idle", hhmm(end));
       stay.hidden = false;
     }
   }

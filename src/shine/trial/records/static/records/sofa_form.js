@@ -7,6 +7,15 @@
   var daily = form.dataset.daily === "true";
   var timer = null;
   var NUMBER = /^[+-]?(\d+([.,]\d*)?|[.,]\d+)$/;
+  // the words shown, in the page's language (a JSON block of the page: no text in this file)
+  var wordsEl = document.getElementById("form-words");
+  var words = wordsEl ? JSON.parse(wordsEl.textContent) : {};
+  function say(key, fill) {
+    var text = words[key] || key;
+    Object.keys(fill || {}).forEach(function (k) { text = text.split("{" + k + "}").join(fill[k]); });
+    return text;
+  }
+  function component(k) { return (words.components && words.components[k]) || k; }
   function body() {
     var out = {codes: {}};
     ["pao2","fio2","platelets","bilirubin","map_mmhg","norepinephrine","epinephrine","dopamine","dobutamine","gcs","creatinine","urine_output"].forEach(function (n) {
@@ -33,18 +42,18 @@
     dl.innerHTML = ""; ul.innerHTML = "";
     if (!ok) {
       m.className = "error";
-      m.textContent = (data.errors && data.errors.length) ? data.errors.map(function (e) { return e.message; }).join("; ") : (data.detail || "cannot compute");
+      m.textContent = (data.errors && data.errors.length) ? data.errors.map(function (e) { return e.message; }).join("; ") : (data.detail || say("cannot_compute"));
       return;
     }
     m.className = "big";
-    m.textContent = data.modified === null ? "Modified SOFA not scored: missing " + data.missing.join(", ") : "Modified SOFA " + data.modified + "/20";
-    if (data.missing_input_labels.length) { var li0 = document.createElement("li"); li0.className = "warning"; li0.textContent = "Incomplete: no value or code for " + data.missing_input_labels.join(", "); ul.appendChild(li0); }
-    var rows = Object.keys(data.components).map(function (k) { return [k, data.components[k] === null ? "–" : data.components[k]]; });
+    m.textContent = data.modified === null ? say("not_scored", {missing: data.missing.map(component).join(", ")}) : say("modified", {score: data.modified});
+    if (data.missing_input_labels.length) { var li0 = document.createElement("li"); li0.className = "warning"; li0.textContent = say("incomplete", {inputs: data.missing_input_labels.join(", ")}); ul.appendChild(li0); }
+    var rows = Object.keys(data.components).map(function (k) { return [component(k), data.components[k] === null ? "–" : data.components[k]]; });
     function rounded(x) { return x === null ? "–" : String(Math.round(x)); }  // clinical precision
     rows.push(["P/F (mmHg)", rounded(data.converted.pao2_fio2)]);
-    rows.push(["Bilirubin (µmol/L)", rounded(data.converted.bilirubin)]);
-    rows.push(["Creatinine (µmol/L)", rounded(data.converted.creatinine)]);
-    rows.push(["SOFA total", (data.total === null ? "–" : data.total) + "/24"]);
+    rows.push([say("bilirubin"), rounded(data.converted.bilirubin)]);
+    rows.push([say("creatinine"), rounded(data.converted.creatinine)]);
+    rows.push([say("sofa_total"), (data.total === null ? "–" : data.total) + "/24"]);
     rows.forEach(function (r) { var dt = document.createElement("dt"), dd = document.createElement("dd"); dt.textContent = r[0]; dd.textContent = r[1]; dl.appendChild(dt); dl.appendChild(dd); });
     data.warnings.forEach(function (w) { var li = document.createElement("li"); li.className = "warning"; li.textContent = w; ul.appendChild(li); });
     panel.dataset.modified = data.modified;
