@@ -4,8 +4,10 @@ check (tests/trial/test_catalogues.py) and `shine translations update` both take
 
 from __future__ import annotations
 
+import os
 import subprocess  # nosec B404: runs this project's own `shine` command
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,8 +42,10 @@ CATALOGUES = (
 
 
 def _shine(*args: str, cwd: Path) -> None:
-    subprocess.run([sys.executable, "-m", "shine.cli", *args], cwd=cwd, check=True,  # nosec B603
-                   capture_output=True, text=True)
+    """The ``shine`` command in ``cwd``, its var/ (keys, the database) kept out of the source tree."""
+    with tempfile.TemporaryDirectory() as var:
+        subprocess.run([sys.executable, "-m", "shine.cli", *args], cwd=cwd, check=True,  # nosec B603
+                       capture_output=True, text=True, env={**os.environ, "SHINE_VAR_DIR": var})
 
 
 def extract(catalogue: Catalogue, root: Path = SHINE) -> None:
