@@ -4,6 +4,7 @@ times entered by staff."""
 import datetime as dt
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 
 class Refused(ValueError):
@@ -23,30 +24,37 @@ class Refused(ValueError):
 CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
-def entered_text(name: str, value, *, limit: int, required: bool = False) -> str:
-    """Free text entered by staff, stripped; refused when required and empty, or longer than ``limit``."""
+def _words(name: str, label) -> str:
+    """The field as the message names it: its label (translated), else its name in words."""
+    return str(label) if label else name.replace("_", " ")
+
+
+def entered_text(name: str, value, *, limit: int, required: bool = False, label=None) -> str:
+    """Free text entered by staff, stripped; refused when required and empty, or longer than ``limit``.
+    ``label`` is the field in words, in the reader's language (a gettext_lazy string)."""
     value = (value or "").strip()
-    label = name.replace("_", " ")
+    field = _words(name, label)
     if required and not value:
-        raise Refused(f"{label} is required", field=name)
+        raise Refused(_("%(field)s is required") % {"field": field}, field=name)
     if len(value) > limit:
-        raise Refused(f"{label} must be at most {limit} characters", field=name)
+        raise Refused(_("%(field)s must be at most %(limit)s characters") % {"field": field, "limit": limit},
+                      field=name)
     return value
 
 
-def entered_time(name: str, value, *, required: bool = True) -> dt.datetime | None:
+def entered_time(name: str, value, *, required: bool = True, label=None) -> dt.datetime | None:
     """A date-time entered by staff: aware (naive means the server's time zone), not in the future."""
-    label = name.replace("_", " ")
+    field = _words(name, label)
     if value is None or value == "":
         if required:
-            raise Refused(f"{label} is required", field=name)
+            raise Refused(_("%(field)s is required") % {"field": field}, field=name)
         return None
     if not isinstance(value, dt.datetime):
-        raise Refused(f"{label} must be a date and time", field=name)
+        raise Refused(_("%(field)s must be a date and time") % {"field": field}, field=name)
     if timezone.is_naive(value):
         value = timezone.make_aware(value)
     if value > timezone.now() + CLOCK_SKEW:
-        raise Refused(f"{label} must not be in the future", field=name)
+        raise Refused(_("%(field)s must not be in the future") % {"field": field}, field=name)
     return value
 
 
