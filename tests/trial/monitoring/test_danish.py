@@ -8,6 +8,7 @@ from shine.trial.audit import services as audit
 from shine.trial.audit.services import Actor
 from shine.trial.errors import Refused
 from shine.trial.monitoring import database_lock, services
+from shine.trial.monitoring.models import Query
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +82,13 @@ def test_english_pages_unchanged(trial, day1, client_for):
     # the API stays English even for a Danish user
     _danish(trial["monitor"])
     assert "Tråd" not in client_for("monitor").get("/api/v1/monitoring/queries").content.decode()
+
+
+def test_the_edit_checks_own_messages_in_danish(trial, day1, client_for):
+    services.run_checks(findings=[(day1.participant, "daily", day1.pk, "platelets 90 is low")])
+    q = Query.objects.get(origin="system")
+    _danish(trial["monitor"])
+    page = client_for("monitor").get(f"/monitoring/queries/{q.number}/").content.decode()
+    assert "Datatjek: platelets 90 is low. Kontrollér værdien mod kilden" in page and "datatjek" in page
+    english = client_for("data_manager").get(f"/monitoring/queries/{q.number}/").content.decode()
+    assert "Edit check: platelets 90 is low. Please check the value" in english

@@ -55,6 +55,26 @@ def deviation_category(code: str):
     return DEVIATION_CATEGORIES.get(code, (code or "").replace("_", " "))
 
 
+_SYSTEM_RAISE = re.compile(r"^Edit check: (.*)\. Please check the value against the source and correct it, or "
+                           r"confirm it\.$", re.S)
+_SYSTEM_RESOLVE = "The edit check no longer fires on the current value."
+
+
+def thread_text(message) -> str:
+    """A message of a query's thread: as written by its author; the edit check's own messages (stored in the
+    trial's language) in the reader's."""
+    text = message.text or ""
+    if message.author_id is not None:
+        return text
+    if text == _SYSTEM_RESOLVE:
+        return _("The edit check no longer fires on the current value.")
+    m = _SYSTEM_RAISE.match(text)
+    if m:
+        return _("Edit check: %(rule)s. Please check the value against the source and correct it, or confirm it.") % {
+            "rule": m.group(1)}
+    return text
+
+
 def form_label(form: str) -> str:
     return str(FORM_LABELS.get(form, form))
 
