@@ -68,8 +68,9 @@ def write_bundle(data, out_dir: str | Path, *, formats: tuple[str, ...] = FORMAT
         "rows": source.manifest.rows,
         "files": {str(p.relative_to(out)): {"bytes": p.stat().st_size, "sha256": _sha256(p)} for p in sorted(files)},
     }
-    if getattr(source, "path", None) is not None:
-        manifest["source_sha256"] = _sha256(Path(source.path) / "dataset.json")
+    folder = getattr(source, "path", None)  # a data set read from its folder (not one held in memory)
+    if folder is not None:
+        manifest["source_sha256"] = _sha256(Path(folder) / "dataset.json")
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     if progress is not None:
         progress(len(formats) + 1, len(formats) + 1, "codebook")

@@ -50,7 +50,7 @@ def header(source, table: md.TableMeta, created: str) -> dict:
         "creationDateTime": created,
     }
     for v in table.variables:
-        column = {"itemOID": v.oid, "name": v.name, "label": v.label, "dataType": DATA_TYPES[v.kind]}
+        column: dict[str, object] = {"itemOID": v.oid, "name": v.name, "label": v.label, "dataType": DATA_TYPES[v.kind]}
         if v.kind == "float":
             column["targetDataType"] = "decimal"
             column["dataType"] = "decimal"

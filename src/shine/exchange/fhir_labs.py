@@ -326,6 +326,13 @@ def _version_key(version: str) -> tuple:
     return (0, int(version), "") if version.isdigit() else (1, 0, version)
 
 
+def _value(v: LabValue) -> float:
+    """The value of a current observation (retractions are never current)."""
+    if v.value is None:
+        raise ValueError(f"Observation {v.resource_id} has no value")
+    return v.value
+
+
 def worst_of_day(values: Iterable[LabValue]) -> dict[str, Proposed]:
     """The worst value of each input among one day's current values, as SOFA scores it: lowest PaO2/FiO2 (each
     PaO2 with the latest FiO2 at or before it), lowest platelets and mean arterial pressure, highest bilirubin,
@@ -337,14 +344,14 @@ def worst_of_day(values: Iterable[LabValue]) -> dict[str, Proposed]:
     for name in ("platelets", "map_mmhg"):
         if by.get(name):
             w = _lowest(by[name])
-            out[name] = Proposed(name, w.value, (w,))
+            out[name] = Proposed(name, _value(w), (w,))
     for name in ("bilirubin", "creatinine", "lactate"):
         if by.get(name):
             w = _highest(by[name])
-            out[name] = Proposed(name, w.value, (w,))
+            out[name] = Proposed(name, _value(w), (w,))
     if by.get("urine_output"):
         vols = sorted(by["urine_output"], key=lambda v: v.effective_at)
-        out["urine_output"] = Proposed("urine_output", sum(v.value for v in vols), tuple(vols))
+        out["urine_output"] = Proposed("urine_output", sum(_value(v) for v in vols), tuple(vols))
     if by.get("pao2"):
         fio2s = sorted(by.get("fio2", []), key=lambda v: v.effective_at)
         pairs = []
@@ -352,12 +359,12 @@ def worst_of_day(values: Iterable[LabValue]) -> dict[str, Proposed]:
             before = [f for f in fio2s if f.effective_at <= p.effective_at]
             if before:
                 f = before[-1]
-                pairs.append((p.value / f.value, p, f))
+                pairs.append((_value(p) / _value(f), p, f))
         if pairs:
             _, p, f = min(pairs, key=lambda t: (t[0], t[1].effective_at))
-            out["pao2"] = Proposed("pao2", p.value, (p,))
-            out["fio2"] = Proposed("fio2", f.value, (f,))
+            out["pao2"] = Proposed("pao2", _value(p), (p,))
+            out["fio2"] = Proposed("fio2", _value(f), (f,))
         else:  # a PaO2 without its FiO2: the lowest PaO2 is proposed, the nurse types the FiO2
             w = _lowest(by["pao2"])
-            out["pao2"] = Proposed("pao2", w.value, (w,))
+            out["pao2"] = Proposed("pao2", _value(w), (w,))
     return out

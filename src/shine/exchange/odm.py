@@ -173,7 +173,7 @@ def write(source, path: str | Path, *, created: str | None = None) -> Path:
                     codes[(int(day), column)] = code
             parts = [f'<SubjectData SubjectKey="{_esc(person[0])}"><StudyEventData StudyEventOID="{STUDY_EVENT_OID}">']
             for g in groups:
-                group_rows = [person] if g.table.name == "participants" else tables.get(g.table.name, ())
+                group_rows = [person] if g.table.name == "participants" else tables.get(g.table.name, [])
                 if not group_rows:
                     continue
                 parts.append(f'<FormData FormOID="{g.form_oid}">')

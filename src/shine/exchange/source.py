@@ -165,7 +165,7 @@ def by_participant(source, names: tuple[str, ...]) -> Iterator[tuple[tuple, dict
     """(participant row, {table: its rows}) for each participant in key order, merging the tables' streams
     (every table is sorted by ``participant_id`` first), so memory holds one participant's rows. Rows are
     tuples of text (:func:`text_rows`)."""
-    streams = {}
+    streams: dict[str, list] = {}  # table → [its row iterator, the row read ahead (None: none yet)]
     for name in names:
         if source.has(name):
             streams[name] = [text_rows(source, name), None]

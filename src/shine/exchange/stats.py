@@ -130,7 +130,7 @@ def _stata_version(frame: pd.DataFrame, table: md.TableMeta) -> int:
 
 def _with_codes(frame, table, codes, fmt: str):
     """Coded values of the daily table as the format's own missing values."""
-    missing = {}
+    missing: dict[str, list] = {}
     if table.name != "daily":
         return frame, missing
     key = list(zip(frame["participant_id"], frame["study_day"].astype(int)))
@@ -207,7 +207,7 @@ def read_back(path: str | Path, table: md.TableMeta) -> tuple[pd.DataFrame, list
     found: dict[tuple, str] = {}
     columns = {}
     for v in table.variables:
-        out = []
+        out: list = []
         for i, value in enumerate(frame[v.name]):
             code = None
             if fmt == "dta" and isinstance(value, str) and v.kind != "str":
