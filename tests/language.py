@@ -36,6 +36,7 @@ DANISH_LETTERS = re.compile(r"[æøåÆØÅ]")
 WORD = re.compile(r"[^\W\d_][\w'-]*|\w+")  # a word; user names like nurse_hgh stay whole (data, not text)
 ISO_DATE_TIME = re.compile(r"\b\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}\b(?!:\d)")  # a Danish page writes 01.12.2026 03:12
 READ_ATTRIBUTES = ("placeholder", "title", "aria-label", "alt")
+SKIPPED = ("script", "style", "code", "kbd", "samp")  # not read as sentences: code, and what is typed as shown
 
 
 class PageWords(HTMLParser):
@@ -47,7 +48,7 @@ class PageWords(HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style"):
+        if tag in SKIPPED:
             self._skip += 1
         a = dict(attrs)
         self.chunks += [a[k] for k in READ_ATTRIBUTES if a.get(k)]
@@ -55,7 +56,7 @@ class PageWords(HTMLParser):
             self.chunks.append(a["value"])
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style") and self._skip:
+        if tag in SKIPPED and self._skip:
             self._skip -= 1
 
     def handle_data(self, data):

@@ -73,5 +73,6 @@ def test_the_detector_finds_what_it_is_for():
                          sentences) == []
     assert foreign_words(["Gem ændringer"], "en", names, sentences)
     assert foreign_words(["Save", "Nordsjællands Hospital Hillerød"], "en", names, sentences) == []
+    assert read("<p>Kolonner: <code>site,position</code></p>") == ["Kolonner:"]
     assert read('<p>Hej <script>var x="the"</script><input type="submit" value="Gem" placeholder="dd.mm.åååå">'
                 '</p>') == ["Hej", "dd.mm.åååå", "Gem"]
