@@ -20,4 +20,6 @@ class Command(DjangoMigrate):
         if options.plan or options.check_unapplied or options.database != "default":
             return
         sites = sync_sites_from_protocol(actor=Actor.system("migrate"))
-        self.stdout.write(f"Protocol sites: {', '.join(s.code for s in sites)}")
+        from django.utils.translation import gettext as _
+
+        self.stdout.write(_("Protocol sites: %(sites)s") % {"sites": ", ".join(s.code for s in sites)})

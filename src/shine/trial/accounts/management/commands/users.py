@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from shine.trial.accounts import services
 from shine.trial.accounts.models import User
@@ -65,30 +66,33 @@ class Command(BaseCommand):
             actor=actor, username=opts["username"], role=opts["role"], sites=opts["site"],
             password=opts["password"], full_name=opts["full_name"], email=opts["email"])
         token = services.create_token(user, actor=actor, name="cli") if opts["token"] else None
-        sites = ", ".join(opts["site"]) or "all sites (cross-site role)"
-        self.stdout.write(f"created user {user.username} ({user.role}; {sites})")
+        sites = ", ".join(opts["site"]) or _("all sites (cross-site role)")
+        self.stdout.write(_("created user %(username)s (%(role)s; %(sites)s)")
+                          % {"username": user.username, "role": user.role, "sites": sites})
         if not opts["password"]:
-            self.stdout.write(f"password: {password}")
+            self.stdout.write(_("password: %(password)s") % {"password": password})
         if token:
             self.stdout.write(token)
 
     def set_role(self, actor, **opts):
         user = services.change_role(self._user(opts["username"]), actor=actor, role=opts["role"],
                                     reason=opts["reason"])
-        self.stdout.write(f"{user.username} is now {user.role}")
+        self.stdout.write(_("%(username)s is now %(role)s") % {"username": user.username, "role": user.role})
 
     def set_sites(self, actor, **opts):
         user = self._user(opts["username"])
         services.set_sites(user, actor=actor, sites=opts["site"], reason=opts["reason"])
-        self.stdout.write(f"{user.username} works at: {', '.join(opts['site']) or 'no site'}")
+        self.stdout.write(_("%(username)s works at: %(sites)s")
+                          % {"username": user.username, "sites": ", ".join(opts["site"]) or _("no site")})
 
     def deactivate(self, actor, **opts):
         user = services.deactivate(self._user(opts["username"]), actor=actor, reason=opts["reason"])
-        self.stdout.write(f"{user.username} can no longer log in")
+        self.stdout.write(_("%(username)s can no longer log in") % {"username": user.username})
 
     def end_sessions(self, actor, **opts):
         n = services.end_sessions(self._user(opts["username"]), actor=actor, reason=opts["reason"])
-        self.stdout.write(f"{opts['username']}: {n} session{'s' if n != 1 else ''} ended")
+        self.stdout.write(ngettext("%(username)s: %(n)s session ended", "%(username)s: %(n)s sessions ended", n)
+                          % {"username": opts["username"], "n": n})
 
     def reset_second_factor(self, actor, **opts):
         from shine.trial.accounts import second_factor
@@ -98,13 +102,13 @@ class Command(BaseCommand):
             raise Refused(_("a reason is required"), field="reason")
         second_factor.remove(user, actor=actor, reason=opts["reason"])
         services.end_sessions(user, actor=actor, reason="second factor reset")
-        self.stdout.write(f"{user.username} sets up a new authenticator at the next login")
+        self.stdout.write(_("%(username)s sets up a new authenticator at the next login") % {"username": user.username})
 
     def token(self, actor, **opts):
         self.stdout.write(services.create_token(self._user(opts["username"]), actor=actor, name=opts["name"]))
 
     def list(self, actor, **opts):
         for user in User.objects.prefetch_related("memberships__site"):
-            sites = ", ".join(m.site.code for m in user.memberships.all()) or "all"
-            state = "" if user.is_active else " (inactive)"
+            sites = ", ".join(m.site.code for m in user.memberships.all()) or _("all")
+            state = "" if user.is_active else " " + _("(inactive)")
             self.stdout.write(f"{user.username:<20} {user.role:<18} {sites}{state}")
