@@ -24,9 +24,9 @@ from shine.trial.accounts.selectors import require
 from shine.trial.audit import services as audit
 from shine.trial.audit.services import Actor
 from shine.trial.enrollment.models import Participant
-from shine.trial.errors import Refused
+from shine.trial.errors import Refused, entered_text
 
-from . import casebook, entered, field_sdv, labels, selectors
+from . import casebook, field_sdv, labels, selectors
 from .models import DatabaseLock, Query
 
 REASON_LIMIT = 400
@@ -195,7 +195,7 @@ def history() -> list[DatabaseLock]:
 def lock_database(*, user: User, reason: str, request_id: str = "") -> DatabaseLock:
     """Lock the trial database when the checklist is green; otherwise refuse, naming every failing item."""
     require(user, Perm.MANAGE_DATA)
-    reason = entered.text("reason", reason, label=_("reason"), limit=REASON_LIMIT, required=True)
+    reason = entered_text("reason", reason, label=_("reason"), limit=REASON_LIMIT, required=True)
     with transaction.atomic():
         if DatabaseLock.objects.select_for_update().filter(unlocked_at__isnull=True).exists():
             raise Refused(_("the database is already locked"), status=409)
@@ -209,7 +209,7 @@ def lock_database(*, user: User, reason: str, request_id: str = "") -> DatabaseL
 def unlock_database(*, user: User, reason: str, request_id: str = "") -> DatabaseLock:
     """Lift the database lock (the sponsor's trial manager only), with a reason."""
     require(user, Perm.UNLOCK_DATABASE)
-    reason = entered.text("reason", reason, label=_("reason"), limit=REASON_LIMIT, required=True)
+    reason = entered_text("reason", reason, label=_("reason"), limit=REASON_LIMIT, required=True)
     with transaction.atomic():
         lk = DatabaseLock.objects.select_for_update().filter(unlocked_at__isnull=True).first()
         if lk is None:

@@ -17,12 +17,10 @@ from shine.trial.audit import services as audit
 from shine.trial.audit.services import Actor
 from shine.trial.enrollment.models import Participant
 from shine.trial.enrollment.selectors import participants_for
-from shine.trial.errors import Refused
+from shine.trial.errors import Refused, entered_text, entered_time
 from shine.trial.records.models import Baseline, BloodSample, DailyRecord, Deviation, FollowUp, InfusionSegment
 from shine.trial.records.services import begin_write
 from shine.web.formats import local_datetime
-
-from . import entered
 
 DESCRIPTION_LIMIT = 2000
 REVIEW_NOTE_LIMIT = 400
@@ -39,9 +37,9 @@ def record_deviation(*, user: User, participant: Participant, category: str, maj
                       field="category")
     if major not in (True, False):
         raise Refused(_("say whether the deviation is major (true) or minor (false)"), field="major")
-    description = entered.text("description", description, label=_("description"), limit=DESCRIPTION_LIMIT,
+    description = entered_text("description", description, label=_("description"), limit=DESCRIPTION_LIMIT,
                                required=True)
-    occurred = entered.time("occurred_at", occurred_at, label=_("occurred at"), required=False)
+    occurred = entered_time("occurred_at", occurred_at, label=_("occurred at"), required=False)
     with transaction.atomic():
         participant = begin_write(user, participant)
         screened_at = participant.screening.screened_at
@@ -59,7 +57,7 @@ def mark_reviewed(*, user: User, record, note: str, request_id: str = "") -> obj
     """A data manager or monitor has checked a flagged value: the review flag is cleared (audited)."""
     if not may_review(user):
         raise PermissionDenied(_("only data management and monitoring clear a review flag"))
-    note = entered.text("note", note, label=_("review note"), limit=REVIEW_NOTE_LIMIT, required=True)
+    note = entered_text("note", note, label=_("review note"), limit=REVIEW_NOTE_LIMIT, required=True)
     return audit.update(record, actor=Actor.of(user, request_id), reason=f"reviewed: {note}", needs_review=False)
 
 

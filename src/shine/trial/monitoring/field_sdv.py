@@ -24,9 +24,9 @@ from shine.trial.audit.chain import canonical_json
 from shine.trial.audit.models import AuditEvent
 from shine.trial.audit.services import Actor
 from shine.trial.enrollment.models import Participant
-from shine.trial.errors import Refused
+from shine.trial.errors import Refused, entered_text
 
-from . import casebook, entered, labels
+from . import casebook, labels
 from .models import FieldVerification
 
 NOTE_LIMIT = 400
@@ -126,7 +126,7 @@ def verify_fields(*, user: User, participant: Participant, form: str, object_id,
                   note: str = "", request_id: str = "") -> list[FieldVerification]:
     """Record that the current values of some fields of a record match the source (all or none)."""
     require(user, Perm.VERIFY_SOURCE)
-    note = entered.text("note", note, label=_("source compared"), limit=NOTE_LIMIT)
+    note = entered_text("note", note, label=_("source compared"), limit=NOTE_LIMIT)
     if form not in casebook.FORMS:
         raise Refused(_("form must be one of %(forms)s") % {"forms": ", ".join(casebook.FORMS)}, field="form")
     if not isinstance(fields, (list, tuple)) or not fields:

@@ -27,9 +27,9 @@ from shine.trial.audit import services as audit
 from shine.trial.audit.models import AuditEvent
 from shine.trial.audit.services import Actor
 from shine.trial.enrollment.models import Participant
-from shine.trial.errors import Refused
+from shine.trial.errors import Refused, entered_text
 
-from . import casebook, entered, labels
+from . import casebook, labels
 from .models import Lock, Query, QueryMessage, SdvPlan, Signature, Verification
 
 TEXT_LIMIT, NOTE_LIMIT = 2000, 400
@@ -124,7 +124,7 @@ def raise_query(*, user: User, participant: Participant, text: str, form: str = 
     """Raise a query on the participant, one of its records or one field; open at once (the site sees it) or,
     with ``candidate``, held back until it is released."""
     require(user, Perm.RAISE_QUERY)
-    text = entered.text("text", text, label=_("question"), limit=TEXT_LIMIT, required=True)
+    text = entered_text("text", text, label=_("question"), limit=TEXT_LIMIT, required=True)
     target = _target(participant, form, object_id, field)
     return _create(actor=Actor.of(user, request_id), user=user, participant=participant, target=target, text=text,
                    state=S.CANDIDATE if candidate else S.OPEN, origin=Query.Origin.MANUAL)
@@ -158,7 +158,7 @@ def transition(*, user: User, query: Query, action: str, text: str, corrected: b
         require(user, Perm.RAISE_QUERY)
     if corrected and action != "answer":
         raise Refused(_("only an answer refers to a correction"), field="corrected")
-    text = entered.text("text", text, label=_("message"), limit=TEXT_LIMIT, required=True)
+    text = entered_text("text", text, label=_("message"), limit=TEXT_LIMIT, required=True)
     actor = Actor.of(user, request_id)
     with transaction.atomic():
         current = Query.objects.select_for_update().get(pk=query.pk)
@@ -259,7 +259,7 @@ def create_plan(*, user: User, rules: dict, seed: str = "", note: str = "", requ
     seed = (seed or "").strip().lower() or secrets.token_hex(32)
     if len(seed) != 64 or any(c not in "0123456789abcdef" for c in seed):
         raise Refused(_("seed must be 64 hexadecimal digits"), field="seed")
-    note = entered.text("note", note, label=_("note"), limit=NOTE_LIMIT)
+    note = entered_text("note", note, label=_("note"), limit=NOTE_LIMIT)
     with transaction.atomic():
         version = (SdvPlan.objects.select_for_update().aggregate(v=Max("version"))["v"] or 0) + 1
         return audit.create(SdvPlan, actor=Actor.of(user, request_id), version=version, seed=seed, rules=rules,
@@ -276,7 +276,7 @@ def verify(*, user: User, participant: Participant, form: str, object_id, note: 
            request_id: str = "") -> Verification:
     """Record that the current version of a record matches the source."""
     require(user, Perm.VERIFY_SOURCE)
-    note = entered.text("note", note, label=_("note"), limit=NOTE_LIMIT)
+    note = entered_text("note", note, label=_("note"), limit=NOTE_LIMIT)
     with transaction.atomic():
         e = casebook.entry_or_refuse(participant, form, object_id)
         if Verification.objects.filter(object_type=e.object_type, object_id=e.object_id,
@@ -367,7 +367,7 @@ def lock(*, user: User, participant: Participant, reason: str, form: str = "", o
          request_id: str = "") -> Lock:
     """A data manager locks the participant's casebook, or one record of it."""
     require(user, Perm.MANAGE_DATA)
-    reason = entered.text("reason", reason, label=_("reason"), limit=NOTE_LIMIT, required=True)
+    reason = entered_text("reason", reason, label=_("reason"), limit=NOTE_LIMIT, required=True)
     target = {"object_type": "", "object_id": "", "record_label": ""}
     if form:
         t = _target(participant, form, object_id, "")
@@ -386,7 +386,7 @@ def lock(*, user: User, participant: Participant, reason: str, form: str = "", o
 
 def unlock(*, user: User, lock: Lock, reason: str, request_id: str = "") -> Lock:
     require(user, Perm.MANAGE_DATA)
-    reason = entered.text("reason", reason, label=_("reason"), limit=NOTE_LIMIT, required=True)
+    reason = entered_text("reason", reason, label=_("reason"), limit=NOTE_LIMIT, required=True)
     with transaction.atomic():
         current = Lock.objects.select_for_update().get(pk=lock.pk)
         if current.unlocked_at is not None:

@@ -19,10 +19,9 @@ from shine.trial.accounts.selectors import require
 from shine.trial.audit import services as audit
 from shine.trial.audit.chain import canonical_json
 from shine.trial.audit.services import Actor
-from shine.trial.errors import Refused
+from shine.trial.errors import Refused, entered_text
 from shine.web.formats import local_date
 
-from . import entered
 from .models import FieldVerification, MonitoringVisit, Verification
 from .services import refuse_wrong_password
 
@@ -46,8 +45,8 @@ def _clean(*, site_code: str, visit_date, kind: str, findings: str, actions: str
         raise Refused(_("kind must be one of %(kinds)s") % {"kinds": ", ".join(MonitoringVisit.Kind.values)},
                       field="kind")
     return {"site": site, "visit_date": visit_date, "kind": kind,
-            "findings": entered.text("findings", findings, label=_("findings"), limit=TEXT_LIMIT, required=True),
-            "actions": entered.text("actions", actions, label=_("follow-up actions"), limit=TEXT_LIMIT)}
+            "findings": entered_text("findings", findings, label=_("findings"), limit=TEXT_LIMIT, required=True),
+            "actions": entered_text("actions", actions, label=_("follow-up actions"), limit=TEXT_LIMIT)}
 
 
 def record_visit(*, user: User, site_code: str, visit_date, kind: str, findings: str, actions: str = "",
@@ -66,7 +65,7 @@ def record_visit(*, user: User, site_code: str, visit_date, kind: str, findings:
 def update_visit(*, user: User, visit: MonitoringVisit, findings: str, actions: str, reason: str,
                  request_id: str = "") -> MonitoringVisit:
     require(user, Perm.VERIFY_SOURCE)
-    reason = entered.text("reason", reason, label=_("reason"), limit=400, required=True)
+    reason = entered_text("reason", reason, label=_("reason"), limit=400, required=True)
     values = _clean(site_code=visit.site.code, visit_date=visit.visit_date, kind=visit.kind, findings=findings,
                     actions=actions)
     with transaction.atomic():
