@@ -22,6 +22,8 @@ from shine.trial.records.models import Baseline, BloodSample, DailyRecord, Devia
 from shine.trial.records.services import begin_write
 from shine.web.formats import local_datetime
 
+from . import labels
+
 DESCRIPTION_LIMIT = 2000
 REVIEW_NOTE_LIMIT = 400
 # the forms whose records carry a review flag: the page's and the API's name → model
@@ -33,8 +35,8 @@ def record_deviation(*, user: User, participant: Participant, category: str, maj
                      occurred_at=None, request_id: str = "") -> Deviation:
     allowed = [c for c, _ in Deviation._meta.get_field("category").choices]
     if category not in allowed:
-        raise Refused(_("category must be one of %(categories)s") % {"categories": ", ".join(allowed)},
-                      field="category")
+        raise Refused(_("category must be one of %(categories)s")
+                      % {"categories": ", ".join(str(labels.deviation_category(c)) for c in allowed)}, field="category")
     if major not in (True, False):
         raise Refused(_("say whether the deviation is major (true) or minor (false)"), field="major")
     description = entered_text("description", description, label=_("description"), limit=DESCRIPTION_LIMIT,

@@ -134,14 +134,16 @@ def verify_fields(*, user: User, participant: Participant, form: str, object_id,
     if len(fields) > FIELDS_LIMIT:
         raise Refused(_("fields: at most %(limit)s in one verification") % {"limit": FIELDS_LIMIT}, field="fields")
     with transaction.atomic():
-        e = casebook.entry_or_refuse(participant, form, object_id)
+        from .services import record_entry
+
+        e = record_entry(participant, form, object_id)
         allowed = casebook.record_fields(e.instance)
         wanted = []
         for name in fields:
             if not isinstance(name, str) or name not in allowed:
                 raise Refused(_("fields: %(name)s is not a field of %(record)s; fields: %(fields)s") % {
-                    "name": repr(str(name)[:40]), "record": labels.record_label(e.label), "fields": ", ".join(allowed)},
-                    field="fields")
+                    "name": repr(str(name)[:40]), "record": labels.record_label(e.label),
+                    "fields": ", ".join(labels.field_label(n) for n in allowed)}, field="fields")
             if name not in wanted:
                 wanted.append(name)
         status = {r.field: r.status for r in field_rows(participant, e)}

@@ -57,9 +57,15 @@ class UnlockForm(forms.Form):
     reason = forms.CharField(max_length=400, label=_("Reason"))
 
 
+class CodeTextarea(forms.Textarea):
+    """A text area whose content is code (JSON), not words: read as typed, in any language."""
+    template_name = "monitoring/widgets/code_textarea.html"
+
+
 class PlanForm(forms.Form):
-    rules = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), label=_("Rules"),
-                            help_text=_('JSON: form -> {"all": true} or {"first": N, "percent": X}'))
+    rules = forms.CharField(widget=CodeTextarea(attrs={"rows": 12}), label=_("Rules"),
+                            help_text=_("JSON, one rule per form as above: every participant, or the first N per "
+                                        "site plus a percentage of the rest"))
     seed = forms.CharField(required=False, max_length=64, label=_("Seed"),
                            help_text=_("64 hex digits; empty: drawn now"))
     note = forms.CharField(required=False, max_length=400, label=_("Note"))

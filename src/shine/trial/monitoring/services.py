@@ -81,18 +81,32 @@ def actions_for(user: User, query: Query) -> list[str]:
 
 # ---------------------------------------------------------------- queries
 
+def record_entry(participant: Participant, form: str, object_id) -> casebook.Entry:
+    """The record a query, a lock or a verification names, refused in the reader's words when its form or the
+    record is unknown."""
+    if form not in casebook.FORMS:
+        raise Refused(_("unknown form %(form)s: choose one of the participant's records") % {"form": repr(form)[:40]},
+                      field="form")
+    e = casebook.entry(participant, form, str(object_id or ""))
+    if e is None:
+        raise Refused(_("%(participant)s has no %(form)s record %(record)s") % {
+            "participant": participant.number, "form": labels.form_label(form).lower(),
+            "record": str(object_id)[:20]}, field="object_id")
+    return e
+
+
 def _target(participant: Participant, form: str, object_id, field: str) -> dict:
     if not form:
         if field:
             raise Refused(_("a field belongs to a record: choose the record too"), field="form")
         return {"object_type": "", "object_id": "", "form": "", "record_label": "", "field": ""}
-    e = casebook.entry_or_refuse(participant, form, object_id)
+    e = record_entry(participant, form, object_id)
     field = (field or "").strip()
     if field:
         names = casebook.record_fields(e.instance)
         if field not in names:
-            raise Refused(_("field must be one of the record's fields: %(fields)s") % {"fields": ", ".join(names)},
-                          field="field")
+            raise Refused(_("field must be one of the record's fields: %(fields)s")
+                          % {"fields": ", ".join(labels.field_label(n) for n in names)}, field="field")
     return {"object_type": e.object_type, "object_id": e.object_id, "form": form, "record_label": e.label,
             "field": field}
 
@@ -278,7 +292,7 @@ def verify(*, user: User, participant: Participant, form: str, object_id, note: 
     require(user, Perm.VERIFY_SOURCE)
     note = entered_text("note", note, label=_("note"), limit=NOTE_LIMIT)
     with transaction.atomic():
-        e = casebook.entry_or_refuse(participant, form, object_id)
+        e = record_entry(participant, form, object_id)
         if Verification.objects.filter(object_type=e.object_type, object_id=e.object_id,
                                        version_event=e.version_event).exists():
             raise Refused(_("%(record)s is already verified in this version")
