@@ -98,13 +98,18 @@ def test_without_django_the_environment_language_is_used(lang, expected):
     assert proc.stdout.strip() == expected
 
 
-@pytest.mark.parametrize("lang,expected", [
-    ("da_DK.UTF-8", "shine sofa: fejl: GCS skal ligge mellem 3 og 15 point; angivet: 16"),
-    ("C", "shine sofa: error: gcs must lie between 3 and 15 points; got 16"),
+SIMULATE = ["simulate", "oc", "--trials", "0", "--effect", "0"]
+
+
+@pytest.mark.parametrize("lang,argv,expected", [
+    ("da_DK.UTF-8", ["sofa", "--gcs", "16"], "shine sofa: fejl: GCS skal ligge mellem 3 og 15 point; angivet: 16"),
+    ("C", ["sofa", "--gcs", "16"], "shine sofa: error: gcs must lie between 3 and 15 points; got 16"),
+    ("da_DK.UTF-8", SIMULATE, "shine simulate: n_trials skal være et heltal ≥ 1; angivet: 0"),
+    ("C", SIMULATE, "shine simulate: n_trials must be an integer ≥ 1; got 0"),
 ])
-def test_the_shine_command_speaks_the_language_lang_names(lang, expected):
+def test_the_shine_command_speaks_the_language_lang_names(lang, argv, expected):
     env = {**os.environ, "LANG": lang, "LANGUAGE": "", "PYTHONIOENCODING": "utf-8"}
-    proc = subprocess.run([str(SHINE), "sofa", "--gcs", "16"], capture_output=True, text=True, env=env)
+    proc = subprocess.run([str(SHINE), *argv], capture_output=True, text=True, env=env)
     assert proc.returncode == 2 and proc.stderr.strip() == expected
 
 
@@ -121,3 +126,15 @@ def test_django_management_commands_run_in_the_language_lang_names(lang, expecte
                           env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == expected
+
+
+def test_a_refusal_names_its_field_whatever_the_language():
+    """Forms put a refusal at its field from ``exc.field``, never by reading the (translated) message."""
+    from shine.clinical.words import FieldError
+
+    with translation.override("da"):
+        for call, kwargs, field in ((assess, {"lactate_mmol_l": 45}, "lactate_mmol_l"), (assess, {"sex": "X"}, "sex"),
+                                    (sofa, {"gcs": 2}, "gcs"), (sofa, {"creatinine": -1}, "creatinine")):
+            with pytest.raises(FieldError) as info:
+                call(**kwargs)
+            assert info.value.field == field

@@ -19,6 +19,7 @@ from shine.analysis.dataset import DAY, Dataset
 from shine.analysis.methods import Estimate, NotEstimable
 from shine.analysis.populations import SAFETY, check_population, population_flags
 from shine.analysis.schema import SOFA_COMPONENTS
+from shine.i18n import _, decimal
 
 BASELINE = "baseline_sofa_modified"
 BASELINE_MISSING = "baseline_sofa_missing"  # the indicator covariate of the "missing_indicator" rule
@@ -187,7 +188,8 @@ def primary_analysis(data: Dataset | Derived, population: str = "per_protocol", 
                      imputations: int = IMPUTATIONS) -> PrimaryResult:
     """Linear regression of mean daily modified SOFA on group, site and baseline modified SOFA."""
     if imputations < 2:
-        raise ValueError(f"imputations must be ≥ 2, got {imputations}")
+        raise ValueError(_("imputations must be ≥ 2, got %(imputations)s") % {
+            "imputations": decimal(imputations, "")})
     proto = protocol_module.load()
     derived = derive_all(data)
     f = _population(derived, population)
@@ -254,10 +256,10 @@ def multiple_imputation_deltas(frame: pd.DataFrame, *, seed: int, imputations: i
     rng = np.random.default_rng(seed)
     baseline = baseline_covariates(frame)
     aux = {**baseline, **{name: frame[name].to_numpy(dtype=float) for name in AUXILIARY}}
-    X, _ = methods.design_matrix(frame["treat"], frame["site"], aux)
+    X, _names = methods.design_matrix(frame["treat"], frame["site"], aux)
     y = frame["mean_sofa"].to_numpy(dtype=float)
     completed = np.column_stack([methods.impute_normal(y, X, rng=rng) for _ in range(imputations)])
-    analysis, _ = methods.design_matrix(frame["treat"], frame["site"], baseline)
+    analysis, _names = methods.design_matrix(frame["treat"], frame["site"], baseline)
     shift = (np.isnan(y) & (frame["treat"].to_numpy() == 1)).astype(float)[:, None]
     out = []
     for delta in deltas:
@@ -301,8 +303,9 @@ def mortality_analysis(data: Dataset | Derived, day: int, population: str = "per
     f = _population(derived, population)
     column = f"mortality_{day}"
     if column not in f:
-        raise ValueError(f"day must be one of the protocol's mortality days "
-                         f"({', '.join(str(d) for d in protocol_module.load().outcomes.mortality_days)}), got {day}")
+        raise ValueError(_("day must be one of the protocol's mortality days (%(items)s), got %(day)s") % {
+            "items": ', '.join(str(d) for d in protocol_module.load().outcomes.mortality_days),
+            "day": decimal(day, "")})
     g1, g0 = groups = derived.groups
     # participants randomised less than `day` days before the data cut-off are not yet due: leaving out only
     # their survivors (status unknown) would keep their early deaths and overstate mortality
@@ -387,7 +390,8 @@ class SupportResult:
 def support_analysis(data: Dataset | Derived, support: str, population: str = "per_protocol", *,
                      seed: int = DEFAULT_SEED, resamples: int = BOOTSTRAP_RESAMPLES) -> SupportResult:
     if support not in derive.SUPPORTS:
-        raise ValueError(f"support must be one of {', '.join(derive.SUPPORTS)}, got {support!r}")
+        raise ValueError(_("support must be one of %(items)s, got %(support)s") % {
+            "items": ', '.join(derive.SUPPORTS), "support": decimal(support, "r")})
     derived = derive_all(data)
     f = _population(derived, population)
     column = f"{support}_free_days"
@@ -447,7 +451,8 @@ def safety_analysis(data: Dataset | Derived, kind: str = "sae", population: str 
     """Safety in the safety population (received any infusion, as treated) unless ``population`` says
     otherwise. Refuses (NotEstimable) a data set that captured no safety data."""
     if kind not in SAFETY_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(SAFETY_KINDS)}, got {kind!r}")
+        raise ValueError(_("kind must be one of %(items)s, got %(kind)s") % {
+            "items": ', '.join(SAFETY_KINDS), "kind": decimal(kind, "r")})
     derived = derive_all(data)
     if not derived.data.has("adverse_events"):
         raise NotEstimable(NO_SAFETY_DATA)

@@ -7,11 +7,12 @@ import sys
 
 from shine.analysis import blinding_key
 from shine.analysis.populations import POPULATIONS
+from shine.i18n import _
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one clear line and status 2, never a traceback
-        print(f"shine analyse: {message}", file=sys.stderr)
+        print(_("shine analyse: %(message)s") % {"message": message}, file=sys.stderr)
         raise SystemExit(2)
 
 
@@ -58,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         data = load(args.data_dir)
     except DatasetError as exc:
-        print(f"shine analyse: {args.data_dir} is not a valid analysis data set: {exc}", file=sys.stderr)
+        print(_("shine analyse: %(data_dir)s is not a valid analysis data set: %(exc)s") % {
+            "data_dir": args.data_dir, "exc": exc}, file=sys.stderr)
         return 2
     if args.blinded and not data.blinded:
         data = blinded(data)
@@ -66,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = report.run(data, args.population, seed=seed)
     except ValueError as exc:
-        print(f"shine analyse: {exc}", file=sys.stderr)
+        print(_("shine analyse: %(exc)s") % {"exc": exc}, file=sys.stderr)
         return 2
     out = report.write(result, args.out)
     p = result.results["primary"]

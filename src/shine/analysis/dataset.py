@@ -21,6 +21,7 @@ import pandas as pd
 
 from shine import protocol as protocol_module
 from shine.analysis.schema import BLINDED_ARM_CODES, SCHEMA_VERSION, SOFA_COMPONENTS, TABLES, Table, _format_column
+from shine.i18n import _, decimal
 
 DAY = pd.Timedelta(hours=24)
 _INT = re.compile(r"^-?[0-9]+$")
@@ -40,7 +41,7 @@ class Problem:
     def __str__(self) -> str:
         where = self.table
         if self.row is not None:
-            where += f" row {self.row}"
+            where = _("%(table)s row %(row)s") % {"table": where, "row": self.row}
         if self.column:
             where += f", {self.column}"
         return f"{where}: {self.rule}"
@@ -54,8 +55,9 @@ class DatasetError(ValueError):
         lines = [str(p) for p in self.problems[:MESSAGE_LINES]]
         more = len(self.problems) - len(lines)
         if more:
-            lines.append(f"... and {more} more")
-        super().__init__(f"{len(self.problems)} problem(s) in the analysis data set:\n" + "\n".join(lines))
+            lines.append(_("... and %(more)s more") % {"more": more})
+        super().__init__(_("%(count)s problem(s) in the analysis data set:") % {"count": len(self.problems)}
+                         + "\n" + "\n".join(lines))
 
 
 @dataclass(frozen=True)
@@ -187,10 +189,10 @@ class _Checker:
 
 def _limits(col) -> str:
     if col.low is not None and col.high is not None:
-        return f"{col.low:g} to {col.high:g}"
+        return _("%(low)s to %(high)s") % {"low": decimal(col.low), "high": decimal(col.high)}
     if col.low is not None:
-        return f"at least {col.low:g}"
-    return f"at most {col.high:g}"
+        return _("at least %(low)s") % {"low": decimal(col.low)}
+    return _("at most %(high)s") % {"high": decimal(col.high)}
 
 
 def _typed(check: _Checker, table: Table, text: pd.DataFrame) -> pd.DataFrame:
@@ -202,33 +204,38 @@ def _typed(check: _Checker, table: Table, text: pd.DataFrame) -> pd.DataFrame:
         s = text[col.name].astype(str)
         empty = (s == "").to_numpy()
         if col.required:
-            check.rows(table.name, text, empty, col.name, "required value is empty")
+            check.rows(table.name, text, empty, col.name, _("required value is empty"))
         if col.kind == "int":
             ok = s.str.match(_INT).to_numpy() | empty
-            check.rows(table.name, text, ~ok, col.name, lambda i, s=s: f"not an integer: {s[i]!r}")
+            check.rows(table.name, text, ~ok, col.name, lambda i, s=s: _("not an integer: %(value)s") % {
+                "value": decimal(s[i], "r")})
             values = pd.to_numeric(s.where(ok & ~empty, None), errors="coerce").astype("Int64")
         elif col.kind == "float":
             num = pd.to_numeric(s.where(~empty, None), errors="coerce")
             ok = empty | np.isfinite(num.to_numpy(dtype=float, na_value=np.nan))
-            check.rows(table.name, text, ~ok, col.name, lambda i, s=s: f"not a finite number: {s[i]!r}")
+            check.rows(table.name, text, ~ok, col.name, lambda i, s=s: _("not a finite number: %(value)s") % {
+                "value": decimal(s[i], "r")})
             values = num.where(ok).astype("float64")
         elif col.kind == "bool":
             ok = s.isin(["true", "false"]).to_numpy() | empty
-            check.rows(table.name, text, ~ok, col.name, lambda i, s=s: f"not true/false: {s[i]!r}")
+            check.rows(table.name, text, ~ok, col.name, lambda i, s=s: _("not true/false: %(value)s") % {
+                "value": decimal(s[i], "r")})
             values = s.map({"true": True, "false": False}).astype("boolean")
         elif col.kind == "time":
             ok = s.str.match(_TIME).to_numpy()
             parsed = pd.to_datetime(s.where(ok, None), format="%Y-%m-%dT%H:%M:%SZ", utc=True, errors="coerce")
             ok = ok & parsed.notna().to_numpy()
             check.rows(table.name, text, ~ok & ~empty, col.name,
-                       lambda i, s=s: f"not an ISO 8601 UTC time like 2021-03-04T05:06:07Z: {s[i]!r}")
+                       lambda i, s=s: _("not an ISO 8601 UTC time like 2021-03-04T05:06:07Z: %(value)s") % {
+                           "value": decimal(s[i], "r")})
             values = parsed.where(ok)
         else:
             values = s
             if col.choices:
                 bad = ~s.isin(col.choices).to_numpy() & ~empty
                 check.rows(table.name, text, bad, col.name,
-                           lambda i, s=s, c=col.choices: f"{s[i]!r} is not one of {', '.join(c)}")
+                           lambda i, s=s, c=col.choices: _("%(value)s is not one of %(items)s") % {
+                               "value": decimal(s[i], "r"), "items": ', '.join(c)})
         if col.kind in ("int", "float") and (col.low is not None or col.high is not None):
             v = values.to_numpy(dtype=float, na_value=np.nan)
             with np.errstate(invalid="ignore"):
@@ -238,7 +245,8 @@ def _typed(check: _Checker, table: Table, text: pd.DataFrame) -> pd.DataFrame:
                 if col.high is not None:
                     bad |= v > col.high
             check.rows(table.name, text, bad, col.name,
-                       lambda i, v=v, c=col: f"{v[text.index.get_loc(i)]:g} is outside {_limits(c)}")
+                       lambda i, v=v, c=col: _("%(value)s is outside %(value2)s") % {
+                           "value": decimal(v[text.index.get_loc(i)]), "value2": decimal(_limits(c), "")})
             values = values.where(~bad)
         out[col.name] = values
     return pd.DataFrame(out, index=text.index)
@@ -258,34 +266,37 @@ def _check_keys(check: _Checker, table: Table, frame: pd.DataFrame) -> None:
 def _manifest(check: _Checker, path: Path) -> tuple[dict, bytes]:
     file = path / "dataset.json"
     if not file.exists():
-        check.add("dataset.json", None, None, "file is missing")
+        check.add("dataset.json", None, None, _("file is missing"))
         return {}, b""
     data = file.read_bytes()
     try:
         manifest = json.loads(data)
     except ValueError as exc:
-        check.add("dataset.json", None, None, f"not valid JSON ({exc})")
+        check.add("dataset.json", None, None, _("not valid JSON (%(exc)s)") % {"exc": exc})
         return {}, data
     if not isinstance(manifest, dict):
-        check.add("dataset.json", None, None, "must be a JSON object")
+        check.add("dataset.json", None, None, _("must be a JSON object"))
         return {}, data
     if manifest.get("schema_version") != SCHEMA_VERSION:
         check.add("dataset.json", None, "schema_version",
-                  f"must be {SCHEMA_VERSION}, got {manifest.get('schema_version')!r}")
+                  _("must be %(schema_version)s, got %(value)s") % {
+                      "schema_version": decimal(SCHEMA_VERSION, ""),
+                      "value": decimal(manifest.get('schema_version'), "r")})
     if not isinstance(manifest.get("blinded"), bool):
-        check.add("dataset.json", None, "blinded", "must be true or false")
+        check.add("dataset.json", None, "blinded", _("must be true or false"))
     if manifest.get("source") not in ("export", "simulation"):
-        check.add("dataset.json", None, "source", f"must be export or simulation, got {manifest.get('source')!r}")
+        check.add("dataset.json", None, "source", _("must be export or simulation, got %(value)s") % {
+            "value": decimal(manifest.get('source'), "r")})
     cutoff = manifest.get("data_cutoff")
     if cutoff is not None and not (isinstance(cutoff, str) and _TIME.match(cutoff)):
-        check.add("dataset.json", None, "data_cutoff", f"must be empty or a time like 2024-01-31T00:00:00Z, "
-                                                       f"got {cutoff!r}")
+        check.add("dataset.json", None, "data_cutoff", _("must be empty or a time like 2024-01-31T00:00:00Z, got "
+                                                         "%(cutoff)s") % {"cutoff": decimal(cutoff, "r")})
     if not isinstance(manifest.get("tables"), dict):
-        check.add("dataset.json", None, "tables", "must map table names to rows and sha256")
+        check.add("dataset.json", None, "tables", _("must map table names to rows and sha256"))
         manifest["tables"] = {}
     for name in manifest["tables"]:
         if name not in TABLES:
-            check.add("dataset.json", None, "tables", f"unknown table {name!r}")
+            check.add("dataset.json", None, "tables", _("unknown table %(name)s") % {"name": decimal(name, "r")})
     return manifest, data
 
 
@@ -293,7 +304,7 @@ def load(path: str | Path) -> Dataset:
     """Read and validate the data set in folder ``path``; raise :class:`DatasetError` listing every problem."""
     path = Path(path)
     if not path.is_dir():
-        raise DatasetError([Problem("dataset", None, None, f"{path} is not a folder")])
+        raise DatasetError([Problem("dataset", None, None, _("%(path)s is not a folder") % {"path": path})])
     proto = protocol_module.load()
     check = _Checker()
     manifest, manifest_bytes = _manifest(check, path)
@@ -309,38 +320,44 @@ def load(path: str | Path) -> Dataset:
     for table in TABLES.values():
         if not (path / f"{table.name}.csv").exists() and not (path / f"{table.name}.parquet").exists():
             if not table.optional:
-                check.add(table.name, None, None, "table is missing (no .csv or .parquet file)")
+                check.add(table.name, None, None, _("table is missing (no .csv or .parquet file)"))
             if table.name in manifest.get("tables", {}):
-                check.add("dataset.json", None, "tables", f"lists {table.name} but its file is missing")
+                check.add("dataset.json", None, "tables", _("lists %(name)s but its file is missing") % {
+                    "name": table.name})
             continue
         try:
             text, data, file_name = _read_text(path, table)
         except Exception as exc:  # an unreadable file is one problem of many, not the end of the check
-            check.add(table.name, None, None, f"cannot be read ({type(exc).__name__}: {exc})")
+            check.add(table.name, None, None, _("cannot be read (%(name)s: %(exc)s)") % {
+                "name": type(exc).__name__, "exc": exc})
             continue
         fingerprint.update(file_name.encode() + b"\0" + hashlib.sha256(data).digest())
         files[file_name] = hashlib.sha256(data).hexdigest()
         listed = manifest.get("tables", {}).get(table.name)
         if listed is None:
-            check.add("dataset.json", None, "tables", f"does not list {table.name}")
+            check.add("dataset.json", None, "tables", _("does not list %(name)s") % {"name": table.name})
         elif isinstance(listed, dict):
             if listed.get("rows") != len(text):
                 check.add("dataset.json", None, "tables",
-                          f"{table.name} has {len(text)} rows but the manifest says {listed.get('rows')!r}")
+                          _("%(name)s has %(count)s rows but the manifest says %(value)s") % {
+                              "name": table.name, "count": decimal(len(text), ""),
+                              "value": decimal(listed.get('rows'), "r")})
             if file_name.endswith(".csv") and listed.get("sha256") != hashlib.sha256(data).hexdigest():
-                check.add("dataset.json", None, "tables", f"{table.name}.csv does not match its SHA-256")
+                check.add("dataset.json", None, "tables", _("%(name)s.csv does not match its SHA-256") % {
+                    "name": table.name})
             elif file_name.endswith(".parquet") and list(text.columns) == list(table.column_names):
                 # the manifest hashes the canonical CSV: the Parquet's content must give those bytes
                 canonical = text.to_csv(index=False, lineterminator="\n").encode("utf-8")
                 if listed.get("sha256") != hashlib.sha256(canonical).hexdigest():
-                    check.add("dataset.json", None, "tables", f"{table.name}.parquet does not match the SHA-256 of "
-                                                              f"its table in the manifest (its content was changed)")
+                    check.add("dataset.json", None, "tables", _("%(name)s.parquet does not match the SHA-256 of "
+                                                                "its table in the manifest (its content was "
+                                                                "changed)") % {"name": table.name})
         unexpected = [c for c in text.columns if c not in table.column_names]
         absent = [c for c in table.column_names if c not in text.columns]
         for c in unexpected:
-            check.add(table.name, None, c, "unexpected column")
+            check.add(table.name, None, c, _("unexpected column"))
         for c in absent:
-            check.add(table.name, None, c, "column is missing")
+            check.add(table.name, None, c, _("column is missing"))
         texts[table.name] = text
         frames[table.name] = _typed(check, table, text)
         _check_keys(check, table, frames[table.name])
@@ -370,13 +387,13 @@ def _check_blinding(check: _Checker, proto, texts, manifest_bytes: bytes, blinde
     words = sorted({w.lower() for w in (*proto.arms, proto.intervention.drug)})
     pattern = "|".join(re.escape(w) for w in words)
     if re.search(pattern, manifest_bytes.decode("utf-8", "replace"), re.IGNORECASE):
-        check.add("dataset.json", None, None, "a blinded data set must not name an arm")
+        check.add("dataset.json", None, None, _("a blinded data set must not name an arm"))
     for name, text in texts.items():
         for column in text.columns:
             if name == "participants" and column == "arm":
                 continue
             hit = text[column].astype(str).str.contains(pattern, case=False, regex=True).to_numpy()
-            check.rows(name, text, hit, column, "a blinded data set must not name an arm")
+            check.rows(name, text, hit, column, _("a blinded data set must not name an arm"))
 
 
 def _by_participant(frame: pd.DataFrame, participants: pd.DataFrame, column: str) -> pd.Series:
@@ -390,11 +407,13 @@ def _check_relations(check: _Checker, proto, frames: dict[str, pd.DataFrame], cu
     if "site" in p:
         bad = ~p["site"].isin(proto.site_codes).to_numpy() & (p["site"] != "").to_numpy()
         check.rows("participants", p, bad, "site",
-                   lambda i: f"{p.at[i, 'site']!r} is not a site of the protocol ({', '.join(proto.site_codes)})")
+                   lambda i: _("%(value)s is not a site of the protocol (%(items)s)") % {
+                       "value": decimal(p.at[i, 'site'], "r"), "items": ', '.join(proto.site_codes)})
     if "randomisation_number" in p:
         num = p["randomisation_number"]
         dup = num.duplicated(keep=False) & num.notna()
-        check.rows("participants", p, dup, "randomisation_number", lambda i: f"duplicate number {num[i]}")
+        check.rows("participants", p, dup, "randomisation_number", lambda i: _("duplicate number %(value)s") % {
+            "value": decimal(num[i], "")})
     comps = [f"baseline_sofa_{c}" for c in SOFA_COMPONENTS if c != "cns"]
     if all(c in p for c in comps) and "baseline_sofa_modified" in p:
         # a missing component is never scored 0: the sum exists only when all five do
@@ -405,13 +424,15 @@ def _check_relations(check: _Checker, proto, frames: dict[str, pd.DataFrame], cu
         given = modified.notna().to_numpy(dtype=bool)
         bad = complete & given & (modified != total).fillna(False).to_numpy(dtype=bool)
         check.rows("participants", p, bad, "baseline_sofa_modified",
-                   lambda i: f"{p.at[i, 'baseline_sofa_modified']} is not the sum of the five non-CNS "
-                             f"components ({int(total[i])})")
+                   lambda i: _("%(value)s is not the sum of the five non-CNS components (%(value2)s)") % {
+                       "value": decimal(p.at[i, 'baseline_sofa_modified'], ""),
+                       "value2": decimal(int(total[i]), "")})
         check.rows("participants", p, given & ~complete, "baseline_sofa_modified",
-                   "must be empty when a non-CNS baseline component is missing (a missing component is never "
-                   "scored 0)")
+                   _("must be empty when a non-CNS baseline component is missing (a missing component is never "
+                     "scored 0)"))
         check.rows("participants", p, complete & ~given, "baseline_sofa_modified",
-                   lambda i: f"is empty although all five non-CNS components are given (sum {int(total[i])})")
+                   lambda i: _("is empty although all five non-CNS components are given (sum %(value)s)") % {
+                       "value": decimal(int(total[i]), "")})
     randomised = p.set_index("participant_id")["randomised_at"] if "randomised_at" in p else None
     if randomised is not None:
         randomised = randomised[~randomised.index.duplicated()]
@@ -423,10 +444,12 @@ def _check_relations(check: _Checker, proto, frames: dict[str, pd.DataFrame], cu
         unknown = ~pid.isin(ids).to_numpy() & (pid != "").to_numpy()
         if name == "screening":
             check.rows(name, frame, unknown, "participant_id",
-                       lambda i, f=frame: f"{f.at[i, 'participant_id']!r} is not in participants")
+                       lambda i, f=frame: _("%(value)s is not in participants") % {
+                           "value": decimal(f.at[i, 'participant_id'], "r")})
         else:
             check.rows(name, frame, unknown, "participant_id",
-                       lambda i, f=frame: f"{f.at[i, 'participant_id']!r} is not in participants")
+                       lambda i, f=frame: _("%(value)s is not in participants") % {
+                           "value": decimal(f.at[i, 'participant_id'], "r")})
 
     def rand_of(frame):
         return frame["participant_id"].map(randomised) if randomised is not None else None
@@ -450,15 +473,15 @@ def _check_relations(check: _Checker, proto, frames: dict[str, pd.DataFrame], cu
         ordered = infusion.sort_values(["participant_id", "segment"], kind="mergesort")
         previous_stop = ordered.groupby("participant_id")["stopped_at"].shift()
         overlap = (ordered["started_at"] < previous_stop).fillna(False).to_numpy(dtype=bool)
-        check.rows("infusion", ordered, overlap, "started_at", "overlaps the previous segment")
+        check.rows("infusion", ordered, overlap, "started_at", _("overlaps the previous segment"))
     ae = frames.get("adverse_events")
     if ae is not None and "onset_at" in ae:
         order("adverse_events", ae, "onset_at", rand_of(ae), "must not be before randomised_at", False)
         events = proto.safety.prespecified_events
         bad = ~ae["prespecified"].isin(events).to_numpy() & (ae["prespecified"] != "").to_numpy()
         check.rows("adverse_events", ae, bad, "prespecified",
-                   lambda i: f"{ae.at[i, 'prespecified']!r} is not a prespecified event of the protocol "
-                             f"({', '.join(events)})")
+                   lambda i: _("%(value)s is not a prespecified event of the protocol (%(items)s)") % {
+                       "value": decimal(ae.at[i, 'prespecified'], "r"), "items": ', '.join(events)})
     stays = frames.get("icu_stays")
     if stays is not None and "admitted_at" in stays:
         _check_stays(check, stays, died_at)
@@ -471,20 +494,21 @@ def _check_relations(check: _Checker, proto, frames: dict[str, pd.DataFrame], cu
     screening = frames.get("screening")
     if screening is not None and "outcome" in screening:
         bad = ~screening["site"].isin(proto.site_codes).to_numpy()
-        check.rows("screening", screening, bad, "site", lambda i: f"{screening.at[i, 'site']!r} is not a site "
-                                                                  f"of the protocol")
+        check.rows("screening", screening, bad, "site", lambda i: _("%(value)s is not a site of the protocol") % {
+            "value": decimal(screening.at[i, 'site'], "r")})
         randomised_row = (screening["outcome"] == "randomised").to_numpy()
         has_id = (screening["participant_id"] != "").to_numpy()
         check.rows("screening", screening, randomised_row & ~has_id, "participant_id",
-                   "required when the outcome is randomised")
+                   _("required when the outcome is randomised"))
         check.rows("screening", screening, ~randomised_row & has_id, "participant_id",
-                   "must be empty unless the outcome is randomised")
+                   _("must be empty unless the outcome is randomised"))
     if cutoff is not None:
         for name, frame in frames.items():
             for col in TABLES[name].columns:
                 if col.kind == "time" and col.name in frame:
                     bad = (frame[col.name] > cutoff).fillna(False).to_numpy(dtype=bool)
-                    check.rows(name, frame, bad, col.name, f"is after the data cut-off {cutoff:%Y-%m-%dT%H:%M:%SZ}")
+                    check.rows(name, frame, bad, col.name, _("is after the data cut-off %(cutoff)s") % {
+                        "cutoff": decimal(cutoff, "%Y-%m-%dT%H:%M:%SZ")})
 
 
 def _check_stays(check: _Checker, stays: pd.DataFrame, died_at) -> None:
@@ -492,32 +516,33 @@ def _check_stays(check: _Checker, stays: pd.DataFrame, died_at) -> None:
     discharged = stays["discharge"] == "discharged"
     has_time = stays["discharged_at"].notna()
     check.rows(name, stays, (discharged & ~has_time).to_numpy(), "discharged_at",
-               "required when discharge is discharged")
+               _("required when discharge is discharged"))
     check.rows(name, stays, (~discharged & has_time & stays["discharge"].isin(["died", "in_icu"])).to_numpy(),
-               "discharged_at", "must be empty when discharge is died or in_icu")
+               "discharged_at", _("must be empty when discharge is died or in_icu"))
     bad = (stays["discharged_at"] <= stays["admitted_at"]).fillna(False).to_numpy(dtype=bool)
-    check.rows(name, stays, bad, "discharged_at", "must be after admitted_at")
+    check.rows(name, stays, bad, "discharged_at", _("must be after admitted_at"))
     ordered = stays.sort_values(["participant_id", "stay"], kind="mergesort")
     g = ordered.groupby("participant_id")
     expected = g.cumcount() + 1
     check.rows(name, ordered, (ordered["stay"] != expected).fillna(True).to_numpy(dtype=bool), "stay",
-               lambda i: f"stays must be numbered 1, 2, … without gaps (expected {expected[i]})")
+               lambda i: _("stays must be numbered 1, 2, … without gaps (expected %(value)s)") % {
+                   "value": decimal(expected[i], "")})
     prev_end = g["discharged_at"].shift()
     prev_exists = g.cumcount() > 0
     not_after = (ordered["admitted_at"] < prev_end).fillna(False) | (prev_exists & prev_end.isna())
     check.rows(name, ordered, not_after.to_numpy(dtype=bool), "admitted_at",
-               "a readmission must start after the previous stay's discharge")
+               _("a readmission must start after the previous stay's discharge"))
     is_last = g.cumcount(ascending=False) == 0
     check.rows(name, ordered, (~is_last & ordered["discharge"].isin(["died", "in_icu"])).to_numpy(), "discharge",
-               "only the last stay may end with died or in_icu")
+               _("only the last stay may end with died or in_icu"))
     died = ordered["discharge"] == "died"
     death_time = ordered["participant_id"].map(died_at) if died_at is not None else pd.Series(pd.NaT, ordered.index)
     check.rows(name, ordered, (died & death_time.isna()).to_numpy(), "discharge",
-               "died in the ICU but deaths has no row for the participant")
+               _("died in the ICU but deaths has no row for the participant"))
     before = (death_time < ordered["admitted_at"]).fillna(False).to_numpy(dtype=bool)
-    check.rows(name, ordered, before, "admitted_at", "is after the participant's death")
+    check.rows(name, ordered, before, "admitted_at", _("is after the participant's death"))
     after_death = (ordered["discharged_at"] > death_time).fillna(False).to_numpy(dtype=bool)
-    check.rows(name, ordered, after_death, "discharged_at", "is after the participant's death")
+    check.rows(name, ordered, after_death, "discharged_at", _("is after the participant's death"))
 
 
 def _check_followup(check: _Checker, proto, followup, randomised_at, died_at) -> None:
@@ -525,8 +550,8 @@ def _check_followup(check: _Checker, proto, followup, randomised_at, died_at) ->
     days = proto.schedule.followup_days
     bad_day = ~followup["visit_day"].isin(days).to_numpy() & followup["visit_day"].notna().to_numpy()
     check.rows(name, followup, bad_day, "visit_day",
-               lambda i: f"{followup.at[i, 'visit_day']} is not a follow-up day of the protocol "
-                         f"({', '.join(map(str, days))})")
+               lambda i: _("%(value)s is not a follow-up day of the protocol (%(items)s)") % {
+                   "value": decimal(followup.at[i, 'visit_day'], ""), "items": ', '.join(map(str, days))})
     windows = proto.schedule.followup_window_days
     lo = followup["visit_day"].map(lambda d: windows.get(int(d), (np.nan, np.nan))[0] if pd.notna(d) else np.nan)
     hi = followup["visit_day"].map(lambda d: windows.get(int(d), (np.nan, np.nan))[1] if pd.notna(d) else np.nan)
@@ -535,14 +560,15 @@ def _check_followup(check: _Checker, proto, followup, randomised_at, died_at) ->
     t = followup["assessed_at"]
     outside = ((t < start) | (t >= end)).fillna(False).to_numpy(dtype=bool)
     check.rows(name, followup, outside, "assessed_at",
-               lambda i: f"outside the visit window, study days {int(lo[i])}–{int(hi[i])}")
+               lambda i: _("outside the visit window, study days %(value)s–%(value2)s") % {
+                   "value": decimal(int(lo[i]), ""), "value2": decimal(int(hi[i]), "")})
     death = followup["participant_id"].map(died_at) if died_at is not None else pd.Series(pd.NaT, followup.index)
     dead = followup["vital_status"] == "dead"
     check.rows(name, followup, (dead & (death.isna() | (death > t)).fillna(True)).to_numpy(dtype=bool),
-               "vital_status", "dead, but deaths has no death on or before assessed_at")
+               "vital_status", _("dead, but deaths has no death on or before assessed_at"))
     alive = followup["vital_status"] == "alive"
     check.rows(name, followup, (alive & (death <= t).fillna(False)).to_numpy(dtype=bool), "vital_status",
-               "alive, but deaths records a death on or before assessed_at")
+               _("alive, but deaths records a death on or before assessed_at"))
 
 
 def _check_daily(check: _Checker, daily, randomised_at, stays, died_at, cutoff) -> None:
@@ -551,7 +577,7 @@ def _check_daily(check: _Checker, daily, randomised_at, stays, died_at, cutoff) 
     day_end = day_start + DAY
     death = daily["participant_id"].map(died_at) if died_at is not None else pd.Series(pd.NaT, daily.index)
     dead = (death <= day_start).fillna(False).to_numpy(dtype=bool)
-    check.rows("daily", daily, dead, "study_day", "a day after the participant's death")
+    check.rows("daily", daily, dead, "study_day", _("a day after the participant's death"))
     s = stays[["participant_id", "admitted_at", "discharged_at"]].copy()
     s["end"] = s["discharged_at"]
     open_end = s["end"].isna()
@@ -563,4 +589,4 @@ def _check_daily(check: _Checker, daily, randomised_at, stays, died_at, cutoff) 
     overlap = (pairs["admitted_at"] < pairs["stop"]) & (pairs["end"] > pairs["start"])
     in_icu = overlap.groupby(pairs["row"]).any().reindex(range(len(daily)), fill_value=False).to_numpy()
     known = day_start.notna().to_numpy()
-    check.rows("daily", daily, ~in_icu & known & ~dead, "study_day", "a day the participant was not in the ICU")
+    check.rows("daily", daily, ~in_icu & known & ~dead, "study_day", _("a day the participant was not in the ICU"))

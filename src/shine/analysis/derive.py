@@ -14,6 +14,7 @@ from shine import protocol as protocol_module
 from shine.analysis.dataset import DAY, Dataset
 from shine.analysis.schema import CODED_INPUTS, MISSING_CODES, SOFA_COMPONENTS
 from shine.clinical.sofa import sofa_arrays
+from shine.i18n import _, decimal
 
 NON_CNS = tuple(c for c in SOFA_COMPONENTS if c != "cns")
 SUPPORTS = ("vasopressor", "mechanical_ventilation", "rrt")
@@ -145,13 +146,14 @@ def mean_daily_sofa(data: Dataset, *, max_carried: int | None = None, component_
     proto = protocol_module.load()
     limit = int(proto.outcomes.max_carried_forward_days if max_carried is None else max_carried)
     if limit < 0:
-        raise ValueError(f"max_carried must be ≥ 0, got {limit}")
+        raise ValueError(_("max_carried must be ≥ 0, got %(limit)s") % {"limit": decimal(limit, "")})
     rule = PRIMARY_RULE if component_rule is None else component_rule
     if rule not in COMPONENT_RULES:
-        raise ValueError(f"component_rule must be one of {', '.join(COMPONENT_RULES)}, got {rule!r}")
+        raise ValueError(_("component_rule must be one of %(items)s, got %(rule)s") % {
+            "items": ', '.join(COMPONENT_RULES), "rule": decimal(rule, "r")})
     c_days = int(proto.missing_data.component_carry_forward_days if component_days is None else component_days)
     if c_days < 0:
-        raise ValueError(f"component_days must be ≥ 0, got {c_days}")
+        raise ValueError(_("component_days must be ≥ 0, got %(c_days)s") % {"c_days": decimal(c_days, "")})
     days = icu_days(data)
     scores = daily_scores(data)[["participant_id", "study_day", *NON_CNS]]
     days = days.merge(scores, on=["participant_id", "study_day"], how="left")

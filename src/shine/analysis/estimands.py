@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from shine import protocol as protocol_module
 from shine.analysis.populations import check_population
+from shine.i18n import _, decimal
 
 
 def population_definition(population: str) -> str:
@@ -23,8 +24,8 @@ def estimand(analysis: str, population: str) -> dict:
     protocol entry names its own population (safety) uses that one."""
     proto = protocol_module.load()
     if analysis not in proto.estimands.analyses:
-        raise ValueError(f"the protocol defines no estimand for {analysis!r}; it has "
-                         f"{', '.join(proto.estimands.analyses)}")
+        raise ValueError(_("the protocol defines no estimand for %(analysis)s; it has %(items)s") % {
+            "analysis": decimal(analysis, "r"), "items": ', '.join(proto.estimands.analyses)})
     e = proto.estimands[analysis]
     chosen = e.population or population
     return {

@@ -36,6 +36,7 @@ from shine import protocol as protocol_module
 from shine.analysis import analyses, derive
 from shine.analysis.dataset import BLINDED_ARM_CODES, Dataset
 from shine.analysis.report import clean, dumps
+from shine.i18n import _, decimal
 
 DAY = pd.Timedelta(days=1)
 FORECAST_SIMULATIONS = 4000
@@ -101,7 +102,8 @@ def forecast_interim(randomised: pd.DataFrame, *, now: pd.Timestamp, target: int
     forecast leans late.
     """
     if target < 1 or n_max < target:
-        raise ValueError(f"target must lie between 1 and n_max ({n_max}), got {target}")
+        raise ValueError(_("target must lie between 1 and n_max (%(n_max)s), got %(target)s") % {
+            "n_max": decimal(n_max, ""), "target": decimal(target, "")})
     complete = int(randomised["complete"].sum())
     pending_at = randomised.loc[~randomised["complete"].astype(bool), "randomised_at"] + lag_days * DAY
     pending_days = np.sort(np.maximum(((pending_at - now) / DAY).to_numpy(dtype=float), 0.0))
@@ -152,9 +154,9 @@ def predictive_probability(z_interim: float, information_fraction: float, *, alp
     """
     t = float(information_fraction)
     if not 0 < t < 1:
-        raise ValueError(f"information_fraction must lie in (0, 1), got {t}")
+        raise ValueError(_("information_fraction must lie in (0, 1), got %(t)s") % {"t": decimal(t, "")})
     if not prior_sd > 0:
-        raise ValueError(f"prior_sd must be positive, got {prior_sd}")
+        raise ValueError(_("prior_sd must be positive, got %(prior_sd)s") % {"prior_sd": decimal(prior_sd, "")})
     c = float(ndtri(1 - alpha))
     b = z_interim * math.sqrt(t)
     if math.isinf(prior_sd):
@@ -172,7 +174,8 @@ def interim_statistics(z: float, n_analysed: int, *, prior_sd: float = DEFAULT_P
     st = proto.statistics
     alpha, power, n_max = st.alpha_two_sided / 2, st.power, proto.max_sample_size
     if not 0 < n_analysed < n_max:
-        raise ValueError(f"the number analysed must lie between 1 and {n_max - 1}, got {n_analysed}")
+        raise ValueError(_("the number analysed must lie between 1 and %(value)s, got %(n_analysed)s") % {
+            "value": decimal(n_max - 1, ""), "n_analysed": decimal(n_analysed, "")})
     t = n_analysed / n_max
     theta = design.design_drift(alpha, power)
     rule = design.parse_futility_rule(st.interim_rule)
@@ -509,9 +512,9 @@ def run(data: Dataset, key: dict[str, str], *, freeze: dict, prior_sd: float = D
     up to the cut-off (``participant_id``, ``at``), listed by group in the closed report."""
     proto = protocol_module.load()
     if not data.blinded:
-        raise ValueError("the interim runs on an A/B-coded data set (the freeze); pass the A/B key separately")
+        raise ValueError(_("the interim runs on an A/B-coded data set (the freeze); pass the A/B key separately"))
     if sorted(key) != list(BLINDED_ARM_CODES) or sorted(key.values()) != sorted(proto.arms):
-        raise ValueError(f"key must map A and B to the arms {', '.join(proto.arms)}")
+        raise ValueError(_("key must map A and B to the arms %(items)s") % {"items": ', '.join(proto.arms)})
     groups = BLINDED_ARM_CODES
     sites = proto.site_codes
     complete = day90_complete(data)

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from shine.i18n import _, decimal
+
 Z975 = stats.norm.ppf(0.975)
 
 
@@ -44,7 +46,7 @@ class Estimate:
 
 def _check_level(level: float) -> float:
     if not 0 < level < 1:
-        raise ValueError(f"level must lie in (0, 1), got {level}")
+        raise ValueError(_("level must lie in (0, 1), got %(level)s") % {"level": decimal(level, "")})
     return stats.norm.ppf(0.5 + level / 2)
 
 
@@ -71,7 +73,7 @@ def linear_regression(y, treat, site=None, covariates=None, *, level: float = 0.
     X, names = design_matrix(treat, site, covariates)
     y = np.asarray(y, dtype=float)
     if np.isnan(y).any() or np.isnan(X).any():
-        raise ValueError("linear_regression: outcome and covariates must not contain missing values")
+        raise ValueError(_("linear_regression: outcome and covariates must not contain missing values"))
     n, k = X.shape
     if n <= k:
         raise NotEstimable(f"too few participants ({n}) for the linear model's {k} terms ({', '.join(names)})")
@@ -112,10 +114,10 @@ def mean_difference_from_summary(mean_1: float, sd_1: float, n_1: int, mean_0: f
     a report such as LeoPARDS)."""
     for name, v in (("sd_1", sd_1), ("sd_0", sd_0)):
         if not v > 0:
-            raise ValueError(f"{name} must be > 0, got {v}")
+            raise ValueError(_("%(name)s must be > 0, got %(v)s") % {"name": name, "v": decimal(v, "")})
     for name, v in (("n_1", n_1), ("n_0", n_0)):
         if v < 2:
-            raise ValueError(f"{name} must be ≥ 2, got {v}")
+            raise ValueError(_("%(name)s must be ≥ 2, got %(v)s") % {"name": name, "v": decimal(v, "")})
     z = _check_level(level)
     d = mean_1 - mean_0
     se = math.sqrt(sd_1 ** 2 / n_1 + sd_0 ** 2 / n_0)
@@ -130,9 +132,9 @@ def crude_risk_ratio(events_1: int, n_1: int, events_0: int, n_0: int, *, level:
     """
     for name, v in (("events_1", events_1), ("n_1", n_1), ("events_0", events_0), ("n_0", n_0)):
         if v < 0:
-            raise ValueError(f"{name} must be ≥ 0, got {v}")
+            raise ValueError(_("%(name)s must be ≥ 0, got %(v)s") % {"name": name, "v": decimal(v, "")})
     if events_1 > n_1 or events_0 > n_0 or n_1 == 0 or n_0 == 0:
-        raise ValueError("events must not exceed group sizes and each group needs ≥ 1 participant")
+        raise ValueError(_("events must not exceed group sizes and each group needs ≥ 1 participant"))
     z = _check_level(level)
     a, n1, b, n0 = float(events_1), float(n_1), float(events_0), float(n_0)
     method = "crude risk ratio, Katz log CI"
@@ -152,9 +154,9 @@ def rate_ratio(events_1: int, n_1: int, events_0: int, n_0: int, *, level: float
     and the method says so."""
     for name, v in (("events_1", events_1), ("n_1", n_1), ("events_0", events_0), ("n_0", n_0)):
         if v < 0:
-            raise ValueError(f"{name} must be ≥ 0, got {v}")
+            raise ValueError(_("%(name)s must be ≥ 0, got %(v)s") % {"name": name, "v": decimal(v, "")})
     if n_1 == 0 or n_0 == 0:
-        raise ValueError("each group needs ≥ 1 participant")
+        raise ValueError(_("each group needs ≥ 1 participant"))
     z = _check_level(level)
     a, b = float(events_1), float(events_0)
     method = "rate ratio of event counts (Poisson), Wald log CI"
@@ -192,7 +194,7 @@ def adjusted_risk_ratio(y, treat, site=None, *, level: float = 0.95) -> Estimate
 
     z = _check_level(level)
     y = np.asarray(y, dtype=float)
-    X, _ = design_matrix(treat, site)
+    X, _names = design_matrix(treat, site)
     adjusted = " adjusted for site" if site is not None else ""
     if len(y) <= X.shape[1] or np.linalg.matrix_rank(X) < X.shape[1]:
         return ratio_estimate(math.nan, math.nan, z=z, level=level,
@@ -232,7 +234,7 @@ def modified_poisson(y, treat, site=None, *, level: float = 0.95, why: str = "")
 
     z = _check_level(level)
     y = np.asarray(y, dtype=float)
-    X, _ = design_matrix(treat, site)
+    X, _names = design_matrix(treat, site)
     method = "modified Poisson regression, robust (HC0) SE" + why + (" adjusted for site" if site is not None else "")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -249,13 +251,13 @@ def _newton_polish(model, fit, *, steps: int = 20, tol: float = 1e-13):
     relative step is below ``tol``; the fit refitted at that point (one IRLS pass, so its SE is the usual
     expected-information SE). Raises ValueError when Newton does not settle."""
     params = np.asarray(fit.params, dtype=float)
-    for _ in range(steps):
+    for _step in range(steps):
         step = np.linalg.solve(model.hessian(params), model.score(params))
         params = params - step
         if np.max(np.abs(step) / np.maximum(np.abs(params), 1.0)) < tol:
             break
     else:
-        raise ValueError("log-binomial Newton steps did not settle")
+        raise ValueError(_("log-binomial Newton steps did not settle"))
     return model.fit(start_params=params, maxiter=1, tol=1e-12, tol_criterion="params")
 
 
@@ -366,14 +368,15 @@ def van_elteren(y, group1, strata, *, scores: str = "van_elteren") -> Stratified
     strata (conditional on ties) with a normal approximation.
     """
     if scores not in RANK_SCORES:
-        raise ValueError(f"scores must be one of {', '.join(RANK_SCORES)}, got {scores!r}")
+        raise ValueError(_("scores must be one of %(items)s, got %(scores)s") % {
+            "items": ', '.join(RANK_SCORES), "scores": decimal(scores, "r")})
     y = np.asarray(y, dtype=float)
     g = np.asarray(group1, dtype=bool)
     s = np.asarray(strata)
     if not (len(y) == len(g) == len(s)):
-        raise ValueError("y, group1 and strata must have the same length")
+        raise ValueError(_("y, group1 and strata must have the same length"))
     if np.isnan(y).any():
-        raise ValueError("y must not contain missing values")
+        raise ValueError(_("y must not contain missing values"))
     overall = stats.rankdata(y)
     t = e = v = 0.0
     for level in pd.unique(s):
@@ -403,10 +406,10 @@ def bootstrap_mean_difference(y1, y0, *, seed: int, resamples: int = 2000, level
     """Difference in means (group 1 − group 0) with a percentile bootstrap CI, resampling within groups."""
     _check_level(level)
     if resamples < 100:
-        raise ValueError(f"resamples must be ≥ 100, got {resamples}")
+        raise ValueError(_("resamples must be ≥ 100, got %(resamples)s") % {"resamples": decimal(resamples, "")})
     y1, y0 = np.asarray(y1, dtype=float), np.asarray(y0, dtype=float)
     if len(y1) == 0 or len(y0) == 0:
-        raise ValueError("each group needs at least one value")
+        raise ValueError(_("each group needs at least one value"))
     rng = np.random.default_rng(seed)
     m1 = y1[rng.integers(0, len(y1), size=(resamples, len(y1)))].mean(axis=1)
     m0 = y0[rng.integers(0, len(y0), size=(resamples, len(y0)))].mean(axis=1)
@@ -423,7 +426,7 @@ def rubin(estimates, variances, df_complete: float, *, level: float = 0.95) -> E
     u = np.asarray(variances, dtype=float)
     m = len(q)
     if m < 2 or len(u) != m:
-        raise ValueError("rubin needs at least 2 estimates and one variance per estimate")
+        raise ValueError(_("rubin needs at least 2 estimates and one variance per estimate"))
     qbar, ubar, b = q.mean(), u.mean(), q.var(ddof=1)
     total = ubar + (1 + 1 / m) * b
     lam = (1 + 1 / m) * b / total
@@ -489,7 +492,7 @@ def normal_posterior(estimate: float, se: float, prior_mean: float, prior_sd: fl
     if not (math.isfinite(estimate) and math.isfinite(se) and se > 0):
         raise NotEstimable("the Bayesian re-analysis needs a finite primary estimate and SE")
     if not prior_sd > 0:
-        raise ValueError(f"prior_sd must be > 0, got {prior_sd}")
+        raise ValueError(_("prior_sd must be > 0, got %(prior_sd)s") % {"prior_sd": decimal(prior_sd, "")})
     var = 1 / (1 / prior_sd ** 2 + 1 / se ** 2)
     mean = var * (prior_mean / prior_sd ** 2 + estimate / se ** 2)
     sd = math.sqrt(var)

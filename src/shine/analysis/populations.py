@@ -24,6 +24,7 @@ import pandas as pd
 from shine import protocol as protocol_module
 from shine.analysis.dataset import DAY, Dataset
 from shine.clinical.dosing import delivered_dose
+from shine.i18n import _, decimal
 
 POPULATIONS = ("itt", "per_protocol")  # efficacy populations, chosen for a run
 SAFETY = "safety"
@@ -33,7 +34,8 @@ HOUR = DAY / 24
 
 def check_population(name: str) -> str:
     if name not in ALL_POPULATIONS:
-        raise ValueError(f"population must be one of {', '.join(ALL_POPULATIONS)}, got {name!r}")
+        raise ValueError(_("population must be one of %(items)s, got %(name)s") % {
+            "items": ', '.join(ALL_POPULATIONS), "name": decimal(name, "r")})
     return name
 
 

@@ -19,6 +19,7 @@ from shine import protocol as protocol_module
 from shine.analysis import analyses, derive, estimands, sensitivity
 from shine.analysis.dataset import Dataset
 from shine.analysis.methods import Estimate, NotEstimable
+from shine.i18n import _
 from shine.protocol import ESTIMAND_ANALYSES
 
 RESULTS_FORMAT = "shine-analysis-results/1"
@@ -48,7 +49,7 @@ def clean(obj):
         return obj
     if obj is pd.NA:
         return None
-    raise TypeError(f"cannot write {type(obj).__name__} to results.json")
+    raise TypeError(_("cannot write %(name)s to results.json") % {"name": type(obj).__name__})
 
 
 def dumps(results: dict) -> str:
@@ -186,15 +187,15 @@ def run(data: Dataset, population: str = "per_protocol", *, seed: int = analyses
                     population=pop)
 
     forest = [row("mean daily modified SOFA", "difference, SOFA points", primary, lambda r: r.estimate, population)]
-    for d, (m, _) in mortality.items():
+    for d, (m, _rows) in mortality.items():
         forest.append(row(f"{d}-day mortality", "ratio", m, lambda r: r.adjusted_rr, population))
     forest.append(row(f"death to day {horizon} (hazard ratio)", "ratio", survival, lambda r: r.hazard_ratio,
                       population))
-    for s, (r, _) in support.items():
+    for s, (r, _rows) in support.items():
         forest.append(row(f"days alive without {s.replace('_', ' ')}", "difference, days", r, lambda r: r.difference,
                           population, method=lambda r: f"{r.difference.method}; P: {r.van_elteren_method}",
                           p=lambda r: r.van_elteren_p))
-    for k, (r, _) in safety.items():
+    for k, (r, _rows) in safety.items():
         forest.append(row(f"≥ 1 {k.replace('_', ' ')} within {window} days", "ratio", r, lambda r: r.risk_ratio,
                           safety_population, method=lambda r: f"{r.risk_ratio.method}; P: {r.test}",
                           p=lambda r: r.p_value))

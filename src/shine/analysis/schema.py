@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from shine.clinical.sofa import COMPONENTS
+from shine.i18n import _, decimal
 
 SCHEMA_VERSION = 1
 
@@ -186,7 +187,8 @@ def _bool_text(value) -> str:
         return ""
     if isinstance(value, str):
         if value.lower() not in ("true", "false"):
-            raise ValueError(f"boolean value must be true or false, got {value!r}")
+            raise ValueError(_("boolean value must be true or false, got %(value)s") % {
+                "value": decimal(value, "r")})
         return value.lower()
     return "true" if bool(value) else "false"
 
@@ -213,8 +215,8 @@ def to_csv_bytes(table: Table, frame: pd.DataFrame) -> bytes:
     unknown = set(frame.columns) - set(table.column_names)
     absent = set(table.column_names) - set(frame.columns)
     if unknown or absent:
-        raise ValueError(f"{table.name}: columns do not match the schema "
-                         f"(unexpected: {sorted(unknown)}, missing: {sorted(absent)})")
+        raise ValueError(_("%(name)s: columns do not match the schema (unexpected: %(value)s, missing: %(value2)s)") % {
+            "name": table.name, "value": decimal(sorted(unknown), ""), "value2": decimal(sorted(absent), "")})
     frame = frame.sort_values(list(table.key), kind="mergesort").reset_index(drop=True)
     text = pd.DataFrame({c.name: _format_column(frame[c.name], c.kind) for c in table.columns})
     return text.to_csv(index=False, lineterminator="\n").encode("utf-8")
@@ -255,10 +257,11 @@ def write_dataset(frames: dict[str, pd.DataFrame], out_dir: str | Path, *, blind
     out.mkdir(parents=True, exist_ok=True)
     missing = [t.name for t in TABLES.values() if not t.optional and t.name not in frames]
     if missing:
-        raise ValueError(f"missing tables: {', '.join(missing)}")
+        raise ValueError(_("missing tables: %(items)s") % {"items": ', '.join(missing)})
     unknown = sorted(set(frames) - set(TABLES))
     if unknown:
-        raise ValueError(f"unknown tables: {', '.join(unknown)}; known: {', '.join(TABLES)}")
+        raise ValueError(_("unknown tables: %(items)s; known: %(items2)s") % {
+            "items": ', '.join(unknown), "items2": ', '.join(TABLES)})
     manifest: dict = {"schema_version": SCHEMA_VERSION, "trial": "SHINE", "blinded": blinded, "source": source,
                       "data_cutoff": data_cutoff, "tables": {}}
     for name in sorted(frames):

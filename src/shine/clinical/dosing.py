@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shine import protocol as _protocol
-from shine.clinical.words import field
+from shine.clinical.words import FieldError, field
 from shine.i18n import _, decimal
 from shine.protocol import Protocol
 
@@ -31,7 +31,7 @@ def _positive(name: str, value: Any, segment: int | None = None) -> float:
     if not (x > 0 and math.isfinite(x)):
         words = {"name": field(name), "value": decimal(value, "r"), "segment": segment}
         if segment is None:
-            raise ValueError(_("%(name)s must be a number above 0; got %(value)s") % words)
+            raise FieldError(_("%(name)s must be a number above 0; got %(value)s") % words, name)
         raise ValueError(_("segment %(segment)s: %(name)s must be a number above 0; got %(value)s") % words)
     return x
 
@@ -43,8 +43,9 @@ def _weight(weight_kg: Any, p: Protocol | None) -> float:
     except (TypeError, ValueError):
         w = math.nan
     if not i.min_weight_kg <= w <= i.max_weight_kg:
-        raise ValueError(_("weight_kg must lie between %(low)s and %(high)s kg; got %(value)s") % {
-            "low": decimal(i.min_weight_kg), "high": decimal(i.max_weight_kg), "value": decimal(weight_kg, "r")})
+        raise FieldError(_("weight_kg must lie between %(low)s and %(high)s kg; got %(value)s") % {
+            "low": decimal(i.min_weight_kg), "high": decimal(i.max_weight_kg), "value": decimal(weight_kg, "r")},
+            "weight_kg")
     return w
 
 
@@ -107,8 +108,8 @@ def check_rate(recorded_ml_per_h, weight_kg, *, dose_ng_per_kg_min=None, concent
     except (TypeError, ValueError):
         recorded = math.nan
     if not (recorded >= 0 and math.isfinite(recorded)):
-        raise ValueError(_("recorded_ml_per_h must be a number of 0 or more; got %(value)s") % {
-            "value": decimal(recorded_ml_per_h, "r")})
+        raise FieldError(_("recorded_ml_per_h must be a number of 0 or more; got %(value)s") % {
+            "value": decimal(recorded_ml_per_h, "r")}, "recorded_ml_per_h")
     expected = infusion_rate_ml_per_h(weight_kg, dose_ng_per_kg_min=dose_ng_per_kg_min,
                                       concentration_ng_per_ml=concentration_ng_per_ml, protocol=protocol)
     tol = _intervention(protocol).rate_warning_tolerance

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from shine import protocol as _protocol
-from shine.clinical.words import field
+from shine.clinical.words import FieldError, field
 from shine.i18n import _, decimal, gettext_noop
 from shine.protocol import Protocol
 
@@ -116,8 +116,8 @@ class Assessment:
 def _yes_no(name: str, value: Any) -> bool | None:
     if value is None or isinstance(value, (bool, np.bool_)):
         return None if value is None else bool(value)
-    raise ValueError(_("%(name)s must be True, False or None (unknown); got %(value)s") % {
-        "name": field(name), "value": decimal(value, "r")})
+    raise FieldError(_("%(name)s must be True, False or None (unknown); got %(value)s") % {
+        "name": field(name), "value": decimal(value, "r")}, name)
 
 
 def _number(name: str, value: Any, low: float, high: float) -> float | None:
@@ -128,8 +128,8 @@ def _number(name: str, value: Any, low: float, high: float) -> float | None:
     except (TypeError, ValueError):
         x = float("nan")
     if not low <= x <= high:
-        raise ValueError(_("%(name)s must lie between %(low)s and %(high)s; got %(value)s") % {
-            "name": field(name), "low": decimal(low), "high": decimal(high), "value": decimal(value, "r")})
+        raise FieldError(_("%(name)s must lie between %(low)s and %(high)s; got %(value)s") % {
+            "name": field(name), "low": decimal(low), "high": decimal(high), "value": decimal(value, "r")}, name)
     return x
 
 
@@ -226,14 +226,15 @@ def _hours_since_shock(diagnosed: datetime | None, screened: datetime | None, ho
         return None
     for name, t in (("shock_diagnosed_at", diagnosed), ("screened_at", screened)):
         if not isinstance(t, datetime):
-            raise ValueError(_("%(name)s must be a datetime; got %(value)r") % {"name": field(name), "value": t})
+            raise FieldError(_("%(name)s must be a datetime; got %(value)r") % {"name": field(name), "value": t},
+                             name)
     try:
         h = (screened - diagnosed) / timedelta(hours=1)
     except TypeError:
         raise ValueError(_("shock_diagnosed_at and screened_at must both be timezone-aware or both naive")) from None
     if h < 0:
-        raise ValueError(_("screened_at must not be before shock_diagnosed_at; got %(hours)s h") % {
-            "hours": decimal(h, ".2f")})
+        raise FieldError(_("screened_at must not be before shock_diagnosed_at; got %(hours)s h") % {
+            "hours": decimal(h, ".2f")}, "screened_at")
     return h
 
 
@@ -241,9 +242,9 @@ def _pregnant(age: float | None, sex: str | None, pregnant: Any, exempt_age: int
     """Whether the pregnancy exclusion applies (None: unknown); records the facts still needed in ``missing``."""
     pregnant = _yes_no("pregnant", pregnant)
     if sex is not None and sex not in ("F", "M"):
-        raise ValueError(_("sex must be 'F', 'M' or None (unknown); got %(value)r") % {"value": sex})
+        raise FieldError(_("sex must be 'F', 'M' or None (unknown); got %(value)r") % {"value": sex}, "sex")
     if sex == "M" and pregnant:
-        raise ValueError(_("pregnant cannot be True when sex is 'M'"))
+        raise FieldError(_("pregnant cannot be True when sex is 'M'"), "pregnant")
     if pregnant is not None:
         return pregnant
     if sex == "M" or (age is not None and age >= exempt_age):

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from shine.clinical.words import field, unit
+from shine.clinical.words import FieldError, field, unit
 from shine.i18n import _, decimal
 
 COMPONENTS = ("respiration", "coagulation", "liver", "cardiovascular", "cns", "renal")
@@ -140,9 +140,9 @@ class SofaArrays:
 
 def _range_error(name: str, value: Any) -> ValueError:
     lo, hi, in_unit = LIMITS[name]
-    return ValueError(_("%(name)s must lie between %(low)s and %(high)s %(unit)s; got %(value)s") % {
+    return FieldError(_("%(name)s must lie between %(low)s and %(high)s %(unit)s; got %(value)s") % {
         "name": field(name), "low": decimal(lo), "high": decimal(hi), "unit": unit(in_unit),
-        "value": decimal(value, "r")})
+        "value": decimal(value, "r")}, name)
 
 
 def _is_missing(value: Any) -> bool:
@@ -157,14 +157,14 @@ def _scalar(name: str, value: Any) -> float:
     try:
         x = float(value)
     except (TypeError, ValueError):
-        raise ValueError(_("%(name)s must be a number in %(unit)s or None; got %(value)s") % {
-            "name": field(name), "unit": unit(LIMITS[name][2]), "value": decimal(value, "r")}) from None
+        raise FieldError(_("%(name)s must be a number in %(unit)s or None; got %(value)s") % {
+            "name": field(name), "unit": unit(LIMITS[name][2]), "value": decimal(value, "r")}, name) from None
     lo, hi, _unit = LIMITS[name]
     if not lo <= x <= hi:
         raise _range_error(name, value)
     if name == "gcs" and x != int(x):
-        raise ValueError(_("gcs must be a whole number between 3 and 15; got %(value)s") % {
-            "value": decimal(value, "r")})
+        raise FieldError(_("gcs must be a whole number between 3 and 15; got %(value)s") % {
+            "value": decimal(value, "r")}, "gcs")
     return x
 
 
@@ -175,8 +175,8 @@ def _support_scalar(value: Any) -> float:
     # bools, 0/1 and numpy booleans
     if isinstance(value, (bool, int, float, np.bool_, np.number)) and value in (True, False):
         return float(bool(value))
-    raise ValueError(_("respiratory_support must be true, false or missing; got %(value)s") % {
-        "value": decimal(value, "r")})
+    raise FieldError(_("respiratory_support must be true, false or missing; got %(value)s") % {
+        "value": decimal(value, "r")}, "respiratory_support")
 
 
 def _rule_score_py(x: float, rules) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from shine.clinical.words import field
+from shine.clinical.words import FieldError, field
 from shine.i18n import _, decimal
 
 KPA_TO_MMHG = 7.50062
@@ -59,25 +59,25 @@ def _array(name: str, value: Any) -> np.ndarray:
     try:
         return np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise ValueError(_("%(name)s must be a number; got %(value)s") % {
-            "name": field(name), "value": decimal(value, "r")}) from None
+        raise FieldError(_("%(name)s must be a number; got %(value)s") % {
+            "name": field(name), "value": decimal(value, "r")}, name) from None
 
 
 def _finite_non_negative(name: str, x: np.ndarray) -> None:
     if np.any(np.isinf(x)):  # NaN stays: it means missing
-        raise ValueError(_("%(name)s must be a finite number; got %(value)s") % {
-            "name": field(name), "value": decimal(x[np.isinf(x)].flat[0])})
+        raise FieldError(_("%(name)s must be a finite number; got %(value)s") % {
+            "name": field(name), "value": decimal(x[np.isinf(x)].flat[0])}, name)
     if np.any(x < 0):
-        raise ValueError(_("%(name)s must be 0 or more; got %(value)s") % {
-            "name": field(name), "value": decimal(np.min(x))})
+        raise FieldError(_("%(name)s must be 0 or more; got %(value)s") % {
+            "name": field(name), "value": decimal(np.min(x))}, name)
 
 
 def _scaled(name: str, x: np.ndarray, factor: float, unit: str) -> np.ndarray:
     with np.errstate(over="ignore"):
         y = x * factor
     if np.any(np.isinf(y)):
-        raise ValueError(_("%(name)s is too large to convert; got %(value)s %(unit)s") % {
-            "name": field(name), "value": decimal(np.max(x)), "unit": unit})
+        raise FieldError(_("%(name)s is too large to convert; got %(value)s %(unit)s") % {
+            "name": field(name), "value": decimal(np.max(x)), "unit": unit}, name)
     return y
 
 
@@ -90,8 +90,8 @@ def to_platform_unit(quantity: str, value: Any, unit: str, *, name: str | None =
             "allowed": ", ".join(UNITS), "value": quantity})
     factors = UNITS[quantity]
     if unit not in factors:
-        raise ValueError(_("%(name)s unit must be one of %(allowed)s; got %(value)r") % {
-            "name": field(name), "allowed": ", ".join(factors), "value": unit})
+        raise FieldError(_("%(name)s unit must be one of %(allowed)s; got %(value)r") % {
+            "name": field(name), "allowed": ", ".join(factors), "value": unit}, name)
     x = _array(name, value)
     _finite_non_negative(name, x)
     return _out(_scaled(name, x, factors[unit], unit), value)

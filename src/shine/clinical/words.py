@@ -1,9 +1,19 @@
 """The words the clinical core's messages use for its fields and units, in the active language. English keeps
-the field's own name (``pao2_fio2``), as the messages always did; other languages name it in words."""
+the field's own name (``pao2_fio2``), as the messages always did; other languages name it in words. A refusal
+that concerns one field is a :class:`FieldError`, which names the field whatever the message's language."""
 
 from __future__ import annotations
 
 from shine.i18n import pgettext
+
+
+class FieldError(ValueError):
+    """A refused value; ``field`` is the keyword it was given as (``gcs``, ``lactate_mmol_l``), so a form can put
+    the message at its field without reading the (translated) message."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 def field(name: str) -> str:

@@ -22,6 +22,7 @@ import sys
 from scipy.special import ndtri
 
 from shine import protocol
+from shine.i18n import _, decimal
 
 from .conditional import conditional_power, design_drift
 from .futility import futility_characteristics, parse_futility_rule
@@ -40,7 +41,7 @@ class UsageError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, no usage dump
-        raise UsageError(f"{self.prog}: error: {message}")
+        raise UsageError(_("%(prog)s: error: %(message)s") % {"prog": self.prog, "message": message})
 
 
 def _number(kind, low=None, high=None, low_open=True, high_open=True, what=None):
@@ -48,13 +49,15 @@ def _number(kind, low=None, high=None, low_open=True, high_open=True, what=None)
         try:
             x = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a valid {kind.__name__}") from None
+            raise argparse.ArgumentTypeError(_("%(text)s is not a valid %(name)s") % {
+                "text": decimal(text, "r"), "name": kind.__name__}) from None
         if isinstance(x, float) and not math.isfinite(x):
-            raise argparse.ArgumentTypeError(f"must be finite, got {text}")
+            raise argparse.ArgumentTypeError(_("must be finite, got %(text)s") % {"text": text})
         if low is not None and (x < low or (low_open and x == low)) or high is not None and (
             x > high or (high_open and x == high)
         ):
-            raise argparse.ArgumentTypeError(f"must lie in {what}, got {text}")
+            raise argparse.ArgumentTypeError(_("must lie in %(what)s, got %(text)s") % {
+                "what": what, "text": text})
         return x
 
     return parse
@@ -71,7 +74,8 @@ def _float_list(text):
     try:
         return [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(_("expected comma-separated numbers, got %(text)s") % {
+            "text": decimal(text, "r")}) from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -177,7 +181,8 @@ def _print_sample_size(r: dict) -> None:
 
 def _interim(a) -> dict:
     if a.n_interim >= a.n_max:
-        raise UsageError(f"{PROG} interim: error: --n-interim must be < --n-max ({a.n_max}), got {a.n_interim}")
+        raise UsageError(_("%(prog)s interim: error: --n-interim must be < --n-max (%(n_max)s), got %(n_interim)s") % {
+            "prog": PROG, "n_max": decimal(a.n_max, ""), "n_interim": decimal(a.n_interim, "")})
     t = a.n_interim / a.n_max
     alpha = a.alpha / 2
     se = a.sd * math.sqrt(4 / a.n_interim)  # SE of the difference in means, n_interim/2 per arm
@@ -301,7 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         a = _parser().parse_args(argv)
         if a.command is None:
-            raise UsageError(f"{PROG}: error: choose a subcommand: sample-size, interim or bounds")
+            raise UsageError(_("%(prog)s: error: choose a subcommand: sample-size, interim or bounds") % {
+                "prog": PROG})
         if a.command == "sample-size":
             r = _sample_size(a)
             show = _print_sample_size
@@ -317,10 +323,10 @@ def main(argv: list[str] | None = None) -> int:
         print(str(e), file=sys.stderr)
         return 2
     except ValueError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
+        print(_("%(prog)s: error: %(e)s") % {"prog": PROG, "e": decimal(e, "")}, file=sys.stderr)
         return 2
     except OSError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
+        print(_("%(prog)s: error: %(e)s") % {"prog": PROG, "e": decimal(e, "")}, file=sys.stderr)
         return 2
     except SystemExit as e:  # --help
         return int(e.code or 0)

@@ -16,6 +16,8 @@ import math
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from shine.i18n import _
+
 from . import _checks
 
 
@@ -40,7 +42,7 @@ def conditional_power(
     c = float(ndtri(1 - alpha)) if critical_value is None else _checks.finite("critical_value", critical_value)
     z = np.asarray(z_interim, dtype=float)
     if not np.all(np.isfinite(z)):
-        raise ValueError("z_interim must be finite")
+        raise ValueError(_("z_interim must be finite"))
     drift = z / math.sqrt(t) if theta is None else _checks.finite("theta", theta)
     if t == 1:
         cp = (z >= c).astype(float)

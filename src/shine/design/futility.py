@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 from scipy.special import ndtr, ndtri
 
+from shine.i18n import _, decimal
+
 from . import _checks
 from .conditional import design_drift
 from .sequential import _crossing
@@ -75,19 +77,22 @@ def parse_futility_rule(rule: str | FutilityRule) -> FutilityRule:
     if isinstance(rule, FutilityRule):
         return rule
     if not isinstance(rule, str):
-        raise ValueError(f"rule must be text such as 'cp_design<0.10', got {rule!r}")
+        raise ValueError(_("rule must be text such as 'cp_design<0.10', got %(rule)s") % {
+            "rule": decimal(rule, "r")})
     if rule.strip().lower() == "none":
         return FutilityRule("none", math.nan)
     m = _RULE.match(rule)
     if not m:
         raise ValueError(
-            f"rule {rule!r} not understood; write cp_design<P, cp_trend<P (P in (0, 1)), z<Z or none"
+            _("rule %(rule)s not understood; write cp_design<P, cp_trend<P (P in (0, 1)), z<Z or none") % {
+                "rule": decimal(rule, "r")}
         )
     kind, value = m.group(1), float(m.group(2))
     if kind != "z" and not 0 < value < 1:
-        raise ValueError(f"rule {rule!r}: the conditional-power threshold must lie in (0, 1), got {value:g}")
+        raise ValueError(_("rule %(rule)s: the conditional-power threshold must lie in (0, 1), got %(value)s") % {
+            "rule": decimal(rule, "r"), "value": decimal(value)})
     if not math.isfinite(value):
-        raise ValueError(f"rule {rule!r}: the threshold must be finite")
+        raise ValueError(_("rule %(rule)s: the threshold must be finite") % {"rule": decimal(rule, "r")})
     return FutilityRule(kind, value)
 
 
@@ -153,12 +158,13 @@ def futility_characteristics(
     """
     t = _checks.fraction(information_fraction)
     if t == 1:
-        raise ValueError("information_fraction must be < 1 for an interim look, got 1")
+        raise ValueError(_("information_fraction must be < 1 for an interim look, got 1"))
     alpha = _checks.alpha_level(alpha)
     power = _checks.probability("power", power)
     f = float(futility_z)
     if math.isnan(f) or f == math.inf:
-        raise ValueError(f"futility_z must be a number or -inf (no futility stop), got {futility_z!r}")
+        raise ValueError(_("futility_z must be a number or -inf (no futility stop), got %(futility_z)s") % {
+            "futility_z": decimal(futility_z, "r")})
     theta = design_drift(alpha, power) if theta is None else _checks.finite("theta", theta)
     n_max = 1.0 if n_max is None else _checks.positive("n_max", n_max)
     if n_interim is None:
@@ -166,10 +172,12 @@ def futility_characteristics(
     else:
         n_interim = _checks.positive("n_interim", n_interim)
         if n_interim >= n_max and t < 1:
-            raise ValueError(f"n_interim must be < n_max ({n_max:g}), got {n_interim:g}")
+            raise ValueError(_("n_interim must be < n_max (%(n_max)s), got %(n_interim)s") % {
+                "n_max": decimal(n_max), "n_interim": decimal(n_interim)})
         if abs(n_interim / n_max - t) > 1e-9:
             raise ValueError(
-                f"information_fraction ({t:g}) must equal n_interim / n_max ({n_interim:g} / {n_max:g})"
+                _("information_fraction (%(t)s) must equal n_interim / n_max (%(n_interim)s / %(n_max)s)") % {
+                    "t": decimal(t), "n_interim": decimal(n_interim), "n_max": decimal(n_max)}
             )
     c = float(ndtri(1 - alpha))
 

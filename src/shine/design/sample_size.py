@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from scipy import optimize, stats
 from scipy.special import ndtr, ndtri
 
+from shine.i18n import _, decimal
+
 from . import _checks
 
 METHODS = ("z", "t")
@@ -145,7 +147,8 @@ def power_means(
     """Power of the two-sided two-sample test with ``n_per_arm`` patients per arm (non-integer allowed)."""
     n = _checks.finite("n_per_arm", n_per_arm)
     if n < MIN_PER_ARM:
-        raise ValueError(f"n_per_arm must be >= {MIN_PER_ARM:g}, got {n_per_arm!r}")
+        raise ValueError(_("n_per_arm must be >= %(min_per_arm)s, got %(n_per_arm)s") % {
+            "min_per_arm": decimal(MIN_PER_ARM), "n_per_arm": decimal(n_per_arm, "r")})
     delta = _checks.finite("delta", delta)
     sd = _checks.positive("sd", sd)
     alpha = _checks.alpha_level(alpha)

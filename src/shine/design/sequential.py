@@ -20,6 +20,8 @@ import numpy as np
 from scipy import optimize
 from scipy.special import log_ndtr, logsumexp, ndtr, ndtri
 
+from shine.i18n import _, decimal
+
 from . import _checks
 
 KINDS = ("OF", "P", "asOF", "asP", "asHSD")
@@ -88,7 +90,7 @@ class _Recursion:
         log_target = math.log(target)
         # Newton on log P(u), from the bound that would hold without earlier looks
         u = float(-ndtri(target / 2 if symmetric else target))
-        for _ in range(30):
+        for _attempt in range(30):
             hi = (self.s + shift - u * root_t) / sd
             p = self.g @ ndtr(hi)
             dp = self.g @ np.exp(-0.5 * hi * hi)
@@ -183,20 +185,25 @@ def _rates(information_rates) -> tuple[float, ...]:
     if isinstance(information_rates, (int, np.integer)) and not isinstance(information_rates, bool):
         k = int(information_rates)
         if not 1 <= k <= 20:
-            raise ValueError(f"information_rates as a number of looks must lie in 1..20, got {k}")
+            raise ValueError(_("information_rates as a number of looks must lie in 1..20, got %(k)s") % {"k": k})
         return tuple((i + 1) / k for i in range(k))
     try:
         rates = tuple(float(r) for r in information_rates)
     except (TypeError, ValueError):
-        raise ValueError(f"information_rates must be a list of numbers, got {information_rates!r}") from None
+        raise ValueError(_("information_rates must be a list of numbers, got %(information_rates)s") % {
+            "information_rates": decimal(information_rates, "r")}) from None
     if not 1 <= len(rates) <= 20:
-        raise ValueError(f"information_rates must have 1 to 20 looks, got {len(rates)}")
+        raise ValueError(_("information_rates must have 1 to 20 looks, got %(count)s") % {
+            "count": decimal(len(rates), "")})
     if any(not (0 < r <= 1) for r in rates):
-        raise ValueError(f"information_rates must lie in (0, 1], got {list(rates)}")
+        raise ValueError(_("information_rates must lie in (0, 1], got %(value)s") % {
+            "value": decimal(list(rates), "")})
     if any(b <= a for a, b in zip(rates, rates[1:])):
-        raise ValueError(f"information_rates must be strictly increasing, got {list(rates)}")
+        raise ValueError(_("information_rates must be strictly increasing, got %(value)s") % {
+            "value": decimal(list(rates), "")})
     if abs(rates[-1] - 1) > 1e-12:
-        raise ValueError(f"information_rates must end at 1 (the final analysis), got {rates[-1]!r}")
+        raise ValueError(_("information_rates must end at 1 (the final analysis), got %(value)s") % {
+            "value": decimal(rates[-1], "r")})
     return rates[:-1] + (1.0,)
 
 
@@ -205,9 +212,10 @@ def _bounds_tuple(name: str, values, k: int, fill: float) -> tuple[float, ...]:
         return (fill,) * k
     out = tuple(float(v) for v in values)
     if len(out) != k:
-        raise ValueError(f"{name} must have one value per look ({k}), got {len(out)}")
+        raise ValueError(_("%(name)s must have one value per look (%(k)s), got %(count)s") % {
+            "name": name, "k": k, "count": decimal(len(out), "")})
     if any(math.isnan(v) for v in out):
-        raise ValueError(f"{name} must not contain NaN")
+        raise ValueError(_("%(name)s must not contain NaN") % {"name": name})
     return out
 
 
@@ -252,11 +260,12 @@ def alpha_spending(kind: str, t, alpha: float, gamma: float | None = None):
         return alpha * np.log1p((math.e - 1) * t)
     if kind == "asHSD":
         if gamma is None:
-            raise ValueError("the asHSD spending function needs gamma")
+            raise ValueError(_("the asHSD spending function needs gamma"))
         if gamma == 0:
             return alpha * t
         return alpha * (-np.expm1(-gamma * t)) / (-math.expm1(-gamma))
-    raise ValueError(f"kind must be a spending function ({', '.join(KINDS[2:])}), got {kind!r}")
+    raise ValueError(_("kind must be a spending function (%(items)s), got %(kind)s") % {
+        "items": ', '.join(KINDS[2:]), "kind": decimal(kind, "r")})
 
 
 @dataclass(frozen=True)
@@ -303,16 +312,18 @@ def group_sequential_design(
     t = _rates(information_rates)
     _checks.choice("kind", kind, KINDS)
     if sided not in (1, 2):
-        raise ValueError(f"sided must be 1 or 2, got {sided!r}")
+        raise ValueError(_("sided must be 1 or 2, got %(sided)s") % {"sided": decimal(sided, "r")})
     alpha = _checks.alpha_level(alpha)
     if kind == "asHSD":
         if gamma is None:
-            raise ValueError("gamma is required for kind 'asHSD' (rpact's gammaA; e.g. -4 is O'Brien-Fleming-like)")
+            raise ValueError(_("gamma is required for kind 'asHSD' (rpact's gammaA; e.g. -4 is "
+                               "O'Brien-Fleming-like)"))
         gamma = _checks.finite("gamma", gamma)
         if not -10 <= gamma <= 5:
-            raise ValueError(f"gamma must lie in [-10, 5] (rpact's range for gammaA), got {gamma!r}")
+            raise ValueError(_("gamma must lie in [-10, 5] (rpact's range for gammaA), got %(gamma)s") % {
+                "gamma": decimal(gamma, "r")})
     elif gamma is not None:
-        raise ValueError(f"gamma applies only to kind 'asHSD', not {kind!r}")
+        raise ValueError(_("gamma applies only to kind 'asHSD', not %(kind)s") % {"kind": decimal(kind, "r")})
     symmetric = sided == 2
     if kind in ("OF", "P"):
         crit = _classical(t, alpha, kind, symmetric)

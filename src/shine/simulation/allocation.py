@@ -14,6 +14,8 @@ from itertools import combinations
 
 import numpy as np
 
+from shine.i18n import _, decimal
+
 
 @lru_cache(maxsize=16)
 def block_patterns(block_sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -24,7 +26,8 @@ def block_patterns(block_sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray
     size with probability 1/len(block_sizes) and each arrangement of that size equally often (exactly).
     """
     if not block_sizes or any(int(b) != b or b <= 0 or b % 2 or b > 16 for b in block_sizes):
-        raise ValueError(f"block_sizes must be even integers from 2 to 16; got {block_sizes!r}")
+        raise ValueError(_("block_sizes must be even integers from 2 to 16; got %(block_sizes)s") % {
+            "block_sizes": decimal(block_sizes, "r")})
     width = max(block_sizes)
     counts = [math.comb(b, b // 2) for b in block_sizes]
     per_size = math.lcm(*counts)

@@ -11,11 +11,12 @@ import json
 import sys
 
 from shine import protocol as _protocol
+from shine.i18n import _, decimal
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one clear line, status 2
-        raise _Usage(f"shine simulate: {message}")
+        raise _Usage(_("shine simulate: %(message)s") % {"message": message})
 
 
 class _Usage(Exception):
@@ -83,7 +84,8 @@ def _oc(args) -> int:
     else:
         rule = args.rule or _protocol.load().statistics.interim_rule
         if not 0 < args.n_interim < args.n_max:
-            raise ValueError(f"--n-interim must lie between 0 and --n-max ({args.n_max}); got {args.n_interim}")
+            raise ValueError(_("--n-interim must lie between 0 and --n-max (%(n_max)s); got %(n_interim)s") % {
+                "n_max": decimal(args.n_max, ""), "n_interim": decimal(args.n_interim, "")})
         n_interim, futility_z = args.n_interim, futility_z_for(rule, args.n_interim, args.n_max)
 
     def run(effect):

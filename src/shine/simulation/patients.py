@@ -24,6 +24,7 @@ from shine.analysis.schema import TABLES, write_dataset
 from shine.clinical.dosing import infusion_rate_ml_per_h
 from shine.clinical.eligibility import assess
 from shine.clinical.sofa import COMPONENTS
+from shine.i18n import _, decimal
 from shine.simulation.allocation import allocate_by_site
 
 DAY = 86_400  # seconds
@@ -92,19 +93,24 @@ class DatasetParameters:
 
     def check(self) -> None:
         if not math.isfinite(self.effect) or abs(self.effect) > 10:
-            raise ValueError(f"effect must lie between -10 and 10 SOFA points; got {self.effect!r}")
+            raise ValueError(_("effect must lie between -10 and 10 SOFA points; got %(effect)s") % {
+                "effect": decimal(self.effect, "r")})
         for name in ("disease_sae_risk", "disease_sae_related"):
             v = getattr(self, name)
             if not (math.isfinite(v) and 0 <= v <= 1):
-                raise ValueError(f"{name} must be a probability between 0 and 1; got {v!r}")
+                raise ValueError(_("%(name)s must be a probability between 0 and 1; got %(v)s") % {
+                    "name": name, "v": decimal(v, "r")})
         if not (math.isfinite(self.expectedness_lag_days) and 0 <= self.expectedness_lag_days <= 90):
-            raise ValueError(f"expectedness_lag_days must lie between 0 and 90; got {self.expectedness_lag_days!r}")
+            raise ValueError(_("expectedness_lag_days must lie between 0 and 90; got %(expectedness_lag_days)s") % {
+                "expectedness_lag_days": decimal(self.expectedness_lag_days, "r")})
         for name in ("mortality_rr", "sae_rr"):
             v = getattr(self, name)
             if not (math.isfinite(v) and 0 < v <= 5):
-                raise ValueError(f"{name} must lie in (0, 5]; got {v!r}")
+                raise ValueError(_("%(name)s must lie in (0, 5]; got %(v)s") % {
+                    "name": name, "v": decimal(v, "r")})
         if self.patients_per_day <= 0:
-            raise ValueError(f"patients_per_day must be positive; got {self.patients_per_day!r}")
+            raise ValueError(_("patients_per_day must be positive; got %(patients_per_day)s") % {
+                "patients_per_day": decimal(self.patients_per_day, "r")})
 
 
 @dataclass(frozen=True)
@@ -161,9 +167,10 @@ def generate_dataset(n_patients: int = 279, seed: int = 1, *, effect: float | No
     A/B. The same arguments give the same tables.
     """
     if not isinstance(n_patients, (int, np.integer)) or not 1 <= n_patients <= 1_000_000:
-        raise ValueError(f"n_patients must be an integer from 1 to 1,000,000; got {n_patients!r}")
+        raise ValueError(_("n_patients must be an integer from 1 to 1,000,000; got %(n_patients)s") % {
+            "n_patients": decimal(n_patients, "r")})
     if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
+        raise ValueError(_("seed must be a non-negative integer; got %(seed)s") % {"seed": decimal(seed, "r")})
     par = parameters or DatasetParameters()
     overrides = {k: v for k, v in (("effect", effect), ("mortality_rr", mortality_rr)) if v is not None}
     if overrides:
@@ -171,11 +178,13 @@ def generate_dataset(n_patients: int = 279, seed: int = 1, *, effect: float | No
     par.check()
     proto = _protocol.load()
     if len(par.site_weights) != len(proto.sites):
-        raise ValueError(f"site_weights must have one weight per protocol site ({len(proto.sites)}); "
-                         f"got {len(par.site_weights)}")
+        raise ValueError(_("site_weights must have one weight per protocol site (%(count)s); got %(count2)s") % {
+            "count": decimal(len(proto.sites), ""), "count2": decimal(len(par.site_weights), "")})
     if n_patients / par.patients_per_day > 100 * 365:
-        raise ValueError(f"recruitment would last {n_patients / par.patients_per_day / 365:.0f} years: raise "
-                         f"patients_per_day (now {par.patients_per_day:g}) for {n_patients} patients")
+        raise ValueError(_("recruitment would last %(value)s years: raise patients_per_day (now "
+                           "%(patients_per_day)s) for %(n_patients)s patients") % {
+            "value": decimal(n_patients / par.patients_per_day / 365, ".0f"),
+            "patients_per_day": decimal(par.patients_per_day), "n_patients": decimal(n_patients, "")})
     rng = np.random.default_rng(np.random.SeedSequence(int(seed)))
     base = pd.Timestamp(par.start)
     n = int(n_patients)

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from shine.i18n import _
 from shine.simulation.allocation import block_patterns
 
 # patients generated at once on the device; a chunk of 380-patient trials is then ~50,000 trials
@@ -22,8 +23,8 @@ def _torch():
     try:
         import torch
     except ImportError:
-        raise ValueError("backend 'torch' needs PyTorch, which is not installed "
-                         "(pip install 'shine[gpu]')") from None
+        raise ValueError(_("backend 'torch' needs PyTorch, which is not installed (pip install 'shine[gpu]')")) \
+            from None
     return torch
 
 
@@ -33,8 +34,8 @@ def fused_module():
     try:
         import triton  # noqa: F401
     except ImportError:
-        raise ValueError("backend 'triton' needs Triton, which is not installed (it comes with CUDA builds "
-                         "of PyTorch; pip install triton)") from None
+        raise ValueError(_("backend 'triton' needs Triton, which is not installed (it comes with CUDA builds of "
+                           "PyTorch; pip install triton)")) from None
     from shine.simulation import fused
 
     return fused

@@ -24,6 +24,7 @@ import numpy as np
 from scipy import special
 
 from shine import protocol as _protocol
+from shine.i18n import _, decimal
 from shine.simulation.allocation import active_counts
 from shine.simulation.ancova import ancova_from_sums
 
@@ -101,20 +102,22 @@ class OperatingCharacteristics:
 
 def _check(name: str, value, ok: bool, limit: str):
     if not ok:
-        raise ValueError(f"{name} must be {limit}; got {value!r}")
+        raise ValueError(_("%(name)s must be %(limit)s; got %(value)s") % {
+            "name": name, "limit": limit, "value": decimal(value, "r")})
     return value
 
 
 def _site_weights(sites) -> np.ndarray:
     if isinstance(sites, (int, np.integer)) and not isinstance(sites, bool):
-        _check("sites", sites, bool(1 <= sites <= 100), "an integer between 1 and 100 or a list of weights")
+        _check("sites", sites, bool(1 <= sites <= 100), _("an integer between 1 and 100 or a list of weights"))
         return np.full(int(sites), 1.0 / int(sites))
     try:
         w = np.asarray(sites, dtype=float).reshape(-1)
     except (TypeError, ValueError):
-        raise ValueError(f"sites must be an integer or a list of recruitment weights; got {sites!r}") from None
+        raise ValueError(_("sites must be an integer or a list of recruitment weights; got %(sites)s") % {
+            "sites": decimal(sites, "r")}) from None
     _check("sites", sites, 1 <= w.size <= 100 and bool(np.all(np.isfinite(w) & (w >= 0))) and w.sum() > 0,
-           "1 to 100 non-negative recruitment weights with a positive sum")
+           _("1 to 100 non-negative recruitment weights with a positive sum"))
     return w / w.sum()
 
 
@@ -157,7 +160,7 @@ def simulate_patients(rng: np.random.Generator, n_trials: int, n_max: int, n_int
 
 def patient_labels(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``site`` and ``arm`` (1 = iloprost) of every patient of :func:`simulate_patients` (trials × n_max)."""
-    n_trials, _, n_sites, _ = cells.shape
+    n_trials, _days, n_sites, _arms = cells.shape
     counts = cells.reshape(-1)
     site = np.repeat(np.tile(np.repeat(np.arange(n_sites), 2), 2 * n_trials), counts)
     arm = np.repeat(np.tile(np.array([1, 0], dtype=np.int8), 2 * n_sites * n_trials), counts)
@@ -293,33 +296,35 @@ def simulate_trials(n_trials: int = 100_000, effect: float = 0.0, sd: float | No
     block_sizes = tuple(proto.randomisation.block_sizes if block_sizes is None else block_sizes)
     weights = _site_weights(sites)
 
-    _check("n_trials", n_trials, isinstance(n_trials, (int, np.integer)) and n_trials >= 1, "an integer ≥ 1")
-    _check("effect", effect, math.isfinite(effect), "a finite number")
-    _check("sd", sd, math.isfinite(sd) and sd > 0, "a positive number")
-    _check("alpha", alpha, 0 < alpha < 1, "between 0 and 1 (two-sided level)")
-    _check("model", model, model in MODELS, f"one of {', '.join(MODELS)}")
-    _check("backend", backend, backend in BACKENDS, f"one of {', '.join(BACKENDS)}")
-    _check("dtype", dtype, dtype in ("float64", "float32"), "'float64' or 'float32'")
-    _check("site_sd", site_sd, math.isfinite(site_sd) and site_sd >= 0, "a number ≥ 0")
-    _check("baseline_slope", baseline_slope, math.isfinite(baseline_slope), "a finite number")
+    _check("n_trials", n_trials, isinstance(n_trials, (int, np.integer)) and n_trials >= 1, _("an integer ≥ 1"))
+    _check("effect", effect, math.isfinite(effect), _("a finite number"))
+    _check("sd", sd, math.isfinite(sd) and sd > 0, _("a positive number"))
+    _check("alpha", alpha, 0 < alpha < 1, _("between 0 and 1 (two-sided level)"))
+    _check("model", model, model in MODELS, _("one of %(items)s") % {"items": ", ".join(MODELS)})
+    _check("backend", backend, backend in BACKENDS, _("one of %(items)s") % {"items": ", ".join(BACKENDS)})
+    _check("dtype", dtype, dtype in ("float64", "float32"), _("'float64' or 'float32'"))
+    _check("site_sd", site_sd, math.isfinite(site_sd) and site_sd >= 0, _("a number ≥ 0"))
+    _check("baseline_slope", baseline_slope, math.isfinite(baseline_slope), _("a finite number"))
     min_n = 2 * len(weights) + 4
     _check("n_max", n_max, isinstance(n_max, (int, np.integer)) and n_max >= min_n,
-           f"an integer ≥ {min_n} (2 per site + 4) for {len(weights)} sites")
+           _("an integer ≥ %(minimum)s (2 per site + 4) for %(sites)s sites") % {"minimum": min_n,
+                                                                                 "sites": len(weights)})
     if n_interim is not None:
         _check("n_interim", n_interim, isinstance(n_interim, (int, np.integer)) and min_n <= n_interim < n_max,
-               f"an integer from {min_n} to n_max − 1 = {n_max - 1}, or None")
+               _("an integer from %(minimum)s to n_max − 1 = %(maximum)s, or None") % {"minimum": min_n,
+                                                                                       "maximum": n_max - 1})
     if isinstance(futility_z, str):
-        _check("futility_z", futility_z, futility_z == "protocol", "a number, None or 'protocol'")
+        _check("futility_z", futility_z, futility_z == "protocol", _("a number, None or 'protocol'"))
         futility_z = futility_z_for(stats.interim_rule, n_interim, n_max) if n_interim is not None else None
     if futility_z is not None:
-        _check("futility_z", futility_z, not math.isnan(futility_z), "a number or None")
+        _check("futility_z", futility_z, not math.isnan(futility_z), _("a number or None"))
         if math.isinf(futility_z) and futility_z < 0:
             futility_z = None
     if n_interim is None:
         futility_z = None
     if chunk_trials is not None:
         _check("chunk_trials", chunk_trials, isinstance(chunk_trials, (int, np.integer)) and chunk_trials >= 1,
-               "an integer ≥ 1")
+               _("an integer ≥ 1"))
 
     resolved = _resolve_backend(backend)
     look = n_interim if n_interim is not None else n_max // 2  # without a look the interim is never used
