@@ -10,9 +10,15 @@ from .forms import AuditFilterForm
 BLINDED_ON_PAGE = gettext_lazy("(blinded)")
 
 
-def _shown(value):
-    """A commitment is for verifiers (the API gives it whole); on the page it reads as what it stands for."""
-    return BLINDED_ON_PAGE if isinstance(value, str) and value.startswith(COMMITMENT_PREFIX) else value
+def _shown(value) -> dict:
+    """A value as the page shows it: ``text``, and whether it is recorded data (shown as recorded, in the words it
+    was entered in) or the page's own word. A commitment is for verifiers (the API gives it whole); on the page it
+    reads as what it stands for; a missing value is a dash."""
+    if value is None:
+        return {"text": "–", "data": False}
+    if isinstance(value, str) and value.startswith(COMMITMENT_PREFIX):
+        return {"text": BLINDED_ON_PAGE, "data": False}
+    return {"text": value, "data": True}
 
 
 @login_required
