@@ -8,6 +8,7 @@ import json
 import re
 
 import pytest
+from django.test import Client
 from django.utils import translation
 
 from shine.trial.audit import services as audit
@@ -135,3 +136,21 @@ def test_numbers_at_clinical_precision_have_a_decimal_comma(participant, danish,
 def test_the_worklist_in_danish(participant, danish):
     page = danish.get("/worklist/").content.decode()
     assert "Arbejdsliste" in page and "Worklist" not in page.split("<main")[-1]
+
+
+def test_the_live_preview_answers_in_the_pages_language(participant, danish, client_for):
+    """sofa_form.js posts the form to its own page with the preview header; the answer is the preview API's,
+    with the warnings and refusals in the reader's words (the API's own words stay English)."""
+    url, header = NEW.format(participant.number), {"HTTP_X_SHINE_PREVIEW": "json"}
+    r = danish.post(url, form(platelets="3", study_day=""), **header)
+    assert r.status_code == 200 and r["Content-Type"] == "application/json"
+    body = r.json()
+    assert body["warnings"] == ["trombocytter 3 10⁹/L er usædvanligt lav (under 5): kontrollér værdien"]
+    assert body["modified"] is not None and "renal" in body["components"]
+    r = danish.post(url, form(creatinine="40,0"), **header)
+    assert r.status_code == 400 and "mellem 0,1 og 34 mg/dL" in r.json()["errors"][0]["message"]
+    english = client_for("nurse_hgh").post(url, form(platelets="3"), HTTP_ACCEPT_LANGUAGE="en", **header).json()
+    assert english["warnings"] == ["platelets 3 10⁹/L is unusually low (below 5): check the value"]
+    assert not DailyRecord.objects.exists()  # a preview saves nothing
+    anonymous = Client()
+    assert anonymous.post(url, form(), **header).status_code == 401  # the session ended: nothing kept

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core import signing
+from django.http import JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -107,6 +108,8 @@ def keeps_typed_values(form: str):
         @wraps(view)
         def wrapped(request, key, *args, **kwargs):
             if request.method == "POST" and not request.user.is_authenticated:
+                if request.headers.get("X-Shine-Preview") == "json":  # the live preview: nothing to keep
+                    return JsonResponse({"detail": _("Your session has ended."), "errors": []}, status=401)
                 if keep(token=request.POST.get(TOKEN_FIELD, ""), form=form, key=key, data=request.POST):
                     messages.info(request, _("Your session had ended, so nothing was saved yet. What you typed is "
                                              "kept: log in again and it is put back into the form."))

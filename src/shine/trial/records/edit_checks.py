@@ -111,6 +111,11 @@ def num(x, spec: str = "g") -> str:
     return format(x, spec).replace(".", get_format("DECIMAL_SEPARATOR"))
 
 
+def unit_word(unit: str) -> str:
+    """A unit as written in a message: the symbols as they are, a word (GCS points) in the reader's language."""
+    return _("points") if unit == "points" else unit
+
+
 def label(name: str) -> str:
     """A field in words, in the reader's language."""
     return str(LABELS.get(name, name.replace("_", " ")))
@@ -475,7 +480,8 @@ def sofa_inputs(raw: dict, *, daily: bool) -> SofaResult:
         lo, hi, unit = sofa_mod.LIMITS[name]
         value = v[name]
         if value is not None and not lo <= value <= hi:
-            params = {"field": label(name), "low": num(lo), "high": num(hi), "unit": unit, "value": num(value)}
+            params = {"field": label(name), "low": num(lo), "high": num(hi), "unit": unit_word(unit),
+                      "value": num(value)}
             if name in ("bilirubin", "creatinine") and v[f"{name}_unit"] == "mg/dL":
                 params.update(entered=num(v[f"{name}_entered"]), entered_unit=v[f"{name}_unit"])
                 text = _("%(field)s must lie between %(low)s and %(high)s %(unit)s; got %(value)s (entered "

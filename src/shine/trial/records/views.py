@@ -6,7 +6,7 @@ import io
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -205,6 +205,8 @@ def _day_asked(request) -> int | None:
 def daily_form(request, key, day=None):
     p = selectors.randomised_participant(request.user, key, write=True)
     require(request.user, Perm.ENTER_DATA)
+    if request.method == "POST" and request.headers.get(PREVIEW_HEADER) == "json":
+        return _live_preview(request.POST)
     record = selectors.daily_record(p, day) if day is not None else None
     initial = _sofa_initial(record, decimal_comma(request))
     if record:
@@ -252,8 +254,29 @@ def daily_form(request, key, day=None):
         "p": p, "form": form, "title": title, "editing": record is not None, "record": record, "preview": preview,
         "daily": True, "needs_baseline": needs_baseline, "restored": restored,
         "labs": lab_import.proposal_json(p, draft_day) if draft_day else [], "labs_day": draft_day,
-        "labs_used": labs_used,
+        "labs_used": labs_used, "preview_url": request.path, "preview_header": PREVIEW_HEADER,
         **_draft_context(request, "daily", p, draft_day)}, status=status)
+
+
+PREVIEW_HEADER = "X-Shine-Preview"  # sofa_form.js: the SOFA of the typed values, as JSON, while the nurse types
+
+
+def _live_preview(data) -> JsonResponse:
+    """The live SOFA preview of the daily form (sofa_form.js posts the form as it is): the preview API's answer,
+    in the page's language (the API's words are always English). Nothing is saved."""
+    form = f.DailyForm(data)
+    form.is_valid()  # the values typed so far; the study day and the reason do not matter for a preview
+    errors = [{"field": name, "message": f"{form.fields[name].label}: {e}" if name in form.fields else str(e)}
+              for name, es in form.errors.items() if name not in ("study_day", "reason") for e in es]
+    if errors:
+        return JsonResponse({"detail": errors[0]["message"], "errors": errors}, status=400)
+    try:
+        result = services.preview(form.values(), daily=True)
+    except Refused as exc:
+        return JsonResponse({"detail": str(exc), "errors": [{"field": exc.field, "message": str(exc)}]}, status=400)
+    out = result.as_json()
+    out["warnings"] = [str(w) for w in result.warnings]  # in the reader's words (the stored text is English)
+    return JsonResponse(out)
 
 
 def _keep_preview(form):

@@ -1,4 +1,5 @@
-// The SOFA preview while the nurse types: the form is posted to the preview API as values change.
+// The SOFA preview while the nurse types: the form is posted to its own page (which answers JSON to the preview
+// header, in the page's language) as values change.
 (function () {
   var form = document.getElementById("crf");
   if (!form) return;
@@ -6,7 +7,6 @@
   var url = form.dataset.previewUrl;
   var daily = form.dataset.daily === "true";
   var timer = null;
-  var NUMBER = /^[+-]?(\d+([.,]\d*)?|[.,]\d+)$/;
   // the words shown, in the page's language (a JSON block of the page: no text in this file)
   var wordsEl = document.getElementById("form-words");
   var words = wordsEl ? JSON.parse(wordsEl.textContent) : {};
@@ -17,24 +17,10 @@
   }
   function component(k) { return (words.components && words.components[k]) || k; }
   function body() {
-    var out = {codes: {}};
-    ["pao2","fio2","platelets","bilirubin","map_mmhg","norepinephrine","epinephrine","dopamine","dobutamine","gcs","creatinine","urine_output"].forEach(function (n) {
-      var el = form.elements[n]; if (!el) return;
-      var v = el.value.trim();
-      // the server reads the comma; an ambiguous text goes as it is and comes back refused, naming the field
-      out[n] = v === "" ? null : (NUMBER.test(v) ? Number(v.replace(",", ".")) : v);
-    });
-    ["pao2_unit","fio2_unit","bilirubin_unit","creatinine_unit"].forEach(function (n) { if (form.elements[n]) out[n] = form.elements[n].value; });
-    ["respiratory_support","vasopressor","mechanical_ventilation","rrt"].forEach(function (n) {
-      var el = form.elements[n]; if (!el) return;
-      var v = el.value;  // a RadioNodeList: the chosen value or ""
-      out[n] = v === "true" ? true : (v === "false" ? false : null);
-      if (v === "unknown") out.codes[n] = "unknown";
-    });
-    Array.prototype.forEach.call(form.querySelectorAll("select.code"), function (el) {
-      if (el.value) out.codes[el.name.slice(5)] = el.value;
-    });
-    return out;
+    // the form as it is (the server reads a decimal comma or point, and names the field of a text it cannot read)
+    var data = new FormData(form);
+    data.set("action", "preview");
+    return data;
   }
   function show(data, ok) {
     var panel = document.getElementById("sofa-preview");
@@ -60,8 +46,9 @@
   }
   function update() {
     if (!daily) return;
-    fetch(url, {method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json",
-      "X-CSRFToken": form.elements["csrfmiddlewaretoken"].value}, body: JSON.stringify(body())})
+    var headers = {"X-CSRFToken": form.elements["csrfmiddlewaretoken"].value};
+    headers[form.dataset.previewHeader] = "json";
+    fetch(url, {method: "POST", credentials: "same-origin", headers: headers, body: body()})
       .then(function (r) {
         // the request renewed the session's idle timeout (session_guard.js moves its warning on)
         if (r.status !== 401 && r.status !== 403) document.dispatchEvent(new CustomEvent("shine:server-contact"));
