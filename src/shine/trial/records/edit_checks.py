@@ -148,6 +148,9 @@ class Warning(str):  # noqa: A001 (the soft-limit warning of a record, not Pytho
     def __html__(self) -> str:
         return conditional_escape(str(self))
 
+    def __format__(self, spec: str) -> str:  # an f-string writes the stored text (e.g. a query's text: kept English)
+        return format(str.__str__(self), spec)
+
     def __reduce__(self):
         return (str, (str.__str__(self),))
 
