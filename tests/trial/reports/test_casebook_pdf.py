@@ -45,7 +45,7 @@ def test_the_casebook_pdf_holds_values_history_queries_sdv_and_signatures(casebo
     text = readable(raw)
     assert f"Casebook of participant {casebook.number}" in text and "Certified copy made" in text
     # the changed value: old and new, who, why
-    for words in ("platelets", "(77)", "(123)", "nurse_hgh", "transcription"):
+    for words in ("Platelets", "(77)", "(123)", "nurse_hgh", "transcription"):
         assert words in text, words
     assert "not done" in text and "clumped sample" in text  # the missing-data code and the note
     assert "Q-00001" in text and "Platelets on the source?" in text  # the open query

@@ -11,6 +11,7 @@ commitment in a history), and the PDF is audited (``reports.casebook_pdf``, with
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import json
@@ -61,7 +62,24 @@ def _text(value) -> str:
         return _("yes") if value else _("no")
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, str) and len(value) >= 25 and value[10] == "T" and value[4] == "-":
+        try:  # an audited time (UTC ISO 8601) as people read it: the trial's time zone, the reader's format
+            return local_datetime(dt.datetime.fromisoformat(value))
+        except ValueError:
+            return value
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _label(model, field: str) -> str:
+    """A field in words: the daily form's input label, else the model field's name."""
+    from shine.trial.records.edit_checks import INPUT_LABELS
+
+    if field in INPUT_LABELS:
+        text = str(INPUT_LABELS[field])
+    else:
+        found = next((f for f in model._meta.concrete_fields if f.attname == field), None)
+        text = str(found.verbose_name) if found is not None else field
+    return text[:1].upper() + text[1:]
 
 
 def _code_words() -> dict[str, str]:
@@ -74,13 +92,14 @@ def _input_of(field: str, codes: dict) -> str | None:
 
 def _history(user: User, entry: casebook.Entry, shown: set[str]) -> list[list[str]]:
     rows = []
+    model = type(entry.instance)
     for event in AuditEvent.objects.filter(object_type=entry.object_type, object_id=entry.object_id).order_by("id"):
         changes = visible_changes(event, user)
         for field in sorted(changes):
-            if field not in shown:
-                continue
             old, new = changes[field]
-            rows.append([local_datetime(event.at), event.actor, field, _text(old), _text(new),
+            if field not in shown or (old in (None, "") and new in (None, "")):
+                continue
+            rows.append([local_datetime(event.at), event.actor, _label(model, field), _text(old), _text(new),
                          event.reason or (_("created") if event.action == "create" else "")])
     return rows
 
@@ -103,7 +122,7 @@ def _record_rows(entry: casebook.Entry) -> tuple[list[list[str]], set[str]]:
             i = _input_of(field, codes)
             code = words.get(codes[i], codes[i]) if i else ""
         note = comments.get(field) or comments.get(_input_of(field, comments) or "", "")
-        rows.append([field, _text(value), unit if value not in (None, "") else "", code, note])
+        rows.append([_label(type(instance), field), _text(value), unit if value not in (None, "") else "", code, note])
     return rows, set(fields)
 
 
@@ -162,7 +181,8 @@ def casebook_pdf(participant: Participant, *, user: User) -> bytes:
     if not queries:
         story.append(p(_("No queries."), body))
     for q in queries:
-        where = " · ".join(x for x in (q.record_label, q.field) if x) or _("the participant")
+        field = _label(casebook.FORMS[q.form][0], q.field) if q.field and q.form in casebook.FORMS else q.field
+        where = " · ".join(x for x in (q.record_label, field) if x) or _("the participant")
         story.append(p(f"Q-{q.number:05d} · {q.get_state_display()} · {where}", styles["Heading4"]))
         story.append(table([_("Time"), _("By"), _("Action"), _("Text")],
                            [[local_datetime(m.at), m.author_name, m.action, m.text] for m in q.messages.all()],
