@@ -154,3 +154,11 @@ def test_the_live_preview_answers_in_the_pages_language(participant, danish, cli
     assert not DailyRecord.objects.exists()  # a preview saves nothing
     anonymous = Client()
     assert anonymous.post(url, form(), **header).status_code == 401  # the session ended: nothing kept
+
+
+def test_the_sample_labels_are_in_the_printers_language(participant, danish, client_for):
+    pdf = danish.get(f"/participants/{participant.number}/samples/labels.pdf").getvalue()
+    assert b"Taget ____:____   Frosset ____:____" in pdf and b"biobank" in pdf
+    english = client_for("nurse_hgh").get(f"/participants/{participant.number}/samples/labels.pdf",
+                                          HTTP_ACCEPT_LANGUAGE="en").getvalue()
+    assert b"Drawn ____:____   Frozen ____:____" in english and b"Study day" in english

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from shine.exchange import fhir_labs as fl
 from shine.trial.accounts.models import User
@@ -62,6 +63,6 @@ def load_demo_labs(*, nurse: User, now: dt.datetime | None = None) -> list[str]:
                                               request_id="demo:labs")
         except Refused:  # a participant whose forms refuse writes (dead, left the ICU, locked): the next one
             continue
-        return [f"laboratory values: {result.imported} observations (one retracted) for {p.number}, day {day}, "
-                f"proposed on its daily form"]
-    return ["laboratory values: no HGH participant with an open day; none loaded"]
+        return [_("laboratory values: %(count)s observations (one retracted) for %(participant)s, day %(day)s, "
+                  "proposed on its daily form") % {"count": result.imported, "participant": p.number, "day": day}]
+    return [_("laboratory values: no HGH participant with an open day; none loaded")]
