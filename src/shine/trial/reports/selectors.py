@@ -91,7 +91,7 @@ def progress(user: User, *, now: dt.datetime | None = None) -> dict:
         "timeliness_days": TIMELINESS_DAYS,
         "screening": [{"outcome": Screening.Outcome(o).label if o in Screening.Outcome.values else o.replace("_", " "),
                        "count": outcomes[o]} for o in sorted(outcomes)],
-        "forecast": fc,
+        "forecast": fc, "horizon": horizon,
     }
 
 
