@@ -53,3 +53,33 @@ def test_a_freeze_is_refused_unblinded_unknown_or_changed(freeze, tmp_path):
     daily.write_bytes(daily.read_bytes() + b"\n")
     with pytest.raises(CommandError, match="no longer matches its SHA-256"):
         call_command("export", "odm", "--blinded", "--freeze", str(freeze.pk), "--out", str(tmp_path / "c"))
+
+
+def test_a_freeze_through_the_api_and_the_page(freeze, client_for, api_for, settings):
+    settings.SHINE_EXPORT_RUNNER = "worker"
+    api = api_for("statistician")
+    refused = api.post("/api/v1/exports", {"blinded": False, "freeze": freeze.pk}, content_type="application/json")
+    assert refused.status_code == 403  # the statistician may not export unblinded at all
+    unknown = api.post("/api/v1/exports", {"blinded": True, "freeze": 999}, content_type="application/json")
+    assert unknown.status_code == 404 and "no freeze 999" in unknown.json()["detail"]
+    r = api.post("/api/v1/exports", {"blinded": True, "formats": ["csv"], "freeze": freeze.pk},
+                 content_type="application/json")
+    assert r.status_code == 202 and r.json()["freeze"] == freeze.pk
+    call_command("export", "jobs", "--once")
+    assert api.get(f"/api/v1/exports/{r.json()['id']}").json()["status"] == "done"
+    import zipfile
+
+    from shine.trial.reports.models import ExportJob
+    from shine.trial.reports.standard_exports import archive_path
+
+    with zipfile.ZipFile(archive_path(ExportJob.objects.get(pk=r.json()["id"]))) as z:
+        assert json.loads(z.read("manifest.json"))["freeze"]["id"] == freeze.pk
+    # the page offers the freeze; an unblinded role choosing it unblinded is told why not
+    web = client_for("statistician")
+    assert f'<option value="{freeze.pk}">' in web.get("/exports/standard/").content.decode()
+    page = web.post("/exports/standard/", {"formats": ["odm"], "blinded": "true", "freeze": str(freeze.pk)})
+    assert page.status_code == 302
+    assert "interim freeze" in web.get(page["Location"]).content.decode()
+    dsmb = client_for("dsmb_statistician").post("/exports/standard/", {"formats": ["odm"], "blinded": "false",
+                                                                      "freeze": str(freeze.pk)})
+    assert dsmb.status_code == 400 and "coded A/B" in dsmb.content.decode()

@@ -1,6 +1,6 @@
 """Standard-format exports over the API as background jobs (docs/exports.md):
 
-    POST /api/v1/exports            {"blinded": true, "formats": ["odm", "xpt"]} → 202, the job
+    POST /api/v1/exports            {"blinded": true, "formats": ["odm", "xpt"], "freeze": 3} → 202, the job
     GET  /api/v1/exports            the user's own jobs
     GET  /api/v1/exports/{id}       status, progress (percent), stage, error
     GET  /api/v1/exports/{id}/download   the bundle as a ZIP once done (audited)
@@ -29,6 +29,7 @@ Format = Literal[FORMATS]  # type: ignore[valid-type]
 class ExportIn(Input):
     blinded: bool = True
     formats: list[Format] | None = None  # all formats when absent
+    freeze: int | None = None  # a stored interim freeze instead of the data as they are
 
 
 class ExportJobOut(Schema):
@@ -38,6 +39,7 @@ class ExportJobOut(Schema):
     stage: str
     blinded: bool
     formats: list[str]
+    freeze: int | None
     requested_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
@@ -50,8 +52,9 @@ class ExportJobOut(Schema):
 
 def _out(job: ExportJob) -> dict:
     return {"id": job.pk, "status": job.status, "progress": job.progress, "stage": job.stage, "blinded": job.blinded,
-            "formats": job.formats, "requested_at": job.requested_at, "started_at": job.started_at,
-            "finished_at": job.finished_at, "data_cutoff": job.data_cutoff, "error": job.error,
+            "formats": job.formats, "freeze": job.freeze_id, "requested_at": job.requested_at,
+            "started_at": job.started_at, "finished_at": job.finished_at, "data_cutoff": job.data_cutoff,
+            "error": job.error,
             "archive_sha256": job.archive_sha256, "archive_bytes": job.archive_bytes,
             "download": f"/api/v1/exports/{job.pk}/download" if job.status == ExportJob.Status.DONE else None}
 
@@ -59,7 +62,7 @@ def _out(job: ExportJob) -> dict:
 @router.post("/exports", response={202: ExportJobOut})
 def request_export(request, payload: ExportIn):
     job = jobs.request_export(user=request.user, blinded=payload.blinded, formats=payload.formats,
-                              request_id=rid(request))
+                              request_id=rid(request), freeze=payload.freeze)
     return Status(202, _out(job))
 
 

@@ -20,7 +20,7 @@ from shine.trial.accounts.selectors import require_export
 from shine.trial.errors import Refused, rid
 
 from . import standard_exports as jobs
-from .models import ExportJob
+from .models import ExportJob, InterimFreeze
 
 FORMAT_LABELS = {
     "odm": gettext_lazy("CDISC ODM 1.3.2 (XML)"),
@@ -59,12 +59,14 @@ def exports_page(request):
     if request.method == "POST":
         chosen = [f for f in request.POST.getlist("formats") if f in FORMATS]
         blinded = request.POST.get("blinded", "true") != "false"
+        freeze = request.POST.get("freeze") or None
         if not chosen:
             error, status = _("Choose at least one format."), 400
         else:
             require_export(request.user, blinded=blinded)  # 403, as the API, for a blinded role asking unblinded
             try:
-                job = jobs.request_export(user=request.user, blinded=blinded, formats=chosen, request_id=rid(request))
+                job = jobs.request_export(user=request.user, blinded=blinded, formats=chosen, request_id=rid(request),
+                                          freeze=freeze)
             except Refused as exc:
                 error, status = exc.message, exc.status
             else:
@@ -72,7 +74,8 @@ def exports_page(request):
                 return redirect("reports_export_job", pk=job.pk)
     return render(request, "reports/exports.html", {
         "formats": [(f, FORMAT_LABELS[f], f in chosen) for f in FORMATS], "can_unblinded": can_unblinded,
-        "rows": [_row(j) for j in jobs.jobs_for(request.user)[:20]], "error": error}, status=status)
+        "rows": [_row(j) for j in jobs.jobs_for(request.user)[:20]], "error": error,
+        "freezes": InterimFreeze.objects.order_by("-pk")[:20]}, status=status)
 
 
 @login_required

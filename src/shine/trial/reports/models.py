@@ -100,6 +100,7 @@ class ExportJob(AuditedModel):
     requested_at = models.DateTimeField()
     blinded = models.BooleanField()
     formats = models.JSONField()  # the bundle's formats, in order
+    freeze = models.ForeignKey(InterimFreeze, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(default=0)  # percent
     stage = models.CharField(max_length=30, blank=True)  # the format being written

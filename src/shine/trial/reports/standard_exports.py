@@ -122,15 +122,20 @@ def archive_path(job: ExportJob) -> Path:
 
 
 def request_export(*, user: User, blinded: bool, formats=None, request_id: str = "",
-                   start: bool = True) -> ExportJob:
+                   start: bool = True, freeze=None) -> ExportJob:
     """Create a pending job (permission checked now, and again when it runs and when it is downloaded).
     With the thread runner it starts once the transaction commits, unless ``start`` is False (the caller runs
-    it)."""
+    it). ``freeze``: the id of a stored interim freeze to export instead of the data as they are then."""
     check_may_export(user, blinded=blinded)
     chosen = _formats(formats)
+    stored = None
+    if freeze is not None:
+        if not blinded:
+            raise Refused(_("a freeze is coded A/B: export it blinded"), "freeze")
+        stored = frozen(freeze)
     with transaction.atomic():
         job = audit.create(ExportJob, actor=Actor.of(user, request_id), requested_by=user,
-                           requested_at=timezone.now(), blinded=blinded, formats=list(chosen))
+                           requested_at=timezone.now(), blinded=blinded, formats=list(chosen), freeze=stored)
         if start and runner() == "thread":
             transaction.on_commit(lambda: start_thread(job.pk))
     return job
@@ -173,7 +178,7 @@ def run_job(job_id: int) -> ExportJob | None:
         if out.exists():
             shutil.rmtree(out)
         manifest = export_standard(bundle, user=job.requested_by, blinded=job.blinded, formats=job.formats,
-                                   progress=progress)
+                                   progress=progress, freeze=job.freeze_id)
         archive = archive_path(job)
         with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(bundle.rglob("*")):
