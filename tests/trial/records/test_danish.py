@@ -3,13 +3,14 @@ form, its refusals and warnings in Danish, numbers with a decimal comma; "1,4" i
 (the values, the warnings with the record) does not depend on the language; the English pages say what they
 said."""
 
+import datetime as dt
 import inspect
 import json
 import re
 
 import pytest
 from django.test import Client
-from django.utils import translation
+from django.utils import timezone, translation
 
 from shine.trial.audit import services as audit
 from shine.trial.records import edit_checks, services
@@ -162,3 +163,9 @@ def test_the_sample_labels_are_in_the_printers_language(participant, danish, cli
     english = client_for("nurse_hgh").get(f"/participants/{participant.number}/samples/labels.pdf",
                                           HTTP_ACCEPT_LANGUAGE="en").getvalue()
     assert b"Drawn ____:____   Frozen ____:____" in english and b"Study day" in english
+
+
+def test_the_shared_time_check_names_the_field_in_danish(participant, danish):
+    future = (timezone.localtime() + dt.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    r = danish.post(f"/participants/{participant.number}/death/", {"died_at": future, "cause": ""})
+    assert r.status_code == 400 and "dødstidspunkt" in r.content.decode()

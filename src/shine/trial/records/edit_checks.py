@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from django.utils.formats import get_format
 from django.utils.html import conditional_escape
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop, override
 
@@ -73,7 +74,11 @@ LABELS = {"pao2": "PaO2", "fio2": "FiO2", "pao2_fio2": "PaO2/FiO2", "platelets":
           "drawn_at": gettext_lazy("drawn at"), "frozen_at": gettext_lazy("frozen at"),
           "assessed_at": gettext_lazy("assessed at"), "vital_status": gettext_lazy("vital status"),
           "icu_admitted_at": gettext_lazy("ICU admission"), "site_of_infection": gettext_lazy("site of infection"),
-          "comorbidities": gettext_lazy("comorbidities"), "weight_estimated": gettext_lazy("weight estimated")}
+          "comorbidities": gettext_lazy("comorbidities"), "weight_estimated": gettext_lazy("weight estimated"),
+          "at": gettext_lazy("time"), "note": gettext_lazy("note"), "sample_id": gettext_lazy("sample id"),
+          "discharged_at": gettext_lazy("discharged at"), "admitted_at": gettext_lazy("readmitted at"),
+          "died_at": gettext_lazy("died at"), "cause": gettext_lazy("cause of death"),
+          "reason": gettext_lazy("reason"), "comments": gettext_lazy("comments")}
 # the captured inputs of the SOFA forms (docs/data-model.md): each needs a value or a missing-data code for the
 # record to be complete. ``pao2_fio2`` is the blood gas (PaO2 and FiO2 together); ``vasopressor_doses`` the four
 # doses together (needed when a vasopressor was given).
@@ -364,7 +369,8 @@ def _comments(raw: dict, inputs: tuple[str, ...]) -> dict[str, str]:
         if not isinstance(text, str):
             raise Refused(_("the comment on %(field)s must be text") % {"field": INPUT_LABELS[name]},
                           field=f"comments.{name}")
-        text = entered_text(f"comments.{name}", text, limit=COMMENT_LIMIT)
+        text = entered_text(f"comments.{name}", text, limit=COMMENT_LIMIT,
+                            label=format_lazy(gettext_lazy("the note on {input}"), input=INPUT_LABELS[name]))
         if text:
             out[name] = text
     return dict(sorted(out.items()))
@@ -656,7 +662,7 @@ def baseline_values(values: dict, *, randomised_at: dt.datetime,
     if unknown:
         raise Refused(_("unknown comorbidity %(code)s; one of %(allowed)s") % {
             "code": repr(unknown[0]), "allowed": ", ".join(COMORBIDITIES)}, field="comorbidities")
-    admitted = entered_time("icu_admitted_at", values.get("icu_admitted_at"))
+    admitted = entered_time("icu_admitted_at", values.get("icu_admitted_at"), label=LABELS["icu_admitted_at"])
     if admitted > randomised_at:
         raise Refused(_("ICU admission must be at or before randomisation (%(time)s): the patient is in the ICU "
                         "when randomised") % {"time": local(randomised_at)}, field="icu_admitted_at")
@@ -707,12 +713,12 @@ def sample_values(study_day, drawn_at, frozen_at, comments, *, randomised_at: dt
     if day not in days:
         raise Refused(_("blood samples are taken on study days %(days)s; got %(day)s") % {
             "days": ", ".join(map(str, days)), "day": day}, field="study_day")
-    drawn = from_randomisation(randomised_at, entered_time("drawn_at", drawn_at))
+    drawn = from_randomisation(randomised_at, entered_time("drawn_at", drawn_at, label=LABELS["drawn_at"]))
     start = schedule.day_start(randomised_at, day)
     if not start <= drawn < start + schedule.DAY:
         raise Refused(_("drawn at must lie within study day %(day)s (%(start)s to %(end)s)") % {
             "day": day, "start": local(start), "end": local(start + schedule.DAY)}, field="drawn_at")
-    frozen = entered_time("frozen_at", frozen_at, required=False)
+    frozen = entered_time("frozen_at", frozen_at, required=False, label=LABELS["frozen_at"])
     warnings = []
     if frozen is not None:
         if frozen < drawn:
@@ -726,7 +732,8 @@ def sample_values(study_day, drawn_at, frozen_at, comments, *, randomised_at: dt
         raise Refused(_("drawn at is after the participant's death (%(time)s)") % {"time": local(died_at)},
                       field="drawn_at", status=409)
     return {"study_day": day, "drawn_at": drawn, "frozen_at": frozen,
-            "comments": entered_text("comments", comments, limit=FREE_TEXT_LIMIT)}, warnings
+            "comments": entered_text("comments", comments, limit=FREE_TEXT_LIMIT,
+                                     label=LABELS["comments"])}, warnings
 
 
 def followup_values(visit_day, values: dict, *, randomised_at: dt.datetime,
@@ -739,7 +746,7 @@ def followup_values(visit_day, values: dict, *, randomised_at: dt.datetime,
         raise Refused(_("visit day must be one of %(days)s") % {"days": ", ".join(map(str, s.followup_days))},
                       field="visit_day")
     lo, hi = s.followup_window_days[day]
-    at = entered_time("assessed_at", values.get("assessed_at"))
+    at = entered_time("assessed_at", values.get("assessed_at"), label=LABELS["assessed_at"])
     opens, closes = schedule.day_start(randomised_at, lo), randomised_at + hi * schedule.DAY
     if not opens <= at < closes:
         raise Refused(_("the day-%(day)s visit must take place in its window, study days %(low)s–%(high)s "

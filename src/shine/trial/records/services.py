@@ -286,8 +286,8 @@ def record_infusion_event(*, user: User, participant: Participant, kind: str, at
     rate) or ``end`` (the planned end); which may follow which is :mod:`.infusion_log`'s table. Returns the
     segment opened or closed."""
     infusion_log.check_event(kind, stop_reason)
-    at = entered_time("at", at)
-    note = entered_text("note", note, limit=checks.FREE_TEXT_LIMIT)
+    at = entered_time("at", at, label=checks.LABELS["at"])
+    note = entered_text("note", note, limit=checks.FREE_TEXT_LIMIT, label=checks.LABELS["note"])
     actor = Actor.of(user, request_id)
     conc = protocol_mod.load().intervention.concentration_ng_per_ml
     with transaction.atomic():
@@ -335,7 +335,8 @@ def record_blood_sample(*, user: User, participant: Participant, study_day, draw
         values, warnings = checks.sample_values(study_day, drawn_at, frozen_at, comments, **_when(participant))
         _consent(participant, values["drawn_at"])
         day = values["study_day"]
-        sample_id = (entered_text("sample_id", sample_id, limit=checks.SAMPLE_ID_LIMIT)
+        sample_id = (entered_text("sample_id", sample_id, limit=checks.SAMPLE_ID_LIMIT,
+                                   label=checks.LABELS["sample_id"])
                      or default_sample_id(participant, day))
         if BloodSample.objects.filter(participant=participant, study_day=day).exists():
             raise Refused(_("study day %(day)s already has a sample: change it (with a reason) instead") % {
@@ -372,7 +373,7 @@ def record_icu_discharge(*, user: User, participant: Participant, discharged_at,
     """Discharge from the ICU stay in progress."""
     with transaction.atomic():
         participant = begin_write(user, participant)
-        at = entered_time("discharged_at", discharged_at)
+        at = entered_time("discharged_at", discharged_at, label=checks.LABELS["discharged_at"])
         _consent(participant, at)
         stays = _stays(participant)
         if not stays:
@@ -408,7 +409,7 @@ def record_icu_discharge(*, user: User, participant: Participant, discharged_at,
 def record_icu_readmission(*, user: User, participant: Participant, admitted_at, request_id: str = "") -> IcuStay:
     with transaction.atomic():
         participant = begin_write(user, participant)
-        at = entered_time("admitted_at", admitted_at)
+        at = entered_time("admitted_at", admitted_at, label=checks.LABELS["admitted_at"])
         _consent(participant, at)
         stays = _stays(participant)
         if not stays or stays[-1].discharge != "discharged":
@@ -431,8 +432,8 @@ def record_death(*, user: User, participant: Participant, died_at, cause: str = 
     actor = Actor.of(user, request_id)
     with transaction.atomic():
         participant = begin_write(user, participant)
-        at = entered_time("died_at", died_at)
-        cause = entered_text("cause", cause, limit=checks.FREE_TEXT_LIMIT)
+        at = entered_time("died_at", died_at, label=checks.LABELS["died_at"])
+        cause = entered_text("cause", cause, limit=checks.FREE_TEXT_LIMIT, label=checks.LABELS["cause"])
         _consent(participant, at, kind="vital_status")
         if at <= participant.randomised_at:
             raise Refused(_("died at must be after randomisation (%(time)s)") % {
@@ -461,7 +462,8 @@ def record_death(*, user: User, participant: Participant, died_at, cause: str = 
         existing = Death.objects.select_for_update().filter(participant=participant).first()
         _refuse_if_locked(participant, existing)
         if existing is None:
-            death = audit.create(Death, actor=actor, reason=entered_text("reason", reason, limit=audit.REASON_LIMIT),
+            death = audit.create(Death, actor=actor, reason=entered_text("reason", reason, limit=audit.REASON_LIMIT,
+                                                                                   label=checks.LABELS["reason"]),
                                  participant=participant, died_at=at, cause=cause, entered_by=user)
         else:
             if not (reason or "").strip():
