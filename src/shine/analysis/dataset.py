@@ -260,7 +260,7 @@ def _check_keys(check: _Checker, table: Table, frame: pd.DataFrame) -> None:
     complete = keys.notna().all(axis=1) & (keys.astype(str) != "").all(axis=1)
     dup = keys.duplicated(keep=False) & complete
     check.rows(table.name, frame, dup, ", ".join(key),
-               lambda i: "duplicate key " + ", ".join(str(keys.at[i, k]) for k in key))
+               lambda i: _("duplicate key %(key)s") % {"key": ", ".join(str(keys.at[i, k]) for k in key)})
 
 
 def _manifest(check: _Checker, path: Path) -> tuple[dict, bytes]:
@@ -380,8 +380,9 @@ def _check_blinding(check: _Checker, proto, texts, manifest_bytes: bytes, blinde
         allowed = BLINDED_ARM_CODES if blinded else proto.arms
         bad = ~participants["arm"].isin(allowed).to_numpy()
         check.rows("participants", participants, bad, "arm",
-                   lambda i: f"{participants.at[i, 'arm']!r} is not one of {', '.join(allowed)}"
-                             + (" (the data set is blinded)" if blinded else ""))
+                   lambda i: (_("%(arm)r is not one of %(allowed)s (the data set is blinded)") if blinded
+                              else _("%(arm)r is not one of %(allowed)s")) % {
+                       "arm": participants.at[i, "arm"], "allowed": ", ".join(allowed)})
     if not blinded:
         return
     words = sorted({w.lower() for w in (*proto.arms, proto.intervention.drug)})

@@ -35,6 +35,7 @@ import torch
 import triton
 import triton.language as tl
 
+from shine.i18n import _
 from shine.simulation.allocation import covering_block_table
 
 ROWS = 7  # per stage: iloprost n, placebo n, x sum ends (iloprost, placebo), e sum ends (…), site effect
@@ -313,8 +314,8 @@ def fused_chunks(n_trials, n_max, n_interim, *, seed, dtype, device, chunk_trial
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cpu" and not interpreted():
-        raise ValueError("backend 'triton' needs a CUDA GPU (TRITON_INTERPRET=1 runs its kernel on the CPU, "
-                         "slowly, for testing)")
+        raise ValueError(_("backend 'triton' needs a CUDA GPU (TRITON_INTERPRET=1 runs its kernel on the CPU, "
+                           "slowly, for testing)"))
     tdtype = {"float64": torch.float64, "float32": torch.float32}[dtype]
     # one seed for the whole run: a trial's numbers depend on its index only, not on the chunking
     philox_seed = int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0] >> np.uint64(1))
