@@ -40,6 +40,7 @@ def test_the_login_page_follows_the_language_switch(users):
     page = c.get("/login/")
     text = page.content.decode()
     assert page["Content-Language"] == "da" and "Brugernavn" in text and "Adgangskode" in text
+    assert 'lang="en">English</button>' in text  # each language named in itself
     assert "<script" not in text and "Content-Security-Policy" in page.headers  # a plain form, the CSP kept
     wrong = c.post("/login/", {"username": "nurse_hgh", "password": "not-the-password"})
     assert wrong.status_code == 400 and "forkert brugernavn eller adgangskode" in wrong.content.decode()

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from shine.trial.errors import rid
 
 from . import second_factor, selectors, services
-from .forms import CodeForm, LanguageForm, LoginForm, PasswordChangeForm
+from .forms import LANGUAGE_CHOICES, CodeForm, LanguageForm, LoginForm, PasswordChangeForm
 from .roles import PERM_LABELS, Perm
 
 
@@ -43,7 +43,9 @@ def login_view(request):
                 return redirect(_with_next("login_enrol", request))
             return redirect(_next(request) or "home")
     status = 400 if request.method == "POST" else 200
-    return render(request, "accounts/login.html", {"form": form, "here": request.get_full_path()}, status=status)
+    return render(request, "accounts/login.html", {
+        "form": form, "here": request.get_full_path(),
+        "languages": [(code, name) for code, name in LANGUAGE_CHOICES if code]}, status=status)  # each in itself
 
 
 @require_http_methods(["GET", "POST"])
