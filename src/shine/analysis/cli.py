@@ -17,17 +17,19 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="shine analyse", description="Run the statistical analysis plan on an analysis data set "
-                "and write results.json, CSV tables, PNG figures and report.html.")
-    p.add_argument("data_dir", help="folder of the analysis data set (docs/data-model.md)")
+    p = _Parser(prog="shine analyse", description=_("Run the statistical analysis plan on an analysis data set "
+                                                    "and write results.json, CSV tables, PNG figures and "
+                                                    "report.html."))
+    p.add_argument("data_dir", help=_("folder of the analysis data set (docs/data-model.md)"))
     p.add_argument("--population", choices=POPULATIONS, default="per_protocol",
-                   help="analysis population (default: per_protocol, as published)")
+                   help=_("analysis population (default: per_protocol, as published)"))
     p.add_argument("--blinded", action="store_true",
-                   help=f"report by coded group A/B; an unblinded data set is recoded with the platform's blinding key "
-                        f"(${blinding_key.ENV}, or the demo's key in $SHINE_VAR_DIR), so the labels are those "
-                        "of the platform's blinded export; the key is written nowhere")
-    p.add_argument("--seed", type=int, default=None, help="seed of the bootstrap and multiple imputation")
-    p.add_argument("--out", required=True, help="report folder to write")
+                   help=_("report by coded group A/B; an unblinded data set is recoded with the platform's "
+                          "blinding key ($%(env)s, or the demo's key in $SHINE_VAR_DIR), so the labels are those "
+                          "of the platform's blinded export; the key is written nowhere") % {
+                       "env": blinding_key.ENV})
+    p.add_argument("--seed", type=int, default=None, help=_("seed of the bootstrap and multiple imputation"))
+    p.add_argument("--out", required=True, help=_("report folder to write"))
     return p
 
 

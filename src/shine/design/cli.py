@@ -80,46 +80,48 @@ def _float_list(text):
 
 def _parser() -> argparse.ArgumentParser:
     stats = protocol.load().statistics
-    p = _Parser(prog=PROG, description="Trial design: sample size, futility interim, group-sequential bounds.")
+    p = _Parser(prog=PROG, description=_("Trial design: sample size, futility interim, group-sequential bounds."))
     sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="{sample-size,interim,bounds}")
 
-    ss = sub.add_parser("sample-size", help="per-arm and total sample size with a sensitivity table")
-    ss.add_argument("--mean", type=positive, default=stats.planning_control_mean, help="control-arm mean")
-    ss.add_argument("--sd", type=positive, default=stats.planning_sd, help="common standard deviation")
+    ss = sub.add_parser("sample-size", help=_("per-arm and total sample size with a sensitivity table"))
+    ss.add_argument("--mean", type=positive, default=stats.planning_control_mean, help=_("control-arm mean"))
+    ss.add_argument("--sd", type=positive, default=stats.planning_sd, help=_("common standard deviation"))
     effect = ss.add_mutually_exclusive_group()
     effect.add_argument("--relative-reduction", type=probability, default=None,
-                        help=f"relative reduction of the mean to detect (default {stats.planning_relative_reduction})")
-    effect.add_argument("--difference", type=positive, default=None, help="absolute difference to detect")
-    ss.add_argument("--alpha", type=alpha_two_sided, default=stats.alpha_two_sided, help="two-sided alpha")
+                        help=_("relative reduction of the mean to detect (default %(planning_relative_reduction)s)") % {
+                            "planning_relative_reduction": decimal(stats.planning_relative_reduction, "")})
+    effect.add_argument("--difference", type=positive, default=None, help=_("absolute difference to detect"))
+    ss.add_argument("--alpha", type=alpha_two_sided, default=stats.alpha_two_sided, help=_("two-sided alpha"))
     ss.add_argument("--power", type=probability, default=stats.power)
-    ss.add_argument("--method", choices=("z", "t"), default="z", help="normal formula or exact noncentral t")
-    ss.add_argument("--sd-grid", type=_float_list, default=None, help="rows of the sensitivity table")
+    ss.add_argument("--method", choices=("z", "t"), default="z", help=_("normal formula or exact noncentral t"))
+    ss.add_argument("--sd-grid", type=_float_list, default=None, help=_("rows of the sensitivity table"))
     ss.add_argument("--column-grid", type=_float_list, default=None,
-                    help="columns of the sensitivity table: control means, or differences with --difference")
-    ss.add_argument("--json", action="store_true", help="machine-readable output")
+                    help=_("columns of the sensitivity table: control means, or differences with --difference"))
+    ss.add_argument("--json", action="store_true", help=_("machine-readable output"))
 
-    im = sub.add_parser("interim", help="z cut-off and operating characteristics of the futility interim")
+    im = sub.add_parser("interim", help=_("z cut-off and operating characteristics of the futility interim"))
     im.add_argument("--n-max", type=positive_int, default=protocol.load().max_sample_size)
     im.add_argument("--n-interim", type=positive_int, default=stats.interim_n,
-                    help="patients with complete follow-up at the interim")
-    im.add_argument("--rule", default=stats.interim_rule, help="cp_design<P, cp_trend<P, z<Z or none")
+                    help=_("patients with complete follow-up at the interim"))
+    im.add_argument("--rule", default=stats.interim_rule, help=_("cp_design<P, cp_trend<P, z<Z or none"))
     im.add_argument("--sd", type=positive, default=stats.planning_sd,
-                    help="SD to express the cut-off on the outcome scale")
-    im.add_argument("--alpha", type=alpha_two_sided, default=stats.alpha_two_sided, help="two-sided alpha")
-    im.add_argument("--power", type=probability, default=stats.power, help="power that defines the design effect")
-    im.add_argument("--compare", nargs="+", default=None, metavar="RULE", help="rules for the comparison table")
-    im.add_argument("--plot", metavar="FILE.png", default=None, help="draw conditional power against the interim z")
+                    help=_("SD to express the cut-off on the outcome scale"))
+    im.add_argument("--alpha", type=alpha_two_sided, default=stats.alpha_two_sided, help=_("two-sided alpha"))
+    im.add_argument("--power", type=probability, default=stats.power, help=_("power that defines the design effect"))
+    im.add_argument("--compare", nargs="+", default=None, metavar="RULE", help=_("rules for the comparison table"))
+    im.add_argument("--plot", metavar="FILE.png", default=None, help=_("draw conditional power against the "
+                                                                       "interim z"))
     im.add_argument("--json", action="store_true")
 
-    bd = sub.add_parser("bounds", help="group-sequential efficacy boundaries (rpact's getDesignGroupSequential)")
+    bd = sub.add_parser("bounds", help=_("group-sequential efficacy boundaries (rpact's getDesignGroupSequential)"))
     looks = bd.add_mutually_exclusive_group()
-    looks.add_argument("--looks", type=positive_int, default=None, help="number of equally spaced looks")
+    looks.add_argument("--looks", type=positive_int, default=None, help=_("number of equally spaced looks"))
     looks.add_argument("--information-rates", type=_float_list, default=None, help="e.g. 0.5,1")
     bd.add_argument("--kind", choices=KINDS, default="OF")
-    bd.add_argument("--alpha", type=alpha_two_sided, default=0.025, help="total alpha (both sides if --sided 2)")
+    bd.add_argument("--alpha", type=alpha_two_sided, default=0.025, help=_("total alpha (both sides if --sided 2)"))
     bd.add_argument("--sided", type=int, choices=(1, 2), default=1)
-    bd.add_argument("--gamma", type=finite, default=None, help="Hwang-Shih-DeCani parameter (asHSD)")
-    bd.add_argument("--theta", type=finite, default=None, help="also give crossing probabilities at this drift")
+    bd.add_argument("--gamma", type=finite, default=None, help=_("Hwang-Shih-DeCani parameter (asHSD)"))
+    bd.add_argument("--theta", type=finite, default=None, help=_("also give crossing probabilities at this drift"))
     bd.add_argument("--json", action="store_true")
     return p
 

@@ -28,21 +28,21 @@ def _parser() -> argparse.ArgumentParser:
 
     proto = _protocol.load()
     stats = proto.statistics
-    p = _Parser(prog="shine simulate", description="Synthetic SHINE data sets and trial simulations.")
+    p = _Parser(prog="shine simulate", description=_("Synthetic SHINE data sets and trial simulations."))
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    d = sub.add_parser("dataset", help="write a synthetic analysis data set")
-    d.add_argument("--patients", type=int, default=279, help="randomised participants (default 279)")
+    d = sub.add_parser("dataset", help=_("write a synthetic analysis data set"))
+    d.add_argument("--patients", type=int, default=279, help=_("randomised participants (default 279)"))
     d.add_argument("--seed", type=int, default=1)
     d.add_argument("--effect", type=float, default=0.0,
-                   help="reduction of the daily modified SOFA with iloprost, points (default 0)")
-    d.add_argument("--mortality-rr", type=float, default=1.0, help="risk ratio for death by day 90 (default 1)")
-    d.add_argument("--data-cutoff", default=None, help="ISO time of the export (default: after all follow-up)")
-    d.add_argument("--blinded", action="store_true", help="arms as A/B")
-    d.add_argument("--no-parquet", action="store_true", help="CSV only")
-    d.add_argument("--out", required=True, help="folder to write")
+                   help=_("reduction of the daily modified SOFA with iloprost, points (default 0)"))
+    d.add_argument("--mortality-rr", type=float, default=1.0, help=_("risk ratio for death by day 90 (default 1)"))
+    d.add_argument("--data-cutoff", default=None, help=_("ISO time of the export (default: after all follow-up)"))
+    d.add_argument("--blinded", action="store_true", help=_("arms as A/B"))
+    d.add_argument("--no-parquet", action="store_true", help=_("CSV only"))
+    d.add_argument("--out", required=True, help=_("folder to write"))
 
-    o = sub.add_parser("oc", help="operating characteristics by simulating whole trials")
+    o = sub.add_parser("oc", help=_("operating characteristics by simulating whole trials"))
     o.add_argument("--trials", type=int, default=100_000)
     o.add_argument("--effect", type=float, nargs="+", default=[0.0, stats.planning_control_mean *
                                                                  stats.planning_relative_reduction])
@@ -50,16 +50,17 @@ def _parser() -> argparse.ArgumentParser:
     o.add_argument("--n-max", type=int, default=proto.max_sample_size)
     o.add_argument("--n-interim", type=int, default=stats.interim_n)
     rule = o.add_mutually_exclusive_group()
-    rule.add_argument("--rule", default=None, help=f"futility rule (default {stats.interim_rule!r})")
-    rule.add_argument("--futility-z", type=float, default=None, help="futility z cut-off instead of a rule")
-    rule.add_argument("--no-interim", action="store_true", help="no futility look")
+    rule.add_argument("--rule", default=None, help=_("futility rule (default %(interim_rule)s)") % {
+        "interim_rule": decimal(stats.interim_rule, "r")})
+    rule.add_argument("--futility-z", type=float, default=None, help=_("futility z cut-off instead of a rule"))
+    rule.add_argument("--no-interim", action="store_true", help=_("no futility look"))
     o.add_argument("--sites", type=int, default=len(proto.sites))
     o.add_argument("--seed", type=int, default=1)
     o.add_argument("--model", choices=("ancova", "means"), default="ancova")
     o.add_argument("--backend", choices=BACKENDS, default="numpy")
-    o.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="torch and triton backends")
-    o.add_argument("--plot", default=None, help="PNG file: power and stopping probability against effect")
-    o.add_argument("--json", action="store_true", help="machine-readable output")
+    o.add_argument("--dtype", choices=("float64", "float32"), default="float64", help=_("torch and triton backends"))
+    o.add_argument("--plot", default=None, help=_("PNG file: power and stopping probability against effect"))
+    o.add_argument("--json", action="store_true", help=_("machine-readable output"))
     return p
 
 
