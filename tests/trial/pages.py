@@ -20,6 +20,7 @@ OWNER = {"allocation": "pharmacist", "allocation_list_new": "pharmacist", "alloc
          "monitoring_visits": "monitor", "monitoring_sdv": "monitor", "monitoring_participant_sdv": "monitor",
          "monitoring_central": "monitor", "monitoring_sdv_plan": "data_manager",
          "monitoring_database_lock": "data_manager", "monitoring_casebook": "investigator_hgh",
+         "reports_exports": "statistician",
          "reports_progress": "trial_manager", "reports_interim": "dsmb_statistician",
          "reports_recommendations": "dsmb_statistician", "safety_annual": "pharmacovigilance"}
 # POST-only endpoints (their form lives on another page): the fields they read
@@ -29,7 +30,7 @@ POST_ONLY = {"screening_not_randomised": ["reason", "note"], "records_review": [
 SECURITY_EVENTS = ("login_failed", "login_refused_locked", "unblind_refused", "unblind_refused_locked",
                    "unblind_password_ok", "permission_refused", "password_change_refused", "signature_refused")
 SKIP = {"logout", "allocation_list_manifest", "records_sample_labels", "records_export_download",  # no form
-        "safety_case_json", "safety_case_pdf", "safety_case_xml",
+        "safety_case_json", "safety_case_pdf", "safety_case_xml", "monitoring_casebook_pdf",
         "unblindings"}
 FIELD = re.compile(r'<(?:input|select|textarea)\b[^>]*\bname="([^"]+)"', re.I)
 
