@@ -43,9 +43,10 @@ CATALOGUES = (
 
 
 def _shine(*args: str, cwd: Path) -> None:
-    """The ``shine`` command in ``cwd``, its var/ (keys, the database) kept out of the source tree."""
+    """The ``shine`` command in ``cwd``, its var/ (keys, the database) kept out of the source tree; -P: an
+    app's own modules (selectors.py) must not stand in for the standard library's."""
     with tempfile.TemporaryDirectory() as var:
-        subprocess.run([sys.executable, "-m", "shine.cli", *args], cwd=cwd, check=True,  # nosec B603
+        subprocess.run([sys.executable, "-P", "-m", "shine.cli", *args], cwd=cwd, check=True,  # nosec B603
                        capture_output=True, text=True, env={**os.environ, "SHINE_VAR_DIR": var})
 
 
