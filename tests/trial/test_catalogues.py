@@ -19,7 +19,7 @@ def test_every_app_and_the_pure_core_have_a_catalogue():
     names = {c.name for c in CATALOGUES}
     assert "shine" in names and "shine/web" in names
     assert {f"shine/trial/{app}" for app in APPS} <= names
-    apps_with_pages = {p.parent.parent.name for p in (SHINE / "trial").glob("*/templates")}
+    apps_with_pages = {p.parent.name for p in (SHINE / "trial").glob("*/templates")}
     assert apps_with_pages <= set(APPS)
 
 
