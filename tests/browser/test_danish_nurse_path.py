@@ -41,6 +41,8 @@ def danish_nurse(chromium, live_app):
 
 
 def in_danish(page) -> None:
+    if folder := os.environ.get("SHINE_SCREENSHOTS"):  # to look at the pages: one full-page PNG each
+        page.screenshot(path=f"{folder}/{len(os.listdir(folder)):02d}.png", full_page=True)
     assert page.get_attribute("html", "lang") == "da", page.url
     english = foreign_words(read(page.content()), "da", proper_names(TYPED), english_sentences())
     assert not english, f"{page.url}: {english[:10]}"
@@ -132,7 +134,10 @@ def test_the_nurse_path_runs_in_danish_on_a_phone(danish_nurse):
     in_danish(page)
     page.fill("#id_participant", number)
     page.fill("#id_term", "pludselig svær hypotension")
-    page.fill("#id_onset_at", (now - dt.timedelta(minutes=40)).strftime(iso))
+    # onset: just now, after the randomisation minutes ago (the next whole minute; a ward clock may run ahead)
+    onset = dt.datetime.now(now.tzinfo).replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    page.fill("#id_onset_at", onset.strftime(iso))
+    page.fill("#id_aware_at", onset.strftime(iso))
     page.check("#id_serious_0")
     page.check("#id_life_threatening")
     page.check("#id_severity_2")
@@ -141,6 +146,8 @@ def test_the_nurse_path_runs_in_danish_on_a_phone(danish_nurse):
     page.select_option("#id_prespecified", "severe_hypotension")
     page.check("#id_related_0")
     page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    assert not page.locator(".errorlist, p.error").all_inner_texts(), page.locator("main").inner_text()[:1500]
     page.wait_for_url("**/safety/cases/*/")
     assert "pludselig svær hypotension" in page.content()
     in_danish(page)
