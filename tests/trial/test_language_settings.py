@@ -147,3 +147,13 @@ def test_the_progress_and_recommendation_pages_are_danish_for_a_danish_user(user
     danish(users["dsmb_statistician"])
     page = client_for("dsmb_statistician").get("/reports/recommendations/").content.decode()
     assert "Registrér en anbefaling" in page and "fortsæt uændret" in page and "Mødedato" in page
+
+
+def test_a_danish_request_leaves_the_next_work_of_its_thread_in_english(users, client_for):
+    from django.utils import translation
+
+    client = client_for("nurse_hgh")
+    assert "lang=\"da\"" in client.get("/", headers={"Accept-Language": "da"}).content.decode()
+    assert translation.get_language() == "en"  # a mail or a command run next in this thread is not Danish
+    client.get("/screening", headers={"Accept-Language": "da"})  # answered by a redirect before the page
+    assert translation.get_language() == "en"

@@ -3,6 +3,7 @@ LocaleMiddleware, which runs first), else settings.LANGUAGE_CODE. The API answer
 its messages, like stored values and codes, do not depend on the language."""
 
 from django.conf import settings
+from django.core.signals import request_finished
 from django.utils import translation
 
 API_PREFIX = "/api/"
@@ -23,3 +24,12 @@ def user_language(get_response):
         return response
 
     return middleware
+
+
+def forget_language(**_signal) -> None:
+    """On request_finished (after a streamed body too): the thread's next work (another request, a mail, a
+    command in the same process) starts from LANGUAGE_CODE, not from the last user's language."""
+    translation.deactivate()
+
+
+request_finished.connect(forget_language, dispatch_uid="shine.web.language")  # loaded with the middleware
