@@ -3,9 +3,9 @@
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-from shine.trial.accounts.roles import Perm
+from shine.trial.accounts.roles import Perm, may_export
 
-# (permission, url name, label); links whose page does not exist yet are left out
+# (permission or predicate on the user, url name, label); links whose page does not exist yet are left out
 NAV = [
     (Perm.VIEW_SITES, "sites", _("Sites")),
     (Perm.VIEW_PARTICIPANTS, "participants", _("Participants")),
@@ -13,7 +13,7 @@ NAV = [
     (Perm.ENTER_DATA, "records_worklist", _("Worklist")),
     (Perm.REPORT_SAFETY, "safety", _("Report safety")),
     (Perm.VIEW_SAFETY, "safety", _("Safety")),
-    (Perm.EXPORT_BLINDED, "records_export", _("Export")),
+    (lambda user: may_export(user, blinded=True), "records_export", _("Export")),
     (Perm.VIEW_ALLOCATION, "allocation", _("Allocation")),
     (Perm.VIEW_UNBLINDINGS, "unblindings", _("Unblindings")),
     (Perm.VIEW_REPORTS, "reports_progress", _("Progress")),
@@ -32,7 +32,7 @@ def navigation(request):
         return {"nav": []}
     links = []
     for perm, name, label in NAV:
-        if user.can(perm):
+        if perm(user) if callable(perm) else user.can(perm):
             try:
                 links.append({"url": reverse(name), "label": label})
             except NoReverseMatch:

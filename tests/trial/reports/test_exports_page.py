@@ -64,3 +64,12 @@ def test_an_unblinded_role_may_choose_unblinded_and_a_nurse_has_no_page(client_f
     r = web.post(URL, {"formats": ["csv"], "blinded": "false"})
     assert r.status_code == 302 and ExportJob.objects.get().blinded is False
     assert client_for("nurse_hgh").get(URL).status_code == 403
+
+
+@pytest.mark.parametrize("persona, has_link", [("statistician", True), ("data_manager", True), ("pharmacist", True),
+                                               ("dsmb_statistician", True), ("nurse_hgh", False), ("monitor", False)])
+def test_the_export_link_is_in_the_menu_of_every_role_that_may_export(users, client_for, persona, has_link):
+    from shine.trial.accounts.roles import may_export
+
+    header = client_for(persona).get("/").content.decode().split("<main", 1)[0]
+    assert ('href="/exports/"' in header) is has_link is may_export(users[persona], blinded=True)
