@@ -61,3 +61,14 @@ def test_the_casebook_pdf_holds_values_history_queries_sdv_and_signatures(casebo
     assert client_for("nurse_hgh").get(f"/participants/{casebook.number}/casebook.pdf").status_code == 403
     with pytest.raises(CommandError, match="no participant XX-1"):
         call_command("export", "casebook", "--participant", "XX-1", "--out", str(tmp_path), "--user", "monitor")
+
+
+def test_the_casebook_page_links_its_pdf_for_the_roles_that_see_it(world, client_for):
+    page = f"/participants/{world['key']}/casebook/"
+    html = client_for("investigator_hgh").get(page).content.decode()
+    link = f'href="/participants/{world["key"]}/casebook.pdf"'
+    assert link in html
+    pdf = client_for("investigator_hgh").get(f"/participants/{world['key']}/casebook.pdf")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert client_for("nurse_hgh").get(page).status_code == 403
+    assert client_for("nurse_hgh").get(f"/participants/{world['key']}/casebook.pdf").status_code == 403

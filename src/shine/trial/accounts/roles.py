@@ -149,6 +149,12 @@ def may_export(who, *, blinded: bool) -> bool:
     return who.can(P.VIEW_ALLOCATION) or (blinded and who.can(P.EXPORT_BLINDED))
 
 
+def may_view_casebook(who) -> bool:
+    """A participant's casebook (page and certified-copy PDF): investigators, data managers, monitors and the
+    roles that raise queries."""
+    return any(who.can(p) for p in (P.SIGN_CASEBOOK, P.MANAGE_DATA, P.VERIFY_SOURCE, P.RAISE_QUERY))
+
+
 def may_review(who) -> bool:
     """Clear the review flag of a value saved with a soft-limit warning: data management and monitoring."""
     return who.can(P.MANAGE_DATA) or who.can(P.RAISE_QUERY)

@@ -29,7 +29,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from shine.trial.accounts.models import User
-from shine.trial.accounts.roles import Perm
+from shine.trial.accounts.roles import may_view_casebook
 from shine.trial.audit import services as audit
 from shine.trial.audit.models import AuditEvent
 from shine.trial.audit.selectors import visible_changes
@@ -48,11 +48,6 @@ UNITS = {"pao2_fio2": "mmHg", "platelets": "10^9/L", "bilirubin": "µmol/L", "cr
          "infusion_rate_ml_per_h": "mL/h", "planned_volume_ml": "mL", "stm_ng_ml": "ng/mL", "age": "years"}
 # what the PDF never prints: bookkeeping and the machine-readable fields shown in words elsewhere in it
 SKIP = ("codes", "comments", "cpr_encrypted", "cpr_digest")
-
-
-def may_view(user: User) -> bool:
-    """The casebook page's rule: investigators, data managers, monitors and query roles."""
-    return any(user.can(p) for p in (Perm.SIGN_CASEBOOK, Perm.MANAGE_DATA, Perm.VERIFY_SOURCE, Perm.RAISE_QUERY))
 
 
 def _text(value) -> str:
@@ -214,7 +209,7 @@ def casebook_pdf(participant: Participant, *, user: User) -> bytes:
 
 def casebook_pdf_for(user: User, key, *, request_id: str = "") -> tuple[Participant, bytes]:
     """The PDF for a user who may view the participant's casebook (the casebook page's rule), audited."""
-    if not may_view(user):
+    if not may_view_casebook(user):
         raise PermissionDenied(_("your role may not view casebooks"))
     participant = participant_for_user(user, key)
     data = casebook_pdf(participant, user=user)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from shine.trial.accounts.roles import Perm
+from shine.trial.accounts.roles import Perm, may_view_casebook
 from shine.trial.accounts.selectors import require, site_filter, sites_for
 from shine.trial.enrollment.selectors import participant_for_user
 from shine.trial.errors import Refused, attempt, rid
@@ -186,8 +186,7 @@ def _casebook_context(user, p, **forms) -> dict:
 def participant_casebook(request, key):
     user = request.user
     p = participant_for_user(user, key)
-    if not (user.can(Perm.SIGN_CASEBOOK) or user.can(Perm.MANAGE_DATA) or user.can(Perm.VERIFY_SOURCE)
-            or user.can(Perm.RAISE_QUERY)):
+    if not may_view_casebook(user):
         raise PermissionDenied(_("your role may not view casebooks"))
     forms_, status = {}, 200
     if request.method == "POST":
