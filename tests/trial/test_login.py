@@ -114,6 +114,7 @@ def test_production_settings_are_strict(monkeypatch):
         prod = importlib.reload(settings_module)
         assert prod.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
         assert prod.SESSION_COOKIE_SECURE and prod.CSRF_COOKIE_SECURE and prod.SECURE_HSTS_SECONDS > 0
+        assert prod.LANGUAGE_COOKIE_SECURE and prod.LANGUAGE_COOKIE_HTTPONLY
         from django.core.exceptions import ImproperlyConfigured
         # a production start without the blinding secret (or with a short one) is refused
         for value, message in (("", "SHINE_BLINDING_KEY is required"), ("short", "at least 32 characters")):
