@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -163,6 +164,11 @@ def test_pages_and_api_by_role(interim_trial, client_for, api_for):
     assert "dsmb_statistician" in text and "dsmb confidential" in text and "predictive probability" in text
     assert list(ReportDownload.objects.filter(file="report.pdf").values_list("user__username", "sha256")) == [
         ("dsmb_statistician", hashlib.sha256(pdf.content).hexdigest())]
+    # in Danish for a Danish reader: the frame and the statistics' decimal comma; the tables' rows as computed
+    danish = _body(client_for("dsmb_statistician").get(f"/reports/interim/{run.pk}/closed/report.pdf",
+                                                       headers={"Accept-Language": "da"}))
+    assert "dsmb fortroligt" in danish and "sandsynlighed" in danish and "dsmb confidential" not in danish
+    assert re.search(r"informationsandel \d,\d{4}", danish)
     opened = _body(client_for("trial_manager").get(f"/reports/interim/{run.pk}/open/report.pdf"))
     assert "trial_manager" in opened and "open report" in opened
     manager = _body(client_for("trial_manager").get("/reports/progress/"))

@@ -7,11 +7,36 @@ import io
 import json
 from xml.sax.saxutils import escape
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+# the tables' titles in the reader's language; their rows are the results as computed
+TABLE_TITLES = {
+    "recruitment_by_month_and_site": gettext_lazy("Recruitment by month and site"),
+    "screening_outcomes": gettext_lazy("Screening outcomes"),
+    "screening_reasons": gettext_lazy("Screening reasons"),
+    "consort_pooled": gettext_lazy("CONSORT flow (pooled)"),
+    "baseline_pooled": gettext_lazy("Baseline characteristics (pooled)"),
+    "infusion_adherence": gettext_lazy("Infusion adherence"),
+    "completeness": gettext_lazy("Completeness of the data"),
+    "safety_pooled": gettext_lazy("Safety (pooled)"),
+    "data_quality": gettext_lazy("Data quality"),
+    "primary_by_arm": gettext_lazy("Primary outcome by group"),
+    "mortality_by_arm": gettext_lazy("Mortality by group"),
+    "days_alive_without_support_by_arm": gettext_lazy("Days alive without organ support by group"),
+    "serious_events_by_arm": gettext_lazy("Serious adverse events by group"),
+    "baseline_by_arm": gettext_lazy("Baseline characteristics by group"),
+    "consort_by_arm": gettext_lazy("CONSORT flow by group"),
+    "deaths_listing": gettext_lazy("Deaths (listing)"),
+    "serious_adverse_events_listing": gettext_lazy("Serious adverse events (listing)"),
+    "susar_listing": gettext_lazy("SUSARs (listing)"),
+    "emergency_unblindings": gettext_lazy("Emergency unblindings"),
+}
 
 
 def _cell(v) -> str:
@@ -24,16 +49,18 @@ def report_pdf(results_json: bytes, *, title: str, summary: list[str], watermark
     """``summary``: the paragraphs before the tables; every table of ``results["tables"]`` follows."""
     results = json.loads(results_json)
     freeze = results["freeze"]
-    stamp = f"Freeze {freeze['id']} · data cut-off {freeze['data_cutoff']} · input SHA-256 {freeze['sha256'][:16]}…"
+    stamp = _("Freeze %(id)s · data cut-off %(cutoff)s · input SHA-256 %(sha)s…") % {
+        "id": freeze["id"], "cutoff": freeze["data_cutoff"], "sha": freeze["sha256"][:16]}
     styles = getSampleStyleSheet()
     small = styles["BodyText"].clone("small", fontSize=7, leading=8.5)
     story = [Paragraph(escape(title), styles["Title"]), Paragraph(escape(stamp), small), Spacer(1, 4 * mm)]
     story += [Paragraph(escape(p), styles["BodyText"]) for p in summary]
     for name, rows in results["tables"].items():
-        story += [Spacer(1, 4 * mm), Paragraph(escape(name.replace("_", " ").capitalize()), styles["Heading3"]),
+        heading = str(TABLE_TITLES.get(name, name.replace("_", " ").capitalize()))
+        story += [Spacer(1, 4 * mm), Paragraph(escape(heading), styles["Heading3"]),
                   Paragraph(escape(stamp), small)]
         if not rows:
-            story.append(Paragraph("none", styles["BodyText"]))
+            story.append(Paragraph(escape(_("none")), styles["BodyText"]))
             continue
         head = list(rows[0])
         data = [[Paragraph(escape(h), small) for h in head]]

@@ -12,6 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.formats import get_format, number_format
 from django.utils.translation import gettext as _
 
 from shine import protocol as protocol_mod
@@ -22,6 +23,7 @@ from shine.trial.accounts.selectors import require
 from shine.trial.audit import services as audit
 from shine.trial.audit.services import Actor
 from shine.trial.errors import Refused
+from shine.web.formats import local_datetime
 
 from .models import InterimFreeze, InterimRun, Recommendation, ReportDownload
 
@@ -235,6 +237,17 @@ def sponsor_letter(recommendation) -> str:
             "The closed report and the Board's reasons stay with the Board.\n\nSigned,\n" + names + "\n")
 
 
+def number(x: float, decimals: int) -> str:
+    """A statistic with ``decimals`` places, in the reader's convention (0,4567 in Danish)."""
+    return number_format(x, decimals)
+
+
+def significant(x: float, digits: int) -> str:
+    """A P-value to ``digits`` significant digits (as %g), with the reader's decimal mark."""
+    text = f"{x:.{digits}g}"
+    return text.replace(".", get_format("DECIMAL_SEPARATOR")) if "e" not in text else text
+
+
 def report_pdf(run: InterimRun, side: str, *, user: User, request_id: str = "") -> bytes:
     """The open or closed report as PDF with the reader's name and the time across every page. A closed PDF is
     for DSMB roles only and its download is recorded, like every closed file."""
@@ -249,32 +262,43 @@ def report_pdf(run: InterimRun, side: str, *, user: User, request_id: str = "") 
         if hashlib.sha256(results).hexdigest() != run.closed_files["results.json"]:
             raise Refused("the closed report's results.json no longer matches its SHA-256", field="file")
     data = json.loads(results)
-    when = timezone.now().astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    # the frame is in the reader's language; the tables' rows are the results as computed (codes and English)
+    when = f"{local_datetime(timezone.now())} ({timezone.get_current_timezone_name()})"
     watermark = f"{user.full_name or user.username} ({user.username}) · {when} · " + (
-        "DSMB CONFIDENTIAL" if side == "closed" else "open report")
+        _("DSMB CONFIDENTIAL") if side == "closed" else _("open report"))
     if side == "closed":
         s = data["interim"]
         pr = data["primary"]
         summary = [
-            f"Primary analysis ({data['population']}): A − B {pr['difference_A_minus_B']:.3f} (95 % CI "
-            f"{pr['ci_low']:.3f} to {pr['ci_high']:.3f}), P = {pr['p_value']:.3g}; {pr['method']}.",
-            f"Observed z {s['z']:.4f} (z > 0 favours the experimental arm); information fraction "
-            f"{s['information_fraction']:.4f} ({s['n_analysed']} of {s['n_max']}).",
-            f"Conditional power under the design effect {s['conditional_power_design']:.4f}, under the trend "
-            f"{s['conditional_power_trend']:.4f}; predictive probability {s['predictive_probability']:.4f} (prior: "
-            f"{s['prior']['description']}).",
-            f"Futility rule: {s['rule_text']} ({'binding' if s['binding'] else 'non-binding'}), z cut-off "
-            f"{s['futility_z']:.4f}: {'met' if s['rule_met'] else 'not met'}.",
-            "Recommendation options: " + ", ".join(data["recommendation_options"]) + ".",
+            _("Primary analysis (%(population)s): A − B %(difference)s (95 %% CI %(low)s to %(high)s), "
+              "P = %(p)s; %(method)s.") % {
+                "population": data["population"], "difference": number(pr["difference_A_minus_B"], 3),
+                "low": number(pr["ci_low"], 3), "high": number(pr["ci_high"], 3), "p": significant(pr["p_value"], 3),
+                "method": pr["method"]},
+            _("Observed z %(z)s (z > 0 favours the experimental arm); information fraction %(fraction)s "
+              "(%(analysed)s of %(max)s).") % {
+                "z": number(s["z"], 4), "fraction": number(s["information_fraction"], 4),
+                "analysed": s["n_analysed"], "max": s["n_max"]},
+            _("Conditional power under the design effect %(design)s, under the trend %(trend)s; predictive "
+              "probability %(predictive)s (prior: %(prior)s).") % {
+                "design": number(s["conditional_power_design"], 4), "trend": number(s["conditional_power_trend"], 4),
+                "predictive": number(s["predictive_probability"], 4), "prior": s["prior"]["description"]},
+            _("Futility rule: %(rule)s (%(binding)s), z cut-off %(cutoff)s: %(met)s.") % {
+                "rule": s["rule_text"], "binding": _("binding") if s["binding"] else _("non-binding"),
+                "cutoff": number(s["futility_z"], 4),
+                "met": _("met") if s["rule_met"] else _("not met")},
+            _("Recommendation options: %(options)s.") % {"options": ", ".join(data["recommendation_options"])},
         ]
-        title = "SHINE interim: closed report (DSMB only, by group A/B)"
+        title = _("SHINE interim: closed report (DSMB only, by group A/B)")
     else:
         syn = data["synopsis"]
-        summary = [f"Primary outcome: {syn['primary_outcome']}. Interim after {syn['interim_n']} participants with "
-                   f"day-90 follow-up of {syn['max_sample_size']}; rule: {syn['interim_rule_text']}.",
-                   f"Randomised {data['randomised']}; day-90 outcome known {data['day90_complete']}. Pooled over both "
-                   "arms: no result by arm."]
-        title = "SHINE interim: open report (pooled)"
+        summary = [_("Primary outcome: %(outcome)s. Interim after %(interim_n)s participants with day-90 follow-up "
+                     "of %(max_n)s; rule: %(rule)s.") % {
+                       "outcome": syn["primary_outcome"], "interim_n": syn["interim_n"],
+                       "max_n": syn["max_sample_size"], "rule": syn["interim_rule_text"]},
+                   _("Randomised %(randomised)s; day-90 outcome known %(complete)s. Pooled over both arms: no "
+                     "result by arm.") % {"randomised": data["randomised"], "complete": data["day90_complete"]}]
+        title = _("SHINE interim: open report (pooled)")
     content = render(results, title=title, summary=summary, watermark=watermark)
     if side == "closed":
         with transaction.atomic():
