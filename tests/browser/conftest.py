@@ -120,6 +120,32 @@ def phone_page(chromium, live_app):
     context.close()
 
 
+@contextlib.contextmanager
+def nurse_on_a_phone(chromium, live_app, locale: str):
+    """The demo's HGH nurse logged in on a 390 x 844 touch screen whose browser prefers ``locale``."""
+    context = chromium.new_context(base_url=live_app.url, viewport={"width": 390, "height": 844}, is_mobile=True,
+                                   has_touch=True, locale=locale)
+    page = context.new_page()
+    log_in(page, "nurse", live_app.password)
+    page.wait_for_url("**/")
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def danish_phone(chromium, live_app):
+    with nurse_on_a_phone(chromium, live_app, "da-DK") as page:
+        yield page
+
+
+@pytest.fixture
+def english_phone(chromium, live_app):
+    with nurse_on_a_phone(chromium, live_app, "en-GB") as page:
+        yield page
+
+
 def log_in(page, username: str, password: str) -> None:
     """Log in through the page; a role with an authenticator (the demo enrols one for each role that needs it)
     also gets the code step done, with a code computed from the device's secret as the user's phone would."""

@@ -9,35 +9,13 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.utils import translation
 
-from tests.language import english_sentences, foreign_words, proper_names, read
-
-from .conftest import log_in
+from tests.language import danish, english_sentences, foreign_words, proper_names, read
 
 pytestmark = pytest.mark.browser
 
 # what the test itself types (names and free text are data, not the page's words)
 TYPED = ("Dr Anna Holm", "Dr Bo Lind", "SG v3.0")
-
-
-def danish(english: str) -> str:
-    """The catalogue's Danish for an English sentence; the test fails where there is none."""
-    with translation.override("da"):
-        text = translation.gettext(english)
-    assert text != english, f"no Danish for {english!r}"
-    return text
-
-
-@pytest.fixture
-def danish_nurse(chromium, live_app):
-    context = chromium.new_context(base_url=live_app.url, viewport={"width": 390, "height": 844}, is_mobile=True,
-                                   has_touch=True, locale="da-DK")
-    page = context.new_page()
-    log_in(page, "nurse", live_app.password)
-    page.wait_for_url("**/")
-    yield page
-    context.close()
 
 
 def in_danish(page) -> None:
@@ -49,8 +27,8 @@ def in_danish(page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, page.url
 
 
-def test_the_nurse_path_runs_in_danish_on_a_phone(danish_nurse):
-    page = danish_nurse
+def test_the_nurse_path_runs_in_danish_on_a_phone(danish_phone):
+    page = danish_phone
     now = dt.datetime.now(ZoneInfo(os.environ.get("TIME_ZONE", "Europe/Copenhagen"))).replace(second=0, microsecond=0)
     iso = "%Y-%m-%dT%H:%M"  # a datetime-local input's value whatever the language it shows
     in_danish(page)

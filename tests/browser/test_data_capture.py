@@ -5,28 +5,21 @@ the pages in Danish (the words are looked up in the catalogue)."""
 import re
 
 import pytest
-from django.utils import translation
 from playwright.sync_api import expect
 
 from shine.clinical import units
 from shine.clinical.sofa import sofa
+from tests.language import danish
 
 from .conftest import log_in
 
 pytestmark = pytest.mark.browser
 
 
-def danish(english: str) -> str:
-    """The catalogue's Danish for an English text of the pages; the test fails where there is none."""
-    with translation.override("da"):
-        text = translation.gettext(english)
-    assert text != english, f"no Danish for {english!r}"
-    return text
-
-
 def danish_start(english: str) -> str:
     """The Danish of a message with placeholders, up to its first placeholder."""
     return re.split(r"%\(\w+\)s|\{\w+\}", danish(english))[0]
+
 
 VALUES = {"pao2": "12", "fio2": "40", "platelets": "80", "bilirubin": "2.5", "map_mmhg": "65",
           "norepinephrine": "0.2", "creatinine": "2.0", "urine_output": "700"}
@@ -97,17 +90,6 @@ def test_daily_form_fits_a_phone(phone_page, live_app):
 
 
 # ---------------------------------------------------------------- issue 14's failing cases, typed in da-DK
-
-@pytest.fixture
-def danish_phone(chromium, live_app):
-    context = chromium.new_context(base_url=live_app.url, viewport={"width": 390, "height": 844}, is_mobile=True,
-                                   has_touch=True, locale="da-DK")
-    page = context.new_page()
-    log_in(page, "nurse", live_app.password)
-    page.wait_for_url("**/")
-    yield page
-    context.close()
-
 
 def _open_new_day(page) -> tuple[str, str]:
     """The first daily record the worklist asks for; returns the participant number and the study day."""
@@ -207,17 +189,6 @@ class Counted:
     def select(self, selector, value):
         self.taps += 2
         self.page.select_option(selector, value)
-
-
-@pytest.fixture
-def english_phone(chromium, live_app):
-    context = chromium.new_context(base_url=live_app.url, viewport={"width": 390, "height": 844}, is_mobile=True,
-                                   has_touch=True, locale="en-GB")
-    page = context.new_page()
-    log_in(page, "nurse", live_app.password)
-    page.wait_for_url("**/")
-    yield page
-    context.close()
 
 
 def test_nurse_path_on_a_phone_screen_consent_randomise_baseline_day1(english_phone):

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import log_in
-
 pytestmark = pytest.mark.browser
 
 # controls a finger must hit; links inside running text are exempt in WCAG 2.5.8 and are not listed
@@ -41,17 +39,6 @@ MEASURE = """(selector) => {
 }"""
 
 
-@pytest.fixture
-def danish_nurse_phone(chromium, live_app):
-    context = chromium.new_context(base_url=live_app.url, viewport={"width": 390, "height": 844}, is_mobile=True,
-                                   has_touch=True, locale="da-DK")
-    page = context.new_page()
-    log_in(page, "nurse", live_app.password)
-    page.wait_for_url("**/")
-    yield page
-    context.close()
-
-
 def _pages(page) -> list[str]:
     page.goto("/worklist/")
     number = re.search(r"/participants/([A-Z]+-\d+)/", page.locator("#worklist a[href*='/participants/']").first
@@ -68,8 +55,8 @@ def _pages(page) -> list[str]:
             f"/participants/{number}/follow-up/28/", f"/participants/{number}/consent/"]
 
 
-def test_records_and_enrolment_pages_fit_a_phone_with_tap_targets_of_24_px(danish_nurse_phone, tmp_path):
-    page = danish_nurse_phone
+def test_records_and_enrolment_pages_fit_a_phone_with_tap_targets_of_24_px(danish_phone, tmp_path):
+    page = danish_phone
     shots = Path(os.environ.get("SHINE_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     problems = []
