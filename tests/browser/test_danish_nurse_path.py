@@ -12,6 +12,8 @@ import pytest
 
 from tests.language import danish, english_sentences, foreign_words, proper_names, read
 
+from .conftest import log_in
+
 pytestmark = pytest.mark.browser
 
 # what the test itself types (names and free text are data, not the page's words)
@@ -129,3 +131,14 @@ def test_the_nurse_path_runs_in_danish_on_a_phone(danish_phone):
     page.wait_for_url("**/safety/cases/*/")
     assert "pludselig svær hypotension" in page.content()
     in_danish(page)
+
+
+def test_a_nurse_with_danish_set_reads_danish_in_an_english_browser(chromium, live_app):
+    context = chromium.new_context(base_url=live_app.url, viewport={"width": 390, "height": 844}, locale="en-GB")
+    page = context.new_page()
+    page.goto("/login/")
+    assert page.get_attribute("html", "lang") == "en"  # before the login: the browser's language
+    log_in(page, "nurse_rh", live_app.password)  # the demo set Danish on her account
+    page.wait_for_url("**/")
+    in_danish(page)
+    context.close()

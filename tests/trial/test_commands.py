@@ -31,6 +31,8 @@ def test_demo_prints_one_user_per_role_with_passwords(demo_db):
                  "dsmb_statistician", "auditor", "admin"):
         assert f" {role} " in out
     assert "septic-shock-demo" in out
+    # one demo nurse reads Danish whatever her browser says (the others follow the browser)
+    assert [line.split()[0] for line in out.splitlines() if line.rstrip().endswith("Dansk")] == ["nurse_rh"]
 
 
 def test_users_create_prints_a_token_last(demo_db):

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 from shine.trial.accounts import second_factor
 from shine.trial.accounts.models import User
 from shine.trial.accounts.roles import ROLES
-from shine.trial.accounts.services import create_user, sync_sites_from_protocol
+from shine.trial.accounts.services import create_user, set_language, sync_sites_from_protocol
 from shine.trial.audit.services import Actor
 
 # demo users: (username, role, sites); one per role, nurses at two sites to show site isolation
@@ -25,6 +25,8 @@ DEMO_USERS = [
     ("admin", "admin", []),
 ]
 DEMO_PASSWORD = "septic-shock-demo"  # one shared password: demo data only
+# the users whose own setting is Danish (the others follow the browser): docs/languages.md
+DEMO_DANISH = {"nurse_rh"}
 
 
 class Command(BaseCommand):
@@ -39,9 +41,12 @@ class Command(BaseCommand):
         for username, role, sites in DEMO_USERS:
             password = DEMO_PASSWORD
             if not User.objects.filter(username=username).exists():
-                create_user(actor=actor, username=username, role=role, sites=sites, password=password,
-                            full_name=username.replace("_", " ").title())
-            self.stdout.write(f"  {username:<18} {password:<32} {role:<18} {', '.join(sites) or 'all'}")
+                user, _ = create_user(actor=actor, username=username, role=role, sites=sites, password=password,
+                                      full_name=username.replace("_", " ").title())
+                if username in DEMO_DANISH:
+                    set_language(user, actor=actor, language="da")
+            language = "Dansk" if username in DEMO_DANISH else ""
+            self.stdout.write(f"  {username:<18} {password:<32} {role:<18} {', '.join(sites) or 'all':<8} {language}")
         self.stdout.write("Second factor of the roles that need one (type the secret into an authenticator app, "
                           "or log in once with a recovery code):")
         for username, role, _ in DEMO_USERS:
