@@ -105,7 +105,7 @@ def test_the_nurse_path_runs_in_danish_on_a_phone(danish_phone):
     page.select_option("#id_code_gcs", "not_done")
     page.click("#save-button")
     page.wait_for_url(f"**/participants/{number}/records/")
-    assert page.locator(".messages").count() == 1
+    assert f"{number}." in page.locator(".messages").inner_text()  # "Gemt: dag 1 for HGH-0041."
     in_danish(page)
 
     page.click("header a[href='/safety/']")

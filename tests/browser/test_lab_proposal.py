@@ -82,7 +82,7 @@ def test_the_nurse_sees_the_laboratory_values_with_their_source_and_confirms_the
         page.click("#save-button")
     errors = page.locator(".error, .errorlist").all_inner_texts()
     assert page.url.endswith(f"/participants/{number}/records/"), f"not saved: {errors}"
-    expect(page.locator("body")).to_contain_text(f"Saved: day {day} of")
+    expect(page.locator("body")).to_contain_text(f"Saved: day {day} of {number}.")
     db = _db(live_app)
     try:
         saved = db.execute("select r.platelets, r.creatinine, r.urine_output from records_dailyrecord r join "

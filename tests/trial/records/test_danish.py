@@ -64,7 +64,7 @@ def test_a_decimal_comma_is_read(participant, danish):
     record = DailyRecord.objects.get(participant=participant, study_day=1)
     assert record.bilirubin_entered == 1.4 and record.pao2_entered == 20.5
     records = danish.get(f"/participants/{participant.number}/records/").content.decode()
-    assert "Gemt: dag 1 for" in records and "Daglige registreringer" in records
+    assert f"Gemt: dag 1 for {participant.number}." in records and "Daglige registreringer" in records
     # shown back with a comma for the Danish user
     page = danish.get(f"/participants/{participant.number}/daily/1/").content.decode()
     assert 'value="1,4"' in page and 'value="20,5"' in page

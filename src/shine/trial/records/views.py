@@ -123,9 +123,9 @@ def _saved(request, record) -> None:
 
     if hasattr(record, "study_day"):
         text = _("Saved: day %(day)s of %(participant)s.") % {"day": record.study_day,
-                                                             "participant": record.participant_id}
+                                                             "participant": record.participant.number}
     else:
-        text = _("Saved: baseline of %(participant)s.") % {"participant": record.participant_id}
+        text = _("Saved: baseline of %(participant)s.") % {"participant": record.participant.number}
     missing = getattr(record, "missing_input_list", [])
     if missing:
         text += " " + _("Still incomplete: %(inputs)s.") % {"inputs": ", ".join(str(INPUT_LABELS[i])
