@@ -121,12 +121,13 @@ def phone_page(chromium, live_app):
 
 
 @contextlib.contextmanager
-def nurse_on_a_phone(chromium, live_app, locale: str):
-    """The demo's HGH nurse logged in on a 390 x 844 touch screen whose browser prefers ``locale``."""
+def nurse_on_a_phone(chromium, live_app, locale: str, username: str = "nurse"):
+    """The demo's HGH nurse (or another demo user) logged in on a 390 x 844 touch screen whose browser prefers
+    ``locale``."""
     context = chromium.new_context(base_url=live_app.url, viewport={"width": 390, "height": 844}, is_mobile=True,
                                    has_touch=True, locale=locale)
     page = context.new_page()
-    log_in(page, "nurse", live_app.password)
+    log_in(page, username, live_app.password)
     page.wait_for_url("**/")
     try:
         yield page

@@ -72,3 +72,37 @@ def test_records_and_enrolment_pages_fit_a_phone_with_tap_targets_of_24_px(danis
         problems += [f"{path}: column off the screen: {s}" for s in found["off"]]
     (shots / "problems.txt").write_text("\n".join(problems))
     assert not problems, "\n".join(problems)
+
+
+# the demo's users, one per role (the nurse's pages are above, with their participant's forms)
+ROLE_USERS = ("investigator", "pharmacist", "trial_manager", "data_manager", "monitor", "statistician",
+              "dsmb_statistician", "pharmacovigilance", "auditor", "admin")
+
+
+@pytest.mark.parametrize("username", ROLE_USERS)
+def test_every_page_of_every_role_fits_a_danish_phone(chromium, live_app, username, tmp_path):
+    """Each role's own pages (every page without an argument, refusals included) in Danish at 390 px: nothing
+    wider than the screen, no table column beyond its edge, tap targets of 24 px."""
+    from tests.trial.test_headers import plain_pages
+
+    from .conftest import nurse_on_a_phone
+
+    shots = Path(os.environ.get("SHINE_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    problems = []
+    with nurse_on_a_phone(chromium, live_app, "da-DK", username=username) as page:
+        for path in plain_pages():
+            if path in ("/logout/", "/login/code/", "/login/second-factor/"):
+                continue
+            answer = page.request.get(path)
+            if "text/html" not in answer.headers.get("content-type", "") or not answer.body():
+                continue  # a download, or an action a form posts to
+            page.goto(path)
+            found = page.evaluate(MEASURE, TARGETS)
+            name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
+            page.screenshot(path=str(shots / f"{username}-{name}.png"), full_page=True)
+            if found["width"] > 390:
+                problems.append(f"{path}: page {found['width']} px wide")
+            problems += [f"{path}: {s}" for s in found["small"]]
+            problems += [f"{path}: column off the screen: {s}" for s in found["off"]]
+    assert not problems, f"{username}:\n" + "\n".join(problems)
