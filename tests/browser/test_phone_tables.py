@@ -55,6 +55,16 @@ def _pages(page) -> list[str]:
             f"/participants/{number}/follow-up/28/", f"/participants/{number}/consent/"]
 
 
+def problems_on(page, path: str, shots: Path, prefix: str = "") -> list[str]:
+    """What does not fit the phone on the page open at ``path``; its full-page screenshot goes to ``shots``."""
+    found = page.evaluate(MEASURE, TARGETS)
+    name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
+    page.screenshot(path=str(shots / f"{prefix}{name}.png"), full_page=True)
+    problems = [f"{path}: page {found['width']} px wide"] if found["width"] > 390 else []
+    problems += [f"{path}: {s}" for s in found["small"]]
+    return problems + [f"{path}: column off the screen: {s}" for s in found["off"]]
+
+
 def test_records_and_enrolment_pages_fit_a_phone_with_tap_targets_of_24_px(danish_phone, tmp_path):
     page = danish_phone
     shots = Path(os.environ.get("SHINE_SCREENSHOTS") or tmp_path)
@@ -63,13 +73,7 @@ def test_records_and_enrolment_pages_fit_a_phone_with_tap_targets_of_24_px(danis
     for path in _pages(page):
         response = page.goto(path)
         assert response.status in (200, 409), (path, response.status)  # 409: a form closed for this participant
-        found = page.evaluate(MEASURE, TARGETS)
-        name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
-        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
-        if found["width"] > 390:
-            problems.append(f"{path}: page {found['width']} px wide")
-        problems += [f"{path}: {s}" for s in found["small"]]
-        problems += [f"{path}: column off the screen: {s}" for s in found["off"]]
+        problems += problems_on(page, path, shots)
     (shots / "problems.txt").write_text("\n".join(problems))
     assert not problems, "\n".join(problems)
 
@@ -98,11 +102,5 @@ def test_every_page_of_every_role_fits_a_danish_phone(chromium, live_app, userna
             if "text/html" not in answer.headers.get("content-type", "") or not answer.body():
                 continue  # a download, or an action a form posts to
             page.goto(path)
-            found = page.evaluate(MEASURE, TARGETS)
-            name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
-            page.screenshot(path=str(shots / f"{username}-{name}.png"), full_page=True)
-            if found["width"] > 390:
-                problems.append(f"{path}: page {found['width']} px wide")
-            problems += [f"{path}: {s}" for s in found["small"]]
-            problems += [f"{path}: column off the screen: {s}" for s in found["off"]]
+            problems += problems_on(page, path, shots, prefix=f"{username}-")
     assert not problems, f"{username}:\n" + "\n".join(problems)
