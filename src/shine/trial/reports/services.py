@@ -12,11 +12,11 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
-from django.utils.formats import get_format, number_format
 from django.utils.translation import gettext as _
 
 from shine import protocol as protocol_mod
 from shine.analysis import interim
+from shine.i18n import decimal
 from shine.trial.accounts.models import User
 from shine.trial.accounts.roles import Perm
 from shine.trial.accounts.selectors import require
@@ -237,17 +237,6 @@ def sponsor_letter(recommendation) -> str:
             "The closed report and the Board's reasons stay with the Board.\n\nSigned,\n" + names + "\n")
 
 
-def number(x: float, decimals: int) -> str:
-    """A statistic with ``decimals`` places, in the reader's convention (0,4567 in Danish)."""
-    return number_format(x, decimals)
-
-
-def significant(x: float, digits: int) -> str:
-    """A P-value to ``digits`` significant digits (as %g), with the reader's decimal mark."""
-    text = f"{x:.{digits}g}"
-    return text.replace(".", get_format("DECIMAL_SEPARATOR")) if "e" not in text else text
-
-
 def report_pdf(run: InterimRun, side: str, *, user: User, request_id: str = "") -> bytes:
     """The open or closed report as PDF with the reader's name and the time across every page. A closed PDF is
     for DSMB roles only and its download is recorded, like every closed file."""
@@ -272,20 +261,22 @@ def report_pdf(run: InterimRun, side: str, *, user: User, request_id: str = "") 
         summary = [
             _("Primary analysis (%(population)s): A − B %(difference)s (95 %% CI %(low)s to %(high)s), "
               "P = %(p)s; %(method)s.") % {
-                "population": data["population"], "difference": number(pr["difference_A_minus_B"], 3),
-                "low": number(pr["ci_low"], 3), "high": number(pr["ci_high"], 3), "p": significant(pr["p_value"], 3),
+                "population": data["population"], "difference": decimal(pr["difference_A_minus_B"], ".3f"),
+                "low": decimal(pr["ci_low"], ".3f"), "high": decimal(pr["ci_high"], ".3f"),
+                "p": decimal(pr["p_value"], ".3g"),
                 "method": pr["method"]},
             _("Observed z %(z)s (z > 0 favours the experimental arm); information fraction %(fraction)s "
               "(%(analysed)s of %(max)s).") % {
-                "z": number(s["z"], 4), "fraction": number(s["information_fraction"], 4),
+                "z": decimal(s["z"], ".4f"), "fraction": decimal(s["information_fraction"], ".4f"),
                 "analysed": s["n_analysed"], "max": s["n_max"]},
             _("Conditional power under the design effect %(design)s, under the trend %(trend)s; predictive "
               "probability %(predictive)s (prior: %(prior)s).") % {
-                "design": number(s["conditional_power_design"], 4), "trend": number(s["conditional_power_trend"], 4),
-                "predictive": number(s["predictive_probability"], 4), "prior": s["prior"]["description"]},
+                "design": decimal(s["conditional_power_design"], ".4f"),
+                "trend": decimal(s["conditional_power_trend"], ".4f"),
+                "predictive": decimal(s["predictive_probability"], ".4f"), "prior": s["prior"]["description"]},
             _("Futility rule: %(rule)s (%(binding)s), z cut-off %(cutoff)s: %(met)s.") % {
                 "rule": s["rule_text"], "binding": _("binding") if s["binding"] else _("non-binding"),
-                "cutoff": number(s["futility_z"], 4),
+                "cutoff": decimal(s["futility_z"], ".4f"),
                 "met": _("met") if s["rule_met"] else _("not met")},
             _("Recommendation options: %(options)s.") % {"options": ", ".join(data["recommendation_options"])},
         ]
