@@ -4,8 +4,6 @@ the record holds the laboratory's values only after that save."""
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 import sqlite3
 
 import pytest
@@ -16,44 +14,41 @@ from .conftest import log_in
 pytestmark = pytest.mark.browser
 
 
-def _db(live_app):
-    return sqlite3.connect(live_app.var_dir / "shine.sqlite3")
+@pytest.fixture(scope="module")
+def lab_app(tmp_path_factory):
+    """A demo server of its own: the other browser tests save daily forms on the shared one, and the demo's
+    laboratory values are for one open day, which must still be open here."""
+    from .conftest import serve_demo
+
+    with serve_demo(tmp_path_factory.mktemp("labs")) as app:
+        yield app
 
 
-def _demo_day(live_app) -> tuple[str, int, dt.datetime]:
-    """The participant and day of the demo's laboratory values; when another test has saved that day meanwhile,
-    the demo loader imports its Bundle again, for the day the schedule asks for now."""
-    db = _db(live_app)
+def _db(app):
+    return sqlite3.connect(app.var_dir / "shine.sqlite3")
+
+
+def _demo_day(app) -> tuple[str, int]:
+    """The participant and day of the demo's laboratory values."""
+    db = _db(app)
     try:
-        number, pid, day, randomised = db.execute(
-            "select p.number, p.id, l.study_day, p.randomised_at from records_labobservation l "
-            "join enrollment_participant p on p.id = l.participant_id order by l.id limit 1").fetchone()
-        taken = {d for (d,) in db.execute("select study_day from records_dailyrecord where participant_id = ?",
-                                          (pid,))}
+        return db.execute("select p.number, l.study_day from records_labobservation l join enrollment_participant p "
+                          "on p.id = l.participant_id order by l.id limit 1").fetchone()
     finally:
         db.close()
-    randomised_at = dt.datetime.fromisoformat(str(randomised)).replace(tzinfo=dt.UTC)
-    if day not in taken:
-        return number, day, randomised_at
-    # the demo loader's own choice, made now: the latest HGH day the schedule still asks for (alive, in the ICU)
-    out = live_app.shine("shell", "-c", "from shine.trial.accounts.models import User\n"
-                         "from shine.trial.records.lab_demo import load_demo_labs\n"
-                         "print(load_demo_labs(nurse=User.objects.get(username='nurse'))[0])").stdout
-    found = re.search(r"for (HGH-\d+), day (\d+)", out)
-    assert found, f"no HGH participant with an open day for the laboratory values: {out}"
-    db = _db(live_app)
-    try:
-        (randomised,) = db.execute("select randomised_at from enrollment_participant where number = ?",
-                                   (found.group(1),)).fetchone()
-    finally:
-        db.close()
-    return found.group(1), int(found.group(2)), dt.datetime.fromisoformat(str(randomised)).replace(tzinfo=dt.UTC)
 
 
-def test_the_nurse_sees_the_laboratory_values_with_their_source_and_confirms_them(phone_page, live_app):
-    page = phone_page
-    number, day, _ = _demo_day(live_app)
-    log_in(page, "nurse", live_app.password)
+@pytest.fixture
+def page(chromium, lab_app):
+    context = chromium.new_context(base_url=lab_app.url, viewport={"width": 390, "height": 844}, is_mobile=True,
+                                   has_touch=True)
+    yield context.new_page()
+    context.close()
+
+
+def test_the_nurse_sees_the_laboratory_values_with_their_source_and_confirms_them(page, lab_app):
+    number, day = _demo_day(lab_app)
+    log_in(page, "nurse", lab_app.password)
     page.wait_for_url("**/")
     page.goto(f"/participants/{number}/daily/new/?day={day}")
     panel = page.locator("#lab-proposal")
@@ -71,7 +66,7 @@ def test_the_nurse_sees_the_laboratory_values_with_their_source_and_confirms_the
     expect(page.locator("#id_creatinine")).to_have_value("182")
     expect(page.locator("#id_pao2_unit")).to_have_value("mmHg")
     expect(page.locator("#id_urine_output")).to_have_value("390")
-    db = _db(live_app)
+    db = _db(lab_app)
     try:
         before = db.execute("select count(*) from records_dailyrecord r join enrollment_participant p on "
                             "p.id = r.participant_id where p.number = ? and r.study_day = ?", (number, day)).fetchone()
@@ -83,7 +78,7 @@ def test_the_nurse_sees_the_laboratory_values_with_their_source_and_confirms_the
     errors = page.locator(".error, .errorlist").all_inner_texts()
     assert page.url.endswith(f"/participants/{number}/records/"), f"not saved: {errors}"
     expect(page.locator("body")).to_contain_text(f"Saved: day {day} of {number}.")
-    db = _db(live_app)
+    db = _db(lab_app)
     try:
         saved = db.execute("select r.platelets, r.creatinine, r.urine_output from records_dailyrecord r join "
                            "enrollment_participant p on p.id = r.participant_id where p.number = ? and "
