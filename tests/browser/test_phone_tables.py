@@ -21,6 +21,10 @@ MEASURE = """(selector) => {
     const r = el.getBoundingClientRect();
     if (!r.width || !r.height || getComputedStyle(el).visibility === "hidden") continue;
     if (el.type === "radio" || el.type === "checkbox") {  // the label around it is the target
+      if (Math.abs(r.width - r.height) > 1) {  // squeezed by a label that wraps: a box the nurse barely sees
+        small.push(`${el.type} "${el.name}" squeezed to ${Math.round(r.width)}x${Math.round(r.height)}`);
+        continue;
+      }
       const box = el.closest("label");
       if (box) { const b = box.getBoundingClientRect(); if (b.height >= 24 && b.width >= 24) continue; }
     }
