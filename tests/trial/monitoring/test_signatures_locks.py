@@ -118,3 +118,24 @@ def test_a_lock_is_enforced_where_the_forms_write(trial, day1, api_for):
         records.update_daily_record(user=nurse, record=day1, values={"platelets": 81}, partial=True, reason="lab")
     day1.refresh_from_db()
     assert day1.platelets == 80
+
+
+def test_the_casebook_names_each_record_once_in_either_language(trial, day1, client_for):
+    """'Consent: scientific guardian consent', 'Eligibility (screening)' and 'ICU stay 1', not
+    'Consent: consent: …', 'Eligibility (screening): eligibility' or 'ICU stay: ICU stay 1'."""
+    import re
+
+    from tests.language import danish
+
+    url = f"/participants/{day1.participant.number}/casebook/"
+    english = client_for("monitor").get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    names = re.findall(r'<li><a href="[^"]*">([^<]+)</a></li>', english)
+    assert "Consent: scientific guardian consent" in names and "Eligibility (screening)" in names
+    assert "Daily record: day 1" in names and "ICU stay 1" in names
+    words = [danish(w) for w in ("Consent", "Eligibility (screening)", "scientific guardian consent")]
+    page = client_for("monitor").get(url, HTTP_ACCEPT_LANGUAGE="da").content.decode()
+    assert f"{words[0]}: {words[2]}" in page and f">{words[1]}</a>" in page
+    danish_names = re.findall(r'<li><a href="[^"]*">([^<]+)</a></li>', page)
+    assert len(danish_names) == len(names) == 5
+    twice = [n for n in names + danish_names if re.match(r"(.+): \1(:| \d|$)", n, re.IGNORECASE)]
+    assert not twice, twice

@@ -153,10 +153,24 @@ def record_label(label: str) -> str:
 
 
 def entry_label(entry) -> str:
-    """'Daily record: day 3'."""
-    record = record_label(entry.label)
-    if entry.form == "consent" and hasattr(entry.instance, "get_kind_display"):
-        record = _("consent: %(kind)s") % {"kind": entry.instance.get_kind_display()}
+    """A casebook entry named once: 'Daily record: day 3', 'Consent: patient consent', 'Infusion: segment 1',
+    'ICU stay 2'; a form held once by its name alone ('Baseline', not 'Baseline: baseline')."""
+    r = entry.instance
+    match entry.form:
+        case "eligibility" | "baseline" | "death":
+            return form_label(entry.form)
+        case "icu":
+            return record_label(entry.label)
+        case "consent":
+            record = r.get_kind_display()
+        case "daily" | "sample":
+            record = _("day %(day)s") % {"day": r.study_day}
+        case "followup":
+            record = _("day %(day)s") % {"day": r.visit_day}
+        case "infusion":
+            record = _("segment %(number)s") % {"number": r.segment}
+        case _:
+            record = record_label(entry.label)
     return _("%(form)s: %(record)s") % {"form": form_label(entry.form), "record": record}
 
 
