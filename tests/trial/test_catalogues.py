@@ -60,3 +60,16 @@ def test_the_check_fails_on_a_new_untranslated_string(tmp_path):
     extract(web, copy)
     fresh = polib.pofile(str(web.po("da", copy)))
     assert "A brand-new sentence" in {e.msgid for e in fresh.untranslated_entries()}
+
+
+def test_one_english_text_has_one_translation_across_the_catalogues():
+    """Django merges every catalogue into one, and where two give the same text (in the same context) different
+    translations the first found wins silently: a noun 'Record' shown as the verb 'Registrér'. A text with two
+    meanings gets a context (pgettext) instead."""
+    found: dict = {}
+    for catalogue in CATALOGUES:
+        for language in TRANSLATED:
+            for key, translation in entries(polib.pofile(str(catalogue.po(language)))).items():
+                found.setdefault((language, *key), {})[catalogue.name] = translation
+    conflicts = {key: by for key, by in found.items() if len(set(by.values())) > 1}
+    assert not conflicts, "\n".join(f"{k}: {v}" for k, v in conflicts.items())

@@ -139,3 +139,5 @@ def test_the_casebook_names_each_record_once_in_either_language(trial, day1, cli
     assert len(danish_names) == len(names) == 5
     twice = [n for n in names + danish_names if re.match(r"(.+): \1(:| \d|$)", n, re.IGNORECASE)]
     assert not twice, twice
+    sdv = client_for("monitor").get(f"/participants/{day1.participant.number}/sdv/", HTTP_ACCEPT_LANGUAGE="da")
+    assert ">Registrering</th>" in sdv.content.decode()  # the noun, not the buttons' verb "Registrér"

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shine.analysis.schema import DEVIATION_CATEGORIES
@@ -21,8 +22,8 @@ from . import deviations, labels
 class DeviationForm(forms.Form):
     category = forms.ChoiceField(label=_("Category"), choices=[(c, labels.deviation_category(c))
                                                                for c in DEVIATION_CATEGORIES])
-    major = forms.TypedChoiceField(label=_("Severity"), choices=[("false", _("minor")), ("true", _("major"))],
-                                   coerce=lambda v: v == "true")
+    major = forms.TypedChoiceField(label=pgettext_lazy("a deviation", "Severity"),
+                                   choices=[("false", _("minor")), ("true", _("major"))], coerce=lambda v: v == "true")
     description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 3}),
                                   max_length=deviations.DESCRIPTION_LIMIT)
     occurred_at = forms.DateTimeField(label=_("Occurred at"), required=False, widget=DT)

@@ -2,18 +2,22 @@
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from shine.trial.accounts.second_factor import CODE_MAX_LENGTH
 
 from . import casebook, labels
 from .models import Query, Signature
 
+# the noun (the form entry a query, a verification or a lock is on), not the verb of the forms' buttons
+RECORD = pgettext_lazy("a form's entry", "Record")
+
 FORM_CHOICES = [("", _("the participant"))] + [(k, labels.FORM_LABELS.get(k, label))
                                                 for k, (_model, label) in casebook.FORMS.items()]
 
 
 class RaiseForm(forms.Form):
-    record = forms.CharField(required=False, max_length=120, label=_("Record"),
+    record = forms.CharField(required=False, max_length=120, label=RECORD,
                              help_text=_("the record the query is about; empty: the participant"))
     field = forms.CharField(required=False, max_length=40, label=_("Field"),
                             help_text=_("one field of the record (optional)"))
@@ -37,7 +41,7 @@ class FilterForm(forms.Form):
 
 
 class VerifyForm(forms.Form):
-    record = forms.CharField(max_length=120, label=_("Record"))
+    record = forms.CharField(max_length=120, label=RECORD)
     note = forms.CharField(required=False, max_length=400, label=_("Note"))
 
 
@@ -49,7 +53,7 @@ class SignForm(forms.Form):
 
 
 class LockForm(forms.Form):
-    record = forms.CharField(required=False, max_length=120, label=_("Record"))
+    record = forms.CharField(required=False, max_length=120, label=RECORD)
     reason = forms.CharField(max_length=400, label=_("Reason"))
 
 
