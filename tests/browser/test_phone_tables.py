@@ -15,9 +15,12 @@ pytestmark = pytest.mark.browser
 TARGETS = ("main button, main input:not([type=hidden]), main select, main summary, main a.button, "
            "main fieldset.tri label.radio, header.top nav a, header.top button, main table a")
 
-MEASURE = """(selector) => {
+# boxes whose text must stay inside them
+SPILLING = "main dt, main dd, main th, main td, main label, main legend, main h1, main h2, main h3, main button"
+
+MEASURE = """({targets, spilling}) => {
   const small = [];
-  for (const el of document.querySelectorAll(selector)) {
+  for (const el of document.querySelectorAll(targets)) {
     const r = el.getBoundingClientRect();
     if (!r.width || !r.height || getComputedStyle(el).visibility === "hidden") continue;
     if (el.type === "radio" || el.type === "checkbox") {  // the label around it is the target
@@ -39,7 +42,13 @@ MEASURE = """(selector) => {
     if (r.width && r.right > window.innerWidth + 1) off.push(
       `${table}: "${cell.textContent.trim().slice(0, 20)}" ends at ${Math.round(r.right)}`);
   }
-  return {width: document.scrollingElement.scrollWidth, small: small, off: off.slice(0, 5)};
+  const spill = [];  // a label or heading whose text runs out of its box, over its neighbour (a long Danish word)
+  for (const el of document.querySelectorAll(spilling)) {
+    const text = el.textContent.trim().slice(0, 30);
+    if (el.clientWidth && el.scrollWidth > el.clientWidth + 1) spill.push(
+      `${el.tagName.toLowerCase()} "${text}" runs ${el.scrollWidth - el.clientWidth} px out of its box`);
+  }
+  return {width: document.scrollingElement.scrollWidth, small: small, off: off.slice(0, 5), spill: spill};
 }"""
 
 
@@ -61,11 +70,12 @@ def _pages(page) -> list[str]:
 
 def problems_on(page, path: str, shots: Path, prefix: str = "") -> list[str]:
     """What does not fit the phone on the page open at ``path``; its full-page screenshot goes to ``shots``."""
-    found = page.evaluate(MEASURE, TARGETS)
+    found = page.evaluate(MEASURE, {"targets": TARGETS, "spilling": SPILLING})
     name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
     page.screenshot(path=str(shots / f"{prefix}{name}.png"), full_page=True)
     problems = [f"{path}: page {found['width']} px wide"] if found["width"] > 390 else []
     problems += [f"{path}: {s}" for s in found["small"]]
+    problems += [f"{path}: {s}" for s in found["spill"]]
     return problems + [f"{path}: column off the screen: {s}" for s in found["off"]]
 
 
