@@ -48,6 +48,11 @@ MEASURE = """({targets, spilling}) => {
     if (el.clientWidth && el.scrollWidth > el.clientWidth + 1) spill.push(
       `${el.tagName.toLowerCase()} "${text}" runs ${el.scrollWidth - el.clientWidth} px out of its box`);
   }
+  for (const cell of document.querySelectorAll("main table.stack td[colspan]")) {  // a row's message ("None yet.")
+    const label = getComputedStyle(cell, "::before").content;
+    if (cell.parentElement.cells.length === 1 && label !== "none" && label !== "normal" && label !== '""')
+      spill.push(`td "${cell.textContent.trim().slice(0, 30)}" is a message but is named ${label}`);
+  }
   return {width: document.scrollingElement.scrollWidth, small: small, off: off.slice(0, 5), spill: spill};
 }"""
 

@@ -9,6 +9,7 @@ document.querySelectorAll("main table:not(.stack)").forEach((table) => {
   for (const body of table.tBodies) {
     for (const row of body.rows) {
       let column = 0;
+      if (row.cells.length === 1 && row.cells[0].colSpan > 1) continue;  // "Nothing yet.": a message, no column
       for (const cell of row.cells) {
         if (!cell.hasAttribute("data-label") && names[column]) cell.setAttribute("data-label", names[column]);
         column += cell.colSpan || 1;
