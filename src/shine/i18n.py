@@ -5,7 +5,8 @@ Django reads the same compiled catalogue with the standard library, in the langu
 
 ``gettext_noop`` marks a text for the catalogue without translating it (module-level tables whose text is
 translated where it is shown, with ``_``); ``pgettext`` translates a word in a context ("field", "unit") so a
-short word cannot collide with another catalogue's; ``decimal`` writes a number the way the active language
+short word cannot collide with another catalogue's; ``ngettext`` picks the singular or plural by the count, as
+the language's plural rule says; ``decimal`` writes a number the way the active language
 does (a decimal comma in Danish)."""
 
 from __future__ import annotations
@@ -39,26 +40,32 @@ def _from_environment() -> _stdlib.NullTranslations:
 
 _translate: Callable[[str], str] | None = None
 _ptranslate: Callable[[str, str], str] | None = None
+_ntranslate: Callable[[str, str, int], str] | None = None
 _language: Callable[[], str | None] = environment_language
 
 
 def install(translate: Callable[[str], str], ptranslate: Callable[[str, str], str] | None = None,
-            language: Callable[[], str | None] | None = None) -> None:
+            language: Callable[[], str | None] | None = None,
+            ntranslate: Callable[[str, str, int], str] | None = None) -> None:
     """Route every ``_`` through ``translate`` (Django's gettext, from the web app's ready()), ``pgettext``
-    through ``ptranslate`` and :func:`decimal` by ``language`` (Django's get_language)."""
-    global _translate, _ptranslate, _language
+    through ``ptranslate``, ``ngettext`` through ``ntranslate`` and :func:`decimal` by ``language`` (Django's
+    get_language)."""
+    global _translate, _ptranslate, _ntranslate, _language
     _translate = translate
     if ptranslate is not None:
         _ptranslate = ptranslate
+    if ntranslate is not None:
+        _ntranslate = ntranslate
     if language is not None:
         _language = language
 
 
 def _load() -> None:
-    global _translate, _ptranslate
+    global _translate, _ptranslate, _ntranslate
     catalogue = _from_environment()
     _translate = _translate or catalogue.gettext
     _ptranslate = _ptranslate or catalogue.pgettext
+    _ntranslate = _ntranslate or catalogue.ngettext
 
 
 def _(message: str) -> str:
@@ -71,6 +78,12 @@ def pgettext(context: str, message: str) -> str:
     if _ptranslate is None:
         _load()
     return _ptranslate(context, message)
+
+
+def ngettext(singular: str, plural: str, count: int) -> str:
+    if _ntranslate is None:
+        _load()
+    return _ntranslate(singular, plural, count)
 
 
 def gettext_noop(message: str) -> str:

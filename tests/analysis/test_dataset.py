@@ -143,7 +143,8 @@ def test_every_problem_is_listed_not_just_the_first(editable):
     keys = {(p.table, p.row, p.column) for p in problems}
     assert {("participants", 1, "age"), ("participants", 4, "sex"), ("deaths", 1, "died_at"),
             ("adverse_events", 1, "participant_id")} <= keys
-    assert "problem(s) in the analysis data set" in str(DatasetError(problems))
+    assert f"{len(problems)} problems in the analysis data set:" in str(DatasetError(problems))
+    assert str(DatasetError(problems[:1])).startswith("1 problem in the analysis data set:")
 
 
 def test_missing_and_extra_columns_and_tables(editable):

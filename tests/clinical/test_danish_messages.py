@@ -72,6 +72,41 @@ def test_decimal_follows_the_active_language():
         assert i18n.decimal(0.21) == "0.21"
 
 
+def test_plurals_follow_the_count_in_either_language():
+    one, many = "%(count)s problem in the analysis data set:", "%(count)s problems in the analysis data set:"
+    with translation.override("da"):
+        assert [i18n.ngettext(one, many, n) % {"count": n} for n in (1, 2)] == \
+            ["1 problem i analysedatasættet:", "2 problemer i analysedatasættet:"]
+    with translation.override("en"):
+        assert i18n.ngettext(one, many, 1) % {"count": 1} == "1 problem in the analysis data set:"
+
+
+PLURAL_WITHOUT_DJANGO = """
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name == 'django' or name.startswith('django.'):
+            raise ImportError('django is blocked: ' + name)
+sys.meta_path.insert(0, Block())
+from shine import i18n
+for n in (1, 3):
+    print(i18n.ngettext("%(count)s problem in the analysis data set:", "%(count)s problems in the analysis data set:",
+                        n) % {"count": n})
+"""
+
+
+@pytest.mark.parametrize("lang,expected", [
+    ("da_DK.UTF-8", ["1 problem i analysedatasættet:", "3 problemer i analysedatasættet:"]),
+    ("C", ["1 problem in the analysis data set:", "3 problems in the analysis data set:"]),
+])
+def test_without_django_plurals_follow_the_count(lang, expected):
+    env = {**os.environ, "LANG": lang, "LANGUAGE": "", "PYTHONIOENCODING": "utf-8"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    proc = subprocess.run([sys.executable, "-c", PLURAL_WITHOUT_DJANGO], capture_output=True, text=True, env=env,
+                          check=True)
+    assert proc.stdout.splitlines() == expected
+
+
 BLOCKED = """
 import sys
 class Block:

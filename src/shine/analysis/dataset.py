@@ -21,7 +21,7 @@ import pandas as pd
 
 from shine import protocol as protocol_module
 from shine.analysis.schema import BLINDED_ARM_CODES, SCHEMA_VERSION, SOFA_COMPONENTS, TABLES, Table, _format_column
-from shine.i18n import _, decimal
+from shine.i18n import _, decimal, ngettext
 
 DAY = pd.Timedelta(hours=24)
 _INT = re.compile(r"^-?[0-9]+$")
@@ -56,7 +56,9 @@ class DatasetError(ValueError):
         more = len(self.problems) - len(lines)
         if more:
             lines.append(_("... and %(more)s more") % {"more": more})
-        super().__init__(_("%(count)s problem(s) in the analysis data set:") % {"count": len(self.problems)}
+        count = len(self.problems)
+        super().__init__(ngettext("%(count)s problem in the analysis data set:",
+                                  "%(count)s problems in the analysis data set:", count) % {"count": count}
                          + "\n" + "\n".join(lines))
 
 

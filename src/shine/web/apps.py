@@ -7,8 +7,8 @@ class WebConfig(AppConfig):
     verbose_name = "Web pages"
 
     def ready(self):
-        from django.utils.translation import get_language, gettext, pgettext
+        from django.utils.translation import get_language, gettext, ngettext, pgettext
 
         from shine import i18n
 
-        i18n.install(gettext, pgettext, get_language)  # the pure core's messages in the request's language
+        i18n.install(gettext, pgettext, get_language, ngettext)  # the pure core's messages in the request's language

@@ -116,3 +116,28 @@ def test_pages_and_api_refuse_the_lock_listing_the_items(trial, day1, client_for
     assert client_for("nurse_hgh").get("/monitoring/database-lock/").status_code == 403
     records.update_daily_record(user=trial["nurse_hgh"], record=day1, values=dict(SOFA_DAY) | {"platelets": 99},
                                 partial=True, reason="lab")
+
+
+def test_the_checklist_counts_what_is_left_to_verify_in_words_of_the_count(trial, day1):
+    """'1 record to verify' and '3 records to verify' (Danish: registrering / registreringer), not 'record(s)'."""
+    from django.utils import translation
+
+    from shine.trial.monitoring import selectors
+
+    services.create_plan(user=trial["data_manager"], rules=services.DEFAULT_RULES)
+    p = day1.participant
+
+    def sdv_failures():
+        return " ".join(next(i for i in database_lock.checklist() if i.code == "sdv").failures)
+
+    left = selectors.progress(p, casebook.entries(p)).to_verify
+    assert left >= 2
+    for language, many in (("en", "records to verify"), ("da", "registreringer skal verificeres")):
+        with translation.override(language):
+            assert f"{p.number}: {left} {many}" in sdv_failures()
+    for e in casebook.entries(p)[: left - 1]:
+        services.verify(user=trial["monitor"], participant=p, form=e.form, object_id=e.object_id)
+    assert selectors.progress(p, casebook.entries(p)).to_verify == 1
+    for language, one in (("en", "1 record to verify"), ("da", "1 registrering skal verificeres")):
+        with translation.override(language):
+            assert f"{p.number}: {one}" in sdv_failures()

@@ -120,6 +120,6 @@ def test_mails_to_pharmacovigilance_are_in_the_default_language(trial, participa
     with translation.override("en"):
         assert remind().summary() == "safety remind: 1 clock(s) due or overdue, 1 newly mailed"
     reminder = mail.outbox[0]
-    assert "sikkerhedsfrist(er) forfalder" in reminder.subject and "Forfaldne eller forsinkede" in reminder.body
+    assert reminder.subject == "SHINE: 1 sikkerhedsfrist forfalder" and "Forfaldne eller forsinkede" in reminder.body
     assert "dødsfald registreret uden en SAE-rapport med dødeligt udfald" in reminder.body and "løber" in reminder.body
     assert timezone.localtime(died + dt.timedelta(hours=24)).strftime("%d.%m.%Y %H:%M") in reminder.body

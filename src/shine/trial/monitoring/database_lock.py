@@ -98,9 +98,10 @@ def _sdv(item: Item, people: list[Participant], entries: dict[int, list]) -> Non
     for p in people:
         prog = selectors.progress(p, entries[p.pk])
         fields = sum(s.reverify for s in field_sdv.summaries(p, entries[p.pk]).values())
-        parts = [what % {"n": n} for n, what in ((prog.to_verify, _("%(n)s record(s) to verify")),
-                                                  (prog.reverify, _("%(n)s record(s) to re-verify")),
-                                                  (fields, _("%(n)s field(s) to re-verify"))) if n]
+        parts = [what % {"n": n} for n, what in (
+            (prog.to_verify, ngettext("%(n)s record to verify", "%(n)s records to verify", prog.to_verify)),
+            (prog.reverify, ngettext("%(n)s record to re-verify", "%(n)s records to re-verify", prog.reverify)),
+            (fields, ngettext("%(n)s field to re-verify", "%(n)s fields to re-verify", fields))) if n]
         if parts:
             item.add(_("%(participant)s: %(what)s") % {"participant": p.number, "what": ", ".join(parts)})
 

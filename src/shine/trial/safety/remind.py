@@ -11,6 +11,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from shine import protocol as protocol_mod
 from shine.web.formats import local_datetime
@@ -54,7 +55,8 @@ def _remind(now: dt.datetime) -> RemindResult:
             new.append(item)
         if new:
             lines = [f"{local_datetime(i.due)} {i.state_words:<8} {i.case}: {i.what}" for i in new]
-            subject = _("%(trial)s: %(n)s safety clock(s) due") % {"trial": protocol_mod.load().name, "n": len(new)}
+            subject = ngettext("%(trial)s: %(n)s safety clock due", "%(trial)s: %(n)s safety clocks due",
+                               len(new)) % {"trial": protocol_mod.load().name, "n": len(new)}
             # inside the transaction: a failed mail leaves no reminder row behind, so the next run retries
             send_mail(subject, _("Due or overdue:") + "\n\n" + "\n".join(lines) + "\n", settings.DEFAULT_FROM_EMAIL,
                       pv_recipients())
