@@ -72,6 +72,16 @@ def test_decimal_follows_the_active_language():
         assert i18n.decimal(0.21) == "0.21"
 
 
+NO_DJANGO = """
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name == 'django' or name.startswith('django.'):
+            raise ImportError('django is blocked: ' + name)
+sys.meta_path.insert(0, Block())
+"""  # a script that starts so runs the core as a machine without Django would
+
+
 def test_plurals_follow_the_count_in_either_language():
     one, many = "%(count)s problem in the analysis data set:", "%(count)s problems in the analysis data set:"
     with translation.override("da"):
@@ -81,14 +91,7 @@ def test_plurals_follow_the_count_in_either_language():
         assert i18n.ngettext(one, many, 1) % {"count": 1} == "1 problem in the analysis data set:"
 
 
-PLURAL_WITHOUT_DJANGO = """
-import sys
-class Block:
-    def find_spec(self, name, path=None, target=None):
-        if name == 'django' or name.startswith('django.'):
-            raise ImportError('django is blocked: ' + name)
-sys.meta_path.insert(0, Block())
-from shine import i18n
+PLURAL_WITHOUT_DJANGO = NO_DJANGO + """from shine import i18n
 for n in (1, 3):
     print(i18n.ngettext("%(count)s problem in the analysis data set:", "%(count)s problems in the analysis data set:",
                         n) % {"count": n})
@@ -107,14 +110,7 @@ def test_without_django_plurals_follow_the_count(lang, expected):
     assert proc.stdout.splitlines() == expected
 
 
-BLOCKED = """
-import sys
-class Block:
-    def find_spec(self, name, path=None, target=None):
-        if name == 'django' or name.startswith('django.'):
-            raise ImportError('django is blocked: ' + name)
-sys.meta_path.insert(0, Block())
-from shine.clinical import sofa
+BLOCKED = NO_DJANGO + """from shine.clinical import sofa
 try:
     sofa(platelets=2500.5)
 except ValueError as exc:
