@@ -72,3 +72,24 @@ def test_the_casebook_page_links_its_pdf_for_the_roles_that_see_it(world, client
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
     assert client_for("nurse_hgh").get(page).status_code == 403
     assert client_for("nurse_hgh").get(f"/participants/{world['key']}/casebook.pdf").status_code == 403
+
+
+def test_the_casebook_pdf_in_danish_names_records_queries_and_actions_in_danish(casebook, client_for):
+    from django.utils import translation
+
+    from shine.trial.monitoring import labels
+    from shine.trial.monitoring.models import Query
+    from tests.language import danish
+
+    r = client_for("investigator_hgh").get(f"/participants/{casebook.number}/casebook.pdf", HTTP_ACCEPT_LANGUAGE="da")
+    text = readable(r.content)
+    with translation.override("da"):
+        day1 = translation.gettext("%(form)s: %(record)s") % {"form": danish("Daily record"),
+                                                              "record": translation.gettext("day %(day)s") % {"day": 1}}
+    assert day1 in text and "Baseline: baseline" not in text  # the records' headings, each named once
+    assert "Daily record" not in text and "day 1" not in text
+    with translation.override("da"):
+        target = labels.query_target(Query.objects.get(participant=casebook))  # "dag 1 · trombocytter"
+    assert target.startswith(danish("day %(day)s") % {"day": 1})
+    assert target.replace("·", "\\267") in text  # the query's target ("·" as the PDF's octal escape)
+    assert "Platelets on the source?" in text  # the monitor's words as written

@@ -54,10 +54,6 @@ class Entry:
     content_hash: str
     instance: object
 
-    @property
-    def form_label(self) -> str:
-        return FORMS[self.form][1]
-
 
 def content_hash(instance) -> str:
     return hashlib.sha256(canonical_json(snapshot(instance)).encode("utf-8")).hexdigest()

@@ -38,7 +38,7 @@ from shine.trial.enrollment.models import Participant
 from shine.trial.enrollment.selectors import participant_for_user
 from shine.web.formats import local_datetime
 
-from . import casebook, selectors
+from . import casebook, labels, selectors
 from .models import Query
 
 # units of the stored (converted) values; an entered value's unit is its "<input>_unit" field
@@ -154,7 +154,7 @@ def casebook_pdf(participant: Participant, *, user: User) -> bytes:
                  "queries and the signatures, as they stood when it was made."), body),
              p(stamp), Spacer(1, 4 * mm)]
     for entry in entries:
-        story.append(Paragraph(escape(f"{entry.form_label} · {entry.label}"), styles["Heading3"]))
+        story.append(Paragraph(escape(labels.entry_label(entry)), styles["Heading3"]))
         rows, shown = _record_rows(entry)
         story.append(table([_("Field"), _("Value"), _("Unit"), _("Missing-data code"), _("Note")], rows,
                            widths=[42 * mm, 45 * mm, 22 * mm, 30 * mm, 47 * mm]))
@@ -176,11 +176,10 @@ def casebook_pdf(participant: Participant, *, user: User) -> bytes:
     if not queries:
         story.append(p(_("No queries."), body))
     for q in queries:
-        field = _label(casebook.FORMS[q.form][0], q.field) if q.field and q.form in casebook.FORMS else q.field
-        where = " · ".join(x for x in (q.record_label, field) if x) or _("the participant")
-        story.append(p(f"Q-{q.number:05d} · {q.get_state_display()} · {where}", styles["Heading4"]))
+        story.append(p(f"Q-{q.number:05d} · {q.get_state_display()} · {labels.query_target(q)}", styles["Heading4"]))
         story.append(table([_("Time"), _("By"), _("Action"), _("Text")],
-                           [[local_datetime(m.at), m.author_name, m.action, m.text] for m in q.messages.all()],
+                           [[local_datetime(m.at), m.author_name, labels.thread_action(m.action), labels.thread_text(m)]
+                            for m in q.messages.all()],
                            widths=[28 * mm, 32 * mm, 22 * mm, 104 * mm]))
     story.append(Paragraph(escape(_("Signatures")), styles["Heading2"]))
     signed = selectors.signatures(participant, entries)
