@@ -9,8 +9,6 @@ import sqlite3
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import log_in
-
 pytestmark = pytest.mark.browser
 
 
@@ -40,16 +38,14 @@ def _demo_day(app) -> tuple[str, int]:
 
 @pytest.fixture
 def page(chromium, lab_app):
-    context = chromium.new_context(base_url=lab_app.url, viewport={"width": 390, "height": 844}, is_mobile=True,
-                                   has_touch=True)
-    yield context.new_page()
-    context.close()
+    from .conftest import nurse_on_a_phone
+
+    with nurse_on_a_phone(chromium, lab_app, "en-GB") as page:
+        yield page
 
 
 def test_the_nurse_sees_the_laboratory_values_with_their_source_and_confirms_them(page, lab_app):
     number, day = _demo_day(lab_app)
-    log_in(page, "nurse", lab_app.password)
-    page.wait_for_url("**/")
     page.goto(f"/participants/{number}/daily/new/?day={day}")
     panel = page.locator("#lab-proposal")
     expect(panel).to_be_visible()
